@@ -1,0 +1,95 @@
+"""The pinhole camera in the optical frame (REP-103/105: x right, y down, z forward).
+
+Owns: intrinsics (fx, fy, cx, cy in pixels), K matrices, normalisation by K⁻¹, projection and
+back-projection, and the field-of-view prior used when K is unknown.
+
+Shapes: points (..., 3) in metres in the camera optical frame; pixels (..., 2); K (3, 3) or
+(N, 3, 3), broadcast against the leading axis of the points when it is N.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_HFOV_DEG = 60.0
+"""Default horizontal field-of-view prior (degrees) when no calibration is given: typical of
+webcams and robot RGB cameras (RealSense D435 colour 69°, Logitech C920 70°, Kinect v2 84°,
+narrower industrial lenses). See docs/CAMERA.md for what the prior costs."""
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics in pixels; `estimated` is True when they come from a prior/estimate."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    estimated: bool = False
+
+    @property
+    def K(self) -> np.ndarray:
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @staticmethod
+    def from_K(K: np.ndarray, estimated: bool = False) -> "Intrinsics":
+        K = np.asarray(K, dtype=np.float64)
+        return Intrinsics(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), estimated)
+
+
+def intrinsics_from_fov(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> Intrinsics:
+    """The field-of-view prior: square pixels, principal point at the image centre, flagged
+    estimated. width/height in pixels, hfov_deg the horizontal field of view in (0, 180)."""
+    if not (width > 0 and height > 0):
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    if not (0.0 < hfov_deg < 180.0):
+        raise ValueError(f"field of view must be in (0, 180) degrees, got {hfov_deg}")
+    f = 0.5 * width / math.tan(math.radians(hfov_deg) / 2.0)
+    return Intrinsics(f, f, width / 2.0, height / 2.0, estimated=True)
+
+
+def K_is_valid(K: np.ndarray) -> bool:
+    """True for a finite K with positive focal lengths (the all-zero K of uncalibrated drivers,
+    NaN or negative focal lengths are invalid)."""
+    K = np.asarray(K, dtype=np.float64)
+    return (K.shape == (3, 3) and bool(np.isfinite(K).all()) and K[0, 0] > 0 and K[1, 1] > 0)
+
+
+def _split_K(K: np.ndarray, ndim_points: int):
+    """fx, fy, cx, cy shaped to broadcast against (..., J, 2) arrays with a leading N axis."""
+    K = np.asarray(K, dtype=np.float64)
+    if K.ndim == 2:
+        return K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    pad = (slice(None),) + (None,) * (ndim_points - 2)
+    return K[pad + (0, 0)], K[pad + (1, 1)], K[pad + (0, 2)], K[pad + (1, 2)]
+
+
+def normalize(pixels: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels (..., 2) -> normalised image coordinates K⁻¹[u, v, 1] (..., 2) (tangents, unitless).
+
+    With K (N, 3, 3), pixels must have a leading N axis (N, ..., 2)."""
+    px = np.asarray(pixels, dtype=np.float64)
+    fx, fy, cx, cy = _split_K(K, px.ndim)
+    return np.stack([(px[..., 0] - cx) / fx, (px[..., 1] - cy) / fy], -1)
+
+
+def denormalize(xy: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Inverse of `normalize`: normalised coordinates (..., 2) -> pixels (..., 2)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    fx, fy, cx, cy = _split_K(K, xy.ndim)
+    return np.stack([xy[..., 0] * fx + cx, xy[..., 1] * fy + cy], -1)
+
+
+def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Camera-frame points (..., 3) metres -> pixels (..., 2). Points need z > 0."""
+    p = np.asarray(points, dtype=np.float64)
+    return denormalize(p[..., :2] / p[..., 2:3], K)
+
+
+def backproject(pixels: np.ndarray, depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels (..., 2) and depths z (...,) metres -> camera-frame points (..., 3) metres."""
+    xy = normalize(pixels, K)
+    z = np.asarray(depth, dtype=np.float64)[..., None]
+    return np.concatenate([xy * z, z], -1)

@@ -1,0 +1,204 @@
+"""`pose-lifting` command line: prepare-data, train, evaluate, lift.
+
+Owns: argument parsing and turning every expected failure into a one-line message on stderr
+with a non-zero exit (2 for bad input or arguments). `--debug` shows tracebacks instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+import numpy as np
+
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + error
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+    if not np.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return v
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from pose_lifting_core.data.mocap import convert_bandai_archive
+
+    if not os.path.isfile(args.archive):
+        raise CliError(f"archive not found: {args.archive}")
+    d = convert_bandai_archive(args.archive, args.cache, stride=args.stride)
+    print(f"{len(d.clip_names)} clips, {len(d.positions)} frames -> {args.cache}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pose_lifting_core.train import TrainConfig, train
+
+    cfg = TrainConfig(archive=args.archive, cache=args.cache, out_dir=args.out_dir, epochs=args.epochs,
+                      samples_per_epoch=args.samples_per_epoch, batch_size=args.batch_size, lr=args.lr,
+                      width=args.width, num_blocks=args.blocks, seed=args.seed)
+    try:
+        r = train(cfg, resume=args.resume, export_path=args.export)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc))
+    print(f"best validation MPJPE {r['best_val_mpjpe_mm']:.1f} mm; exported {r['export']}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pose_lifting_core.evaluate import EvalConfig, evaluate_known_k, evaluate_unknown_k, report_markdown
+    from pose_lifting_core.lifter import Lifter
+    from pose_lifting_core.train import TrainConfig, load_mocap
+
+    lifter = Lifter.load(args.checkpoint, args.device)
+    heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
+    try:
+        data = load_mocap(TrainConfig(archive=args.archive, cache=args.cache))
+    except FileNotFoundError as exc:
+        raise CliError(str(exc))
+    cfg = EvalConfig(samples=args.samples, noise_px=args.noise_px, scenes=args.scenes,
+                     heldout_content=tuple(heldout), hfov_prior_deg=args.hfov)
+    rows = evaluate_known_k(lifter, data, cfg)
+    if not args.skip_unknown_k:
+        rows += evaluate_unknown_k(lifter, data, cfg)
+    md = report_markdown(rows)
+    print(md)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump({"checkpoint": lifter.info.get("path"), "config": cfg.__dict__ | {"heldout_content": list(heldout)},
+                       "rows": rows}, fh, indent=1)
+    return 0
+
+
+def _cmd_lift(args: argparse.Namespace) -> int:
+    from pose_lifting_core.camera import intrinsics_from_fov
+    from pose_lifting_core.lift_io import read_lift_input, write_lift_output
+    from pose_lifting_core.lifter import Lifter
+    from pose_lifting_core.skeleton import to_skeleton17
+    from pose_lifting_core.solvers import estimate_focal
+
+    inp = read_lift_input(args.keypoints)
+    kp, conf = to_skeleton17(inp.keypoints, inp.scores, inp.layout)
+    lifter = Lifter.load(args.checkpoint, args.device)
+    n = len(kp)
+    estimated = inp.K is None
+    if estimated:
+        w, h = inp.image_size
+        f = intrinsics_from_fov(int(round(w)), int(round(h)), args.hfov).fx
+        if args.focal == "pooled" and n > 0:
+            f = estimate_focal(lifter.lift, kp, conf, (w, h)).f_px
+        K = np.tile(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]), (n, 1, 1))
+    else:
+        K = inp.K
+    res = lifter.estimate(kp, conf, K)
+    write_lift_output(args.output, res.joints_3d, K, np.full(n, estimated), res.reprojection_error_px)
+    ok = np.isfinite(res.reprojection_error_px)
+    print(f"lifted {int(ok.sum())}/{n} people -> {args.output}"
+          + (f" (K estimated: f={K[0, 0, 0]:.0f} px)" if estimated and n else ""))
+    if ok.any():
+        print(f"  distance {np.median(res.root[ok, 2]):.2f} m median, reprojection error "
+              f"{np.median(res.reprojection_error_px[ok]):.1f} px median")
+    if inp.joints_3d_gt is not None and ok.any():
+        from pose_lifting_core.metrics import mpjpe_mm, pa_mpjpe_mm, root_error
+
+        gt = inp.joints_3d_gt[ok]
+        gt_rel = gt - gt[:, :1]
+        rerr = root_error(res.root[ok], gt[:, 0])
+        print(f"  against the ground truth in the file: MPJPE {mpjpe_mm(res.joints_rel[ok], gt_rel):.1f} mm, "
+              f"PA-MPJPE {pa_mpjpe_mm(res.joints_rel[ok], gt_rel):.1f} mm, root error "
+              f"{np.median(rerr) * 1000:.0f} mm median ({np.median(rerr / np.linalg.norm(gt[:, 0], axis=-1)) * 100:.1f}% of distance)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pose_lifting_core.train import DEFAULT_ARCHIVE, DEFAULT_CACHE
+
+    p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def data_args(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--archive", default=DEFAULT_ARCHIVE, help="Bandai bvh.tar.xz")
+        s.add_argument("--cache", default=DEFAULT_CACHE, help="cached 17-joint .npz")
+
+    s = sub.add_parser("prepare-data", help="convert the BVH archive into the cached arrays")
+    data_args(s)
+    s.add_argument("--stride", type=int, default=1)
+    s.set_defaults(func=_cmd_prepare)
+
+    s = sub.add_parser("train", help="train the lifter (seeded, resumable)")
+    data_args(s)
+    s.add_argument("--out-dir", default=os.path.join("runs", "lifter"))
+    s.add_argument("--export", default=None, help="where to write the final checkpoint")
+    s.add_argument("--epochs", type=int, default=30)
+    s.add_argument("--samples-per-epoch", type=int, default=300_000)
+    s.add_argument("--batch-size", type=int, default=1024)
+    s.add_argument("--lr", type=_positive_float, default=1e-3)
+    s.add_argument("--width", type=int, default=1024)
+    s.add_argument("--blocks", type=int, default=2)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    s.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("evaluate", help="MPJPE, PA-MPJPE, root and focal errors on held-out data")
+    data_args(s)
+    s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--samples", type=int, default=20_000)
+    s.add_argument("--scenes", type=int, default=30)
+    s.add_argument("--noise-px", type=float, default=5.0)
+    s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG)
+    s.add_argument("--skip-unknown-k", action="store_true")
+    s.add_argument("--json", default=None, help="write the rows as JSON")
+    s.set_defaults(func=_cmd_evaluate)
+
+    s = sub.add_parser("lift", help="lift 2D keypoints from an .npz to metric 3D")
+    s.add_argument("--keypoints", required=True, help="IN.npz (see docs/CLI.md)")
+    s.add_argument("--output", required=True, help="OUT.npz")
+    s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
+    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
+                   help="horizontal field-of-view prior (degrees) when K is unknown")
+    s.add_argument("--focal", choices=("prior", "pooled"), default="prior",
+                   help="unknown K: the field-of-view prior, or a focal length pooled over all people in the file")
+    s.set_defaults(func=_cmd_lift)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from pose_lifting_core.lift_io import InputError
+    from pose_lifting_core.lifter import CheckpointError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, InputError, CheckpointError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"pose-lifting {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"pose-lifting {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training data: BVH motion capture, joint maps per dataset, and synthetic camera views."""

@@ -1,0 +1,324 @@
+"""Training pairs from motion capture: virtual cameras and augmentation.
+
+Owns: camera-range presets (data), random pinhole cameras placed around a person, projection of
+world skeletons into camera-frame 3D + pixel 2D, and the augmentations: body proportions, pose
+diversity (limb recombination, limb perturbation, hip/knee flexion), 2D noise, dropped joints.
+
+Conventions: world frame of the capture, metres, Y up, the body facing +Z, left = +X.
+Camera frame: optical (x right, y down, z forward). All functions are vectorised over N samples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
+
+import numpy as np
+
+from pose_lifting_core.skeleton import SKELETON
+
+J = {n: i for i, n in enumerate(SKELETON.names)}
+
+# Camera ranges as data. "train" covers what the shipped model was trained on; the others lie
+# outside it and are only used for evaluation ("held-out camera ranges").
+CAMERA_RANGES: Dict[str, Dict[str, Tuple[float, float]]] = {
+    "train": {"focal_px": (300.0, 3000.0), "distance_m": (1.5, 10.0),
+              "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (-5.0, 5.0)},
+    "heldout_far": {"focal_px": (300.0, 3000.0), "distance_m": (10.0, 15.0),
+                    "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (-5.0, 5.0)},
+    "heldout_steep": {"focal_px": (300.0, 3000.0), "distance_m": (1.5, 10.0),
+                      "elevation_deg": (45.0, 65.0), "height_m": (3.0, 6.0), "roll_deg": (-5.0, 5.0)},
+    "heldout_focal": {"focal_px": (3000.0, 5000.0), "distance_m": (1.5, 10.0),
+                      "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (-5.0, 5.0)},
+    "heldout_roll": {"focal_px": (300.0, 3000.0), "distance_m": (1.5, 10.0),
+                     "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (10.0, 25.0)},
+}
+IMAGE_SIZES = np.array([(640, 480), (848, 480), (1280, 720), (1920, 1080), (1024, 768),
+                        (1440, 1080), (480, 640), (720, 1280)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Probabilities and ranges of every augmentation (saved in the checkpoint)."""
+
+    p_proportions: float = 0.8
+    global_scale_sd: float = 0.05
+    bone_scale: Tuple[float, float] = (0.92, 1.08)
+    hip_width_scale: Tuple[float, float] = (0.9, 1.9)      # Bandai hip width 12.9 cm
+    shoulder_width_scale: Tuple[float, float] = (0.9, 1.8)  # Bandai shoulder width ~20 cm
+    p_limb_swap: float = 0.3
+    p_limb_perturb: float = 0.3
+    limb_perturb_deg: float = 20.0
+    p_flex: float = 0.12
+    hip_flex_deg: Tuple[float, float] = (20.0, 110.0)
+    knee_flex_extra_deg: Tuple[float, float] = (-10.0, 50.0)
+    noise_px: Tuple[float, float] = (0.0, 6.0)
+    p_noise: float = 0.7
+    p_drop: float = 0.05
+    p_detector_layout: float = 0.6   # spine and neck absent (COCO/BlazePose inputs)
+    min_height_px: float = 80.0
+    min_inside_frac: float = 0.75
+
+    def to_dict(self) -> Dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+# --- small vector helpers ---------------------------------------------------------------------
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def rotation_about(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rodrigues: rotations (N, 3, 3) about unit axes (N, 3) by angles (N,) radians."""
+    a = _unit(axis)
+    x, y, z = a[..., 0], a[..., 1], a[..., 2]
+    c, s = np.cos(angle), np.sin(angle)
+    C = 1.0 - c
+    return np.stack([c + x * x * C, x * y * C - z * s, x * z * C + y * s,
+                     y * x * C + z * s, c + y * y * C, y * z * C - x * s,
+                     z * x * C - y * s, z * y * C + x * s, c + z * z * C], -1).reshape(a.shape[:-1] + (3, 3))
+
+
+def body_frames(P: np.ndarray, side: str = "hip") -> np.ndarray:
+    """Body frames (N, 3, 3), columns = (left, up, forward) axes in world coordinates.
+
+    side="hip" uses the hip line, "shoulder" the shoulder line; up is pelvis→thorax made
+    orthogonal. P: (N, 17, 3)."""
+    if side == "hip":
+        lat = P[:, J["left_hip"]] - P[:, J["right_hip"]]
+    else:
+        lat = P[:, J["left_shoulder"]] - P[:, J["right_shoulder"]]
+    x = _unit(lat)
+    up = P[:, J["thorax"]] - P[:, J["pelvis"]]
+    y = _unit(up - (up * x).sum(-1, keepdims=True) * x)
+    z = np.cross(x, y)
+    return np.stack([x, y, z], -1)
+
+
+def _bones(P: np.ndarray) -> np.ndarray:
+    """Bone vectors (N, 17, 3): child minus parent, zero for the root."""
+    parents = np.array(SKELETON.parents)
+    B = P - P[:, np.maximum(parents, 0)]
+    B[:, parents < 0] = 0.0
+    return B
+
+
+def _rebuild(root: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Positions from the root position (N, 3) and bone vectors (N, 17, 3); parents first."""
+    P = np.empty_like(B)
+    for j, p in enumerate(SKELETON.parents):
+        P[:, j] = root if p < 0 else P[:, p] + B[:, j]
+    return P
+
+
+# --- augmentations ----------------------------------------------------------------------------
+def augment_proportions(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Random bone lengths (symmetric left/right with a small asymmetry), hip and shoulder
+    widths, and overall size. P: (N, 17, 3) metres -> same shape."""
+    N = len(P)
+    B = _bones(P)
+    s = np.ones((N, 17))
+    sel = rng.random(N) < cfg.p_proportions
+    g = np.clip(1.0 + cfg.global_scale_sd * rng.standard_normal(N), 0.85, 1.15)
+    lo, hi = cfg.bone_scale
+    for left, right in (("left_knee", "right_knee"), ("left_ankle", "right_ankle"),
+                        ("left_elbow", "right_elbow"), ("left_wrist", "right_wrist")):
+        base = rng.uniform(lo, hi, N)
+        s[:, J[left]] = base * rng.uniform(0.98, 1.02, N)
+        s[:, J[right]] = base * rng.uniform(0.98, 1.02, N)
+    for name in ("spine", "thorax", "neck", "head"):
+        s[:, J[name]] = rng.uniform(lo, hi, N)
+    hw = rng.uniform(*cfg.hip_width_scale, N)
+    sw = rng.uniform(*cfg.shoulder_width_scale, N)
+    s[:, J["left_hip"]] = s[:, J["right_hip"]] = hw
+    s[:, J["left_shoulder"]] = s[:, J["right_shoulder"]] = sw
+    s = np.where(sel[:, None], s * g[:, None], 1.0)
+    return _rebuild(P[:, J["pelvis"]], B * s[..., None])
+
+
+_LIMBS = {  # (bones of the limb, frame used to express them)
+    "left_arm": (("left_elbow", "left_wrist"), "shoulder"),
+    "right_arm": (("right_elbow", "right_wrist"), "shoulder"),
+    "left_leg": (("left_knee", "left_ankle"), "hip"),
+    "right_leg": (("right_knee", "right_ankle"), "hip"),
+}
+
+
+def augment_pose(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Pose diversity in the spirit of EvoSkeleton/PoseAug, on (N, 17, 3) world skeletons.
+
+    1. Limb recombination: an arm or leg takes its bone directions (in the body frame) from
+       another random sample of the batch.
+    2. Limb perturbation: a whole limb rotates about its root by up to `limb_perturb_deg`.
+    3. Hip/knee flexion: both thighs swing forward (hip flexion) and the shins fold back (knee
+       flexion), which makes the sitting and crouching poses that the capture almost lacks.
+    Bone lengths are preserved.
+    """
+    N = len(P)
+    B = _bones(P)
+    frames = {"hip": body_frames(P, "hip"), "shoulder": body_frames(P, "shoulder")}
+    for limb, (bones, side) in _LIMBS.items():
+        F = frames[side]
+        idx = [J[b] for b in bones]
+        local = np.einsum("nji,nkj->nki", F, B[:, idx])            # world -> body frame
+        swap = rng.random(N) < cfg.p_limb_swap * 0.5
+        donor = rng.integers(0, N, N)
+        length = np.linalg.norm(local, axis=-1, keepdims=True)
+        local = np.where(swap[:, None, None], _unit(local[donor]) * length, local)
+        pert = rng.random(N) < cfg.p_limb_perturb
+        ang = np.radians(cfg.limb_perturb_deg) * rng.random(N) * pert
+        R = rotation_about(rng.standard_normal((N, 3)), ang)
+        local = np.einsum("nij,nkj->nki", R, local)
+        B[:, idx] = np.einsum("nij,nkj->nki", F, local)             # body frame -> world
+    flex = rng.random(N) < cfg.p_flex
+    if flex.any():
+        F = frames["hip"][flex]
+        n = int(flex.sum())
+        hip = np.radians(rng.uniform(*cfg.hip_flex_deg, n))
+        knee = hip + np.radians(rng.uniform(*cfg.knee_flex_extra_deg, n))
+        lateral = F[:, :, 0]
+        for thigh, shin in (("left_knee", "left_ankle"), ("right_knee", "right_ankle")):
+            jitter = np.radians(rng.uniform(-8, 8, n))
+            Rh = rotation_about(lateral, -(hip + jitter))
+            Rk = rotation_about(lateral, -(hip + jitter) + knee)
+            Bf = B[flex]
+            Bf[:, J[thigh]] = np.einsum("nij,nj->ni", Rh, Bf[:, J[thigh]])
+            Bf[:, J[shin]] = np.einsum("nij,nj->ni", Rk, Bf[:, J[shin]])
+            B[flex] = Bf
+    return _rebuild(P[:, J["pelvis"]], B)
+
+
+# --- virtual cameras --------------------------------------------------------------------------
+@dataclass
+class Views:
+    """Samples seen through virtual cameras.
+
+    joints_cam: (N, 17, 3) metres, camera optical frame. keypoints: (N, 17, 2) pixels (exact).
+    K: (N, 3, 3). image_size: (N, 2) width, height. elevation_deg, distance_m: (N,).
+    """
+
+    joints_cam: np.ndarray
+    keypoints: np.ndarray
+    K: np.ndarray
+    image_size: np.ndarray
+    elevation_deg: np.ndarray
+    distance_m: np.ndarray
+    extra: Dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _look_at(C: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """World->camera rotations (N, 3, 3) for cameras at C looking at target (world Y up)."""
+    f = _unit(target - C)
+    up = np.broadcast_to(np.array([0.0, 1.0, 0.0]), f.shape)
+    r = _unit(np.cross(f, up))
+    d = np.cross(f, r)
+    return np.stack([r, d, f], 1)
+
+
+def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest rotations (N, 3, 3) taking unit vectors a to unit vectors b."""
+    axis = np.cross(a, b)
+    ang = np.arctan2(np.linalg.norm(axis, axis=-1), (a * b).sum(-1))
+    axis = np.where(np.linalg.norm(axis, axis=-1, keepdims=True) < 1e-12, [1.0, 0.0, 0.0], axis)
+    return rotation_about(axis, ang)
+
+
+def sample_views(P: np.ndarray, rng: np.random.Generator, ranges: Dict[str, Tuple[float, float]],
+                 cfg: AugmentConfig = AugmentConfig(), max_tries: int = 20,
+                 image_size: Tuple[int, int] | None = None, principal_jitter: float = 0.03) -> Views:
+    """Place a random camera for each world skeleton (N, 17, 3) and project it.
+
+    The pelvis is moved to the horizontal origin. Each camera sits at a horizontal distance,
+    azimuth (any) and height drawn from `ranges`, looks at the pelvis, then turns so that the
+    pelvis lands at a random point of the central 70% of the image, and rolls slightly.
+    Samples whose camera elevation falls outside the range, whose joints are behind or within
+    0.3 m of the camera, that are smaller than `min_height_px`, or that have fewer than
+    `min_inside_frac` of their joints inside the image are drawn again.
+    image_size fixes (width, height) for every sample; principal_jitter is the standard deviation
+    of the principal point's offset from the image centre, as a fraction of the image size.
+    """
+    N = len(P)
+    P = P.copy()
+    P[:, :, [0, 2]] -= P[:, J["pelvis"]][:, None, [0, 2]]
+    out = {k: None for k in ("Xc", "uv", "K", "size", "elev", "dist")}
+    todo = np.arange(N)
+    for _ in range(max_tries):
+        n = len(todo)
+        Pi = P[todo]
+        f = np.exp(rng.uniform(*np.log(ranges["focal_px"]), n))
+        if image_size is None:
+            size = IMAGE_SIZES[rng.integers(0, len(IMAGE_SIZES), n)]
+        else:
+            size = np.tile(np.asarray(image_size, dtype=np.float64), (n, 1))
+        cx = size[:, 0] / 2 + rng.normal(0, principal_jitter, n) * size[:, 0]
+        cy = size[:, 1] / 2 + rng.normal(0, principal_jitter, n) * size[:, 1]
+        K = np.zeros((n, 3, 3))
+        K[:, 0, 0] = f
+        K[:, 1, 1] = f * (rng.uniform(0.995, 1.005, n) if principal_jitter > 0 else 1.0)
+        K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = cx, cy, 1.0
+        dist = rng.uniform(*ranges["distance_m"], n)
+        az = rng.uniform(0, 2 * np.pi, n)
+        h = rng.uniform(*ranges["height_m"], n)
+        C = np.stack([dist * np.sin(az), h, dist * np.cos(az)], -1)
+        pelvis = Pi[:, J["pelvis"]]
+        R = _look_at(C, pelvis)
+        target_px = np.stack([rng.uniform(0.15, 0.85, n) * size[:, 0],
+                              rng.uniform(0.15, 0.85, n) * size[:, 1]], -1)
+        ray = _unit(np.concatenate([(target_px - np.stack([cx, cy], -1)) / f[:, None],
+                                    np.ones((n, 1))], -1))
+        R = _rotation_between(np.broadcast_to([0.0, 0.0, 1.0], ray.shape), ray) @ R
+        roll = np.radians(rng.uniform(*ranges["roll_deg"], n) * rng.choice([-1.0, 1.0], n))
+        # roll about the pelvis ray keeps the pelvis where it was placed
+        R = rotation_about(ray, roll) @ R
+        Xc = np.einsum("nij,nkj->nki", R, Pi - C[:, None])
+        fwd_world = R[:, 2]                       # optical axis in world coordinates
+        elev = np.degrees(np.arcsin(np.clip(-fwd_world[:, 1], -1, 1)))
+        z = Xc[..., 2]
+        ok = (z.min(1) > 0.3) & (elev >= ranges["elevation_deg"][0]) & (elev <= ranges["elevation_deg"][1])
+        uv = Xc[..., :2] / np.maximum(z, 1e-6)[..., None] * f[:, None, None]
+        uv[..., 0] += cx[:, None]
+        uv[..., 1] = Xc[..., 1] / np.maximum(z, 1e-6) * K[:, 1, 1][:, None] + cy[:, None]
+        inside = ((uv[..., 0] >= 0) & (uv[..., 0] < size[:, :1]) & (uv[..., 1] >= 0)
+                  & (uv[..., 1] < size[:, 1:])).mean(1)
+        height = uv[..., 1].max(1) - uv[..., 1].min(1)
+        ok &= (inside >= cfg.min_inside_frac) & (height >= cfg.min_height_px)
+        for key, val in (("Xc", Xc), ("uv", uv), ("K", K), ("size", size), ("elev", elev),
+                         ("dist", np.linalg.norm(C - pelvis, axis=-1))):
+            if out[key] is None:
+                out[key] = np.zeros((N,) + val.shape[1:])
+            out[key][todo[ok]] = val[ok]
+        todo = todo[~ok]
+        if len(todo) == 0:
+            break
+    keep = np.ones(N, bool)
+    keep[todo] = False  # samples that never found a valid camera are dropped
+    return Views(out["Xc"][keep], out["uv"][keep], out["K"][keep], out["size"][keep],
+                 out["elev"][keep], out["dist"][keep], {"kept": keep})
+
+
+def corrupt_2d(keypoints: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
+               noise_px: float | None = None) -> Tuple[np.ndarray, np.ndarray]:
+    """2D augmentation: Gaussian pixel noise, dropped joints and detector-style layouts.
+
+    keypoints: (N, 17, 2) pixels. noise_px: a fixed sigma for evaluation, or None to draw one
+    per sample from cfg. Returns (keypoints (N, 17, 2), confidence (N, 17)). Dropped joints have
+    confidence 0; kept ones 1 (training does not model detector scores beyond presence).
+    """
+    N = len(keypoints)
+    if noise_px is None:
+        sigma = rng.uniform(*cfg.noise_px, N) * (rng.random(N) < cfg.p_noise)
+    else:
+        sigma = np.full(N, float(noise_px))
+    kp = keypoints + rng.standard_normal(keypoints.shape) * sigma[:, None, None]
+    conf = np.ones(keypoints.shape[:2])
+    if noise_px is None:
+        conf[rng.random(conf.shape) < cfg.p_drop] = 0.0
+        det = rng.random(N) < cfg.p_detector_layout
+        conf[det, J["spine"]] = 0.0
+        conf[det, J["neck"]] = 0.0
+        conf[:, J["pelvis"]] = np.minimum(conf[:, J["left_hip"]], conf[:, J["right_hip"]])
+        conf[:, J["thorax"]] = np.minimum(conf[:, J["left_shoulder"]], conf[:, J["right_shoulder"]])
+    return kp, conf
+
+
+DETECTOR_MISSING = ("spine", "neck")
+"""Joints COCO and BlazePose inputs cannot provide (confidence 0 after `to_skeleton17`)."""

@@ -1,0 +1,132 @@
+"""Lifter: a checkpoint on a device, lifting batches of people with the camera in the loop.
+
+Owns: checkpoint save/load (weights + codec + joint order + training config + provenance),
+device choice (CUDA when available, CPU otherwise), and the batched call
+`estimate(keypoints, confidence, K) -> LiftResult` that lifts, solves the root translation and
+scores every person by reprojection error.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+
+from pose_lifting_core.codec import Codec
+from pose_lifting_core.model import LinearModel
+from pose_lifting_core.skeleton import JOINT_NAMES
+from pose_lifting_core.solvers import reprojection_error_px, solve_root
+
+CHECKPOINT_FORMAT = "pose_lifting.lifter/1"
+DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "lifter.pt")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, unreadable, or not a pose_lifting lifter checkpoint."""
+
+
+def save_checkpoint(path: str, model: LinearModel, codec: Codec, train_config: Dict[str, Any],
+                    provenance: Dict[str, Any], extra: Optional[Dict[str, Any]] = None) -> None:
+    """Write weights and everything needed to use them (atomic rename)."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    blob = {"format": CHECKPOINT_FORMAT, "hparams": dict(model.hparams), "state_dict": state,
+            "codec": codec.to_dict(), "train_config": train_config, "provenance": provenance,
+            "extra": extra or {}}
+    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    torch.save(blob, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str) -> Dict[str, Any]:
+    """Read a checkpoint safely (weights_only). Raises CheckpointError with the reason."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a pose_lifting lifter checkpoint "
+                              f"(expected format {CHECKPOINT_FORMAT!r})")
+    missing = [k for k in ("hparams", "state_dict", "codec") if k not in blob]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")
+    return blob
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' -> CUDA when available else CPU; 'cuda' without CUDA warns and falls back to CPU."""
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"device must be auto, cpu or cuda[:N], got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(f"device {device!r} requested but CUDA is not available; using CPU")
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+@dataclass
+class LiftResult:
+    """Per-person results. joints_3d (N, J, 3) metres, absolute, camera optical frame;
+    joints_rel (N, J, 3) root-relative; root (N, 3); reprojection_error_px (N,)."""
+
+    joints_3d: np.ndarray
+    joints_rel: np.ndarray
+    root: np.ndarray
+    reprojection_error_px: np.ndarray
+
+
+class Lifter:
+    """Batched 2D->3D lifting with a checkpoint's network and codec."""
+
+    def __init__(self, model: LinearModel, codec: Codec, device: str = "auto",
+                 info: Optional[Dict[str, Any]] = None) -> None:
+        if tuple(codec.joint_names) != JOINT_NAMES:
+            raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.codec = codec
+        self.info = info or {}
+
+    @staticmethod
+    def load(path: Optional[str] = None, device: str = "auto") -> "Lifter":
+        path = path or DEFAULT_CHECKPOINT
+        blob = load_checkpoint(path)
+        try:
+            model = LinearModel.from_hparams(blob["hparams"])
+            model.load_state_dict(blob["state_dict"])
+            codec = Codec.from_dict(blob["codec"])
+        except Exception as exc:
+            raise CheckpointError(f"checkpoint {path} does not match the model: {exc}") from exc
+        info = {k: blob.get(k) for k in ("train_config", "provenance", "extra")}
+        info["path"] = path
+        return Lifter(model, codec, device, info)
+
+    @torch.inference_mode()
+    def lift(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray,
+             batch_size: int = 65536) -> np.ndarray:
+        """Root-relative joints (N, J, 3) metres from pixels (N, J, 2), confidences (N, J) and
+        K (3, 3) or (N, 3, 3). All people go through the network in one batch."""
+        x = self.codec.encode(np.asarray(keypoints, dtype=np.float64), np.asarray(confidence), K)
+        if len(x) == 0:
+            return np.zeros((0, self.codec.num_joints, 3))
+        outs = []
+        for i in range(0, len(x), batch_size):
+            xb = torch.from_numpy(x[i:i + batch_size]).to(self.device, non_blocking=True)
+            outs.append(self.model(xb).float().cpu().numpy())
+        return self.codec.decode(np.concatenate(outs))
+
+    def estimate(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> LiftResult:
+        """Lift, place in the camera frame (root solve) and score every person."""
+        kp = np.asarray(keypoints, dtype=np.float64)
+        conf = np.asarray(confidence, dtype=np.float64)
+        X_rel = self.lift(kp, conf, K)
+        T = solve_root(X_rel, kp, conf, K)
+        X = X_rel + T[:, None]
+        return LiftResult(X, X_rel, T, reprojection_error_px(X, kp, conf, K))

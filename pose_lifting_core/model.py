@@ -1,0 +1,65 @@
+"""The residual MLP of Martinez et al. 2017, every size an argument.
+
+Owns: the network (`LinearModel`) and its max-norm weight constraint. Knows nothing about
+cameras or normalisation (see codec.py).
+
+in (N, in_dim) -> Linear -> BN -> ReLU -> Dropout -> [residual block] x num_blocks -> Linear -> out (N, out_dim)
+residual block: x + (Linear -> BN -> ReLU -> Dropout) x 2
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import torch
+from torch import nn
+
+
+class _Block(nn.Module):
+    def __init__(self, width: int, dropout: float) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.layers(x)
+
+
+class LinearModel(nn.Module):
+    """Martinez's baseline: `width` wide, `num_blocks` residual blocks, batch norm, ReLU, dropout."""
+
+    def __init__(self, in_dim: int, out_dim: int, width: int = 1024, num_blocks: int = 2,
+                 dropout: float = 0.5) -> None:
+        super().__init__()
+        self.hparams = {"in_dim": in_dim, "out_dim": out_dim, "width": width,
+                        "num_blocks": num_blocks, "dropout": dropout}
+        self.inp = nn.Sequential(nn.Linear(in_dim, width), nn.BatchNorm1d(width),
+                                 nn.ReLU(inplace=True), nn.Dropout(dropout))
+        self.blocks = nn.Sequential(*[_Block(width, dropout) for _ in range(num_blocks)])
+        self.out = nn.Linear(width, out_dim)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.blocks(self.inp(x)))
+
+    @staticmethod
+    def from_hparams(hparams: Dict[str, float]) -> "LinearModel":
+        return LinearModel(int(hparams["in_dim"]), int(hparams["out_dim"]), int(hparams["width"]),
+                           int(hparams["num_blocks"]), float(hparams["dropout"]))
+
+
+@torch.no_grad()
+def apply_max_norm(model: nn.Module, max_norm: float = 1.0) -> None:
+    """Martinez's max-norm constraint: rescale each Linear weight row to L2 norm <= max_norm."""
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            norms = m.weight.norm(dim=1, keepdim=True).clamp(min=max_norm)
+            m.weight.mul_(max_norm / norms)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets up everything pose_lifting needs in a project-local .venv (idempotent; a second run is fast).
+#   1. Debian packages (apt) that the Python wheels and the message build need.
+#   2. .venv with the pinned Python dependencies (ROS 2 Jazzy wheels, torch==2.13.0, ...).
+#   3. This package installed into .venv (editable), so its commands live in .venv/bin/.
+# Then, unless --no-run is given, it runs the main job on the bundled sample (scripts/main_job.sh).
+# Usage: bash scripts/setup.sh [--no-run]
+set -euo pipefail
+RUN=1
+for a in "$@"; do
+  case "$a" in
+    --no-run) RUN=0 ;;
+    *) echo "setup.sh: unknown option $a (use --no-run)" >&2; exit 2 ;;
+  esac
+done
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+# --- 1. system packages -----------------------------------------------------------------------
+APT_PKGS=(python3 python3-venv python3-dev cmake g++ xz-utils)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[setup] apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- 2. virtual environment -------------------------------------------------------------------
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+stamp=$(cat requirements.txt setup.py | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
+  echo "[setup] installing pinned Python dependencies (first run: a few minutes)"
+  .venv/bin/python -m pip install -q --upgrade pip==24.3.1 setuptools==75.6.0 wheel==0.45.1
+  .venv/bin/python -m pip install -q -r requirements.txt 2> >(grep -v "is ignored: it is neither" >&2)
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation --use-pep517 -e .
+  echo "$stamp" > .venv/.setup-stamp
+fi
+echo "[setup] ready: $ROOT/.venv (commands in .venv/bin/)"
+if [ "$RUN" = 1 ]; then
+  exec bash scripts/main_job.sh
+fi

@@ -1,0 +1,62 @@
+import math
+
+import numpy as np
+import pytest
+
+from pose_lifting_core.camera import (Intrinsics, K_is_valid, backproject, denormalize,
+                                      intrinsics_from_fov, normalize, project)
+
+
+def _K(f=800.0, cx=320.0, cy=240.0):
+    return np.array([[f, 0, cx], [0, f * 1.01, cy], [0, 0, 1.0]])
+
+
+def test_project_backproject_round_trip():
+    rng = np.random.default_rng(0)
+    X = np.stack([rng.uniform(-2, 2, 100), rng.uniform(-1, 1, 100), rng.uniform(0.5, 10, 100)], -1)
+    uv = project(X, _K())
+    np.testing.assert_allclose(backproject(uv, X[:, 2], _K()), X, atol=1e-12)
+
+
+def test_normalize_is_inverse_K():
+    rng = np.random.default_rng(1)
+    uv = rng.uniform(0, 640, (5, 17, 2))
+    K = _K(600, 300, 250)
+    xy = normalize(uv, K)
+    h = np.concatenate([uv, np.ones((5, 17, 1))], -1) @ np.linalg.inv(K).T
+    np.testing.assert_allclose(xy, h[..., :2], atol=1e-12)
+    np.testing.assert_allclose(denormalize(xy, K), uv, atol=1e-9)
+
+
+def test_per_person_K_broadcasts():
+    Ks = np.stack([_K(500), _K(1500)])
+    X = np.array([[[0.5, 0.2, 4.0]], [[0.5, 0.2, 4.0]]])
+    uv = project(X, Ks)
+    assert uv.shape == (2, 1, 2)
+    assert uv[0, 0, 0] == pytest.approx(320 + 500 * 0.125)
+    assert uv[1, 0, 0] == pytest.approx(320 + 1500 * 0.125)
+
+
+def test_optical_frame_convention_z_forward_y_down():
+    uv = project(np.array([0.0, 1.0, 2.0]), _K())
+    assert uv[1] > 240   # +y (down) lands below the principal point
+
+
+def test_fov_prior():
+    k = intrinsics_from_fov(640, 480, 90.0)
+    assert k.fx == pytest.approx(320.0) and k.cx == 320 and k.cy == 240 and k.estimated
+    assert intrinsics_from_fov(1000, 500, 60).fx == pytest.approx(500 / math.tan(math.radians(30)))
+    with pytest.raises(ValueError, match="field of view"):
+        intrinsics_from_fov(640, 480, 0.0)
+    with pytest.raises(ValueError, match="image size"):
+        intrinsics_from_fov(0, 480)
+
+
+def test_K_validity():
+    assert K_is_valid(_K())
+    assert not K_is_valid(np.zeros((3, 3)))
+    bad = _K()
+    bad[0, 2] = np.nan
+    assert not K_is_valid(bad)
+    assert not K_is_valid(np.eye(2))
+    assert Intrinsics.from_K(_K()).K[1, 1] == pytest.approx(808.0)

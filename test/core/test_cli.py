@@ -1,0 +1,190 @@
+"""`pose-lifting lift`: the happy path and every bad-input path (one line, non-zero exit)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pose_lifting_core.camera import project
+from pose_lifting_core.cli import main
+from pose_lifting_core.codec import Codec, features_raw
+from pose_lifting_core.lifter import DEFAULT_CHECKPOINT, save_checkpoint
+from pose_lifting_core.model import LinearModel
+from pose_lifting_core.skeleton import JOINT_NAMES
+
+K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
+
+
+@pytest.fixture()
+def tiny_ckpt(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 0.3, (200, 17, 3)) + np.array([0, 0, 5.0])
+    kp = project(X, K)
+    codec = Codec.fit(features_raw(kp, np.ones((200, 17)), K), X - X[:, :1])
+    path = str(tmp_path / "tiny.pt")
+    save_checkpoint(path, LinearModel(codec.in_dim, codec.out_dim, 16, 1), codec, {}, {})
+    return path
+
+
+def _standing_h36m(n=4):
+    """Pixel keypoints of a standing person (h36m17 layout) about 4 m in front of the camera."""
+    base = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0],
+                     [0.1, 0.43, 0], [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0],
+                     [0, -0.65, 0], [0.17, -0.45, 0], [0.2, -0.18, 0], [0.22, 0.05, 0],
+                     [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])
+    X = base[None] + np.array([[0.3 * i, 0.2, 4.0 + i] for i in range(n)])[:, None]
+    return X, project(X, K)
+
+
+def _write(tmp_path, name="in.npz", **arrays):
+    path = str(tmp_path / name)
+    np.savez(path, **arrays)
+    return path
+
+
+def _run(args, capsys):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_lift_with_known_K_writes_the_documented_output(tmp_path, capsys):
+    X, kp = _standing_h36m()
+    src = _write(tmp_path, keypoints=kp, layout="h36m17", K=K)
+    dst = str(tmp_path / "out" / "o.npz")
+    code, out, err = _run(["lift", "--keypoints", src, "--output", dst], capsys)
+    assert code == 0, err
+    with np.load(dst) as z:
+        assert z["joints_3d"].shape == (4, 17, 3)
+        assert list(z["joint_names"]) == list(JOINT_NAMES)
+        assert z["K"].shape == (4, 3, 3) and not z["K_estimated"].any()
+        assert z["reprojection_error_px"].shape == (4,)
+        depth = z["joints_3d"][:, 0, 2]
+        np.testing.assert_allclose(depth, X[:, 0, 2], rtol=0.15)   # metric distance from the shipped model
+        assert (z["reprojection_error_px"] < 15).all()
+    assert "lifted 4/4" in out
+
+
+def test_lift_without_K_uses_the_prior_and_flags_it(tmp_path, capsys):
+    _, kp = _standing_h36m(2)
+    src = _write(tmp_path, keypoints=kp[:, :, :], layout="h36m17", image_size=np.array([1280, 720]))
+    dst = str(tmp_path / "o.npz")
+    assert _run(["lift", "--keypoints", src, "--output", dst, "--hfov", "90"], capsys)[0] == 0
+    with np.load(dst) as z:
+        assert z["K_estimated"].all()
+        assert z["K"][0, 0, 0] == pytest.approx(640.0) and z["K"][0, 0, 2] == 640
+
+
+def test_all_zero_K_is_treated_as_unknown(tmp_path, capsys):
+    _, kp = _standing_h36m(1)
+    src = _write(tmp_path, keypoints=kp, layout="h36m17", K=np.zeros((3, 3)), image_size=np.array([1280, 720]))
+    assert _run(["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz")], capsys)[0] == 0
+    with np.load(str(tmp_path / "o.npz")) as z:
+        assert z["K_estimated"].all()
+
+
+def test_coco_input_with_scores(tmp_path, capsys, tiny_ckpt):
+    kp = np.random.default_rng(1).uniform(100, 600, (3, 17, 2))
+    src = _write(tmp_path, keypoints=kp, scores=np.full((3, 17), 0.9), K=K)
+    assert _run(["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz"),
+                 "--checkpoint", tiny_ckpt], capsys)[0] == 0
+
+
+def _bad(tmp_path, capsys, match, ckpt=None, **arrays):
+    src = _write(tmp_path, **arrays) if arrays else str(tmp_path / "missing.npz")
+    args = ["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz")]
+    if ckpt:
+        args += ["--checkpoint", ckpt]
+    code, _, err = _run(args, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert match in err, err
+    assert not os.path.exists(str(tmp_path / "o.npz"))
+
+
+def test_missing_file(tmp_path, capsys):
+    _bad(tmp_path, capsys, "input file not found")
+
+
+def test_not_an_npz(tmp_path, capsys):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"this is not a zip file")
+    code, _, err = _run(["lift", "--keypoints", str(path), "--output", str(tmp_path / "o.npz")], capsys)
+    assert code == 2 and "cannot read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_keypoints_key(tmp_path, capsys):
+    _bad(tmp_path, capsys, "no 'keypoints'", points=np.zeros((1, 17, 2)))
+
+
+def test_wrong_shape(tmp_path, capsys):
+    _bad(tmp_path, capsys, "(N, 17, 2)", keypoints=np.zeros((1, 16, 2)), K=K)
+
+
+def test_wrong_shape_for_layout(tmp_path, capsys):
+    _bad(tmp_path, capsys, "(N, 33, 2)", keypoints=np.zeros((1, 17, 2)), layout="blazepose33", K=K)
+
+
+def test_nan_keypoints(tmp_path, capsys):
+    kp = np.ones((2, 17, 2))
+    kp[1, 3, 0] = np.nan
+    _bad(tmp_path, capsys, "NaN", keypoints=kp, K=K)
+
+
+def test_unknown_layout(tmp_path, capsys):
+    _bad(tmp_path, capsys, "unknown layout 'openpose'", keypoints=np.ones((1, 17, 2)), layout="openpose", K=K)
+
+
+def test_bad_scores(tmp_path, capsys):
+    _bad(tmp_path, capsys, "'scores' must have shape", keypoints=np.ones((2, 17, 2)), scores=np.ones((2, 5)), K=K)
+    _bad(tmp_path, capsys, "[0, 1]", keypoints=np.ones((2, 17, 2)), scores=np.full((2, 17), 3.0), K=K)
+
+
+def test_bad_K(tmp_path, capsys):
+    _bad(tmp_path, capsys, "'K' must have shape", keypoints=np.ones((2, 17, 2)), K=np.eye(4))
+    _bad(tmp_path, capsys, "non-positive focal", keypoints=np.ones((2, 17, 2)), K=-K)
+    nan_K = K.copy()
+    nan_K[0, 0] = np.nan
+    _bad(tmp_path, capsys, "'K' has 1 NaN", keypoints=np.ones((2, 17, 2)), K=nan_K)
+
+
+def test_no_K_and_no_image_size(tmp_path, capsys):
+    _bad(tmp_path, capsys, "no usable 'K' and no 'image_size'", keypoints=np.ones((2, 17, 2)))
+
+
+def test_bad_image_size(tmp_path, capsys):
+    _bad(tmp_path, capsys, "'image_size' must be two positive", keypoints=np.ones((2, 17, 2)),
+         image_size=np.array([640, 0]))
+
+
+def test_text_keypoints(tmp_path, capsys):
+    _bad(tmp_path, capsys, "must be numeric", keypoints=np.array([["a"] * 2] * 17)[None], K=K)
+
+
+def test_missing_checkpoint(tmp_path, capsys):
+    _bad(tmp_path, capsys, "checkpoint not found", ckpt=str(tmp_path / "nope.pt"),
+         keypoints=np.ones((1, 17, 2)), K=K)
+
+
+def test_corrupt_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00garbage" * 100)
+    _bad(tmp_path, capsys, "corrupt", ckpt=str(bad), keypoints=np.ones((1, 17, 2)), K=K)
+
+
+def test_bad_argument_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["lift", "--keypoints", "a", "--output", "b", "--hfov", "-3"])
+    assert exc.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_console_script_exits_non_zero_with_one_line(tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "pose-lifting")
+    if not os.path.exists(exe):
+        pytest.skip("pose-lifting console script not installed (run scripts/setup.sh)")
+    r = subprocess.run([exe, "lift", "--keypoints", str(tmp_path / "none.npz"), "--output",
+                        str(tmp_path / "o.npz")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "input file not found" in r.stderr

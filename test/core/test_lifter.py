@@ -1,0 +1,148 @@
+"""Checkpoint save/load with normalisation, codec round trips, devices."""
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from pose_lifting_core.camera import project
+from pose_lifting_core.codec import Codec, features_raw
+from pose_lifting_core.lifter import (DEFAULT_CHECKPOINT, CheckpointError, Lifter, load_checkpoint,
+                                      resolve_device, save_checkpoint)
+from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
+from pose_lifting_core.skeleton import JOINT_NAMES
+
+
+def _data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 0.3, (n, 17, 3))
+    X[..., 2] += rng.uniform(3, 8, (n, 1))
+    K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
+    kp = project(X, K)
+    return X - X[:, :1], kp, np.ones((n, 17)), K
+
+
+def _tiny(tmp_path, width=32):
+    X_rel, kp, conf, K = _data()
+    codec = Codec.fit(features_raw(kp, conf, K), X_rel)
+    model = LinearModel(codec.in_dim, codec.out_dim, width=width, num_blocks=1)
+    path = str(tmp_path / "tiny.pt")
+    save_checkpoint(path, model, codec, {"epochs": 0}, {"dataset": "synthetic"})
+    return path, model, codec
+
+
+def test_martinez_size_is_about_4_3m_parameters():
+    m = LinearModel(17 * 3 + 3, 17 * 3)
+    assert 4.2e6 < count_parameters(m) < 4.4e6
+    assert LinearModel(10, 3, width=64, num_blocks=3).hparams["num_blocks"] == 3
+
+
+def test_max_norm_caps_rows():
+    m = LinearModel(8, 3, width=16, num_blocks=1)
+    with torch.no_grad():
+        m.out.weight.mul_(100)
+    apply_max_norm(m, 1.0)
+    assert m.out.weight.norm(dim=1).max() <= 1.0 + 1e-6
+
+
+def test_codec_is_invariant_to_the_camera():
+    """The same rays seen through different K give the same features (one model, any camera)."""
+    X_rel, kp, conf, K = _data(20)
+    K2 = np.array([[2500.0, 0, 900], [0, 2500, 500], [0, 0, 1]])
+    X = X_rel + np.array([0.3, -0.2, 5.0])
+    f1 = features_raw(project(X, K), conf, K)
+    f2 = features_raw(project(X, K2), conf, K2)
+    np.testing.assert_allclose(f1, f2, atol=1e-9)
+
+
+def test_codec_masks_missing_joints():
+    X_rel, kp, conf, K = _data(50)
+    codec = Codec.fit(features_raw(kp, conf, K), X_rel)
+    conf2 = conf.copy()
+    conf2[:, 7] = 0
+    x = codec.encode(kp, conf2, K)
+    assert (x[:, 14:16] == 0).all() and (x[:, 2 * 17 + 7] == 0).all()
+    assert np.isfinite(codec.encode(kp, np.zeros_like(conf), K)).all()
+
+
+def test_checkpoint_round_trip_keeps_weights_and_normalisation(tmp_path):
+    path, model, codec = _tiny(tmp_path)
+    lifter = Lifter.load(path, device="cpu")
+    for a, b in zip(("in_mean", "in_std", "out_mean", "out_std"), ("in_mean", "in_std", "out_mean", "out_std")):
+        np.testing.assert_array_equal(getattr(lifter.codec, a), getattr(codec, b))
+    assert lifter.codec.joint_names == JOINT_NAMES
+    X_rel, kp, conf, K = _data(10, 1)
+    model.eval()
+    with torch.no_grad():
+        ref = codec.decode(model(torch.from_numpy(codec.encode(kp, conf, K))).numpy())
+    np.testing.assert_allclose(lifter.lift(kp, conf, K), ref, atol=1e-6)
+    blob = load_checkpoint(path)
+    assert blob["provenance"]["dataset"] == "synthetic"
+
+
+def test_lifter_output_is_root_relative_and_placed(tmp_path):
+    path, _, _ = _tiny(tmp_path)
+    X_rel, kp, conf, K = _data(7, 2)
+    res = Lifter.load(path, "cpu").estimate(kp, conf, K)
+    assert res.joints_3d.shape == (7, 17, 3)
+    np.testing.assert_allclose(res.joints_rel[:, 0], 0.0)
+    np.testing.assert_allclose(res.joints_3d - res.joints_rel, np.repeat(res.root[:, None], 17, 1))
+    assert (res.root[:, 2] > 0).all() and np.isfinite(res.reprojection_error_px).all()
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        Lifter.load(str(tmp_path / "nope.pt"))
+
+
+def test_corrupt_checkpoint(tmp_path):
+    path, _, _ = _tiny(tmp_path)
+    data = open(path, "rb").read()
+    with open(path, "wb") as fh:
+        fh.write(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        Lifter.load(path)
+
+
+def test_foreign_checkpoint(tmp_path):
+    path = str(tmp_path / "other.pt")
+    torch.save({"weights": torch.zeros(3)}, path)
+    with pytest.raises(CheckpointError, match="not a pose_lifting"):
+        Lifter.load(path)
+
+
+def test_checkpoint_with_wrong_shapes(tmp_path):
+    path, model, codec = _tiny(tmp_path)
+    blob = load_checkpoint(path)
+    blob["hparams"]["width"] = 64
+    torch.save(blob, path)
+    with pytest.raises(CheckpointError, match="does not match"):
+        Lifter.load(path)
+
+
+def test_device_choice():
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.warns(UserWarning, match="CUDA is not available"):
+            assert resolve_device("cuda").type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (no GPU on this machine)")
+def test_cuda_matches_cpu():
+    cpu = Lifter.load(DEFAULT_CHECKPOINT, "cpu")
+    gpu = Lifter.load(DEFAULT_CHECKPOINT, "cuda")
+    X_rel, kp, conf, K = _data(256, 3)
+    np.testing.assert_allclose(gpu.lift(kp, conf, K), cpu.lift(kp, conf, K), atol=1e-4)
+
+
+def test_shipped_weights_carry_codec_provenance_and_licence():
+    assert os.path.isfile(DEFAULT_CHECKPOINT), "the shipped weights are part of the package"
+    blob = load_checkpoint(DEFAULT_CHECKPOINT)
+    assert blob["codec"]["joint_names"] == list(JOINT_NAMES)
+    assert "Bandai Namco Research Motion Dataset" in blob["provenance"]["dataset"]
+    assert "non-commercial" in blob["provenance"]["licence"]
+    assert blob["hparams"]["width"] == 1024 and blob["hparams"]["num_blocks"] == 2
+    licence = os.path.join(os.path.dirname(DEFAULT_CHECKPOINT), "LICENSE.md")
+    assert "CC BY-NC 4.0" in open(licence).read()

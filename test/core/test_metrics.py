@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from pose_lifting_core.metrics import mpjpe_mm, pa_mpjpe_mm, procrustes_align, root_error
+from pose_lifting_core.data.synth import rotation_about
+
+
+def test_mpjpe_known_value():
+    gt = np.zeros((2, 17, 3))
+    pred = gt.copy()
+    pred[..., 0] = 0.03
+    assert mpjpe_mm(pred, gt) == pytest.approx(30.0)
+
+
+def test_pa_mpjpe_removes_similarity_transform():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(0, 0.3, (10, 17, 3))
+    R = rotation_about(rng.normal(size=(10, 3)), rng.uniform(0, 3, 10))
+    pred = 1.3 * np.einsum("nij,nkj->nki", R, gt) + rng.normal(0, 1, (10, 1, 3))
+    assert pa_mpjpe_mm(pred, gt) < 1e-6
+    assert mpjpe_mm(pred, gt) > 100
+
+
+def test_procrustes_never_reflects():
+    rng = np.random.default_rng(1)
+    gt = rng.normal(0, 0.3, (5, 17, 3))
+    mirrored = gt * np.array([-1, 1, 1])
+    aligned = procrustes_align(mirrored, gt)
+    assert mpjpe_mm(aligned, gt) > 1.0
+
+
+def test_root_error():
+    assert root_error(np.array([[3.0, 4.0, 0.0]]), np.zeros((1, 3)))[0] == pytest.approx(5.0)
