@@ -91,7 +91,7 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     from pose_lifting_core.lift_io import read_lift_input, write_lift_output
     from pose_lifting_core.lifter import Lifter
     from pose_lifting_core.skeleton import to_skeleton17
-    from pose_lifting_core.solvers import estimate_focal
+    from pose_lifting_core.solvers import estimate_focal, fuse_focal
 
     inp = read_lift_input(args.keypoints)
     kp, conf = to_skeleton17(inp.keypoints, inp.scores, inp.layout)
@@ -101,8 +101,11 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     if estimated:
         w, h = inp.image_size
         f = intrinsics_from_fov(int(round(w)), int(round(h)), args.hfov).fx
-        if args.focal == "pooled" and n > 0:
-            f = estimate_focal(lifter.lift, kp, conf, (w, h)).f_px
+        if args.focal != "prior" and n > 0:
+            est = estimate_focal(lifter.lift, kp, conf, (w, h))
+            f = est.f_px if args.focal == "pooled" else fuse_focal(f, est)
+            print(f"pooled focal estimate {est.f_px:.0f} px (bootstrap sd {est.rel_sd * 100:.0f} %) "
+                  f"from {est.num_samples} people; using {f:.0f} px ({args.focal})")
         K = np.tile(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]), (n, 1, 1))
     else:
         K = inp.K
@@ -175,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when K is unknown")
-    s.add_argument("--focal", choices=("prior", "pooled"), default="prior",
-                   help="unknown K: the field-of-view prior, or a focal length pooled over all people in the file")
+    s.add_argument("--focal", choices=("prior", "pooled", "fused"), default="prior",
+                   help="unknown K: the field-of-view prior (default), a focal length pooled over all people "
+                        "in the file (one static camera), or both fused by their uncertainties (docs/CAMERA.md)")
     s.set_defaults(func=_cmd_lift)
     return p
 

@@ -113,8 +113,10 @@ def estimate_focal(lift: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarr
     X_rel = lift(kp, wt, K)
     T = solve_root(X_rel, kp, wt, K)
     err = reprojection_error_px(X_rel + T[:, None], kp, wt, K).reshape(num_grid, S)
-    size = np.ptp(np.where(weights[..., None] > 0, keypoints, np.nan), axis=1)
-    size = np.nan_to_num(np.nanmax(size, -1), nan=1.0)
+    valid = weights[..., None] > 0
+    lo = np.where(valid, keypoints, np.inf).min(1)
+    hi = np.where(valid, keypoints, -np.inf).max(1)
+    size = np.where(np.isfinite(hi - lo), hi - lo, 1.0).max(-1)              # (S,) px
     rel = (np.nan_to_num(err, nan=1e3) / np.maximum(size, 1.0)) ** 2          # (G, S)
     cost = rel.mean(1)
     rng = np.random.default_rng(seed)
@@ -123,3 +125,12 @@ def estimate_focal(lift: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarr
     best = float(_parabolic_min(glog, cost[None])[0])
     spread = float(np.std(_parabolic_min(glog, boot)))
     return FocalEstimate(float(np.exp(best)), float(np.exp(spread) - 1.0), S, grid, cost)
+
+
+def fuse_focal(prior_f_px: float, estimate: FocalEstimate, prior_log_sd: float = 0.35) -> float:
+    """Precision-weighted fusion, in log f, of the field-of-view prior (log-normal with
+    `prior_log_sd`, 0.35 ~ horizontal fields of view of about 40-100 degrees) and the pooled
+    estimate (its bootstrap spread as its standard deviation). Returns f in pixels."""
+    sd = max(np.log1p(estimate.rel_sd), 1e-3)
+    w_prior, w_est = 1.0 / prior_log_sd ** 2, 1.0 / sd ** 2
+    return float(np.exp((w_prior * np.log(prior_f_px) + w_est * np.log(estimate.f_px)) / (w_prior + w_est)))

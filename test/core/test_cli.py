@@ -188,3 +188,14 @@ def test_console_script_exits_non_zero_with_one_line(tmp_path):
                         str(tmp_path / "o.npz")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "input file not found" in r.stderr
+
+
+@pytest.mark.parametrize("mode", ["pooled", "fused"])
+def test_lift_pooled_focal_modes(tmp_path, capsys, mode):
+    _, kp = _standing_h36m(4)
+    src = _write(tmp_path, keypoints=kp, layout="h36m17", image_size=np.array([1280, 720]))
+    code, out, err = _run(["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz"), "--focal", mode], capsys)
+    assert code == 0, err
+    assert "pooled focal estimate" in out
+    with np.load(str(tmp_path / "o.npz")) as z:
+        assert z["K_estimated"].all() and (z["K"][:, 0, 0] > 0).all()

@@ -1,0 +1,67 @@
+"""Accuracy benchmark: the lifter on held-out motion capture through virtual cameras.
+
+Runs the evaluation protocol of pose_lifting_core/evaluate.py (held-out clips, held-out content,
+held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unknown K with the
+field-of-view prior, the pooled focal estimate and their fusion) and writes
+docs/accuracy.json and the accuracy section of docs/BENCHMARKS.md. Needs ../shared (the Bandai
+archive) or an existing cache/bandai17.npz.
+
+Usage: .venv/bin/python benchmarks/accuracy.py [--checkpoint PATH] [--samples 20000] [--scenes 30]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import commit, machine, replace_section, today  # noqa: E402
+
+from pose_lifting_core.evaluate import EvalConfig, evaluate_known_k, evaluate_unknown_k, report_markdown  # noqa: E402
+from pose_lifting_core.lifter import Lifter  # noqa: E402
+from pose_lifting_core.train import TrainConfig, load_mocap  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--samples", type=int, default=20_000)
+    ap.add_argument("--scenes", type=int, default=30)
+    ap.add_argument("--json", default=os.path.join("docs", "accuracy.json"))
+    ap.add_argument("--markdown", default=os.path.join("docs", "BENCHMARKS.md"))
+    args = ap.parse_args()
+    t0 = time.time()
+    lifter = Lifter.load(args.checkpoint, "cpu")
+    heldout = tuple(lifter.info.get("train_config", {}).get("heldout_content", []))
+    data = load_mocap(TrainConfig())
+    cfg = EvalConfig(samples=args.samples, scenes=args.scenes, heldout_content=heldout)
+    rows = evaluate_known_k(lifter, data, cfg) + evaluate_unknown_k(lifter, data, cfg)
+    prov = lifter.info.get("provenance", {})
+    cmd = "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:])
+    with open(args.json, "w") as fh:
+        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(),
+                   "checkpoint": lifter.info.get("path"), "provenance": prov,
+                   "config": {**cfg.__dict__, "heldout_content": list(heldout)}, "rows": rows}, fh, indent=1)
+    main_row = next(r for r in rows if r["split"] == "test" and r["cameras"] == "train" and r["noise_px"] == 0
+                    and r["layout"] == "h36m17" and r["K"] == "known")
+    per_joint = " | ".join(f"{k} {v:.0f}" for k, v in main_row["per_joint_mm"].items())
+    splits = prov.get("clips_per_split", {})
+    frames = prov.get("frames_per_split", {})
+    body = (f"Command: `{cmd}` (the whole evaluation, {time.time() - t0:.0f} s)\n\n"
+            f"Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+            f"Checkpoint: `{os.path.relpath(lifter.info.get('path'))}`; {cfg.samples} samples per known-K "
+            f"condition; unknown K: {cfg.scenes} scenes of {cfg.scene_people} people per camera range, "
+            f"2D noise {cfg.noise_px:g} px, COCO layout.\n\n"
+            "Splits (clips / frames): " + ", ".join(f"{k} {splits.get(k, '?')} / {frames.get(k, '?')}"
+                                                   for k in ("train", "val", "test", "content_test"))
+            + f"; content held out: {', '.join(heldout)}.\n\n" + report_markdown(rows)
+            + f"\n\nPer-joint error (mm), held-out clips, training camera ranges, exact 2D, known K: {per_joint}\n")
+    replace_section(args.markdown, "accuracy", body)
+    print(report_markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

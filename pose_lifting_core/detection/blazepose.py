@@ -1,0 +1,491 @@
+"""BlazePose (MediaPipe Pose) run through LiteRT: multi-person 33-keypoint 2D detection.
+
+Owns: the two-stage BlazePose pipeline re-implemented on numpy + OpenCV + LiteRT, following
+MediaPipe's pose graphs (pose_detection, pose_detection_to_roi, pose_landmark_by_roi,
+pose_landmarks_to_roi):
+
+1. Person proposals. The BlazePose person detector (224x224 SSD, 2254 anchors) on the
+   letterboxed image gives, per person, a face box and two alignment points: the mid-hip centre
+   and a point whose offset from it encodes the body's size and rotation. Optionally OpenCV's
+   HOG people detector adds upright-person boxes (it finds the small people in wide views
+   that the BlazePose detector misses).
+2. Landmarks. Each proposal becomes a rotated square region of interest (ROI) centred on the
+   hips, turned so the body is upright and enlarged 1.25x; a 256x256 crop of it goes through the
+   landmark model (lite/full/heavy), whose 39 landmarks (33 body + 2 auxiliary alignment points
+   + 4 unused) are refined on the model's heatmap and mapped back to image pixels.
+
+People whose torso (shoulders and hips) is not confidently seen are dropped; the same person
+found by two proposals is kept once. In tracking mode (`track=True`, for video) the ROI of each
+person in the next frame comes from this frame's auxiliary landmarks, so the detectors run only
+every `redetect_every` frames or after a person is lost.
+
+Uses cv2 only for resizing, affine warps and the HOG detector.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from pose_lifting_core.detection import DetectorError, Person2D
+from pose_lifting_core.detection.models import LANDMARK_MODELS, model_path
+
+LAYOUT = "blazepose33"
+NUM_KEYPOINTS = 33
+TORSO = (11, 12, 23, 24)  # left/right shoulder, left/right hip
+PERSON_DETECTORS = ("blazepose", "hog", "both")
+
+# Person detector (MediaPipe pose_detection graph options).
+_ANCHOR_STRIDES = (8, 16, 32, 32, 32)
+_ANCHORS_PER_LAYER = 2  # aspect ratio 1.0 plus the interpolated-scale anchor, fixed size
+_SCORE_CLIP = 100.0
+_NMS_IOU = 0.3
+# ROI from alignment points (pose_detection_to_roi / pose_landmarks_to_roi).
+_ROI_SCALE = 1.25
+# Landmark heatmap refinement (RefineLandmarksFromHeatmap options).
+_HEATMAP_KERNEL = 7
+_HEATMAP_MIN_CONF = 0.5
+# HOG people detector: the 64x128 window holds a person about 96 px tall. People in wide views
+# are often smaller, so the image is enlarged first; the ROI side is this many box heights.
+_HOG_UPSCALE = 1.6
+_HOG_ROI_PER_HEIGHT = 1.0
+_HOG_MIN_WEIGHT = 0.3
+_HOG_NMS_IOU = 0.5
+_HOG_SCALE_STEP = 1.1
+# A proposal whose ROI overlaps a kept person's ROI by more than this is not run again.
+_ROI_MATCH_IOU = 0.4
+# Two results whose nose/shoulder/hip keypoints are on average closer than this fraction of
+# the ROI side are the same person.
+_SAME_PERSON_DIST = 0.1
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A rotated square region: centre (cx, cy) and side `size` in pixels, `angle` in radians
+    (the clockwise-on-screen turn that makes the body upright in the crop)."""
+
+    cx: float
+    cy: float
+    size: float
+    angle: float
+
+    def box(self) -> np.ndarray:
+        """(4,) axis-aligned x0, y0, x1, y1 of the unrotated square, pixels."""
+        h = self.size / 2
+        return np.array([self.cx - h, self.cy - h, self.cx + h, self.cy + h])
+
+
+def roi_from_alignment(center: np.ndarray, scale_point: np.ndarray,
+                       scale: float = _ROI_SCALE) -> Roi:
+    """ROI from two alignment points in pixels, as MediaPipe's AlignmentPointsRects +
+    RectTransformation do: side = 2 |scale_point - center| * scale, rotation such that the
+    vector centre -> scale point points up in the crop."""
+    dx, dy = float(scale_point[0] - center[0]), float(scale_point[1] - center[1])
+    size = 2.0 * math.hypot(dx, dy) * scale
+    angle = math.pi / 2 - math.atan2(-dy, dx)
+    angle = (angle + math.pi) % (2 * math.pi) - math.pi
+    return Roi(float(center[0]), float(center[1]), size, angle)
+
+
+def ssd_anchors(input_size: int, strides: Sequence[int] = _ANCHOR_STRIDES) -> np.ndarray:
+    """(N, 2) SSD anchor centres in input-tensor pixels, in the model's output order
+    (fixed-size anchors; consecutive layers with equal stride share one feature map)."""
+    out = []
+    i = 0
+    while i < len(strides):
+        stride, per_cell = strides[i], 0
+        while i < len(strides) and strides[i] == stride:
+            per_cell += _ANCHORS_PER_LAYER
+            i += 1
+        fm = int(math.ceil(input_size / stride))
+        ys, xs = np.meshgrid(np.arange(fm), np.arange(fm), indexing="ij")
+        centres = np.stack([(xs + 0.5) / fm, (ys + 0.5) / fm], -1).reshape(-1, 2)
+        out.append(np.repeat(centres, per_cell, axis=0))
+    return np.concatenate(out) * input_size
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of box a (4,) with boxes b (N, 4), x0 y0 x1 y1."""
+    b = np.atleast_2d(b)
+    w = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
+    inter = w * h
+    area = lambda x: np.clip(x[..., 2] - x[..., 0], 0, None) * np.clip(x[..., 3] - x[..., 1], 0, None)
+    union = area(a) + area(b) - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray,
+                 iou: float = _NMS_IOU) -> List[Tuple[np.ndarray, np.ndarray, float]]:
+    """MediaPipe's weighted non-maximum suppression.
+
+    boxes (N, 4), points (N, K, 2), scores (N,). Going down the scores, each detection absorbs
+    the rest that overlap it by IoU > `iou`; boxes and points of a group are averaged weighted
+    by score, and the group keeps its best score. Returns [(box, points, score)], best first.
+    """
+    remaining = np.argsort(-scores, kind="stable")
+    out = []
+    while remaining.size:
+        ov = box_iou(boxes[remaining[0]], boxes[remaining])
+        group = remaining[ov > iou]
+        w = scores[group] / scores[group].sum()
+        out.append(((boxes[group] * w[:, None]).sum(0), (points[group] * w[:, None, None]).sum(0),
+                    float(scores[remaining[0]])))
+        remaining = remaining[ov <= iou]
+    return out
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> List[int]:
+    """Plain non-maximum suppression: indices of the kept boxes (N, 4), best score first."""
+    remaining = np.argsort(-scores, kind="stable")
+    keep = []
+    while remaining.size:
+        keep.append(int(remaining[0]))
+        remaining = remaining[box_iou(boxes[remaining[0]], boxes[remaining]) <= iou]
+    return keep
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """Check an image and return it as a contiguous (H, W, 3) uint8 RGB array.
+
+    Accepts (H, W, 3) uint8 RGB, and grey (H, W) or (H, W, 1) uint8, which is replicated.
+    Raises DetectorError naming the problem (not an array, wrong dtype, shape, empty).
+    """
+    if not isinstance(image, np.ndarray):
+        raise DetectorError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise DetectorError(f"image dtype must be uint8, got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise DetectorError(f"image shape must be HxWx3 (RGB) or HxW (grey), got {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise DetectorError(f"image is empty (shape {image.shape})")
+    return np.ascontiguousarray(image)
+
+
+class _Model:
+    """A LiteRT interpreter with its input read from the model (float32 NHWC expected)."""
+
+    def __init__(self, path: str, num_threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+        try:
+            self.interp = Interpreter(model_path=path, num_threads=num_threads)
+            self.interp.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise DetectorError(f"model file {path} could not be loaded (corrupt?): {e}")
+        inp = self.interp.get_input_details()
+        if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["dtype"] != np.float32:
+            raise DetectorError(f"model file {path}: expected one float32 NHWC input, got "
+                                f"{[(d['shape'].tolist(), d['dtype'].__name__) for d in inp]}")
+        self.path = path
+        self.input_index = inp[0]["index"]
+        _, self.height, self.width, _ = (int(v) for v in inp[0]["shape"])
+        self.outputs = self.interp.get_output_details()
+
+    def run(self, tensor: np.ndarray) -> List[np.ndarray]:
+        """tensor (H, W, 3) float32 -> the outputs, in the order of the output details."""
+        self.interp.set_tensor(self.input_index, tensor[None])
+        self.interp.invoke()
+        return [self.interp.get_tensor(d["index"]) for d in self.outputs]
+
+    def output_by_shape(self, pred) -> int:
+        """Index (into `outputs`) of the one output whose shape satisfies pred(shape)."""
+        hits = [i for i, d in enumerate(self.outputs) if pred(tuple(int(v) for v in d["shape"]))]
+        if len(hits) != 1:
+            raise DetectorError(f"model file {self.path}: unexpected outputs "
+                                f"{[d['shape'].tolist() for d in self.outputs]}")
+        return hits[0]
+
+
+@dataclass
+class _Result:
+    """One landmark-model result: all 39 landmarks in pixels and the person's scores."""
+
+    roi: Roi
+    points: np.ndarray  # (L, 2) pixels, L >= 35 (33 body + 2 auxiliary)
+    scores: np.ndarray  # (33,)
+    presence: float
+
+    def torso_score(self) -> float:
+        return float(self.scores[list(TORSO)].mean())
+
+    def next_roi(self) -> Roi:
+        """The ROI for the next frame, from the auxiliary hip-centre and scale points."""
+        return roi_from_alignment(self.points[33], self.points[34])
+
+
+class BlazePoseDetector:
+    """Multi-person BlazePose 33-keypoint detector (implements `Detector`).
+
+    model_complexity: landmark model "lite", "full" or "heavy" (or 0, 1, 2 as in MediaPipe).
+    max_people: at most this many people per image.
+    min_score: minimum pose presence (landmark model) for a person to be kept (MediaPipe: 0.5).
+    min_detection_score: minimum BlazePose person-detector score for a proposal (MediaPipe's
+        pose graph: 0.2; proposals are cheap to reject since the presence score gates them).
+    num_threads: LiteRT CPU threads per model.
+    person_detector: proposal source, "blazepose", "hog" or "both" (see module docstring);
+        "both" finds small people in wide views that "blazepose" alone misses.
+    min_torso_score: a person is kept only if the mean keypoint score over shoulders and hips
+        reaches this.
+    track: treat consecutive `detect` calls as video frames; each person's next ROI comes from
+        its landmarks, and the proposal detectors run only every `redetect_every` frames or in
+        the frame after a person is lost. `reset()` starts a new sequence.
+    model_dir: directory of the .tflite files (default `models.model_dir()`).
+
+    After each `detect`, `last_timing` holds {"detector_s", "landmark_s", "landmark_runs",
+    "detector_runs"} for that call (seconds, counts).
+    """
+
+    layout: str = LAYOUT
+
+    def __init__(self, model_complexity: Union[str, int] = "full", max_people: int = 10,
+                 min_score: float = 0.5, min_detection_score: float = 0.2, num_threads: int = 2,
+                 person_detector: str = "both",
+                 min_torso_score: float = 0.5, track: bool = False, redetect_every: int = 10,
+                 model_dir: Optional[str] = None):
+        if isinstance(model_complexity, int) and not isinstance(model_complexity, bool):
+            if not 0 <= model_complexity < len(LANDMARK_MODELS):
+                raise ValueError(f"model_complexity must be 0, 1 or 2, got {model_complexity}")
+            model_complexity = LANDMARK_MODELS[model_complexity]
+        if model_complexity not in LANDMARK_MODELS:
+            raise ValueError(f"model_complexity must be one of {LANDMARK_MODELS}, "
+                             f"got {model_complexity!r}")
+        if person_detector not in PERSON_DETECTORS:
+            raise ValueError(f"person_detector must be one of {PERSON_DETECTORS}, "
+                             f"got {person_detector!r}")
+        if max_people < 1 or redetect_every < 1 or num_threads < 1:
+            raise ValueError("max_people, redetect_every and num_threads must be >= 1")
+        import cv2  # noqa: F401  (fail early if OpenCV is missing)
+        self.model_complexity = model_complexity
+        self.max_people = int(max_people)
+        self.min_score = float(min_score)
+        self.min_detection_score = float(min_detection_score)
+        self.min_torso_score = float(min_torso_score)
+        self.person_detector = person_detector
+        self.track = bool(track)
+        self.redetect_every = int(redetect_every)
+        self._det = _Model(model_path("detector", model_dir), num_threads)
+        self._lmk = _Model(model_path(model_complexity, model_dir), num_threads)
+        self._setup_detector()
+        self._setup_landmarks()
+        self._hog = None
+        if person_detector in ("hog", "both"):
+            self._hog = cv2.HOGDescriptor()
+            self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.last_timing: Dict[str, float] = {}
+        self.reset()
+
+    # --- set-up from the models' tensor details -------------------------------------------------
+    def _setup_detector(self) -> None:
+        m = self._det
+        if m.width != m.height:
+            raise DetectorError(f"model file {m.path}: expected a square input, got "
+                                f"{m.height}x{m.width}")
+        self._anchors = ssd_anchors(m.width)
+        n = len(self._anchors)
+        self._det_boxes = m.output_by_shape(lambda s: len(s) == 3 and s[1] == n and s[2] >= 12)
+        self._det_scores = m.output_by_shape(lambda s: len(s) == 3 and s[1] == n and s[2] == 1)
+
+    def _setup_landmarks(self) -> None:
+        m = self._lmk
+        flat = [i for i, d in enumerate(m.outputs)
+                if len(d["shape"]) == 2 and int(d["shape"][1]) % 5 == 0 and d["shape"][1] > 5]
+        if len(flat) != 1:
+            raise DetectorError(f"model file {m.path}: no single landmark output among "
+                                f"{[d['shape'].tolist() for d in m.outputs]}")
+        self._lmk_points = flat[0]
+        self._num_landmarks = int(m.outputs[flat[0]]["shape"][1]) // 5
+        if self._num_landmarks < 35:
+            raise DetectorError(f"model file {m.path}: {self._num_landmarks} landmarks, need 35")
+        self._lmk_flag = m.output_by_shape(lambda s: int(np.prod(s)) == 1)
+        self._lmk_heatmap = m.output_by_shape(
+            lambda s: len(s) == 4 and s[3] == self._num_landmarks)
+
+    def reset(self) -> None:
+        """Forget the tracked people (start of a new video)."""
+        self._tracked: List[_Result] = []
+        self._frames_since_detection = 0
+        self._lost = True
+
+    # --- stage 1: proposals ---------------------------------------------------------------------
+    def _blazepose_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
+        import cv2
+        m = self._det
+        h, w = rgb.shape[:2]
+        s = m.width / max(h, w)
+        nw, nh = max(1, round(w * s)), max(1, round(h * s))
+        ox, oy = (m.width - nw) // 2, (m.height - nh) // 2
+        small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else
+                           cv2.INTER_LINEAR)
+        canvas = np.zeros((m.height, m.width, 3), np.float32)
+        canvas[oy:oy + nh, ox:ox + nw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
+        outs = m.run(canvas)
+        raw = outs[self._det_boxes][0]
+        scores = _sigmoid(np.clip(outs[self._det_scores][0, :, 0], -_SCORE_CLIP, _SCORE_CLIP))
+        keep = scores >= self.min_detection_score
+        if not keep.any():
+            return []
+        raw, scores, anchors = raw[keep], scores[keep], self._anchors[keep]
+        # Tensor pixels (box centre/keypoints are offsets from the anchor centre) -> image pixels.
+        sx, sy = nw / w, nh / h
+        to_img = lambda p: np.stack([(p[..., 0] - ox) / sx - 0.5, (p[..., 1] - oy) / sy - 0.5], -1)
+        centre = to_img(raw[:, 0:2] + anchors)
+        half = np.stack([raw[:, 2] / sx, raw[:, 3] / sy], -1) / 2
+        boxes = np.concatenate([centre - half, centre + half], 1)
+        nk = (raw.shape[1] - 4) // 2
+        kps = to_img(raw[:, 4:4 + 2 * nk].reshape(-1, nk, 2) + anchors[:, None, :])
+        return [(roi_from_alignment(k[0], k[1]), sc) for _, k, sc in weighted_nms(boxes, kps, scores)]
+
+    def _hog_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
+        import cv2
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        up = _HOG_UPSCALE
+        if up != 1.0:
+            grey = cv2.resize(grey, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
+        win_w, win_h = self._hog.winSize
+        if grey.shape[0] < win_h or grey.shape[1] < win_w:
+            return []  # smaller than one detection window (OpenCV crashes on these)
+        rects, weights = self._hog.detectMultiScale(grey, winStride=(8, 8), padding=(8, 8),
+                                                    scale=_HOG_SCALE_STEP)
+        if len(rects) == 0:
+            return []
+        rects = np.asarray(rects, np.float64) / up
+        weights = np.asarray(weights, np.float64).reshape(-1)
+        boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], 1)
+        out = []
+        for i in nms(boxes, weights, iou=_HOG_NMS_IOU):
+            if weights[i] < _HOG_MIN_WEIGHT:
+                continue
+            box, wt = boxes[i], weights[i]
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            out.append((Roi(cx - 0.5, cy - 0.5, (box[3] - box[1]) * _HOG_ROI_PER_HEIGHT, 0.0),
+                        float(wt)))
+        return out
+
+    # --- stage 2: landmarks ---------------------------------------------------------------------
+    def _landmarks(self, rgb: np.ndarray, roi: Roi) -> _Result:
+        import cv2
+        m = self._lmk
+        c, s = math.cos(roi.angle), math.sin(roi.angle)
+        a = (roi.size / m.width) * np.array([[c, -s], [s, c]])
+        centre = np.array([roi.cx, roi.cy])
+        half = np.array([m.width / 2, m.height / 2])
+        # crop pixel (u, v) -> image pixel: centre + a @ ((u, v) + 0.5 - half)
+        mat = np.hstack([a, (centre + a @ (0.5 - half))[:, None]])
+        crop = cv2.warpAffine(rgb, mat, (m.width, m.height),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        outs = m.run(crop.astype(np.float32) * (1.0 / 255.0))
+        lm = outs[self._lmk_points].reshape(self._num_landmarks, 5).astype(np.float64)
+        xy = self._refine(lm[:, :2], outs[self._lmk_heatmap][0])
+        points = centre + (xy - half) @ a.T
+        scores = np.minimum(_sigmoid(lm[:NUM_KEYPOINTS, 3]), _sigmoid(lm[:NUM_KEYPOINTS, 4]))
+        presence = float(np.ravel(outs[self._lmk_flag])[0])
+        return _Result(roi, points, scores, presence)
+
+    def _refine(self, xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
+        """Refine (L, 2) crop-pixel landmarks on the (h, w, L) heatmap logits: within a 7x7
+        window around each landmark, the sigmoid-weighted mean cell position replaces the
+        regressed one where the window's peak confidence reaches 0.5 (MediaPipe's
+        RefineLandmarksFromHeatmap)."""
+        hh, hw, nl = heatmap.shape
+        cell = np.array([self._lmk.width / hw, self._lmk.height / hh])
+        col_row = np.floor(xy / cell).astype(int)
+        inside = ((col_row >= 0) & (col_row < [hw, hh])).all(1)
+        r = _HEATMAP_KERNEL // 2
+        pad = np.pad(heatmap, ((r, r), (r, r), (0, 0)), constant_values=-np.inf)
+        off = np.arange(-r, r + 1)
+        cr = np.clip(col_row, 0, [hw - 1, hh - 1])
+        rows = (cr[:, 1, None] + off + r)[:, :, None]
+        cols = (cr[:, 0, None] + off + r)[:, None, :]
+        conf = _sigmoid(pad[rows, cols, np.arange(nl)[:, None, None]])  # (L, k, k)
+        total = conf.sum((1, 2))
+        peak = conf.max((1, 2))
+        mean_col = (conf.sum(1) * (cr[:, 0, None] + off)).sum(1) / np.maximum(total, 1e-12)
+        mean_row = (conf.sum(2) * (cr[:, 1, None] + off)).sum(1) / np.maximum(total, 1e-12)
+        # Cell index times cell size, as MediaPipe decodes it: on these models the refined points
+        # then agree with the regressed ones on average (a +0.5 cell offset would shift them
+        # by ~1.7 crop pixels).
+        refined = np.stack([mean_col, mean_row], 1) * cell
+        use = inside & (peak >= _HEATMAP_MIN_CONF) & (total > 0)
+        return np.where(use[:, None], refined, xy)
+
+    # --- people ---------------------------------------------------------------------------------
+    def _accept(self, res: _Result) -> bool:
+        return res.presence >= self.min_score and res.torso_score() >= self.min_torso_score
+
+    @staticmethod
+    def _same_person(a: _Result, b: _Result) -> bool:
+        idx = [0, *TORSO]
+        d = np.linalg.norm(a.points[idx] - b.points[idx], axis=1).mean()
+        return d < _SAME_PERSON_DIST * max(a.roi.size, b.roi.size)
+
+    def _to_person(self, res: _Result, shape: Tuple[int, int]) -> Person2D:
+        kp = res.points[:NUM_KEYPOINTS]
+        h, w = shape
+        lo = np.clip(kp.min(0), 0, [w - 1, h - 1])
+        hi = np.clip(kp.max(0), 0, [w - 1, h - 1])
+        return Person2D(keypoints=kp, scores=res.scores, box=np.concatenate([lo, hi]),
+                        score=res.presence, layout=LAYOUT)
+
+    def detect(self, image: np.ndarray) -> List[Person2D]:
+        """People in `image` ((H, W, 3) uint8 RGB, or (H, W) / (H, W, 1) grey), most confident
+        first; keypoints in pixels. Raises DetectorError for an unusable image."""
+        rgb = as_rgb(image)
+        t_det = t_lmk = 0.0
+        n_lmk = n_det = 0
+        kept: List[_Result] = []
+
+        def consider(roi: Roi) -> None:
+            nonlocal t_lmk, n_lmk
+            if len(kept) >= self.max_people or roi.size < 1.0:
+                return
+            if kept and box_iou(roi.box(), np.stack([k.roi.box() for k in kept])).max() \
+                    > _ROI_MATCH_IOU:
+                return
+            t0 = time.perf_counter()
+            res = self._landmarks(rgb, roi)
+            t_lmk += time.perf_counter() - t0
+            n_lmk += 1
+            if self._accept(res) and not any(self._same_person(res, k) for k in kept):
+                kept.append(res)
+
+        tracked = self._tracked if self.track else []
+        for prev in sorted(tracked, key=lambda r: -r.presence):
+            consider(prev.next_roi())
+        lost = len(kept) < len(tracked)
+        run_detectors = (not self.track or self._lost
+                         or self._frames_since_detection + 1 >= self.redetect_every)
+        if run_detectors:
+            t0 = time.perf_counter()
+            proposals: List[Tuple[Roi, float]] = []
+            if self.person_detector in ("blazepose", "both"):
+                proposals += self._blazepose_proposals(rgb)
+                n_det += 1
+            n_bp = len(proposals)
+            if self.person_detector in ("hog", "both"):
+                proposals += self._hog_proposals(rgb)
+                n_det += 1
+            t_det += time.perf_counter() - t0
+            # BlazePose proposals first (their ROI is the one the landmark model expects).
+            for i in sorted(range(len(proposals)), key=lambda i: (i >= n_bp, -proposals[i][1])):
+                consider(proposals[i][0])
+            self._frames_since_detection = 0
+        else:
+            self._frames_since_detection += 1
+        kept.sort(key=lambda r: -r.presence)
+        self._tracked = kept
+        self._lost = lost or not kept
+        self.last_timing = {"detector_s": t_det, "landmark_s": t_lmk,
+                            "landmark_runs": n_lmk, "detector_runs": n_det}
+        return [self._to_person(r, rgb.shape[:2]) for r in kept]

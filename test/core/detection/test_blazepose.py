@@ -1,0 +1,225 @@
+"""BlazePose through LiteRT: real images, video, tracking, bad inputs, missing models.
+
+Needs opencv-python, ai-edge-litert and the fetched model files (scripts/setup.sh); the image
+and video tests also need basketball1.png (samples/ or ../shared) and vtest.avi (../shared).
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SHARED
+from pose_lifting_core.detection import Detector, DetectorError, Person2D
+from pose_lifting_core.detection.models import MODELS, model_dir, model_path
+from pose_lifting_core.skeleton import BLAZEPOSE33_NAMES
+
+cv2 = pytest.importorskip("cv2", reason="needs opencv-python (scripts/setup.sh)")
+pytest.importorskip("ai_edge_litert", reason="needs ai-edge-litert (scripts/setup.sh)")
+from pose_lifting_core.detection.blazepose import (  # noqa: E402
+    BlazePoseDetector, roi_from_alignment, ssd_anchors)
+
+_missing = [m.filename for n, m in MODELS.items() if n in ("detector", "full")
+            and not os.path.isfile(os.path.join(model_dir(), m.filename))]
+needs_models = pytest.mark.skipif(bool(_missing), reason=f"model files {_missing} not in "
+                                  f"{model_dir()}; run scripts/setup.sh")
+
+BASKETBALL = next((p for p in (os.path.join(ROOT, "samples", "basketball1.png"),
+                               os.path.join(SHARED, "data", "media", "basketball1.png"))
+                   if os.path.isfile(p)), os.path.join(SHARED, "data", "media", "basketball1.png"))
+VTEST = os.path.join(SHARED, "data", "media", "vtest.avi")
+needs_basketball = pytest.mark.skipif(not os.path.isfile(BASKETBALL),
+                                      reason="needs ../shared/data/media/basketball1.png")
+needs_vtest = pytest.mark.skipif(not os.path.isfile(VTEST),
+                                 reason="needs ../shared/data/media/vtest.avi")
+K = {n: i for i, n in enumerate(BLAZEPOSE33_NAMES)}
+
+# Hand-checked positions (pixels) of the fully visible man on the left of basketball1.png, who
+# faces the camera (so his left side is on the image's right).
+LEFT_MAN = {
+    "nose": (92, 120), "left_shoulder": (115, 150), "right_shoulder": (50, 155),
+    "left_hip": (112, 285), "right_hip": (62, 290), "left_knee": (120, 375),
+    "right_knee": (65, 375), "left_ankle": (122, 450), "right_ankle": (57, 460),
+}
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return BlazePoseDetector()
+
+
+def _grey(path):
+    im = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    assert im is not None, path
+    return im
+
+
+def _vtest_frames(n, step=1):
+    cap = cv2.VideoCapture(VTEST)
+    frames = []
+    for i in range(n * step):
+        ok, f = cap.read()
+        assert ok, f"could not read frame {i} of {VTEST}"
+        if i % step == 0:
+            frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return frames
+
+
+def _hips(people):
+    return np.array([p.keypoints[[K["left_hip"], K["right_hip"]]].mean(0) for p in people])
+
+
+# --- geometry ------------------------------------------------------------------------------------
+def test_anchors_match_the_pose_detector_layout():
+    a = ssd_anchors(224)
+    assert a.shape == (2254, 2)
+    np.testing.assert_allclose(a[0], [4, 4])  # stride 8: first cell centre
+    np.testing.assert_allclose(a[1], [4, 4])  # two anchors per cell
+    np.testing.assert_allclose(a[-1], [208, 208])  # stride 32 (7x7): last cell centre
+
+
+def test_roi_from_alignment_points_makes_the_body_upright():
+    upright = roi_from_alignment(np.array([100.0, 200.0]), np.array([100.0, 120.0]))
+    assert upright.angle == pytest.approx(0.0)
+    assert upright.size == pytest.approx(2 * 80 * 1.25)
+    assert (upright.cx, upright.cy) == (100.0, 200.0)
+    lying = roi_from_alignment(np.array([100.0, 200.0]), np.array([180.0, 200.0]))  # head right
+    assert lying.angle == pytest.approx(math.pi / 2)
+
+
+def test_person2d_checks_shapes_and_is_read_only():
+    p = Person2D(np.zeros((33, 2)), np.ones(33), np.array([0, 0, 1, 1]), 0.9, "blazepose33")
+    with pytest.raises(ValueError):
+        p.keypoints[0, 0] = 1.0
+    with pytest.raises(ValueError, match="scores"):
+        Person2D(np.zeros((33, 2)), np.ones(17), np.zeros(4), 0.9, "blazepose33")
+
+
+# --- errors --------------------------------------------------------------------------------------
+@needs_models
+@pytest.mark.parametrize("image, problem", [
+    (np.zeros((48, 64, 3), np.float32), "dtype must be uint8, got float32"),
+    (np.zeros((48, 64, 4), np.uint8), "shape must be HxWx3"),
+    (np.zeros((48,), np.uint8), "shape must be HxWx3"),
+    (np.zeros((0, 64, 3), np.uint8), "empty"),
+    (np.zeros((48, 0), np.uint8), "empty"),
+    ([[0, 1], [2, 3]], "numpy array"),
+])
+def test_bad_images_raise_detector_error_naming_the_problem(detector, image, problem):
+    with pytest.raises(DetectorError, match=problem.replace("(", r"\(")):
+        detector.detect(image)
+
+
+@needs_models
+def test_grey_and_tiny_images_are_accepted(detector):
+    for im in (np.full((48, 64), 90, np.uint8), np.full((48, 64, 1), 90, np.uint8),
+               np.zeros((1, 1, 3), np.uint8), np.zeros((5, 700, 3), np.uint8)):
+        assert detector.detect(im) == []
+
+
+def test_missing_model_file_raises_detector_error_naming_it(tmp_path):
+    with pytest.raises(DetectorError, match=r"pose_detection\.tflite is missing.*setup\.sh"):
+        BlazePoseDetector(model_dir=str(tmp_path))
+    with pytest.raises(DetectorError, match=r"pose_landmark_heavy\.tflite"):
+        model_path("heavy", str(tmp_path))
+
+
+@needs_models
+def test_corrupt_model_file_raises_detector_error_naming_it(tmp_path):
+    (tmp_path / "pose_detection.tflite").write_bytes(b"not a flatbuffer" * 64)
+    os.symlink(model_path("full"), tmp_path / "pose_landmark_full.tflite")
+    with pytest.raises(DetectorError, match=r"pose_detection\.tflite could not be loaded"):
+        BlazePoseDetector(model_dir=str(tmp_path))
+
+
+def test_bad_options_are_rejected():
+    with pytest.raises(ValueError, match="model_complexity"):
+        BlazePoseDetector("huge")
+    with pytest.raises(ValueError, match="person_detector"):
+        BlazePoseDetector(person_detector="yolo")
+
+
+# --- real images -----------------------------------------------------------------------------------
+@needs_models
+@needs_basketball
+def test_basketball_finds_both_people_with_keypoints_in_place(detector):
+    assert isinstance(detector, Detector)
+    people = detector.detect(_grey(BASKETBALL))
+    assert len(people) == 2, [p.box for p in people]
+    left, right = sorted(people, key=lambda p: p.box[0])
+    for p in people:
+        assert p.layout == "blazepose33" and p.keypoints.shape == (33, 2)
+        assert p.scores.shape == (33,) and ((p.scores >= 0) & (p.scores <= 1)).all()
+        assert 0.5 <= p.score <= 1
+    # The fully visible man on the left: every checked keypoint within 25 px (he is ~350 px tall).
+    for name, xy in LEFT_MAN.items():
+        err = np.linalg.norm(left.keypoints[K[name]] - xy)
+        assert err < 25, (name, left.keypoints[K[name]], xy)
+        assert left.scores[K[name]] > 0.5, name
+    y = lambda n: left.keypoints[K[n]][1]  # noqa: E731
+    x = lambda n: left.keypoints[K[n]][0]  # noqa: E731
+    for side in ("left", "right"):
+        assert y("nose") < y(f"{side}_shoulder") < y(f"{side}_hip") < y(f"{side}_knee") \
+            < y(f"{side}_ankle")
+    for part in ("shoulder", "elbow", "hip", "knee", "ankle"):  # facing the camera: not swapped
+        assert x(f"left_{part}") > x(f"right_{part}"), part
+    assert 40 < left.box[0] < 70 and 90 < left.box[1] < 125 and left.box[3] > 440
+    # The man on the right is cut off by the frame; his head is around (525, 100).
+    assert right.box[0] > 400
+    assert np.linalg.norm(right.keypoints[K["nose"]] - (525, 100)) < 40
+    for side in ("left", "right"):
+        assert 100 < right.keypoints[K[f"{side}_shoulder"]][1] < 200
+
+
+@needs_models
+@needs_basketball
+def test_max_people_keeps_the_most_confident(tmp_path):
+    people = BlazePoseDetector(max_people=1).detect(_grey(BASKETBALL))
+    assert len(people) == 1 and people[0].box[0] < 100
+
+
+@needs_models
+@needs_vtest
+def test_vtest_finds_several_people_in_most_frames(detector):
+    counts = [len(detector.detect(f)) for f in _vtest_frames(10, step=2)]
+    assert sum(c >= 3 for c in counts) >= 8, counts
+    assert max(counts) <= 7, counts
+
+
+# --- tracking ------------------------------------------------------------------------------------
+@needs_models
+@needs_vtest
+def test_tracking_gives_the_same_people_as_detection():
+    frames = _vtest_frames(12)
+    det = BlazePoseDetector()
+    trk = BlazePoseDetector(track=True, redetect_every=6)
+    det_runs = 0
+    matched = total = 0
+    for f in frames:
+        a, b = det.detect(f), trk.detect(f)
+        det_runs += trk.last_timing["detector_runs"] > 0
+        assert abs(len(a) - len(b)) <= 1
+        ha, hb = _hips(a), _hips(b)
+        for h in hb:
+            total += 1
+            if len(ha) and np.linalg.norm(ha - h, axis=1).min() < 10:
+                matched += 1
+    assert matched >= 0.9 * total and total >= 30, (matched, total)
+    assert det_runs <= 5  # detectors ran on the first frame, every 6th and after a loss only
+
+
+@needs_models
+@needs_basketball
+def test_tracking_one_person_costs_one_landmark_run_per_frame():
+    one = np.ascontiguousarray(_grey(BASKETBALL)[:, :320])  # the man on the left only
+    trk = BlazePoseDetector(person_detector="blazepose", track=True, redetect_every=4)
+    runs = []
+    for _ in range(8):
+        people = trk.detect(one)
+        assert len(people) == 1
+        runs.append((trk.last_timing["detector_runs"], trk.last_timing["landmark_runs"]))
+    assert runs == [(1, 1), (0, 1), (0, 1), (0, 1)] * 2, runs
+    trk.reset()
+    trk.detect(one)
+    assert trk.last_timing["detector_runs"] == 1
