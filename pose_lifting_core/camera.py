@@ -93,3 +93,33 @@ def backproject(pixels: np.ndarray, depth: np.ndarray, K: np.ndarray) -> np.ndar
     xy = normalize(pixels, K)
     z = np.asarray(depth, dtype=np.float64)[..., None]
     return np.concatenate([xy * z, z], -1)
+
+
+def load_camera_info_yaml(path: str) -> tuple:
+    """Read the camera_info YAML that ROS camera_calibration writes.
+
+    Returns (Intrinsics, (width, height), distortion_model, D (k,)). Raises ValueError naming
+    the problem for an unreadable file, missing fields or an invalid camera matrix."""
+    import yaml
+
+    try:
+        with open(path) as fh:
+            doc = yaml.safe_load(fh)
+    except OSError as exc:
+        raise ValueError(f"cannot read camera_info {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"camera_info {path} is not valid YAML") from exc
+    if not isinstance(doc, dict):
+        raise ValueError(f"camera_info {path} is not a YAML mapping")
+    try:
+        K = np.asarray(doc["camera_matrix"]["data"], dtype=np.float64).reshape(3, 3)
+        size = (int(doc["image_width"]), int(doc["image_height"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"camera_info {path} lacks a 3x3 camera_matrix.data or image_width/height") from exc
+    if not K_is_valid(K):
+        raise ValueError(f"camera_info {path} has an invalid camera matrix (zero, NaN or non-positive focal length)")
+    if size[0] <= 0 or size[1] <= 0:
+        raise ValueError(f"camera_info {path} has a non-positive image size {size}")
+    dist = doc.get("distortion_coefficients") or {}
+    D = np.asarray(dist.get("data", []) if isinstance(dist, dict) else [], dtype=np.float64)
+    return Intrinsics.from_K(K), size, str(doc.get("distortion_model", "plumb_bob")), D

@@ -129,6 +129,75 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from pose_lifting_core.camera import load_camera_info_yaml
+    from pose_lifting_core.media import RenderWriter, open_source
+    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict
+
+    src = open_source(args.input)
+    K = None
+    if args.intrinsics is not None:
+        fx, fy, cx, cy = args.intrinsics
+        K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
+    elif args.camera_info is not None:
+        intr, size, _, _ = load_camera_info_yaml(args.camera_info)
+        if tuple(size) != tuple(src.size):
+            raise CliError(f"camera_info is for {size[0]}x{size[1]} images but {args.input} is "
+                           f"{src.size[0]}x{src.size[1]}")
+        K = intr.K
+    cfg = PipelineConfig(checkpoint=args.checkpoint, device=args.device, landmark_model=args.landmark_model,
+                         person_detector=args.person_detector, max_people=args.max_people,
+                         hfov_deg=args.hfov, track=src.kind != "image" and not args.no_track,
+                         smoothing_alpha=args.smoothing)
+    est = PoseEstimator(cfg)
+    writer = view = None
+    if args.render:
+        from pose_lifting_core.render import View3D
+
+        writer = RenderWriter(args.render, fps=src.fps or 10.0)
+        view = View3D()
+    frames, ids, busy, intr = [], set(), 0.0, None
+    bar = tqdm(src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet)
+    try:
+        for index, t, rgb in bar:
+            t0 = time.perf_counter()
+            res = est.process(rgb, K, t)
+            busy += time.perf_counter() - t0
+            intr = res.intrinsics
+            frames.append(frame_to_dict(res))
+            ids.update(p.id for p in res.persons)
+            bar.set_postfix(people=len(res.persons))
+            if writer is not None:
+                from pose_lifting_core.render import render_frame
+
+                writer.write(render_frame(rgb, res.persons, res.intrinsics, view))
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+            view.close()
+    doc = {"intrinsics": {"fx": intr.fx, "fy": intr.fy, "cx": intr.cx, "cy": intr.cy, "estimated": intr.estimated},
+           "frames": frames}
+    if args.output:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        with open(args.output, "w") as fh:
+            json.dump(doc, fh)
+    n_people = [len(f["persons"]) for f in frames]
+    print(f"{len(frames)} frame(s), {sum(n_people)} person detections ({len(ids)} track ids), "
+          f"{np.mean(n_people):.1f} people per frame, {len(frames) / max(busy, 1e-9):.1f} frames/s "
+          f"(detection + lifting, {cfg.detector_threads} threads)"
+          + (f"; K estimated (f={intr.fx:.0f} px, {args.hfov:g} deg prior)" if intr.estimated else ""))
+    if args.output:
+        print(f"wrote {args.output}")
+    if args.render:
+        print(f"wrote {args.render}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pose_lifting_core.train import DEFAULT_ARCHIVE, DEFAULT_CACHE
 
@@ -182,10 +251,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="unknown K: the field-of-view prior (default), a focal length pooled over all people "
                         "in the file (one static camera), or both fused by their uncertainties (docs/CAMERA.md)")
     s.set_defaults(func=_cmd_lift)
+    s = sub.add_parser("estimate", help="metric 3D skeletons of every person in an image, video or folder")
+    s.add_argument("input", help="an image, a video, or a folder of images")
+    cam = s.add_mutually_exclusive_group()
+    cam.add_argument("--intrinsics", nargs=4, type=_positive_float, metavar=("FX", "FY", "CX", "CY"),
+                     help="pinhole intrinsics in pixels")
+    cam.add_argument("--camera-info", help="camera_info YAML written by ROS camera_calibration")
+    s.add_argument("--output", help="OUT.json (docs/CLI.md)")
+    s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
+    s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
+    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
+                   help="horizontal field-of-view prior (degrees) when no intrinsics are given")
+    s.add_argument("--max-people", type=int, default=10)
+    s.add_argument("--landmark-model", choices=("lite", "full", "heavy"), default="full")
+    s.add_argument("--person-detector", choices=("blazepose", "hog", "both"), default="both")
+    s.add_argument("--smoothing", type=_positive_float, default=1.0,
+                   help="temporal smoothing alpha in (0, 1]; 1 = off; lag (1 - a) / a frames")
+    s.add_argument("--no-track", action="store_true", help="detect every frame, no track ids")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_estimate)
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from pose_lifting_core.detection import DetectorError
     from pose_lifting_core.lift_io import InputError
     from pose_lifting_core.lifter import CheckpointError
 
@@ -193,7 +283,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, InputError, CheckpointError, ValueError, OSError) as exc:
+    except (CliError, InputError, CheckpointError, DetectorError, ValueError, OSError) as exc:
         if args.debug:
             raise
         msg = " ".join(str(exc).split()) or type(exc).__name__

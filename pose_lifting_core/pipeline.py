@@ -1,0 +1,196 @@
+"""PoseEstimator: image (or someone else's 2D keypoints) -> tracked metric 3D skeletons.
+
+Owns: the one pipeline that the CLI and the ROS nodes share: detect -> convert to the 17-joint
+layout -> lift all people in one batch -> solve roots -> track ids -> (optional) smooth. It also
+owns the handling of intrinsics: a valid K is used as given; a missing, all-zero or invalid K is
+replaced by the field-of-view prior (principal point at the image centre) and flagged estimated.
+Built once from a frozen `PipelineConfig` and reused frame after frame.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG, Intrinsics, K_is_valid, intrinsics_from_fov
+from pose_lifting_core.lifter import Lifter
+from pose_lifting_core.skeleton import JOINT_NAMES, to_skeleton17
+from pose_lifting_core.tracking import Smoother, Tracker
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Every setting of the pipeline (ROS parameters and CLI flags map onto these)."""
+
+    checkpoint: Optional[str] = None          # None: the shipped weights
+    device: str = "auto"                      # auto | cpu | cuda
+    landmark_model: str = "full"              # BlazePose lite | full | heavy
+    person_detector: str = "both"             # blazepose | hog | both
+    max_people: int = 10
+    min_person_score: float = 0.5
+    min_keypoint_score: float = 0.2           # keypoints below this get confidence 0
+    detector_threads: int = 2
+    hfov_deg: float = DEFAULT_HFOV_DEG        # field-of-view prior when K is unknown
+    track: bool = True                        # video: track ids (and detector ROIs) across frames
+    tracker_min_iou: float = 0.2
+    tracker_max_age: int = 10
+    smoothing_alpha: float = 1.0              # 1 = off; lag (1 - a) / a frames
+
+    def validate(self) -> "PipelineConfig":
+        """Raise ValueError naming the first bad setting."""
+        if self.max_people < 1:
+            raise ValueError(f"max_people must be >= 1, got {self.max_people}")
+        for name in ("min_person_score", "min_keypoint_score"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+        if not 0.0 < self.hfov_deg < 180.0:
+            raise ValueError(f"hfov_deg must be in (0, 180), got {self.hfov_deg}")
+        if not 0.0 < self.smoothing_alpha <= 1.0:
+            raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        return self
+
+
+@dataclass
+class Person3D:
+    """One person in one frame. keypoints_2d (17, 2) px and confidence (17,) in the 17-joint
+    layout; joints_3d (17, 3) metres, camera optical frame; box (4,) px."""
+
+    id: int
+    score: float
+    box: np.ndarray
+    keypoints_2d: np.ndarray
+    confidence: np.ndarray
+    joints_3d: np.ndarray
+    reprojection_error_px: float
+
+
+@dataclass
+class FrameResult:
+    """Everything estimated for one frame; timing holds seconds per stage."""
+
+    index: int
+    time_s: float
+    intrinsics: Intrinsics
+    image_size: Tuple[int, int]
+    persons: List[Person3D]
+    timing: Dict[str, float] = field(default_factory=dict)
+
+
+def resolve_intrinsics(K: Optional[np.ndarray], width: int, height: int,
+                       hfov_deg: float = DEFAULT_HFOV_DEG) -> Intrinsics:
+    """A valid K as given; otherwise (None, all zero, NaN, non-positive focal) the prior."""
+    if K is not None and K_is_valid(np.asarray(K, dtype=np.float64)):
+        return Intrinsics.from_K(K)
+    return intrinsics_from_fov(width, height, hfov_deg)
+
+
+class PoseEstimator:
+    """detect -> lift -> solve -> track, for a stream of frames from one camera."""
+
+    def __init__(self, config: PipelineConfig = PipelineConfig(), detector=None,
+                 lifter: Optional[Lifter] = None) -> None:
+        self.config = config.validate()
+        self.lifter = lifter or Lifter.load(config.checkpoint, config.device)
+        self._detector = detector
+        self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
+        self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None
+        self._index = 0
+
+    @property
+    def detector(self):
+        """The 2D detector, built on first use (BlazePose through LiteRT by default)."""
+        if self._detector is None:
+            from pose_lifting_core.detection.blazepose import BlazePoseDetector
+
+            c = self.config
+            self._detector = BlazePoseDetector(model_complexity=c.landmark_model, max_people=c.max_people,
+                                               min_score=c.min_person_score, num_threads=c.detector_threads,
+                                               person_detector=c.person_detector, track=c.track)
+        return self._detector
+
+    def reset(self) -> None:
+        """Start a new sequence (ids restart, detector tracking state cleared)."""
+        self.tracker.reset()
+        if self.smoother is not None:
+            self.smoother = Smoother(self.config.smoothing_alpha)
+        if self._detector is not None and hasattr(self._detector, "reset"):
+            self._detector.reset()
+        self._index = 0
+
+    def process(self, image: np.ndarray, K: Optional[np.ndarray] = None,
+                time_s: Optional[float] = None) -> FrameResult:
+        """One RGB (H, W, 3) uint8 image (grey accepted) -> FrameResult."""
+        t0 = time.perf_counter()
+        people = self.detector.detect(image)[: self.config.max_people]
+        t1 = time.perf_counter()
+        h, w = image.shape[:2]
+        if people:
+            layout = people[0].layout
+            kp = np.stack([p.keypoints for p in people])
+            sc = np.stack([p.scores for p in people])
+            boxes = np.stack([p.box for p in people])
+            scores = np.array([p.score for p in people])
+        else:
+            layout, kp, sc, boxes, scores = self.detector.layout, None, None, np.zeros((0, 4)), np.zeros(0)
+        res = self._lift(kp, sc, layout, boxes, scores, K, (w, h), time_s)
+        res.timing = {"detect_s": t1 - t0, **res.timing}
+        return res
+
+    def process_keypoints(self, keypoints: np.ndarray, scores: Optional[np.ndarray], layout: str,
+                          image_size: Tuple[int, int], K: Optional[np.ndarray] = None,
+                          time_s: Optional[float] = None) -> FrameResult:
+        """Bring your own detector: keypoints (N, J, 2) px of `layout`, scores (N, J) or None."""
+        kp = np.asarray(keypoints, dtype=np.float64).reshape((-1,) + np.shape(keypoints)[-2:])
+        sc = None if scores is None else np.asarray(scores, dtype=np.float64)
+        k17, c17 = to_skeleton17(kp, sc, layout)
+        boxes = _boxes(k17, c17)
+        return self._lift(kp, sc, layout, boxes, c17.mean(-1) if len(kp) else np.zeros(0), K,
+                          image_size, time_s)
+
+    def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s) -> FrameResult:
+        t0 = time.perf_counter()
+        w, h = image_size
+        intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
+        persons: List[Person3D] = []
+        if kp is not None and len(kp):
+            k17, c17 = to_skeleton17(kp, sc, layout)
+            c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
+            out = self.lifter.estimate(k17, c17, intr.K)
+            ok = np.isfinite(out.reprojection_error_px)
+            ids = self.tracker.update(boxes[ok]) if self.config.track else np.arange(1, ok.sum() + 1)
+            joints = out.joints_3d[ok]
+            if self.smoother is not None:
+                joints = self.smoother(ids, joints)
+            idx = np.flatnonzero(ok)
+            persons = [Person3D(int(i), float(scores[j]), boxes[j], k17[j], c17[j], joints[n],
+                                float(out.reprojection_error_px[j])) for n, (i, j) in enumerate(zip(ids, idx))]
+        elif self.config.track:
+            self.tracker.update(np.zeros((0, 4)))
+        t1 = time.perf_counter()
+        res = FrameResult(self._index, float(self._index if time_s is None else time_s), intr,
+                          (int(w), int(h)), persons, {"lift_solve_track_s": t1 - t0})
+        self._index += 1
+        return res
+
+
+def _boxes(kp: np.ndarray, conf: np.ndarray) -> np.ndarray:
+    """Boxes (N, 4) around the confident keypoints (N, J, 2)."""
+    valid = conf[..., None] > 0
+    lo = np.where(valid, kp, np.inf).min(1)
+    hi = np.where(valid, kp, -np.inf).max(1)
+    return np.where(np.isfinite(np.concatenate([lo, hi], -1)), np.concatenate([lo, hi], -1), 0.0)
+
+
+def frame_to_dict(frame: FrameResult) -> Dict[str, object]:
+    """The JSON form of a frame: {"index", "time_s", "persons": [...]} (docs/CLI.md)."""
+    return {"index": frame.index, "time_s": round(frame.time_s, 6), "persons": [
+        {"id": p.id, "score": round(p.score, 4), "reprojection_error_px": round(p.reprojection_error_px, 3),
+         "joints": {n: [round(float(v), 4) for v in p.joints_3d[j]] for j, n in enumerate(JOINT_NAMES)},
+         "keypoints_2d": {n: [round(float(p.keypoints_2d[j, 0]), 2), round(float(p.keypoints_2d[j, 1]), 2),
+                              round(float(p.confidence[j]), 3)] for j, n in enumerate(JOINT_NAMES)}}
+        for p in frame.persons]}

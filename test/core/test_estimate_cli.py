@@ -1,0 +1,93 @@
+"""`pose-lifting estimate`: real images through the whole chain, JSON output, render, errors."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from pose_lifting_core.cli import main
+from pose_lifting_core.skeleton import JOINT_NAMES
+
+from conftest import ROOT
+
+SAMPLE = os.path.join(ROOT, "samples", "basketball1.png")
+
+
+def _run(args, capsys):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_estimate_on_the_bundled_image(tmp_path, capsys):
+    out_json, out_png = str(tmp_path / "o.json"), str(tmp_path / "r.png")
+    code, out, err = _run(["estimate", SAMPLE, "--output", out_json, "--render", out_png], capsys)
+    assert code == 0, err
+    doc = json.load(open(out_json))
+    assert set(doc) == {"intrinsics", "frames"}
+    assert set(doc["intrinsics"]) == {"fx", "fy", "cx", "cy", "estimated"} and doc["intrinsics"]["estimated"]
+    frame = doc["frames"][0]
+    assert set(frame) == {"index", "time_s", "persons"}
+    assert len(frame["persons"]) == 2, "both people in basketball1.png"
+    for p in frame["persons"]:
+        assert set(p) == {"id", "score", "reprojection_error_px", "joints", "keypoints_2d"}
+        assert list(p["joints"]) == list(JOINT_NAMES)
+        assert 0.5 < p["joints"]["pelvis"][2] < 8.0, "plausible metric distance in metres"
+    import cv2
+    img = cv2.imread(out_png)
+    assert img is not None and img.shape[0] == 480 and img.shape[1] > 640
+    assert "2.0 people per frame" in out
+
+
+def test_estimate_with_intrinsics_is_not_flagged(tmp_path, capsys):
+    out_json = str(tmp_path / "o.json")
+    code, _, err = _run(["estimate", SAMPLE, "--intrinsics", "500", "500", "320", "240", "--output", out_json], capsys)
+    assert code == 0, err
+    assert json.load(open(out_json))["intrinsics"] == {"fx": 500.0, "fy": 500.0, "cx": 320.0, "cy": 240.0,
+                                                      "estimated": False}
+
+
+def test_estimate_with_camera_info_yaml(tmp_path, capsys):
+    y = tmp_path / "cam.yaml"
+    y.write_text("image_width: 640\nimage_height: 480\ncamera_name: test\ncamera_matrix:\n  rows: 3\n  cols: 3\n"
+                 "  data: [520.0, 0, 318.0, 0, 521.0, 241.0, 0, 0, 1]\ndistortion_model: plumb_bob\n"
+                 "distortion_coefficients:\n  rows: 1\n  cols: 5\n  data: [0, 0, 0, 0, 0]\n")
+    out_json = str(tmp_path / "o.json")
+    assert _run(["estimate", SAMPLE, "--camera-info", str(y), "--output", out_json], capsys)[0] == 0
+    assert json.load(open(out_json))["intrinsics"]["fx"] == 520.0
+
+
+def _bad(args, capsys, match):
+    code, _, err = _run(args, capsys)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and match in err, err
+
+
+def test_unreadable_inputs(tmp_path, capsys):
+    _bad(["estimate", str(tmp_path / "none.png")], capsys, "input not found")
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not a png")
+    _bad(["estimate", str(junk)], capsys, "cannot decode image")
+    vid = tmp_path / "junk.mp4"
+    vid.write_bytes(b"\x00" * 100)
+    _bad(["estimate", str(vid)], capsys, "cannot decode video")
+    (tmp_path / "empty").mkdir()
+    _bad(["estimate", str(tmp_path / "empty")], capsys, "has no images")
+    txt = tmp_path / "a.txt"
+    txt.write_text("x")
+    _bad(["estimate", str(txt)], capsys, "unknown input type")
+
+
+def test_bad_intrinsics(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["estimate", SAMPLE, "--intrinsics", "0", "500", "320", "240"])
+    assert "must be a positive number" in capsys.readouterr().err
+    y = tmp_path / "zero.yaml"
+    y.write_text("image_width: 640\nimage_height: 480\ncamera_matrix:\n  data: [0, 0, 0, 0, 0, 0, 0, 0, 0]\n")
+    _bad(["estimate", SAMPLE, "--camera-info", str(y)], capsys, "invalid camera matrix")
+    y2 = tmp_path / "size.yaml"
+    y2.write_text("image_width: 1280\nimage_height: 720\ncamera_matrix:\n  data: [900, 0, 640, 0, 900, 360, 0, 0, 1]\n")
+    _bad(["estimate", SAMPLE, "--camera-info", str(y2)], capsys, "camera_info is for 1280x720")
+    y3 = tmp_path / "broken.yaml"
+    y3.write_text("camera_matrix: [unclosed\n")
+    _bad(["estimate", SAMPLE, "--camera-info", str(y3)], capsys, "not valid YAML")

@@ -1,0 +1,84 @@
+"""PoseEstimator with keypoints from the caller (no detector): batching, ids, intrinsics, JSON."""
+import json
+
+import numpy as np
+import pytest
+
+from pose_lifting_core.camera import project
+from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict, resolve_intrinsics
+from pose_lifting_core.skeleton import JOINT_NAMES
+
+K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
+BASE = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0],
+                 [0.1, 0.43, 0], [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0],
+                 [0, -0.65, 0], [0.17, -0.45, 0], [0.2, -0.18, 0], [0.22, 0.05, 0],
+                 [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    return PoseEstimator(PipelineConfig(device="cpu"))
+
+
+def _crowd(n, t=0.0):
+    X = np.stack([BASE + np.array([-3.0 + 0.6 * i + 0.02 * t, 0.1, 3.0 + 0.7 * i]) for i in range(n)])
+    return X, project(X, K)
+
+
+def test_many_people_lifted_in_one_batch(estimator, monkeypatch):
+    calls = []
+    real = estimator.lifter.lift
+    monkeypatch.setattr(estimator.lifter, "lift", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    X, kp = _crowd(10)
+    estimator.reset()
+    res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K)
+    assert calls == [10]
+    assert len(res.persons) == 10
+    depth = np.array([p.joints_3d[0, 2] for p in res.persons])
+    np.testing.assert_allclose(depth, X[:, 0, 2], rtol=0.15)
+    assert not res.intrinsics.estimated
+
+
+def test_track_ids_continue_over_frames(estimator):
+    estimator.reset()
+    first = None
+    for t in range(15):
+        _, kp = _crowd(3, t)
+        order = np.random.default_rng(t).permutation(3)
+        res = estimator.process_keypoints(kp[order], None, "h36m17", (1280, 720), K)
+        ids = np.empty(3, int)
+        ids[order] = [p.id for p in res.persons]
+        first = ids if first is None else first
+        assert (ids == first).all()
+
+
+def test_missing_or_zero_K_falls_back_to_the_prior(estimator):
+    _, kp = _crowd(1)
+    for bad in (None, np.zeros((3, 3)), np.full((3, 3), np.nan)):
+        res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), bad)
+        assert res.intrinsics.estimated and res.intrinsics.cx == 640
+    assert resolve_intrinsics(K, 1280, 720).fx == 900
+
+
+def test_empty_frame_gives_empty_result(estimator):
+    res = estimator.process_keypoints(np.zeros((0, 17, 2)), None, "coco17", (640, 480), None)
+    assert res.persons == [] and frame_to_dict(res)["persons"] == []
+
+
+def test_json_schema(estimator):
+    _, kp = _crowd(2)
+    d = json.loads(json.dumps(frame_to_dict(estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, 0.5))))
+    assert set(d) == {"index", "time_s", "persons"} and d["time_s"] == 0.5
+    p = d["persons"][0]
+    assert set(p) == {"id", "score", "reprojection_error_px", "joints", "keypoints_2d"}
+    assert list(p["joints"]) == list(JOINT_NAMES) and all(len(v) == 3 for v in p["joints"].values())
+    assert list(p["keypoints_2d"]) == list(JOINT_NAMES) and all(len(v) == 3 for v in p["keypoints_2d"].values())
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ValueError, match="max_people"):
+        PipelineConfig(max_people=0).validate()
+    with pytest.raises(ValueError, match="hfov_deg"):
+        PipelineConfig(hfov_deg=200).validate()
+    with pytest.raises(ValueError, match="smoothing_alpha"):
+        PipelineConfig(smoothing_alpha=0).validate()
