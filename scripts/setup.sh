@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 # --- 1. system packages -----------------------------------------------------------------------
-APT_PKGS=(python3 python3-venv python3-dev cmake g++ xz-utils)
+APT_PKGS=(python3 python3-venv python3-dev cmake g++ make xz-utils libgl1 libglib2.0-0)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,11 +39,36 @@ fi
 stamp=$(cat requirements.txt setup.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "[setup] installing pinned Python dependencies (first run: a few minutes)"
-  .venv/bin/python -m pip install -q --upgrade pip==24.3.1 setuptools==75.6.0 wheel==0.45.1
+  .venv/bin/python -m pip install -q --upgrade pip==24.3.1 setuptools==80.9.0 wheel==0.45.1
   .venv/bin/python -m pip install -q -r requirements.txt 2> >(grep -v "is ignored: it is neither" >&2)
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation --use-pep517 -e .
   echo "$stamp" > .venv/.setup-stamp
 fi
+# --- 3. messages (msg/*.msg), built with CMake straight into .venv ------------------------------
+V="$ROOT/.venv"
+build_msgs() {  # $1 = source dir, $2 = build dir, $3.. = extra cmake args
+  local src=$1 bld=$2; shift 2
+  AMENT_PREFIX_PATH="$V" CMAKE_PREFIX_PATH="$V" cmake -S "$src" -B "$bld" -DCMAKE_INSTALL_PREFIX="$V" \
+    -DPython3_EXECUTABLE="$V/bin/python" -DBUILD_TESTING=OFF "$@" > "$bld.log" 2>&1 \
+    && cmake --build "$bld" -j"$(nproc)" >> "$bld.log" 2>&1 && cmake --install "$bld" >> "$bld.log" 2>&1 \
+    || { echo "[setup] building $src failed; see $bld.log" >&2; tail -20 "$bld.log" >&2; exit 1; }
+}
+mkdir -p build
+msg_stamp=$(cat msg/*.msg CMakeLists.txt package.xml compat/tf2_msgs/msg/*.msg .venv/.setup-stamp | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.msgs-stamp 2>/dev/null)" != "$msg_stamp" ]; then
+  echo "[setup] building the messages into .venv (about a minute)"
+  # tf2_msgs/TFMessage: only where no tf2_msgs exists (pip-only machines); same type hash as Jazzy's.
+  if ! .venv/bin/python -c "import tf2_msgs.msg" 2>/dev/null || [ -f "$V/share/tf2_msgs/.pose_lifting_compat" ]; then
+    build_msgs compat/tf2_msgs build/tf2_msgs
+    touch "$V/share/tf2_msgs/.pose_lifting_compat"
+  fi
+  build_msgs . build/msgs -DPOSE_LIFTING_INTERFACES_ONLY=ON
+  echo "$msg_stamp" > .venv/.msgs-stamp
+fi
+
+# --- 4. detector weights (BlazePose .tflite from registry packages), fetched now, never at run time
+.venv/bin/python -m pose_lifting_core.detection.models --fetch
+
 echo "[setup] ready: $ROOT/.venv (commands in .venv/bin/)"
 if [ "$RUN" = 1 ]; then
   exec bash scripts/main_job.sh
