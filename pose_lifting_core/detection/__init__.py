@@ -23,7 +23,7 @@ __all__ = ["Person2D", "Detector", "DetectorError"]
 
 
 class DetectorError(RuntimeError):
-    """A model file is missing or unreadable, or an image cannot be used; the message says which."""
+    """A model file is missing or unreadable, or an image cannot be used (message says which)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +32,8 @@ class Person2D:
 
     keypoints: (J, 2) float64, pixels in the input image (x, y).
     scores: (J,) float64 in [0, 1], per-keypoint confidence (visible and inside the image).
-    box: (4,) float64, x0, y0, x1, y1 in pixels, the box around the keypoints (clipped to the image).
+    box: (4,) float64, x0, y0, x1, y1 in pixels: the box around the keypoints, clipped to the
+        image.
     score: person confidence in [0, 1].
     layout: the keypoint layout name (a key of `pose_lifting_core.skeleton.LAYOUTS`, e.g.
         "blazepose33"), which fixes J and the joint order.

@@ -19,7 +19,7 @@ found by two proposals is kept once. In tracking mode (`track=True`, for video) 
 person in the next frame comes from this frame's auxiliary landmarks, so the detectors run only
 every `redetect_every` frames or after a person is lost.
 
-Uses cv2 only for resizing, affine warps and the HOG detector.
+Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
 from __future__ import annotations
 
@@ -64,8 +64,8 @@ _SAME_PERSON_DIST = 0.1
 
 @dataclass(frozen=True)
 class Roi:
-    """A rotated square region: centre (cx, cy) and side `size` in pixels, `angle` in radians
-    (the clockwise-on-screen turn that makes the body upright in the crop)."""
+    """A rotated square region: centre (cx, cy) and side `size` in pixels; `angle` in radians
+    is how far the body is turned clockwise on screen from upright (the crop turns it back)."""
 
     cx: float
     cy: float
@@ -113,7 +113,9 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     w = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
     h = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
     inter = w * h
-    area = lambda x: np.clip(x[..., 2] - x[..., 0], 0, None) * np.clip(x[..., 3] - x[..., 1], 0, None)
+    def area(x: np.ndarray) -> np.ndarray:
+        return np.clip(x[..., 2] - x[..., 0], 0, None) * np.clip(x[..., 3] - x[..., 1], 0, None)
+
     union = area(a) + area(b) - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
@@ -129,12 +131,13 @@ def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray,
     remaining = np.argsort(-scores, kind="stable")
     out = []
     while remaining.size:
-        ov = box_iou(boxes[remaining[0]], boxes[remaining])
-        group = remaining[ov > iou]
-        w = scores[group] / scores[group].sum()
+        merge = box_iou(boxes[remaining[0]], boxes[remaining]) > iou
+        merge[0] = True  # also for a degenerate (zero-area) box
+        group = remaining[merge]
+        w = scores[group] / max(float(scores[group].sum()), 1e-12)
         out.append(((boxes[group] * w[:, None]).sum(0), (points[group] * w[:, None, None]).sum(0),
                     float(scores[remaining[0]])))
-        remaining = remaining[ov <= iou]
+        remaining = remaining[~merge]
     return out
 
 
@@ -144,7 +147,9 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> List[int]:
     keep = []
     while remaining.size:
         keep.append(int(remaining[0]))
-        remaining = remaining[box_iou(boxes[remaining[0]], boxes[remaining]) <= iou]
+        drop = box_iou(boxes[remaining[0]], boxes[remaining]) > iou
+        drop[0] = True
+        remaining = remaining[~drop]
     return keep
 
 
@@ -233,8 +238,13 @@ class BlazePoseDetector:
     min_detection_score: minimum BlazePose person-detector score for a proposal (MediaPipe's
         pose graph: 0.2; proposals are cheap to reject since the presence score gates them).
     num_threads: LiteRT CPU threads per model.
-    person_detector: proposal source, "blazepose", "hog" or "both" (see module docstring);
-        "both" finds small people in wide views that "blazepose" alone misses.
+    person_detector: proposal source, "blazepose", "hog" or "both" (the default). Measured:
+        on the first 100 frames of a 768x576 surveillance video (people 80-150 px tall)
+        "blazepose" finds 0.3 people per frame, "hog" 3.4 and "both" 3.6; on a 640x480 indoor
+        image with a person cut off by the frame only "blazepose" and "both" find both people.
+        HOG costs ~125 ms per 640x480 image on one CPU core against ~12 ms for the BlazePose
+        detector, so "blazepose" is the fast choice for close-range cameras, and `track=True`
+        runs the proposal detectors only every `redetect_every` frames.
     min_torso_score: a person is kept only if the mean keypoint score over shoulders and hips
         reaches this.
     track: treat consecutive `detect` calls as video frames; each person's next ROI comes from
@@ -265,7 +275,7 @@ class BlazePoseDetector:
                              f"got {person_detector!r}")
         if max_people < 1 or redetect_every < 1 or num_threads < 1:
             raise ValueError("max_people, redetect_every and num_threads must be >= 1")
-        import cv2  # noqa: F401  (fail early if OpenCV is missing)
+        import cv2
         self.model_complexity = model_complexity
         self.max_people = int(max_people)
         self.min_score = float(min_score)
@@ -338,13 +348,17 @@ class BlazePoseDetector:
         raw, scores, anchors = raw[keep], scores[keep], self._anchors[keep]
         # Tensor pixels (box centre/keypoints are offsets from the anchor centre) -> image pixels.
         sx, sy = nw / w, nh / h
-        to_img = lambda p: np.stack([(p[..., 0] - ox) / sx - 0.5, (p[..., 1] - oy) / sy - 0.5], -1)
+
+        def to_img(p: np.ndarray) -> np.ndarray:
+            return np.stack([(p[..., 0] - ox) / sx - 0.5, (p[..., 1] - oy) / sy - 0.5], -1)
+
         centre = to_img(raw[:, 0:2] + anchors)
         half = np.stack([raw[:, 2] / sx, raw[:, 3] / sy], -1) / 2
         boxes = np.concatenate([centre - half, centre + half], 1)
         nk = (raw.shape[1] - 4) // 2
         kps = to_img(raw[:, 4:4 + 2 * nk].reshape(-1, nk, 2) + anchors[:, None, :])
-        return [(roi_from_alignment(k[0], k[1]), sc) for _, k, sc in weighted_nms(boxes, kps, scores)]
+        return [(roi_from_alignment(k[0], k[1]), sc)
+                for _, k, sc in weighted_nms(boxes, kps, scores)]
 
     def _hog_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
         import cv2
@@ -448,7 +462,7 @@ class BlazePoseDetector:
 
         def consider(roi: Roi) -> None:
             nonlocal t_lmk, n_lmk
-            if len(kept) >= self.max_people or roi.size < 1.0:
+            if len(kept) >= self.max_people or not roi.size >= 1.0:  # also NaN
                 return
             if kept and box_iou(roi.box(), np.stack([k.roi.box() for k in kept])).max() \
                     > _ROI_MATCH_IOU:

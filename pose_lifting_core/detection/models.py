@@ -205,7 +205,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pose_lifting_core.detection.models",
                                 description="BlazePose model files (fetched at set-up time).")
     p.add_argument("--fetch", action="store_true", help="fetch the model files that are missing")
-    p.add_argument("--dir", default=None, help="model directory (default: $POSE_LIFTING_MODEL_DIR, else "
+    p.add_argument("--dir", default=None,
+                   help="model directory (default: $POSE_LIFTING_MODEL_DIR, else "
                    "<prefix>/share/pose_lifting/models)")
     p.add_argument("--models", nargs="+", choices=list(MODELS), default=None,
                    help="which models (default: all)")
