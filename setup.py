@@ -24,5 +24,10 @@ setup(
     maintainer="pose_lifting developers",
     description="Metric 3D human skeletons from one RGB camera: 2D keypoints lifted with the camera in the loop.",
     license="Apache-2.0 (code); shipped weights CC BY-NC 4.0 (see pose_lifting_core/weights/LICENSE.md)",
-    entry_points={"console_scripts": ["pose-lifting = pose_lifting_core.cli:main"]},
+    entry_points={"console_scripts": [
+        "pose-lifting = pose_lifting_core.cli:main",
+        "pose_lifter = pose_lifting_ros.pose_lifter:main",
+        "keypoint_lifter = pose_lifting_ros.keypoint_lifter:main",
+        "video_source = pose_lifting_ros.video_source:main",
+    ]},
 )

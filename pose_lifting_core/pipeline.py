@@ -143,16 +143,18 @@ class PoseEstimator:
 
     def process_keypoints(self, keypoints: np.ndarray, scores: Optional[np.ndarray], layout: str,
                           image_size: Tuple[int, int], K: Optional[np.ndarray] = None,
-                          time_s: Optional[float] = None) -> FrameResult:
-        """Bring your own detector: keypoints (N, J, 2) px of `layout`, scores (N, J) or None."""
+                          time_s: Optional[float] = None, ids: Optional[np.ndarray] = None) -> FrameResult:
+        """Bring your own detector: keypoints (N, J, 2) px of `layout`, scores (N, J) or None.
+        ids (N,): the detector's own track ids; used when all are > 0, else ids come from the tracker."""
         kp = np.asarray(keypoints, dtype=np.float64).reshape((-1,) + np.shape(keypoints)[-2:])
         sc = None if scores is None else np.asarray(scores, dtype=np.float64)
         k17, c17 = to_skeleton17(kp, sc, layout)
         boxes = _boxes(k17, c17)
+        own = None if ids is None or len(ids) != len(kp) or not (np.asarray(ids) > 0).all() else np.asarray(ids)
         return self._lift(kp, sc, layout, boxes, c17.mean(-1) if len(kp) else np.zeros(0), K,
-                          image_size, time_s)
+                          image_size, time_s, own)
 
-    def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s) -> FrameResult:
+    def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s, own_ids=None) -> FrameResult:
         t0 = time.perf_counter()
         w, h = image_size
         intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
@@ -162,7 +164,12 @@ class PoseEstimator:
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
             out = self.lifter.estimate(k17, c17, intr.K)
             ok = np.isfinite(out.reprojection_error_px)
-            ids = self.tracker.update(boxes[ok]) if self.config.track else np.arange(1, ok.sum() + 1)
+            if own_ids is not None:
+                ids = own_ids[ok]
+            elif self.config.track:
+                ids = self.tracker.update(boxes[ok])
+            else:
+                ids = np.arange(1, ok.sum() + 1)
             joints = out.joints_3d[ok]
             if self.smoother is not None:
                 joints = self.smoother(ids, joints)

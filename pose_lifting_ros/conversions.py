@@ -1,0 +1,184 @@
+"""Conversions between ROS messages and numpy arrays / core results.
+
+Owns: sensor_msgs/Image -> RGB array (every common encoding, checked against size and step),
+sensor_msgs/CompressedImage -> RGB array, CameraInfo -> K, Keypoints2DArray -> arrays,
+FrameResult -> Skeleton3DArray, and arrays -> Image/CameraInfo (for video_source).
+Every failure raises ConversionError with a message that names the problem.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+from pose_lifting_core.skeleton import JOINT_NAMES
+
+
+class ConversionError(ValueError):
+    """A message that cannot be converted; the text names the field and the problem."""
+
+
+# encoding -> (channels, numpy dtype)
+_ENCODINGS = {
+    "rgb8": (3, np.uint8), "bgr8": (3, np.uint8), "rgba8": (4, np.uint8), "bgra8": (4, np.uint8),
+    "mono8": (1, np.uint8), "8UC1": (1, np.uint8), "8UC3": (3, np.uint8),
+    "mono16": (1, np.uint16), "16UC1": (1, np.uint16),
+    "yuv422": (2, np.uint8), "uyvy": (2, np.uint8), "yuv422_yuy2": (2, np.uint8), "yuyv": (2, np.uint8),
+}
+SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
+
+
+def image_to_rgb(msg) -> np.ndarray:
+    """sensor_msgs/Image -> (H, W, 3) uint8 RGB. Zero-copy view for rgb8 with a tight step.
+
+    Raises ConversionError for an unsupported encoding, zero size, a step smaller than a row,
+    or data shorter than height * step."""
+    enc = msg.encoding
+    if enc not in _ENCODINGS:
+        raise ConversionError(f"unsupported image encoding {enc!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})")
+    ch, dtype = _ENCODINGS[enc]
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    if h == 0 or w == 0:
+        raise ConversionError(f"empty image ({w}x{h})")
+    row = w * ch * np.dtype(dtype).itemsize
+    if step < row:
+        raise ConversionError(f"image step {step} is smaller than a row ({w} px x {ch} ch = {row} bytes)")
+    data = msg.data
+    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.view(np.uint8)
+    if buf.size < h * step:
+        raise ConversionError(f"image data has {buf.size} bytes, expected height x step = {h * step}")
+    rows = buf[: h * step].reshape(h, step)[:, :row]
+    img = rows.view(dtype).reshape(h, w, ch) if dtype == np.uint8 else \
+        rows.copy().view(dtype).reshape(h, w, ch)
+    if dtype == np.uint16:
+        if msg.is_bigendian != (np.little_endian is False):
+            img = img.byteswap()
+        img = (img >> 8).astype(np.uint8)
+    import cv2
+
+    if enc in ("rgb8", "8UC3"):
+        return img
+    if enc == "bgr8":
+        return img[..., ::-1]
+    if enc == "rgba8":
+        return img[..., :3]
+    if enc == "bgra8":
+        return img[..., 2::-1]
+    if ch == 1:
+        return np.repeat(img, 3, axis=2)
+    code = cv2.COLOR_YUV2RGB_UYVY if enc in ("yuv422", "uyvy") else cv2.COLOR_YUV2RGB_YUY2
+    return cv2.cvtColor(np.ascontiguousarray(img), code)
+
+
+def compressed_to_rgb(msg) -> np.ndarray:
+    """sensor_msgs/CompressedImage (jpeg/png) -> (H, W, 3) uint8 RGB."""
+    import cv2
+
+    buf = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    if buf.size == 0:
+        raise ConversionError("empty compressed image")
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ConversionError(f"cannot decode compressed image (format {msg.format!r})")
+    return bgr[..., ::-1]
+
+
+def camera_info_to_K(msg, image_size: Optional[Tuple[int, int]] = None) -> Optional[np.ndarray]:
+    """CameraInfo -> K (3, 3), or None when it does not give usable intrinsics: an all-zero K
+    (uncalibrated driver), NaN/inf, non-positive focal lengths, or a size that does not match
+    `image_size` (width, height) when both are known. The reason is in `camera_info_problem`."""
+    return None if camera_info_problem(msg, image_size) else np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+
+
+def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Optional[str]:
+    """Why a CameraInfo cannot be used as given (None when it can)."""
+    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    if not K.any():
+        return "CameraInfo K is all zero (uncalibrated camera)"
+    if not np.isfinite(K).all():
+        return "CameraInfo K contains NaN or infinity"
+    if K[0, 0] <= 0 or K[1, 1] <= 0:
+        return f"CameraInfo K has non-positive focal lengths fx={K[0, 0]}, fy={K[1, 1]}"
+    if image_size is not None and msg.width and msg.height and (msg.width, msg.height) != tuple(image_size):
+        return (f"CameraInfo is for {msg.width}x{msg.height} but the image is "
+                f"{image_size[0]}x{image_size[1]}")
+    return None
+
+
+def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tuple[int, int]]:
+    """Keypoints2DArray -> (keypoints (N, J, 2), scores (N, J), ids (N,), layout, (w, h))."""
+    from pose_lifting_core.skeleton import layout_num_joints
+
+    try:
+        nj = layout_num_joints(msg.layout)
+    except ValueError as exc:
+        raise ConversionError(str(exc)) from exc
+    n = len(msg.people)
+    kp = np.zeros((n, nj, 2))
+    sc = np.zeros((n, nj))
+    for i, person in enumerate(msg.people):
+        if len(person.keypoints) != nj:
+            raise ConversionError(f"person {i} has {len(person.keypoints)} keypoints; layout {msg.layout} needs {nj}")
+        a = np.array([(k.x, k.y, k.confidence) for k in person.keypoints], dtype=np.float64).reshape(nj, 3)
+        kp[i], sc[i] = a[:, :2], a[:, 2]
+    bad = ~np.isfinite(kp).all(-1) | ~np.isfinite(sc)
+    sc = np.where(bad, 0.0, np.clip(sc, 0.0, 1.0))
+    kp = np.where(bad[..., None], 0.0, kp)
+    ids = np.array([p.id for p in msg.people], dtype=np.int64)
+    return kp, sc, ids, msg.layout, (int(msg.width), int(msg.height))
+
+
+def frame_to_msg(frame, header):
+    """FrameResult -> pose_lifting/Skeleton3DArray stamped with the input's header."""
+    from geometry_msgs.msg import Point
+    from pose_lifting.msg import Keypoint2D, Skeleton3D, Skeleton3DArray
+
+    out = Skeleton3DArray()
+    out.header = header
+    out.k = [float(v) for v in frame.intrinsics.K.reshape(-1)]
+    out.width, out.height = int(frame.image_size[0]), int(frame.image_size[1])
+    out.intrinsics_estimated = bool(frame.intrinsics.estimated)
+    names = list(JOINT_NAMES)
+    for p in frame.persons:
+        s = Skeleton3D()
+        s.id = int(p.id)
+        s.names = names
+        s.positions = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in p.joints_3d]
+        s.confidence = [float(c) for c in p.confidence]
+        s.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), confidence=float(c))
+                          for (u, v), c in zip(p.keypoints_2d, p.confidence)]
+        s.reprojection_error_px = float(p.reprojection_error_px)
+        s.score = float(p.score)
+        out.skeletons.append(s)
+    return out
+
+
+def rgb_to_image(rgb: np.ndarray, header):
+    """(H, W, 3) uint8 RGB -> sensor_msgs/Image rgb8."""
+    from sensor_msgs.msg import Image
+
+    msg = Image()
+    msg.header = header
+    msg.height, msg.width = int(rgb.shape[0]), int(rgb.shape[1])
+    msg.encoding = "rgb8"
+    msg.is_bigendian = 0
+    msg.step = int(rgb.shape[1] * 3)
+    msg.data = np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()
+    return msg
+
+
+def K_to_camera_info(K: np.ndarray, width: int, height: int, header):
+    """Pinhole intrinsics -> sensor_msgs/CameraInfo (no distortion, P = [K | 0])."""
+    from sensor_msgs.msg import CameraInfo
+
+    msg = CameraInfo()
+    msg.header = header
+    msg.width, msg.height = int(width), int(height)
+    msg.distortion_model = "plumb_bob"
+    msg.d = [0.0] * 5
+    msg.k = [float(v) for v in np.asarray(K, dtype=np.float64).reshape(-1)]
+    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    P = np.zeros((3, 4))
+    P[:, :3] = K
+    msg.p = [float(v) for v in P.reshape(-1)]
+    return msg

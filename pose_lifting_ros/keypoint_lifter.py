@@ -1,0 +1,65 @@
+"""keypoint_lifter node: 2D keypoints from any detector + camera_info -> the pose_lifter outputs.
+
+Subscribes `keypoints` (pose_lifting/Keypoints2DArray; layouts coco17, blazepose33, h36m17) and
+`camera_info`; publishes `skeletons`, `markers`, /tf and /diagnostics, stamped with the keypoints'
+header. Ids from the detector are kept when every person has one (> 0); otherwise ids come from
+the tracker.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+from pose_lifting_core.pipeline import PoseEstimator
+from pose_lifting_ros.compat import CameraInfoSource
+from pose_lifting_ros.conversions import camera_info_problem, keypoints_from_msg
+from pose_lifting_ros.lifter_base import LifterNodeBase
+from pose_lifting_ros.main import run_node
+from pose_lifting_ros.params import KEYPOINT_LIFTER_PARAMS, on_set_validator, pipeline_config
+
+
+class KeypointLifter(LifterNodeBase):
+    def __init__(self, **kwargs) -> None:
+        from pose_lifting.msg import Keypoints2DArray
+
+        super().__init__("keypoint_lifter", KEYPOINT_LIFTER_PARAMS, **kwargs)
+        self.estimator = PoseEstimator(pipeline_config(self.values))
+        self.info = CameraInfoSource(self, "camera_info", qos_profile_sensor_data)
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(Keypoints2DArray, "keypoints", self.enqueue, qos)
+        self._pending = None
+        on_set_validator(self, KEYPOINT_LIFTER_PARAMS, self._apply)
+        self.start()
+
+    def _apply(self, values) -> None:
+        self._pending = pipeline_config(values)
+        self.apply_outputs(values)
+
+    def process(self, msg):
+        if self._pending is not None:
+            cfg, self._pending = self._pending, None
+            self.estimator = PoseEstimator(cfg, lifter=self.estimator.lifter)
+        kp, sc, ids, layout, size = keypoints_from_msg(msg)
+        info = self.info.lookup(msg.header.stamp)
+        K = None
+        problem = "no CameraInfo received" if info is None else camera_info_problem(info, size if all(size) else None)
+        if problem:
+            self.warn_once(f"{problem}: intrinsics estimated from a {self.estimator.config.hfov_deg:g} deg field of view")
+            if not all(size):
+                raise ValueError("Keypoints2DArray has no width/height and there is no usable CameraInfo")
+        else:
+            K = np.reshape(info.k, (3, 3))
+            if not all(size):
+                size = (info.width, info.height)
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        return self.estimator.process_keypoints(kp, sc, layout, size, K, stamp, ids), msg.header
+
+
+def main(args=None) -> int:
+    return run_node(KeypointLifter, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""What pose_lifter and keypoint_lifter share: the newest-input slot and worker thread, the
+outputs (skeletons, markers, TF), the counters and /diagnostics.
+
+Owns: threading and bookkeeping of a lifting node. Subscription callbacks only put the message
+in a one-element slot (a newer message replaces an unprocessed one, counted as a drop), so they
+never block; a worker thread takes the newest, calls `process(msg)` of the subclass and
+publishes. An exception on one message is logged (throttled) and counted; the node goes on.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Optional
+
+from rclpy.node import Node
+
+from pose_lifting_ros import visualization
+from pose_lifting_ros.compat import TfBroadcaster
+from pose_lifting_ros.conversions import frame_to_msg
+from pose_lifting_ros.params import OutputConfig, declare
+
+
+class LatestSlot:
+    """Holds the newest item; put() replaces an untaken one and counts it as dropped."""
+
+    def __init__(self) -> None:
+        self._item = None
+        self._cond = threading.Condition()
+        self.dropped = 0
+        self.received = 0
+
+    def put(self, item) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self.received += 1
+            self._cond.notify()
+
+    def take(self, timeout: float) -> Optional[object]:
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            return item
+
+
+class LifterNodeBase(Node):
+    """Base of the lifting nodes; subclasses implement process(msg) -> (FrameResult, header)."""
+
+    def __init__(self, name: str, specs, **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        from diagnostic_msgs.msg import DiagnosticArray
+        from visualization_msgs.msg import MarkerArray
+
+        from pose_lifting.msg import Skeleton3DArray
+
+        self.values = declare(self, specs)
+        self.outputs = outputs = OutputConfig.from_values(self.values)
+        self._warned = set()
+        self.pub_skeletons = self.create_publisher(Skeleton3DArray, "skeletons", 10)
+        self.pub_markers = self.create_publisher(MarkerArray, "markers", 10)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.tf = TfBroadcaster(self)
+        self.slot = LatestSlot()
+        self.failed = 0
+        self.published = 0
+        self._latency = collections.deque(maxlen=200)
+        self._out_times = collections.deque(maxlen=200)
+        self._in_times = collections.deque(maxlen=200)
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name=f"{name}_worker", daemon=True)
+        self.create_timer(outputs.diagnostics_period_s, self._publish_diagnostics)
+
+    def start(self) -> None:
+        self._worker.start()
+
+    def stop(self) -> None:
+        self._running = False
+        self._worker.join(timeout=2.0)
+
+    def enqueue(self, msg) -> None:
+        """Subscription callback body: never blocks."""
+        self._in_times.append(time.monotonic())
+        self.slot.put((msg, time.monotonic()))
+
+    def process(self, msg):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def warn_once(self, text: str) -> None:
+        """Log a warning the first time this exact text comes up."""
+        if text not in self._warned:
+            self._warned.add(text)
+            self.get_logger().warning(text)
+
+    def apply_outputs(self, values) -> None:
+        self.outputs = OutputConfig.from_values(values)
+
+    def _work(self) -> None:
+        while self._running:
+            item = self.slot.take(0.1)
+            if item is None:
+                continue
+            msg, t_in = item
+            try:
+                out = self.process(msg)
+                if out is None:
+                    continue
+                frame, header = out
+                self._publish(frame, header)
+                self._latency.append(time.monotonic() - t_in)
+            except Exception as exc:  # one bad message never kills the node
+                self.failed += 1
+                self.get_logger().warning(f"skipped a message: {exc}", throttle_duration_sec=5.0)
+
+    def _publish(self, frame, header) -> None:
+        self.pub_skeletons.publish(frame_to_msg(frame, header))
+        o = self.outputs
+        if o.publish_markers:
+            self.pub_markers.publish(visualization.markers(frame, header, o.marker_joint_diameter_m, o.marker_line_width_m))
+        if o.publish_tf and frame.persons:
+            self.tf.sendTransform(visualization.transforms(frame, header, o.publish_joint_frames))
+        self.published += 1
+        self._out_times.append(time.monotonic())
+
+    @staticmethod
+    def _rate(times) -> float:
+        t = list(times)
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    def stats(self) -> dict:
+        lat = sorted(self._latency)
+        pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0)  # noqa: E731
+        return {"input_rate_hz": self._rate(self._in_times), "output_rate_hz": self._rate(self._out_times),
+                "latency_ms_p50": pct(0.5), "latency_ms_p95": pct(0.95), "received": self.slot.received,
+                "dropped": self.slot.dropped, "failed": self.failed, "published": self.published}
+
+    def _publish_diagnostics(self) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+        s = self.stats()
+        st = DiagnosticStatus(name=f"{self.get_name()}: pipeline", hardware_id="pose_lifting")
+        st.level = DiagnosticStatus.OK if s["failed"] == 0 or s["published"] > 0 else DiagnosticStatus.WARN
+        st.message = f"{s['output_rate_hz']:.1f} Hz out, {s['dropped']} dropped, {s['failed']} failed"
+        st.values = [KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v)) for k, v in s.items()]
+        arr = DiagnosticArray(status=[st])
+        arr.header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(arr)

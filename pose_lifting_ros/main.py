@@ -1,0 +1,38 @@
+"""The one `main()` shape every node uses: init, spin, clean shutdown in try/finally (Jazzy).
+
+A node that cannot start (bad parameter, missing or corrupt checkpoint or model) prints one line
+naming the problem and exits with status 1. SIGINT and SIGTERM end the spin and shut down.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Callable, List, Optional
+
+
+def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    from pose_lifting_core.detection import DetectorError
+    from pose_lifting_core.lifter import CheckpointError
+
+    rclpy.init(args=args)
+    signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
+    node = None
+    code = 0
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, CheckpointError, DetectorError, OSError) as exc:
+        print(f"{getattr(factory, '__name__', 'node')}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        code = 1
+    finally:
+        if node is not None:
+            if hasattr(node, "stop"):
+                node.stop()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code

@@ -1,0 +1,185 @@
+"""Node parameters: declared with descriptions and ranges, validated, frozen into one config.
+
+Owns: the parameter tables (data: name, default, description, range or choices) of every node,
+declaring them on a node, validating values (at start and on every run-time update, refused
+with the reason), and building the frozen configs the nodes run with. Config flows one way:
+YAML -> declared parameters -> frozen dataclass -> pose_lifting_core.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG
+from pose_lifting_core.pipeline import PipelineConfig
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    description: str
+    range: Optional[Tuple[float, float]] = None
+    choices: Optional[Tuple[str, ...]] = None
+    read_only: bool = False
+
+
+PIPELINE_PARAMS: List[Param] = [
+    Param("checkpoint", "", "Lifter checkpoint (.pt); empty = the weights shipped with the package", read_only=True),
+    Param("device", "auto", "Where the lifter runs: auto (CUDA when available), cpu or cuda",
+          choices=("auto", "cpu", "cuda"), read_only=True),
+    Param("max_people", 10, "Most people lifted per image", range=(1, 50)),
+    Param("min_person_score", 0.5, "Minimum person confidence (BlazePose presence)", range=(0.0, 1.0)),
+    Param("min_keypoint_score", 0.2, "Keypoints below this confidence are treated as absent", range=(0.0, 1.0)),
+    Param("fallback_hfov_deg", DEFAULT_HFOV_DEG,
+          "Horizontal field of view (degrees) assumed when CameraInfo is missing or its K is unusable",
+          range=(10.0, 170.0)),
+    Param("track", True, "Keep track ids (and detector regions) from frame to frame"),
+    Param("tracker_max_age", 10, "Frames a track survives without being seen", range=(0, 1000)),
+    Param("smoothing_alpha", 1.0, "Temporal smoothing of 3D joints, 1 = off; lag (1 - a) / a frames",
+          range=(0.01, 1.0)),
+]
+DETECTOR_PARAMS: List[Param] = [
+    Param("landmark_model", "full", "BlazePose landmark model", choices=("lite", "full", "heavy"), read_only=True),
+    Param("person_detector", "both",
+          "Person proposals: blazepose (fast, close range), hog (small people), both", choices=("blazepose", "hog", "both"),
+          read_only=True),
+    Param("detector_threads", 2, "CPU threads of each detector model", range=(1, 64), read_only=True),
+]
+OUTPUT_PARAMS: List[Param] = [
+    Param("publish_markers", True, "Publish visualization_msgs/MarkerArray on markers"),
+    Param("publish_tf", True, "Broadcast a body_<id> TF frame per person"),
+    Param("publish_joint_frames", False, "Also broadcast one TF frame per joint, <joint>_<id>"),
+    Param("marker_joint_diameter_m", 0.05, "Joint sphere diameter (m)", range=(0.001, 1.0)),
+    Param("marker_line_width_m", 0.02, "Bone line width (m)", range=(0.001, 1.0)),
+    Param("diagnostics_period_s", 1.0, "Period of /diagnostics messages (s)", range=(0.1, 60.0)),
+]
+LIFTER_PARAMS = PIPELINE_PARAMS + DETECTOR_PARAMS + OUTPUT_PARAMS
+KEYPOINT_LIFTER_PARAMS = PIPELINE_PARAMS + OUTPUT_PARAMS
+
+VIDEO_SOURCE_PARAMS: List[Param] = [
+    Param("source", "", "Video file, image file, or camera device (an integer index or /dev/videoN); "
+          "empty = the bundled sample video", read_only=True),
+    Param("rate_hz", 0.0, "Publish rate; 0 = the video's own frame rate (10 Hz for images)", range=(0.0, 1000.0)),
+    Param("loop", True, "Start again at the end of a file"),
+    Param("max_frames", 0, "Stop after this many frames (0 = never)", range=(0, 10_000_000)),
+    Param("frame_id", "camera_optical_frame", "frame_id of the published image and camera_info"),
+    Param("camera_info_file", "", "camera_info YAML (camera_calibration format); empty = use hfov_deg",
+          read_only=True),
+    Param("hfov_deg", DEFAULT_HFOV_DEG, "Horizontal field of view used when there is no camera_info_file",
+          range=(10.0, 170.0)),
+    Param("publish_zero_k", False, "Publish an all-zero K, as uncalibrated drivers do"),
+]
+
+
+def check(specs: Sequence[Param], values: Dict[str, Any]) -> None:
+    """Raise ValueError naming the first parameter whose value is out of range or not allowed."""
+    for p in specs:
+        if p.name not in values:
+            continue
+        v = values[p.name]
+        if isinstance(p.default, bool):
+            if not isinstance(v, bool):
+                raise ValueError(f"parameter {p.name} must be true or false, got {v!r}")
+            continue
+        if isinstance(p.default, (int, float)) and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"parameter {p.name} must be a number, got {v!r}")
+        if isinstance(p.default, int) and not isinstance(p.default, bool) and int(v) != v:
+            raise ValueError(f"parameter {p.name} must be an integer, got {v!r}")
+        if p.range is not None and not (p.range[0] <= v <= p.range[1]):
+            raise ValueError(f"parameter {p.name} must be in [{p.range[0]:g}, {p.range[1]:g}], got {v!r}")
+        if p.choices is not None and v not in p.choices:
+            raise ValueError(f"parameter {p.name} must be one of {', '.join(p.choices)}, got {v!r}")
+        if isinstance(p.default, str) and not isinstance(v, str):
+            raise ValueError(f"parameter {p.name} must be a string, got {v!r}")
+
+
+def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
+    """Declare every parameter (description, range/choices in the descriptor), read and check
+    the values. Raises ValueError naming a bad one."""
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+    from rclpy.exceptions import ParameterException
+
+    values = {}
+    for p in specs:
+        extra = ""
+        kw = {}
+        if p.range is not None:
+            if isinstance(p.default, int) and not isinstance(p.default, bool):
+                kw["integer_range"] = [IntegerRange(from_value=int(p.range[0]), to_value=int(p.range[1]), step=1)]
+            else:
+                kw["floating_point_range"] = [FloatingPointRange(from_value=float(p.range[0]),
+                                                                 to_value=float(p.range[1]), step=0.0)]
+        if p.choices is not None:
+            extra = "one of: " + ", ".join(p.choices)
+        desc = ParameterDescriptor(description=p.description, additional_constraints=extra,
+                                   read_only=p.read_only, **kw)
+        try:
+            values[p.name] = node.declare_parameter(p.name, p.default, desc).value
+        except (ParameterException, TypeError, ValueError) as exc:
+            raise ValueError(f"parameter {p.name}: {exc}") from exc
+    check(specs, values)
+    return values
+
+
+def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
+    """Pipeline settings from checked parameter values."""
+    return PipelineConfig(
+        checkpoint=v["checkpoint"] or None, device=v["device"], max_people=int(v["max_people"]),
+        min_person_score=float(v["min_person_score"]), min_keypoint_score=float(v["min_keypoint_score"]),
+        hfov_deg=float(v["fallback_hfov_deg"]), track=bool(v["track"]), tracker_max_age=int(v["tracker_max_age"]),
+        smoothing_alpha=float(v["smoothing_alpha"]), landmark_model=v.get("landmark_model", "full"),
+        person_detector=v.get("person_detector", "both"), detector_threads=int(v.get("detector_threads", 2)),
+    ).validate()
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    publish_markers: bool
+    publish_tf: bool
+    publish_joint_frames: bool
+    marker_joint_diameter_m: float
+    marker_line_width_m: float
+    diagnostics_period_s: float
+
+    @staticmethod
+    def from_values(v: Dict[str, Any]) -> "OutputConfig":
+        return OutputConfig(**{k: v[k] for k in OutputConfig.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class VideoSourceConfig:
+    source: str
+    rate_hz: float
+    loop: bool
+    max_frames: int
+    frame_id: str
+    camera_info_file: str
+    hfov_deg: float
+    publish_zero_k: bool
+
+    @staticmethod
+    def from_values(v: Dict[str, Any]) -> "VideoSourceConfig":
+        return VideoSourceConfig(**{k: v[k] for k in VideoSourceConfig.__dataclass_fields__})
+
+
+def on_set_validator(node, specs: Sequence[Param], apply):
+    """A set-parameters callback: checks the new values with the current ones, refuses with the
+    reason when invalid (or read-only), otherwise calls apply(merged values)."""
+    from rcl_interfaces.msg import SetParametersResult
+
+    by_name = {p.name: p for p in specs}
+
+    def callback(params) -> SetParametersResult:
+        merged = {p.name: node.get_parameter(p.name).value for p in specs}
+        for prm in params:
+            if prm.name in by_name:
+                merged[prm.name] = prm.value
+        try:
+            check(specs, merged)
+            apply(merged)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(callback)

@@ -1,0 +1,69 @@
+"""pose_lifter node: image + camera_info -> 3D skeletons (Skeleton3DArray), markers, TF, diagnostics.
+
+Subscribes `image` (sensor_msgs/Image) and `camera_info` with sensor-data QoS; publishes
+`skeletons`, `markers`, /tf (`body_<id>` under the image's frame_id) and /diagnostics. Outputs
+carry the image's header. Without a usable CameraInfo the intrinsics come from the
+`fallback_hfov_deg` prior (flagged in the output; warned once).
+Run: `ros2 run pose_lifting pose_lifter --ros-args --params-file config/pose_lifter.yaml`.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from rclpy.qos import qos_profile_sensor_data
+
+from pose_lifting_core.pipeline import PoseEstimator
+from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
+from pose_lifting_ros.conversions import camera_info_problem
+from pose_lifting_ros.lifter_base import LifterNodeBase
+from pose_lifting_ros.main import run_node
+from pose_lifting_ros.params import LIFTER_PARAMS, on_set_validator, pipeline_config
+
+
+class PoseLifter(LifterNodeBase):
+    def __init__(self, **kwargs) -> None:
+        from sensor_msgs.msg import Image
+
+        super().__init__("pose_lifter", LIFTER_PARAMS, **kwargs)
+        self.estimator = PoseEstimator(pipeline_config(self.values))
+        self.estimator.detector  # load the detector models now: a missing model fails at start
+        self.convert = ImageConverter()
+        self.info = CameraInfoSource(self, "camera_info", qos_profile_sensor_data)
+        self.create_subscription(Image, "image", self.enqueue, qos_profile_sensor_data)
+        self._pending = None
+        on_set_validator(self, LIFTER_PARAMS, self._apply)
+        self.start()
+
+    def _apply(self, values) -> None:
+        self._pending = pipeline_config(values)   # raises ValueError -> refused with the reason
+        self.apply_outputs(values)
+
+    def process(self, msg):
+        if self._pending is not None:
+            cfg, self._pending = self._pending, None
+            self.estimator = PoseEstimator(cfg, lifter=self.estimator.lifter)
+        rgb = self.convert(msg)
+        size = (rgb.shape[1], rgb.shape[0])
+        info = self.info.lookup(msg.header.stamp)
+        K = None
+        if info is None:
+            self.warn_once(f"no CameraInfo on {self.resolve_topic_name('camera_info')}: intrinsics estimated "
+                           f"from a {self.estimator.config.hfov_deg:g} deg field of view")
+        else:
+            problem = camera_info_problem(info, size)
+            if problem:
+                self.warn_once(f"{problem}: intrinsics estimated from a {self.estimator.config.hfov_deg:g} deg field of view")
+            else:
+                K = info.k
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        return self.estimator.process(rgb, None if K is None else np.reshape(K, (3, 3)), stamp), msg.header
+
+
+def main(args=None) -> int:
+    return run_node(PoseLifter, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

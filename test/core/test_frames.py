@@ -1,0 +1,29 @@
+import numpy as np
+
+from pose_lifting_core.data.synth import rotation_about
+from pose_lifting_core.frames import body_rotations, matrix_from_quaternion, quaternion_from_matrix
+from pose_lifting_core.skeleton import JOINT_NAMES
+
+
+def test_quaternion_round_trip():
+    rng = np.random.default_rng(0)
+    R = rotation_about(rng.normal(size=(200, 3)), rng.uniform(0, np.pi, 200))
+    q = quaternion_from_matrix(R)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=-1), 1.0)
+    np.testing.assert_allclose(matrix_from_quaternion(q), R, atol=1e-9)
+
+
+def test_body_frame_of_a_person_facing_the_camera():
+    """In the optical frame (y down, z forward) a person facing the camera faces -z, and their
+    left hip appears on the image's right (+x)."""
+    J = np.zeros((1, 17, 3))
+    idx = {n: i for i, n in enumerate(JOINT_NAMES)}
+    J[0, idx["left_hip"]] = [0.1, 0, 3]
+    J[0, idx["right_hip"]] = [-0.1, 0, 3]
+    J[0, idx["thorax"]] = [0, -0.5, 3]
+    J[0, idx["pelvis"]] = [0, 0, 3]
+    R = body_rotations(J)[0]
+    np.testing.assert_allclose(R[:, 0], [0, 0, -1], atol=1e-12)   # forward: towards the camera
+    np.testing.assert_allclose(R[:, 1], [1, 0, 0], atol=1e-12)    # left
+    np.testing.assert_allclose(R[:, 2], [0, -1, 0], atol=1e-12)   # up = -y (optical y is down)
+    assert np.isclose(np.linalg.det(R), 1.0)
