@@ -59,6 +59,7 @@ class LifterNodeBase(Node):
         self.values = declare(self, specs)
         self.outputs = outputs = OutputConfig.from_values(self.values)
         self._warned = set()
+        self._last_warn = {}
         self.pub_skeletons = self.create_publisher(Skeleton3DArray, "skeletons", 10)
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -94,6 +95,16 @@ class LifterNodeBase(Node):
             self._warned.add(text)
             self.get_logger().warning(text)
 
+    def warn_throttled(self, text: str, period_s: float = 5.0) -> None:
+        """Log a warning, at most once per period for the same text (different problems each
+        get their own line)."""
+        now = time.monotonic()
+        if now - self._last_warn.get(text, -1e9) >= period_s:
+            self._last_warn[text] = now
+            if len(self._last_warn) > 256:
+                self._last_warn.clear()
+            self.get_logger().warning(text)
+
     def apply_outputs(self, values) -> None:
         self.outputs = OutputConfig.from_values(values)
 
@@ -112,7 +123,7 @@ class LifterNodeBase(Node):
                 self._latency.append(time.monotonic() - t_in)
             except Exception as exc:  # one bad message never kills the node
                 self.failed += 1
-                self.get_logger().warning(f"skipped a message: {exc}", throttle_duration_sec=5.0)
+                self.warn_throttled(f"skipped a message: {exc}")
 
     def _publish(self, frame, header) -> None:
         self.pub_skeletons.publish(frame_to_msg(frame, header))

@@ -1,0 +1,64 @@
+"""Helpers for ROS tests: isolated DDS settings, node processes, waiting on conditions.
+
+Every test run gets its own ROS_DOMAIN_ID and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; waits
+poll a condition with a deadline (subscription counts, received messages), never fixed sleeps.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+_counter = itertools.count()
+
+
+def ros_env() -> Dict[str, str]:
+    """Environment for one isolated ROS graph (unique domain id, localhost only)."""
+    env = dict(os.environ)
+    env["ROS_DOMAIN_ID"] = str(1 + (os.getpid() * 7 + next(_counter) * 13) % 100)
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    env.pop("ROS_LOCALHOST_ONLY", None)
+    env["FASTDDS_DEFAULT_PROFILES_FILE"] = os.path.join(ROOT, "config", "fastdds_large_images.xml")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def apply_env(env: Dict[str, str]) -> None:
+    """Make this process join that graph (set before rclpy.init)."""
+    for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "FASTDDS_DEFAULT_PROFILES_FILE"):
+        os.environ[k] = env[k]
+
+
+def start(executable: str, args: List[str], env: Dict[str, str], log_path: str) -> subprocess.Popen:
+    """Start a node's console script from .venv/bin as its own process."""
+    fh = open(log_path, "w")
+    return subprocess.Popen([os.path.join(BIN, executable)] + args, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                            cwd=ROOT)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
+    """SIGINT, then SIGTERM, then SIGKILL, each with a timeout; returns the exit code."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.poll()
+
+
+def spin_until(node, executor, cond: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        executor.spin_once(timeout_sec=0.05)
+    return cond()

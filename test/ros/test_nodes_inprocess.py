@@ -1,0 +1,100 @@
+"""Nodes in this process: pose_lifter on a real image, keypoint_lifter on given keypoints."""
+import os
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not installed")
+pytest.importorskip("pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)")
+
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import qos_profile_sensor_data  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from pose_lifting.msg import Keypoint2D, Keypoints2D, Keypoints2DArray, Skeleton3DArray  # noqa: E402
+from pose_lifting_core.camera import project  # noqa: E402
+from pose_lifting_core.media import read_image  # noqa: E402
+from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image  # noqa: E402
+from rosutil import ROOT, apply_env, ros_env, spin_until  # noqa: E402
+
+K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+
+
+@pytest.fixture()
+def graph():
+    env = ros_env()
+    apply_env(env)
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=int(env["ROS_DOMAIN_ID"]))
+    ex = SingleThreadedExecutor(context=ctx)
+    nodes = []
+    yield ctx, ex, nodes
+    for n in nodes:
+        if hasattr(n, "stop"):
+            n.stop()
+        n.destroy_node()
+    ex.shutdown()
+    rclpy.shutdown(context=ctx)
+
+
+def test_pose_lifter_in_process(graph):
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    ctx, ex, nodes = graph
+    node = PoseLifter(context=ctx, parameter_overrides=[Parameter("person_detector", value="blazepose")])
+    probe = rclpy.create_node("probe", context=ctx)
+    nodes += [node, probe]
+    ex.add_node(node)
+    ex.add_node(probe)
+    got = []
+    probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
+    pub_img = probe.create_publisher(Image, "image", qos_profile_sensor_data)
+    pub_info = probe.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+    assert spin_until(probe, ex, lambda: pub_img.get_subscription_count() > 0 and pub_info.get_subscription_count() > 0)
+    rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
+    h = Header(frame_id="cam_optical")
+    h.stamp.sec, h.stamp.nanosec = 100, 5
+
+    def send():
+        pub_info.publish(K_to_camera_info(K, 640, 480, h))
+        pub_img.publish(rgb_to_image(rgb, h))
+
+    send()
+    assert spin_until(probe, ex, lambda: bool(got) or send() or False, timeout=30)
+    m = got[0]
+    assert m.header.frame_id == "cam_optical" and (m.header.stamp.sec, m.header.stamp.nanosec) == (100, 5)
+    assert len(m.skeletons) >= 1
+    assert all(0.5 < s.positions[0].z < 10 for s in m.skeletons)
+    assert not m.intrinsics_estimated and m.k[0] == 500.0
+    st = node.stats()
+    assert st["published"] >= 1 and st["failed"] == 0
+
+
+def test_keypoint_lifter_in_process(graph):
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    node = KeypointLifter(context=ctx)
+    probe = rclpy.create_node("probe", context=ctx)
+    nodes += [node, probe]
+    ex.add_node(node)
+    ex.add_node(probe)
+    got = []
+    probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
+    pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+    X = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0], [0.1, 0.43, 0],
+                  [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0], [0, -0.65, 0], [0.17, -0.45, 0],
+                  [0.2, -0.18, 0], [0.22, 0.05, 0], [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])
+    X = X + np.array([0.2, 0.1, 4.0])
+    uv = project(X, K)
+    msg = Keypoints2DArray(layout="h36m17", width=640, height=480)
+    msg.header.frame_id = "cam"
+    msg.people = [Keypoints2D(id=0, score=1.0, keypoints=[Keypoint2D(x=float(u), y=float(v), confidence=1.0) for u, v in uv])]
+    pub.publish(msg)
+    assert spin_until(probe, ex, lambda: bool(got) or pub.publish(msg) or False, timeout=20)
+    m = got[0]
+    assert m.header.frame_id == "cam" and m.intrinsics_estimated      # no CameraInfo: the prior
+    assert len(m.skeletons) == 1 and m.skeletons[0].id == 1

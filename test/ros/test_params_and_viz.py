@@ -1,0 +1,80 @@
+"""Parameter tables vs the YAML configs, validation messages, markers and TF frames."""
+import os
+
+import numpy as np
+import pytest
+import yaml
+
+pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not installed")
+pytest.importorskip("pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)")
+
+from std_msgs.msg import Header  # noqa: E402
+from visualization_msgs.msg import Marker  # noqa: E402
+
+from pose_lifting_core.camera import Intrinsics  # noqa: E402
+from pose_lifting_core.pipeline import FrameResult, Person3D  # noqa: E402
+from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON  # noqa: E402
+from pose_lifting_ros import visualization  # noqa: E402
+from pose_lifting_ros.params import (KEYPOINT_LIFTER_PARAMS, LIFTER_PARAMS, VIDEO_SOURCE_PARAMS, check,  # noqa: E402
+                                     pipeline_config)
+from rosutil import ROOT  # noqa: E402
+
+
+@pytest.mark.parametrize("node,specs", [("pose_lifter", LIFTER_PARAMS), ("keypoint_lifter", KEYPOINT_LIFTER_PARAMS),
+                                        ("video_source", VIDEO_SOURCE_PARAMS)])
+def test_yaml_defaults_match_declared_parameters(node, specs):
+    doc = yaml.safe_load(open(os.path.join(ROOT, "config", f"{node}.yaml")))
+    values = doc[node]["ros__parameters"]
+    assert list(values) == [p.name for p in specs]
+    for p in specs:
+        assert values[p.name] == p.default, p.name
+        assert p.description
+
+
+@pytest.mark.parametrize("name,value,match", [
+    ("max_people", 0, r"max_people must be in \[1, 50\]"), ("device", "tpu", "device must be one of auto, cpu, cuda"),
+    ("min_person_score", 1.5, "min_person_score must be in"), ("track", 1, "track must be true or false"),
+    ("max_people", 2.5, "max_people must be an integer"), ("fallback_hfov_deg", "wide", "must be a number"),
+])
+def test_bad_values_are_named(name, value, match):
+    with pytest.raises(ValueError, match=match):
+        check(LIFTER_PARAMS, {name: value})
+
+
+def test_pipeline_config_from_defaults():
+    cfg = pipeline_config({p.name: p.default for p in LIFTER_PARAMS})
+    assert cfg.checkpoint is None and cfg.max_people == 10 and cfg.hfov_deg == 60.0
+
+
+def _frame(n=2):
+    persons = []
+    for i in range(n):
+        J = np.zeros((17, 3))
+        J[:, 2] = 3.0 + i
+        J[JOINT_NAMES.index("left_hip"), 0] = 0.1
+        J[JOINT_NAMES.index("right_hip"), 0] = -0.1
+        J[JOINT_NAMES.index("thorax"), 1] = -0.5
+        persons.append(Person3D(i + 4, 0.9, np.zeros(4), np.zeros((17, 2)), np.ones(17), J, 1.0))
+    return FrameResult(0, 0.0, Intrinsics(500, 500, 320, 240), (640, 480), persons)
+
+
+def test_markers_clear_then_draw_each_person():
+    h = Header(frame_id="cam")
+    arr = visualization.markers(_frame(2), h)
+    assert arr.markers[0].action == Marker.DELETEALL
+    assert [(m.ns, m.id) for m in arr.markers[1:]] == [("joints", 4), ("bones", 4), ("labels", 4),
+                                                       ("joints", 5), ("bones", 5), ("labels", 5)]
+    assert len(arr.markers[2].points) == 2 * len(SKELETON.bones)
+    assert all(m.header.frame_id == "cam" for m in arr.markers)
+    assert len(visualization.markers(_frame(0), h).markers) == 1     # gone people disappear
+
+
+def test_tf_frames_are_named_the_rep155_way():
+    h = Header(frame_id="cam")
+    tfs = visualization.transforms(_frame(1), h, joint_frames=True)
+    names = [t.child_frame_id for t in tfs]
+    assert names[0] == "body_4" and "left_wrist_4" in names and len(names) == 18
+    t = tfs[0]
+    assert t.header.frame_id == "cam" and t.transform.translation.z == 3.0
+    q = t.transform.rotation
+    assert abs(q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 - 1) < 1e-9
