@@ -29,5 +29,6 @@ setup(
         "pose_lifter = pose_lifting_ros.pose_lifter:main",
         "keypoint_lifter = pose_lifting_ros.keypoint_lifter:main",
         "video_source = pose_lifting_ros.video_source:main",
+        "pose_lifting_demo = pose_lifting_ros.demo_graph:main",
     ]},
 )

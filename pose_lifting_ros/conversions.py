@@ -182,3 +182,22 @@ def K_to_camera_info(K: np.ndarray, width: int, height: int, header):
     P[:, :3] = K
     msg.p = [float(v) for v in P.reshape(-1)]
     return msg
+
+
+def msg_to_frame(msg):
+    """Skeleton3DArray -> FrameResult (for recording and rendering what a node published)."""
+    from pose_lifting_core.camera import Intrinsics
+    from pose_lifting_core.pipeline import FrameResult, Person3D
+
+    persons = []
+    for s in msg.skeletons:
+        kp = np.array([(k.x, k.y) for k in s.keypoints_2d], dtype=np.float64).reshape(-1, 2)
+        conf = np.array(s.confidence, dtype=np.float64)
+        valid = kp[conf > 0] if (conf > 0).any() else kp
+        box = np.concatenate([valid.min(0), valid.max(0)]) if len(valid) else np.zeros(4)
+        joints = np.array([(p.x, p.y, p.z) for p in s.positions], dtype=np.float64).reshape(-1, 3)
+        persons.append(Person3D(int(s.id), float(s.score), box, kp, conf, joints, float(s.reprojection_error_px)))
+    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+    return FrameResult(0, t, Intrinsics.from_K(K, bool(msg.intrinsics_estimated)), (int(msg.width), int(msg.height)),
+                       persons)

@@ -69,6 +69,8 @@ VIDEO_SOURCE_PARAMS: List[Param] = [
     Param("hfov_deg", DEFAULT_HFOV_DEG, "Horizontal field of view used when there is no camera_info_file",
           range=(10.0, 170.0)),
     Param("publish_zero_k", False, "Publish an all-zero K, as uncalibrated drivers do"),
+    Param("wait_for_subscribers", 0, "Hold the first frame until the image topic has this many subscribers",
+          range=(0, 1000)),
 ]
 
 
@@ -157,6 +159,7 @@ class VideoSourceConfig:
     camera_info_file: str
     hfov_deg: float
     publish_zero_k: bool
+    wait_for_subscribers: int
 
     @staticmethod
     def from_values(v: Dict[str, Any]) -> "VideoSourceConfig":

@@ -1,7 +1,8 @@
 """video_source node: a video file, an image or a camera device published as image + camera_info.
 
 Publishes `image` (sensor_msgs/Image rgb8) and `camera_info` with the same stamp and frame_id,
-at `rate_hz` (or the video's own rate), looping at the end when `loop` is true. Intrinsics come
+at `rate_hz` (or the video's own rate), looping at the end when `loop` is true; the node exits
+(status 0) after `max_frames` frames or at the end of a file that does not loop. Intrinsics come
 from `camera_info_file` (camera_calibration YAML) or from `hfov_deg`; `publish_zero_k` publishes
 the all-zero K of an uncalibrated driver instead. For demos, tests and users without a driver.
 """
@@ -18,8 +19,9 @@ from pose_lifting_core.camera import intrinsics_from_fov, load_camera_info_yaml
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
 from pose_lifting_ros.main import run_node
 from pose_lifting_ros.params import VIDEO_SOURCE_PARAMS, VideoSourceConfig, declare, on_set_validator
+from pose_lifting_ros.paths import share_path
 
-SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "vtest.avi")
+
 
 
 class VideoSource(Node):
@@ -29,7 +31,7 @@ class VideoSource(Node):
 
         super().__init__("video_source", **kwargs)
         self.cfg = VideoSourceConfig.from_values(declare(self, VIDEO_SOURCE_PARAMS))
-        src = self.cfg.source or SAMPLE
+        src = self.cfg.source or share_path("samples", "vtest.avi")
         self._still = None
         if src.isdigit() or src.startswith("/dev/video"):
             self._cap = cv2.VideoCapture(int(src) if src.isdigit() else src)
@@ -78,9 +80,12 @@ class VideoSource(Node):
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok else None
 
     def _tick(self) -> None:
+        if self.pub_image.get_subscription_count() < self.cfg.wait_for_subscribers:
+            return
         if self._next is None or (self.cfg.max_frames and self.sent >= self.cfg.max_frames):
             self.timer.cancel()
-            self.get_logger().info(f"done after {self.sent} frames")
+            self.get_logger().info(f"done after {self.sent} frames; shutting down")
+            self.context.try_shutdown()
             return
         from std_msgs.msg import Header
 
