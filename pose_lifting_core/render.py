@@ -70,6 +70,7 @@ class View3D:
         dpi = 100
         self.fig = plt.figure(figsize=(size_px[0] / dpi, size_px[1] / dpi), dpi=dpi)
         self.ax = self.fig.add_subplot(111, projection="3d")
+        self.fig.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=0.95)
 
     def render(self, persons: Sequence, intrinsics: Intrinsics, image_size: Tuple[int, int],
                title: str = "") -> np.ndarray:
@@ -107,7 +108,7 @@ class View3D:
         ax.set_xlim(-half, half)
         ax.set_ylim(0, far)
         ax.set_zlim(-floor_y, top)
-        ax.set_box_aspect((2 * half, far, top + floor_y))   # metres at the same scale on every axis
+        ax.set_box_aspect((2 * half, far, top + floor_y), zoom=1.25)   # metres at one scale on every axis
         ax.set_xlabel("x (m)", fontsize=7)
         ax.set_ylabel("depth z (m)", fontsize=7)
         ax.set_zlabel("up (m)", fontsize=7)

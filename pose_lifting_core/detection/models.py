@@ -68,11 +68,24 @@ LANDMARK_MODELS = ("lite", "full", "heavy")
 
 
 def model_dir() -> str:
-    """The directory holding the model files: $POSE_LIFTING_MODEL_DIR or <prefix>/share/..."""
+    """The directory holding the model files: $POSE_LIFTING_MODEL_DIR, else
+    <python prefix>/share/pose_lifting/models (pip/.venv installs), else the ROS package's share
+    directory <install>/share/pose_lifting/models (colcon installs fetch there at build time)."""
     env = os.environ.get("POSE_LIFTING_MODEL_DIR")
     if env:
         return env
-    return os.path.join(sys.prefix, "share", "pose_lifting", "models")
+    venv = os.path.join(sys.prefix, "share", "pose_lifting", "models")
+    if os.path.isdir(venv):
+        return venv
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        ros = os.path.join(get_package_share_directory("pose_lifting"), "models")
+        if os.path.isdir(ros):
+            return ros
+    except Exception:  # not a ROS install, or pose_lifting not in the ament index
+        pass
+    return venv
 
 
 def model_path(name: str, directory: Optional[str] = None) -> str:

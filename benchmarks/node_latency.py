@@ -1,0 +1,127 @@
+"""Rate and latency of the pose_lifter node over real DDS, against the pipeline alone.
+
+In one run: (1) the pipeline in this process (detector + lifting + solving + tracking) on a
+640x480 image with one person; (2) pose_lifter started as its own process with
+--params-file config/pose_lifter.yaml (person_detector=blazepose, max_people=1), fed the same
+image at `--rate` Hz for `--seconds` s by this process; latency = arrival of the Skeleton3DArray
+minus the publication time of its image (matched by stamp, same clock). The node's overhead is
+its per-frame latency minus the pipeline's time. Writes docs/node_latency.json and the
+"node latency" section of docs/BENCHMARKS.md.
+
+Usage: .venv/bin/python benchmarks/node_latency.py [--rate 30] [--seconds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import commit, machine, replace_section, today  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rate", type=float, default=30.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--json", default=os.path.join(ROOT, "docs", "node_latency.json"))
+    ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
+    args = ap.parse_args()
+    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               FASTDDS_DEFAULT_PROFILES_FILE=os.path.join(ROOT, "config", "fastdds_large_images.xml"))
+    os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
+                                           "FASTDDS_DEFAULT_PROFILES_FILE")})
+    from pose_lifting_core.media import read_image
+    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
+
+    rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
+    est = PoseEstimator(PipelineConfig(device="cpu", max_people=1, person_detector="blazepose"))
+    pipe = []
+    for _ in range(100):
+        t0 = time.perf_counter()
+        est.process(rgb)
+        pipe.append(time.perf_counter() - t0)
+    del est
+
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CameraInfo, Image
+    from std_msgs.msg import Header
+
+    from pose_lifting.msg import Skeleton3DArray
+    from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
+
+    proc = subprocess.Popen([sys.executable, "-m", "pose_lifting_ros.pose_lifter", "--ros-args", "--params-file",
+                             os.path.join(ROOT, "config", "pose_lifter.yaml"), "-p", "person_detector:=blazepose",
+                             "-p", "max_people:=1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    rclpy.init()
+    node = rclpy.create_node("latency_probe")
+    sent, arrived = {}, {}
+    node.create_subscription(Skeleton3DArray, "skeletons",
+                             lambda m: arrived.setdefault((m.header.stamp.sec, m.header.stamp.nanosec), time.monotonic()), 50)
+    pub = node.create_publisher(Image, "image", qos_profile_sensor_data)
+    pub_info = node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+    K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+    try:
+        deadline = time.monotonic() + 60
+        while (pub.get_subscription_count() == 0 or node.count_publishers("skeletons") == 0) and time.monotonic() < deadline:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        warm = time.monotonic() + 3.0           # let the node warm up (first inferences)
+        t_end = warm + args.seconds
+        next_t = time.monotonic()
+        while time.monotonic() < t_end:
+            now = time.monotonic()
+            if now >= next_t:
+                h = Header(frame_id="bench_cam", stamp=node.get_clock().now().to_msg())
+                pub_info.publish(K_to_camera_info(K, 640, 480, h))
+                msg = rgb_to_image(rgb, h)
+                t_pub = time.monotonic()
+                pub.publish(msg)
+                if t_pub >= warm:
+                    sent[(h.stamp.sec, h.stamp.nanosec)] = t_pub
+                next_t += 1.0 / args.rate
+            rclpy.spin_once(node, timeout_sec=max(0.0, min(0.002, next_t - time.monotonic())))
+        settle = time.monotonic() + 1.0
+        while time.monotonic() < settle:
+            rclpy.spin_once(node, timeout_sec=0.01)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    lat = np.array([arrived[k] - t for k, t in sent.items() if k in arrived]) * 1000
+    got = [arrived[k] for k in sent if k in arrived]
+    out_rate = (len(got) - 1) / (max(got) - min(got)) if len(got) > 1 else 0.0
+    pipe_ms = float(np.median(pipe) * 1000)
+    res = {"input_rate_hz": args.rate, "seconds": args.seconds, "sent": len(sent), "outputs": len(lat),
+           "output_rate_hz": out_rate, "latency_ms_median": float(np.median(lat)), "latency_ms_p95": float(np.percentile(lat, 95)),
+           "pipeline_alone_ms_median": pipe_ms, "node_overhead_ms_median": float(np.median(lat)) - pipe_ms}
+    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
+    with open(args.json, "w") as fh:
+        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res}, fh, indent=1)
+    body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+            f"640x480 rgb8, one person (`samples/basketball1.png`), published at {args.rate:g} Hz for {args.seconds:g} s "
+            f"to pose_lifter in its own process (person_detector=blazepose, max_people=1, tracking on).\n\n"
+            "| measure | value |\n|---|---|\n"
+            f"| pipeline alone, in-process (detect + lift + solve + track), median | {pipe_ms:.1f} ms |\n"
+            f"| node output rate | {out_rate:.1f} Hz ({len(lat)} outputs for {len(sent)} images; the rest dropped as newer images arrived) |\n"
+            f"| node latency, image publication to skeletons arrival, median / p95 | {res['latency_ms_median']:.1f} / {res['latency_ms_p95']:.1f} ms |\n"
+            f"| node overhead over the pipeline (median latency minus median pipeline time) | {res['node_overhead_ms_median']:.1f} ms |\n")
+    replace_section(args.markdown, "node-latency", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""launch_testing versions of the launch-file tests.
+
+They need launch, launch_ros and launch_testing, which exist on a ROS 2 install but not on
+pip-only machines; there they skip, and test_graph_multiprocess.py runs the same graph
+(video_source -> pose_lifter, started with --params-file) and checks the same outputs.
+"""
+import os
+import unittest
+
+import pytest
+
+pytest.importorskip("launch", reason="launch (ROS 2) is not installed; test_graph_multiprocess.py covers this graph")
+pytest.importorskip("launch_ros", reason="launch_ros is not installed; test_graph_multiprocess.py covers this graph")
+launch_testing = pytest.importorskip("launch_testing", reason="launch_testing is not installed; "
+                                                              "test_graph_multiprocess.py covers this graph")
+
+import launch  # noqa: E402
+import launch_testing.actions  # noqa: E402
+import rclpy  # noqa: E402
+from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
+
+from rosutil import ROOT  # noqa: E402
+
+
+@pytest.mark.launch_test
+def generate_test_description():
+    demo = launch.actions.IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(os.path.join(ROOT, "launch", "demo.launch.py")),
+        launch_arguments={"rviz": "false",
+                          "source": os.path.join(ROOT, "samples", "basketball1.png")}.items())
+    return launch.LaunchDescription([demo, launch_testing.actions.ReadyToTest()])
+
+
+class TestDemoLaunch(unittest.TestCase):
+    def test_skeletons_markers_and_tf_arrive(self):
+        from pose_lifting.msg import Skeleton3DArray
+        from tf2_msgs.msg import TFMessage
+        from visualization_msgs.msg import MarkerArray
+
+        rclpy.init()
+        node = rclpy.create_node("launch_probe")
+        got = {"skeletons": [], "markers": [], "tf": []}
+        node.create_subscription(Skeleton3DArray, "/skeletons", got["skeletons"].append, 10)
+        node.create_subscription(MarkerArray, "/markers", got["markers"].append, 10)
+        node.create_subscription(TFMessage, "/tf", got["tf"].append, 10)
+        try:
+            import time
+            end = time.monotonic() + 60
+            while time.monotonic() < end and not all(got.values()):
+                rclpy.spin_once(node, timeout_sec=0.1)
+            self.assertTrue(all(got.values()), {k: len(v) for k, v in got.items()})
+            m = got["skeletons"][-1]
+            self.assertEqual(m.header.frame_id, "camera_optical_frame")
+            self.assertTrue(all(s.positions[0].z > 0 for s in m.skeletons))
+        finally:
+            node.destroy_node()
+            rclpy.shutdown()
