@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.model import LinearModel
+from pose_lifting_core.model import FusedInference, LinearModel
 from pose_lifting_core.skeleton import JOINT_NAMES
 from pose_lifting_core.solvers import reprojection_error_px, solve_root
 
@@ -90,7 +90,7 @@ class Lifter:
         if tuple(codec.joint_names) != JOINT_NAMES:
             raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        self.model = FusedInference(model.eval()).to(self.device)   # batch norm folded, no dropout
         self.codec = codec
         self.info = info or {}
 

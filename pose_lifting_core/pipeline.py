@@ -34,8 +34,8 @@ class PipelineConfig:
     detector_threads: int = 2
     hfov_deg: float = DEFAULT_HFOV_DEG        # field-of-view prior when K is unknown
     track: bool = True                        # video: track ids (and detector ROIs) across frames
-    tracker_min_iou: float = 0.2
-    tracker_max_age: int = 10
+    tracker_min_iou: float = 0.1
+    tracker_max_age: int = 20
     smoothing_alpha: float = 1.0              # 1 = off; lag (1 - a) / a frames
 
     def validate(self) -> "PipelineConfig":
@@ -152,15 +152,16 @@ class PoseEstimator:
         boxes = _boxes(k17, c17)
         own = None if ids is None or len(ids) != len(kp) or not (np.asarray(ids) > 0).all() else np.asarray(ids)
         return self._lift(kp, sc, layout, boxes, c17.mean(-1) if len(kp) else np.zeros(0), K,
-                          image_size, time_s, own)
+                          image_size, time_s, own, (k17, c17))
 
-    def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s, own_ids=None) -> FrameResult:
+    def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s, own_ids=None,
+              converted=None) -> FrameResult:
         t0 = time.perf_counter()
         w, h = image_size
         intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
         persons: List[Person3D] = []
         if kp is not None and len(kp):
-            k17, c17 = to_skeleton17(kp, sc, layout)
+            k17, c17 = converted if converted is not None else to_skeleton17(kp, sc, layout)
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
             out = self.lifter.estimate(k17, c17, intr.K)
             ok = np.isfinite(out.reprojection_error_px)

@@ -114,6 +114,21 @@ LAYOUTS: Dict[str, Tuple[str, ...]] = {
 _RECIPES = {name: _recipe(names) for name, names in LAYOUTS.items()}
 
 
+def _tables(recipe: List[Tuple[int, ...]], n_src: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised form of a recipe: averaging matrix (17, n_src), two source indices per joint
+    (the same one twice for copied joints) and a mask of the joints the layout provides."""
+    avg = np.zeros((len(recipe), n_src))
+    pair = np.zeros((len(recipe), 2), dtype=np.int64)
+    for j, src in enumerate(recipe):
+        if src:
+            avg[j, list(src)] = 1.0 / len(src)
+            pair[j] = (src[0], src[-1])
+    return avg, pair, np.array([bool(src) for src in recipe])
+
+
+_TABLES = {name: _tables(_RECIPES[name], len(LAYOUTS[name])) for name in LAYOUTS}
+
+
 def layout_num_joints(layout: str) -> int:
     """Number of keypoints a layout carries. Raises ValueError for an unknown layout."""
     if layout not in LAYOUTS:
@@ -139,12 +154,8 @@ def to_skeleton17(keypoints: np.ndarray, scores: np.ndarray | None = None,
     bad = ~np.isfinite(kp).all(-1) | ~np.isfinite(sc)
     sc = np.where(bad, 0.0, np.clip(sc, 0.0, 1.0))
     kp = np.where(bad[..., None], 0.0, kp)
-    out = np.zeros(kp.shape[:-2] + (17, 2))
-    conf = np.zeros(kp.shape[:-2] + (17,))
-    for j, src in enumerate(_RECIPES[layout]):
-        if not src:
-            continue
-        out[..., j, :] = kp[..., list(src), :].mean(-2)
-        conf[..., j] = sc[..., list(src)].min(-1)
+    avg, pair, provided = _TABLES[layout]
+    out = np.einsum("js,...sc->...jc", avg, kp)
+    conf = np.where(provided, np.minimum(sc[..., pair[:, 0]], sc[..., pair[:, 1]]), 0.0)
     out = np.where(conf[..., None] > 0, out, 0.0)
     return out, conf

@@ -31,21 +31,26 @@ def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K:
     xy = np.nan_to_num(xy)
     x, y = xy[..., 0], xy[..., 1]
     Xx, Xy, Xz = X_rel[..., 0], X_rel[..., 1], X_rel[..., 2]
-    one, zero = np.ones_like(x), np.zeros_like(x)
-    A = np.stack([np.stack([one, zero, -x], -1), np.stack([zero, one, -y], -1)], -2)  # (N,J,2,3)
-    b = np.stack([x * Xz - Xx, y * Xz - Xy], -1)                                         # (N,J,2)
-    s = w
-    T = np.zeros(X_rel.shape[:1] + (3,))
+    # per joint: rows [1, 0, -x] and [0, 1, -y]; right-hand sides bx, by
+    bx, by = x * Xz - Xx, y * Xz - Xy
+    r2, xbx_yby = x * x + y * y, x * bx + y * by
     usable = (w > 0).sum(-1) >= 2            # one joint cannot fix the depth
+    T = np.zeros(X_rel.shape[:1] + (3,))
+    ATA = np.zeros(X_rel.shape[:1] + (3, 3))
+    s = w
     for it in range(iterations):
         if it > 0:
             z = np.maximum(Xz + T[:, None, 2], min_depth)
-            s = w / z ** 2
-        ATA = np.einsum("nj,njki,njkl->nil", s, A, A)
-        ATA[~usable] = np.eye(3)
-        ATA += 1e-12 * np.trace(ATA, axis1=1, axis2=2)[:, None, None] * np.eye(3)  # guards exact singularity
-        ATb = np.einsum("nj,njki,njk->ni", s, A, b)
-        T = np.linalg.solve(ATA, ATb[..., None])[..., 0]
+            s = w / (z * z)
+        s0, sx, sy = s.sum(-1), (s * x).sum(-1), (s * y).sum(-1)
+        ATA[:, 0, 0] = ATA[:, 1, 1] = s0
+        ATA[:, 0, 2] = ATA[:, 2, 0] = -sx
+        ATA[:, 1, 2] = ATA[:, 2, 1] = -sy
+        ATA[:, 2, 2] = (s * r2).sum(-1)
+        ATb = np.stack([(s * bx).sum(-1), (s * by).sum(-1), -(s * xbx_yby).sum(-1)], -1)
+        M = np.where(usable[:, None, None], ATA, np.eye(3))
+        M = M + 1e-12 * np.trace(M, axis1=1, axis2=2)[:, None, None] * np.eye(3)  # guards exact singularity
+        T = np.linalg.solve(M, ATb[..., None])[..., 0]
         T[:, 2] = np.maximum(T[:, 2], min_depth)
     T[~usable] = np.nan
     return T

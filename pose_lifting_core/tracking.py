@@ -43,7 +43,7 @@ class Tracker:
     min_iou: the least overlap between a predicted track box and a detection to match them.
     max_age: frames a track survives unmatched (a person briefly missed keeps the id)."""
 
-    def __init__(self, min_iou: float = 0.2, max_age: int = 10) -> None:
+    def __init__(self, min_iou: float = 0.1, max_age: int = 20) -> None:
         if not 0.0 <= min_iou < 1.0:
             raise ValueError(f"min_iou must be in [0, 1), got {min_iou}")
         if max_age < 0:

@@ -35,7 +35,9 @@ PIPELINE_PARAMS: List[Param] = [
           "Horizontal field of view (degrees) assumed when CameraInfo is missing or its K is unusable",
           range=(10.0, 170.0)),
     Param("track", True, "Keep track ids (and detector regions) from frame to frame"),
-    Param("tracker_max_age", 10, "Frames a track survives without being seen", range=(0, 1000)),
+    Param("tracker_max_age", 20, "Frames a track survives without being seen", range=(0, 1000)),
+    Param("tracker_min_iou", 0.1, "Least box overlap between a track's prediction and a person to keep the id",
+          range=(0.0, 0.99)),
     Param("smoothing_alpha", 1.0, "Temporal smoothing of 3D joints, 1 = off; lag (1 - a) / a frames",
           range=(0.01, 1.0)),
 ]
@@ -130,6 +132,7 @@ def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
         checkpoint=v["checkpoint"] or None, device=v["device"], max_people=int(v["max_people"]),
         min_person_score=float(v["min_person_score"]), min_keypoint_score=float(v["min_keypoint_score"]),
         hfov_deg=float(v["fallback_hfov_deg"]), track=bool(v["track"]), tracker_max_age=int(v["tracker_max_age"]),
+        tracker_min_iou=float(v["tracker_min_iou"]),
         smoothing_alpha=float(v["smoothing_alpha"]), landmark_model=v.get("landmark_model", "full"),
         person_detector=v.get("person_detector", "both"), detector_threads=int(v.get("detector_threads", 2)),
     ).validate()
