@@ -17,7 +17,7 @@ from pose_lifting_ros.compat import CameraInfoSource
 from pose_lifting_ros.conversions import camera_info_problem, keypoints_from_msg
 from pose_lifting_ros.lifter_base import LifterNodeBase
 from pose_lifting_ros.main import run_node
-from pose_lifting_ros.params import KEYPOINT_LIFTER_PARAMS, on_set_validator, pipeline_config
+from pose_lifting_ros.params import KEYPOINT_LIFTER_PARAMS, pipeline_config
 
 
 class KeypointLifter(LifterNodeBase):
@@ -29,24 +29,17 @@ class KeypointLifter(LifterNodeBase):
         self.info = CameraInfoSource(self, "camera_info", qos_profile_sensor_data)
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.create_subscription(Keypoints2DArray, "keypoints", self.enqueue, qos)
-        self._pending = None
-        on_set_validator(self, KEYPOINT_LIFTER_PARAMS, self._apply)
+        self.accept_parameter_updates(KEYPOINT_LIFTER_PARAMS)
         self.start()
 
-    def _apply(self, values) -> None:
-        self._pending = pipeline_config(values)
-        self.apply_outputs(values)
-
     def process(self, msg):
-        if self._pending is not None:
-            cfg, self._pending = self._pending, None
-            self.estimator = PoseEstimator(cfg, lifter=self.estimator.lifter)
+        est = self.fresh_estimator()
         kp, sc, ids, layout, size = keypoints_from_msg(msg)
         info = self.info.lookup(msg.header.stamp)
         K = None
         problem = "no CameraInfo received" if info is None else camera_info_problem(info, size if all(size) else None)
         if problem:
-            self.warn_once(f"{problem}: intrinsics estimated from a {self.estimator.config.hfov_deg:g} deg field of view")
+            self.warn_once(f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view")
             if not all(size):
                 raise ValueError("Keypoints2DArray has no width/height and there is no usable CameraInfo")
         else:
@@ -54,7 +47,7 @@ class KeypointLifter(LifterNodeBase):
             if not all(size):
                 size = (info.width, info.height)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return self.estimator.process_keypoints(kp, sc, layout, size, K, stamp, ids), msg.header
+        return est.process_keypoints(kp, sc, layout, size, K, stamp, ids), msg.header
 
 
 def main(args=None) -> int:

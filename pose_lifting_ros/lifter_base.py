@@ -18,7 +18,7 @@ from rclpy.node import Node
 from pose_lifting_ros import visualization
 from pose_lifting_ros.compat import TfBroadcaster
 from pose_lifting_ros.conversions import frame_to_msg
-from pose_lifting_ros.params import OutputConfig, declare
+from pose_lifting_ros.params import OutputConfig, declare, on_set_validator, pipeline_config
 
 
 class LatestSlot:
@@ -105,8 +105,25 @@ class LifterNodeBase(Node):
                 self._last_warn.clear()
             self.get_logger().warning(text)
 
-    def apply_outputs(self, values) -> None:
-        self.outputs = OutputConfig.from_values(values)
+    def accept_parameter_updates(self, specs) -> None:
+        """Validate run-time parameter updates (refused with the reason when invalid); a valid
+        pipeline change takes effect at the next message (`fresh_estimator`)."""
+        self._pending = None
+
+        def apply(values) -> None:
+            self._pending = pipeline_config(values)   # raises ValueError -> refused with the reason
+            self.outputs = OutputConfig.from_values(values)
+
+        on_set_validator(self, specs, apply)
+
+    def fresh_estimator(self):
+        """The estimator, rebuilt (keeping the loaded lifter) if the parameters changed."""
+        if self._pending is not None:
+            from pose_lifting_core.pipeline import PoseEstimator
+
+            cfg, self._pending = self._pending, None
+            self.estimator = PoseEstimator(cfg, lifter=self.estimator.lifter)
+        return self.estimator
 
     def _work(self) -> None:
         while self._running:

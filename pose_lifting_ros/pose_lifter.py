@@ -19,7 +19,7 @@ from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
 from pose_lifting_ros.conversions import camera_info_problem
 from pose_lifting_ros.lifter_base import LifterNodeBase
 from pose_lifting_ros.main import run_node
-from pose_lifting_ros.params import LIFTER_PARAMS, on_set_validator, pipeline_config
+from pose_lifting_ros.params import LIFTER_PARAMS, pipeline_config
 
 
 class PoseLifter(LifterNodeBase):
@@ -32,33 +32,26 @@ class PoseLifter(LifterNodeBase):
         self.convert = ImageConverter()
         self.info = CameraInfoSource(self, "camera_info", qos_profile_sensor_data)
         self.create_subscription(Image, "image", self.enqueue, qos_profile_sensor_data)
-        self._pending = None
-        on_set_validator(self, LIFTER_PARAMS, self._apply)
+        self.accept_parameter_updates(LIFTER_PARAMS)
         self.start()
 
-    def _apply(self, values) -> None:
-        self._pending = pipeline_config(values)   # raises ValueError -> refused with the reason
-        self.apply_outputs(values)
-
     def process(self, msg):
-        if self._pending is not None:
-            cfg, self._pending = self._pending, None
-            self.estimator = PoseEstimator(cfg, lifter=self.estimator.lifter)
+        est = self.fresh_estimator()
         rgb = self.convert(msg)
         size = (rgb.shape[1], rgb.shape[0])
         info = self.info.lookup(msg.header.stamp)
         K = None
         if info is None:
             self.warn_once(f"no CameraInfo on {self.resolve_topic_name('camera_info')}: intrinsics estimated "
-                           f"from a {self.estimator.config.hfov_deg:g} deg field of view")
+                           f"from a {est.config.hfov_deg:g} deg field of view")
         else:
             problem = camera_info_problem(info, size)
             if problem:
-                self.warn_once(f"{problem}: intrinsics estimated from a {self.estimator.config.hfov_deg:g} deg field of view")
+                self.warn_once(f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view")
             else:
                 K = info.k
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return self.estimator.process(rgb, None if K is None else np.reshape(K, (3, 3)), stamp), msg.header
+        return est.process(rgb, None if K is None else np.reshape(K, (3, 3)), stamp), msg.header
 
 
 def main(args=None) -> int:

@@ -54,7 +54,7 @@ build_msgs() {  # $1 = source dir, $2 = build dir, $3.. = extra cmake args
     || { echo "[setup] building $src failed; see $bld.log" >&2; tail -20 "$bld.log" >&2; exit 1; }
 }
 mkdir -p build
-msg_stamp=$(cat msg/*.msg CMakeLists.txt package.xml compat/tf2_msgs/msg/*.msg .venv/.setup-stamp | sha256sum | cut -d' ' -f1)
+msg_stamp=$(cat msg/*.msg CMakeLists.txt cmake/*.cmake compat/tf2_msgs/CMakeLists.txt package.xml compat/tf2_msgs/msg/*.msg .venv/.setup-stamp | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.msgs-stamp 2>/dev/null)" != "$msg_stamp" ]; then
   echo "[setup] building the messages into .venv (about a minute)"
   # tf2_msgs/TFMessage: only where no tf2_msgs exists (pip-only machines); same type hash as Jazzy's.

@@ -146,3 +146,15 @@ def test_shipped_weights_carry_codec_provenance_and_licence():
     assert blob["hparams"]["width"] == 1024 and blob["hparams"]["num_blocks"] == 2
     licence = os.path.join(os.path.dirname(DEFAULT_CHECKPOINT), "LICENSE.md")
     assert "CC BY-NC 4.0" in open(licence).read()
+
+
+def test_fused_inference_model_equals_eval_model():
+    from pose_lifting_core.model import FusedInference
+    m = LinearModel(20, 9, width=64, num_blocks=2)
+    m.train()
+    for _ in range(5):                      # give batch norm non-trivial running statistics
+        m(torch.randn(256, 20) * 3 + 1)
+    m.eval()
+    x = torch.randn(100, 20)
+    with torch.no_grad():
+        torch.testing.assert_close(FusedInference(m)(x), m(x), atol=1e-5, rtol=1e-5)

@@ -98,3 +98,21 @@ def test_keypoint_lifter_in_process(graph):
     m = got[0]
     assert m.header.frame_id == "cam" and m.intrinsics_estimated      # no CameraInfo: the prior
     assert len(m.skeletons) == 1 and m.skeletons[0].id == 1
+
+
+def test_runtime_parameter_updates_are_validated(graph):
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    node = KeypointLifter(context=ctx)
+    nodes.append(node)
+    bad = node.set_parameters([Parameter("max_people", value=0)])[0]
+    assert not bad.successful and "max_people" in bad.reason
+    bad = node.set_parameters([Parameter("smoothing_alpha", value=0.0)])[0]
+    assert not bad.successful and "smoothing_alpha" in bad.reason
+    ro = node.set_parameters([Parameter("checkpoint", value="/tmp/x.pt")])[0]
+    assert not ro.successful                                  # read-only at run time
+    ok = node.set_parameters([Parameter("max_people", value=3), Parameter("publish_tf", value=False)])[0]
+    assert ok.successful
+    assert node.fresh_estimator().config.max_people == 3 and not node.outputs.publish_tf
+    assert node.get_parameter("max_people").value == 3
