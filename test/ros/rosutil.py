@@ -62,3 +62,18 @@ def spin_until(node, executor, cond: Callable[[], bool], timeout: float = 20.0) 
             return True
         executor.spin_once(timeout_sec=0.05)
     return cond()
+
+
+def every(period_s: float, action: Callable[[], object]) -> Callable[[], bool]:
+    """A condition-side helper: calls `action` at most once per period and returns False, so
+    `spin_until(..., lambda: done() or every(...)())` re-sends without flooding the graph."""
+    last = [-1e9]
+
+    def tick() -> bool:
+        now = time.monotonic()
+        if now - last[0] >= period_s:
+            last[0] = now
+            action()
+        return False
+
+    return tick
