@@ -198,6 +198,29 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    import torch
+
+    from pose_lifting_core import benchmark
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise CliError("--device cuda: CUDA is not available on this machine")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    r = benchmark.run(args.device)
+    if args.json:
+        print(json.dumps(r, indent=1))
+        return 0
+    print(f"device {r['device']}, {r['threads']} threads; {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; "
+          f"dense matmul {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (measured now)")
+    print("batch      poses/s    GFLOP/s  of matmul")
+    for row in r["throughput"]:
+        print(f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  {row['flops_per_s'] / 1e9:>9.1f}  {row['fraction_of_matmul'] * 100:>8.0f} %")
+    for lat in r["latency"]:
+        print(f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, lift + root solve {lat['estimate_s'] * 1000:.2f} ms")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pose_lifting_core.train import DEFAULT_ARCHIVE, DEFAULT_CACHE
 
@@ -271,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-track", action="store_true", help="detect every frame, no track ids")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_estimate)
+
+    s = sub.add_parser("benchmark", help="lifter throughput and latency on this machine (under a minute)")
+    s.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    s.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=_cmd_benchmark)
     return p
 
 

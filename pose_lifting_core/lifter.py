@@ -108,19 +108,31 @@ class Lifter:
         info["path"] = path
         return Lifter(model, codec, device, info)
 
+    @property
+    def chunk(self) -> int:
+        """Largest batch sent through the network at once: on CPU, beyond a few thousand poses
+        the activations leave the caches and FLOP/s drop (docs/BENCHMARKS.md), so bigger
+        batches go in chunks of 2048; on CUDA, 65536."""
+        return 65536 if self.device.type == "cuda" else 2048
+
     @torch.inference_mode()
-    def lift(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray,
-             batch_size: int = 65536) -> np.ndarray:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on standardised inputs (N, in_dim), in chunks of `chunk`."""
+        if len(x) <= self.chunk:
+            return self.model(x)
+        return torch.cat([self.model(x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)])
+
+    @torch.inference_mode()
+    def lift(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:
         """Root-relative joints (N, J, 3) metres from pixels (N, J, 2), confidences (N, J) and
-        K (3, 3) or (N, 3, 3). All people go through the network in one batch."""
+        K (3, 3) or (N, 3, 3). All people (of any number of frames) are lifted in one call."""
         x = self.codec.encode(np.asarray(keypoints, dtype=np.float64), np.asarray(confidence), K)
         if len(x) == 0:
             return np.zeros((0, self.codec.num_joints, 3))
-        outs = []
-        for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(x[i:i + batch_size]).to(self.device, non_blocking=True)
-            outs.append(self.model(xb).float().cpu().numpy())
-        return self.codec.decode(np.concatenate(outs))
+        xt = torch.from_numpy(x)
+        if self.device.type == "cuda":
+            xt = xt.pin_memory().to(self.device, non_blocking=True)
+        return self.codec.decode(self.forward(xt).float().cpu().numpy())
 
     def estimate(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> LiftResult:
         """Lift, place in the camera frame (root solve) and score every person."""

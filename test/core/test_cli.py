@@ -199,3 +199,29 @@ def test_lift_pooled_focal_modes(tmp_path, capsys, mode):
     assert "pooled focal estimate" in out
     with np.load(str(tmp_path / "o.npz")) as z:
         assert z["K_estimated"].all() and (z["K"][:, 0, 0] > 0).all()
+
+
+def test_benchmark_command_json(capsys, monkeypatch):
+    import pose_lifting_core.benchmark as b
+    monkeypatch.setattr(b, "run", lambda device="cpu": {"device": device, "throughput": [], "latency": []})
+    assert main(["benchmark", "--json"]) == 0
+    assert '"device": "cpu"' in capsys.readouterr().out
+
+
+def test_benchmark_measures_something_real():
+    import torch
+    from pose_lifting_core import benchmark as b
+    from pose_lifting_core.lifter import Lifter
+    lifter = Lifter.load(device="cpu")
+    rows = b.throughput(lifter, [1, 64])
+    assert rows[1]["poses_per_s"] > rows[0]["poses_per_s"] > 0
+    assert b.flops_per_pose(lifter.model) == 2 * (54 * 1024 + 4 * 1024 * 1024 + 1024 * 51)
+    assert b.matmul_flops(torch.device("cpu"), 256, 256, 256) > 1e8
+
+
+def test_benchmark_cuda_without_cuda_is_one_line(capsys):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["benchmark", "--device", "cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""Lifter speed measurements, shared by `pose-lifting benchmark` and benchmarks/lifter_throughput.py.
+
+Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
+throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
+latency for 1 and 10 people (lift + root solve). Times are medians of repeated runs after a
+warm-up; CUDA runs are synchronised.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+import torch
+
+from pose_lifting_core.camera import project
+from pose_lifting_core.lifter import Lifter
+
+
+def _timeit(fn: Callable[[], object], device: torch.device, min_time: float = 0.2, max_reps: int = 200) -> float:
+    """Median seconds per call."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    for _ in range(3):
+        fn()
+    sync()
+    times: List[float] = []
+    start = time.perf_counter()
+    while len(times) < max_reps and (time.perf_counter() - start < min_time or len(times) < 5):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def flops_per_pose(model: torch.nn.Module) -> int:
+    """Multiply-adds x 2 of every Linear layer for one pose."""
+    return sum(2 * m.in_features * m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 1024,
+                 dtype: torch.dtype = torch.float32) -> float:
+    """Dense matmul FLOP/s of this device for the lifter's layer shape (batch n, 1024 x 1024)."""
+    a = torch.randn(n, k, device=device, dtype=dtype)
+    b = torch.randn(k, m, device=device, dtype=dtype)
+    with torch.inference_mode():
+        t = _timeit(lambda: torch.mm(a, b), device)
+    return 2.0 * n * k * m / t
+
+
+def throughput(lifter: Lifter, batches: Sequence[int], dtype: torch.dtype = torch.float32) -> List[Dict[str, float]]:
+    """Network throughput per batch size (inputs already on the device; `Lifter.forward`, which
+    chunks large batches): poses/s and FLOP/s."""
+    model = lifter.model.to(dtype)
+    fpp = flops_per_pose(model)
+    rows = []
+    try:
+        for b in batches:
+            x = torch.randn(b, lifter.codec.in_dim, device=lifter.device, dtype=dtype)
+            t = _timeit(lambda: lifter.forward(x), lifter.device)
+            rows.append({"batch": b, "seconds": t, "poses_per_s": b / t, "flops_per_s": b * fpp / t})
+    finally:
+        lifter.model = model.float()
+    return rows
+
+
+def synthetic_people(n: int, seed: int = 0):
+    """n people's pixel keypoints (17-joint layout), confidences and K, roughly standing 3-9 m away."""
+    rng = np.random.default_rng(seed)
+    K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
+    X = rng.normal(0, 0.3, (n, 17, 3)) + np.stack([rng.uniform(-3, 3, n), np.zeros(n), rng.uniform(3, 9, n)], -1)[:, None]
+    return project(X, K), np.ones((n, 17)), K
+
+
+def latency(lifter: Lifter, people: int) -> Dict[str, float]:
+    """Seconds for `Lifter.lift` and for `Lifter.estimate` (lift + root solve + scores)."""
+    kp, conf, K = synthetic_people(people)
+    return {"people": people, "lift_s": _timeit(lambda: lifter.lift(kp, conf, K), lifter.device),
+            "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device)}
+
+
+def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)) -> Dict[str, object]:
+    """Everything, as a dict (what `pose-lifting benchmark --json` prints)."""
+    lifter = Lifter.load(device=device)
+    dev = lifter.device
+    ref = matmul_flops(dev)
+    rows = throughput(lifter, batches)
+    for r in rows:
+        r["fraction_of_matmul"] = r["flops_per_s"] / ref
+    out = {"device": str(dev), "threads": torch.get_num_threads(), "flops_per_pose": flops_per_pose(lifter.model),
+           "matmul_flops_per_s": ref, "throughput": rows, "latency": [latency(lifter, 1), latency(lifter, 10)]}
+    if dev.type == "cuda":
+        half = throughput(lifter, batches, torch.float16)
+        out["throughput_fp16"] = half
+    return out
