@@ -18,7 +18,7 @@ from pose_lifting_core.camera import normalize, project
 
 
 def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K: np.ndarray,
-               iterations: int = 4, min_depth: float = 0.1) -> np.ndarray:
+               iterations: int = 3, min_depth: float = 0.1) -> np.ndarray:
     """Root translation T (N, 3) minimising the confidence-weighted reprojection error of
     X_rel + T onto the keypoints.
 

@@ -1,0 +1,189 @@
+"""Where one frame's time goes, against the detector alone and against MediaPipe's own 3D output.
+
+One run, one person at 640x480 (samples/basketball1.png, max_people=1, BlazePose person
+proposals, tracking as for video), per frame: JPEG decode, detection, lifting, camera (root)
+solving, tracking, ROS message building (Skeleton3DArray, markers, TF) and publishing. Beside it:
+decode + detector alone (the floor), and MediaPipe Pose's world landmarks (model_complexity=1,
+video mode; run in .venv-bench, see scripts/setup_bench.sh; skipped with a note when absent),
+which are hip-centred metres with no position in the camera frame. Then scaling: lifting +
+solving for 1, 5, 10, 50 synthetic people, and detection at several image sizes. Writes
+docs/end_to_end.json, docs/end_to_end.png and the "end to end" section of docs/BENCHMARKS.md.
+
+Usage: .venv/bin/python benchmarks/end_to_end.py [--frames 200]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import commit, machine, replace_section, today  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE = os.path.join(ROOT, "samples", "basketball1.png")
+
+
+def _ms(v):
+    return float(np.median(v) * 1000)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("ROS_DOMAIN_ID", str(200 + os.getpid() % 30))
+    import cv2
+    import rclpy
+    import torch
+    from pose_lifting.msg import Skeleton3DArray
+    from std_msgs.msg import Header
+    from tf2_msgs.msg import TFMessage
+    from visualization_msgs.msg import MarkerArray
+
+    from pose_lifting_core.benchmark import synthetic_people
+    from pose_lifting_core.detection.blazepose import BlazePoseDetector
+    from pose_lifting_core.lifter import Lifter
+    from pose_lifting_core.pipeline import FrameResult, Person3D, resolve_intrinsics
+    from pose_lifting_core.skeleton import to_skeleton17
+    from pose_lifting_core.solvers import reprojection_error_px, solve_root
+    from pose_lifting_core.tracking import Tracker
+    from pose_lifting_ros import visualization
+    from pose_lifting_ros.conversions import frame_to_msg
+
+    torch.set_num_threads(args.threads)
+    jpeg = cv2.imencode(".jpg", cv2.imread(IMAGE), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    decode = lambda: cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)  # noqa: E731
+
+    # 1. the detector alone (the floor)
+    det = BlazePoseDetector(max_people=1, num_threads=args.threads, person_detector="blazepose", track=True)
+    floor = []
+    for _ in range(args.frames):
+        t0 = time.perf_counter()
+        det.detect(decode())
+        floor.append(time.perf_counter() - t0)
+
+    # 2. the whole chain, stage by stage
+    det = BlazePoseDetector(max_people=1, num_threads=args.threads, person_detector="blazepose", track=True)
+    lifter, tracker = Lifter.load(device="cpu"), Tracker()
+    rclpy.init()
+    node = rclpy.create_node("e2e_bench")
+    pubs = [node.create_publisher(t, n, 10) for t, n in ((Skeleton3DArray, "skeletons"), (MarkerArray, "markers"),
+                                                        (TFMessage, "/tf"))]
+    node.create_subscription(Skeleton3DArray, "skeletons", lambda m: None, 10)
+    stages = {k: [] for k in ("decode", "detect", "lift", "solve", "track", "build_msgs", "publish", "total")}
+    for i in range(args.frames):
+        t = [time.perf_counter()]
+        rgb = decode(); t.append(time.perf_counter())
+        people = det.detect(rgb); t.append(time.perf_counter())
+        kp = np.stack([p.keypoints for p in people]) if people else np.zeros((0, 33, 2))
+        sc = np.stack([p.scores for p in people]) if people else np.zeros((0, 33))
+        k17, c17 = to_skeleton17(kp, sc, "blazepose33")
+        intr = resolve_intrinsics(None, 640, 480)
+        X_rel = lifter.lift(k17, c17, intr.K); t.append(time.perf_counter())
+        T = solve_root(X_rel, k17, c17, intr.K)
+        err = reprojection_error_px(X_rel + T[:, None], k17, c17, intr.K); t.append(time.perf_counter())
+        ids = tracker.update(np.stack([p.box for p in people]) if people else np.zeros((0, 4))); t.append(time.perf_counter())
+        frame = FrameResult(i, float(i), intr, (640, 480), [Person3D(int(ids[j]), people[j].score, people[j].box, k17[j], c17[j],
+                                                                   X_rel[j] + T[j], float(err[j])) for j in range(len(people))])
+        h = Header(frame_id="camera_optical_frame", stamp=node.get_clock().now().to_msg())
+        msgs = (frame_to_msg(frame, h), visualization.markers(frame, h),
+                TFMessage(transforms=visualization.transforms(frame, h))); t.append(time.perf_counter())
+        for pub, m in zip(pubs, msgs):
+            pub.publish(m)
+        t.append(time.perf_counter())
+        for k, a, b in zip(list(stages)[:-1], t[:-1], t[1:]):
+            stages[k].append(b - a)
+        stages["total"].append(t[-1] - t[0])
+    node.destroy_node()
+    rclpy.try_shutdown()
+
+    # 3. MediaPipe's own 3D world landmarks, when .venv-bench exists
+    mp_py = os.path.join(ROOT, ".venv-bench", "bin", "python")
+    mp_res = None
+    if os.path.exists(mp_py):
+        out = subprocess.run([mp_py, os.path.join(ROOT, "benchmarks", "_mediapipe_world.py"), IMAGE, str(args.frames)],
+                             capture_output=True, text=True, timeout=600)
+        mp_res = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {"error": out.stderr[-300:]}
+
+    # 4. scaling with people per frame, and detection with image size
+    people_scaling = []
+    for n in (1, 5, 10, 50):
+        kp, conf, K = synthetic_people(n)
+        ts = []
+        for _ in range(100):
+            t0 = time.perf_counter()
+            lifter.estimate(kp, conf, K)
+            ts.append(time.perf_counter() - t0)
+        people_scaling.append({"people": n, "lift_solve_ms": _ms(ts)})
+    size_scaling = []
+    base = cv2.cvtColor(cv2.imread(IMAGE), cv2.COLOR_BGR2RGB)
+    for w, h in ((320, 240), (640, 480), (1280, 720), (1920, 1080)):
+        img = cv2.resize(base, (w, h))
+        d = BlazePoseDetector(max_people=1, num_threads=args.threads, person_detector="blazepose", track=True)
+        ts = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            d.detect(img)
+            ts.append(time.perf_counter() - t0)
+        size_scaling.append({"width": w, "height": h, "detect_ms": _ms(ts)})
+
+    res = {"frames": args.frames, "threads": args.threads, "floor_decode_detect_ms": _ms(floor),
+           "stages_ms": {k: _ms(v) for k, v in stages.items()}, "mediapipe_world_landmarks": mp_res,
+           "people_scaling": people_scaling, "image_size_scaling": size_scaling}
+    res["chain_over_floor_pct"] = (res["stages_ms"]["total"] / res["floor_decode_detect_ms"] - 1) * 100
+    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
+    with open(os.path.join(ROOT, "docs", "end_to_end.json"), "w") as fh:
+        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res}, fh, indent=1)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    left = 0.0
+    for k in list(stages)[:-1]:
+        v = res["stages_ms"][k]
+        ax.barh(0, v, left=left, label=f"{k} {v:.2f} ms")
+        left += v
+    ax.barh(1, res["floor_decode_detect_ms"], color="0.5", label="decode + detector alone")
+    if mp_res and "ms_median" in mp_res:
+        ax.barh(2, mp_res["ms_median"], color="0.8", label="MediaPipe world landmarks")
+    ax.set_yticks([0, 1, 2], ["our chain", "detector alone", "MediaPipe 3D"])
+    ax.set_xlabel("ms per frame (median), 640x480, one person")
+    ax.legend(fontsize=7, ncol=3, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(os.path.join(ROOT, "docs", "end_to_end.png"), dpi=110)
+
+    s = res["stages_ms"]
+    mp_line = ("MediaPipe world landmarks: not measured (run scripts/setup_bench.sh)" if mp_res is None else
+               f"MediaPipe Pose world landmarks (model_complexity=1, video mode, in .venv-bench): {mp_res['ms_median']:.1f} ms "
+               f"median, {mp_res['ms_p95']:.1f} ms p95; world landmarks in {mp_res['frames_with_world_landmarks']}/"
+               f"{mp_res['frames']} frames (hip-centred metres, no position in the camera frame, one person per call)"
+               if "ms_median" in mp_res else f"MediaPipe failed: {mp_res['error']}")
+    body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+            f"One person at 640x480, JPEG-decoded each frame, {args.frames} frames, {args.threads} threads, medians in ms:\n\n"
+            "| decode | detect | lift | solve | track | build msgs | publish | total | decode + detector alone | chain over detector alone |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n"
+            f"| {s['decode']:.2f} | {s['detect']:.2f} | {s['lift']:.2f} | {s['solve']:.2f} | {s['track']:.3f} | "
+            f"{s['build_msgs']:.2f} | {s['publish']:.2f} | {s['total']:.2f} | {res['floor_decode_detect_ms']:.2f} | "
+            f"{res['chain_over_floor_pct']:+.1f} % |\n\n{mp_line}.\n\n"
+            "Lifting + root solving against people per frame (CPU): "
+            + ", ".join(f"{p['people']}: {p['lift_solve_ms']:.2f} ms" for p in people_scaling)
+            + ".\n\nDetection (one person, tracking) against image size: "
+            + ", ".join(f"{x['width']}x{x['height']}: {x['detect_ms']:.1f} ms" for x in size_scaling)
+            + ".\n\n![end to end](end_to_end.png)\n")
+    replace_section(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "end-to-end", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Lifter throughput against batch size and latency, on CPU (and CUDA when present).
+
+Throughput is reported as poses/s, FLOP/s and as a fraction of this device's dense matmul
+FLOP/s measured in the same run (pose_lifting_core/benchmark.py). Writes
+docs/lifter_throughput.json, docs/lifter_throughput.png and the "lifter throughput" section of
+docs/BENCHMARKS.md.
+
+Usage: .venv/bin/python benchmarks/lifter_throughput.py [--threads 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import commit, machine, replace_section, today  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BATCHES = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    import torch
+
+    from pose_lifting_core import benchmark
+
+    torch.set_num_threads(args.threads)
+    results = {"cpu": benchmark.run("cpu", BATCHES)}
+    if torch.cuda.is_available():
+        results["cuda"] = benchmark.run("cuda", BATCHES)
+    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
+    with open(os.path.join(ROOT, "docs", "lifter_throughput.json"), "w") as fh:
+        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **results}, fh, indent=1)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+    for dev, r in results.items():
+        b = [x["batch"] for x in r["throughput"]]
+        ax[0].loglog(b, [x["poses_per_s"] for x in r["throughput"]], "o-", label=dev)
+        ax[1].semilogx(b, [100 * x["fraction_of_matmul"] for x in r["throughput"]], "o-", label=dev)
+    ax[0].set(xlabel="batch (people lifted at once)", ylabel="poses / s", title="lifter throughput")
+    ax[1].set(xlabel="batch", ylabel="% of measured matmul FLOP/s", title="efficiency", ylim=(0, 120))
+    ax[1].axhline(80, color="0.6", ls="--", lw=1)
+    for a in ax:
+        a.grid(True, which="both", alpha=0.3)
+        a.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(ROOT, "docs", "lifter_throughput.png"), dpi=110)
+
+    lines = [f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.", ""]
+    for dev, r in results.items():
+        lines += [f"**{dev}** ({r['threads']} threads): {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; dense matmul "
+                  f"(4096x1024 @ 1024x1024, fp32) measured in the same run: {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s.", "",
+                  "| batch | poses/s | GFLOP/s | of matmul |", "|---|---|---|---|"]
+        lines += [f"| {x['batch']} | {x['poses_per_s']:.0f} | {x['flops_per_s'] / 1e9:.1f} | {100 * x['fraction_of_matmul']:.0f} % |"
+                  for x in r["throughput"]]
+        lines += ["", "| people | lift (ms, median) | lift + root solve + scores (ms, median) |", "|---|---|---|"]
+        lines += [f"| {x['people']} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |" for x in r["latency"]]
+        lines.append("")
+    if "cuda" not in results:
+        lines.append("CUDA: not measured (no GPU on this machine; this task had no GPU lent).")
+    lines.append("\n![lifter throughput](lifter_throughput.png)")
+    replace_section(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "lifter-throughput", "\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
