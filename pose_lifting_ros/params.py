@@ -138,6 +138,11 @@ def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
     ).validate()
 
 
+def _pick(cls, values: Dict[str, Any]):
+    """A frozen config dataclass from the parameter values it has fields for."""
+    return cls(**{k: values[k] for k in cls.__dataclass_fields__})
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     publish_markers: bool
@@ -147,9 +152,9 @@ class OutputConfig:
     marker_line_width_m: float
     diagnostics_period_s: float
 
-    @staticmethod
-    def from_values(v: Dict[str, Any]) -> "OutputConfig":
-        return OutputConfig(**{k: v[k] for k in OutputConfig.__dataclass_fields__})
+    @classmethod
+    def from_values(cls, v: Dict[str, Any]) -> "OutputConfig":
+        return _pick(cls, v)
 
 
 @dataclass(frozen=True)
@@ -164,9 +169,9 @@ class VideoSourceConfig:
     publish_zero_k: bool
     wait_for_subscribers: int
 
-    @staticmethod
-    def from_values(v: Dict[str, Any]) -> "VideoSourceConfig":
-        return VideoSourceConfig(**{k: v[k] for k in VideoSourceConfig.__dataclass_fields__})
+    @classmethod
+    def from_values(cls, v: Dict[str, Any]) -> "VideoSourceConfig":
+        return _pick(cls, v)
 
 
 def on_set_validator(node, specs: Sequence[Param], apply):
