@@ -41,6 +41,12 @@ PIPELINE_PARAMS: List[Param] = [
     Param("smoothing_alpha", 1.0, "Temporal smoothing of 3D joints, 1 = off; lag (1 - a) / a frames",
           range=(0.01, 1.0)),
 ]
+INPUT_PARAMS: List[Param] = [
+    Param("image_reliability", "best_effort",
+          "QoS reliability of the image subscription: best_effort (sensor data QoS, matches every publisher) or "
+          "reliable (needs a reliable publisher; no transport loss of large images)", choices=("best_effort", "reliable"),
+          read_only=True),
+]
 DETECTOR_PARAMS: List[Param] = [
     Param("landmark_model", "full", "BlazePose landmark model", choices=("lite", "full", "heavy"), read_only=True),
     Param("person_detector", "both",
@@ -56,7 +62,7 @@ OUTPUT_PARAMS: List[Param] = [
     Param("marker_line_width_m", 0.02, "Bone line width (m)", range=(0.001, 1.0)),
     Param("diagnostics_period_s", 1.0, "Period of /diagnostics messages (s)", range=(0.1, 60.0)),
 ]
-LIFTER_PARAMS = PIPELINE_PARAMS + DETECTOR_PARAMS + OUTPUT_PARAMS
+LIFTER_PARAMS = PIPELINE_PARAMS + INPUT_PARAMS + DETECTOR_PARAMS + OUTPUT_PARAMS
 KEYPOINT_LIFTER_PARAMS = PIPELINE_PARAMS + OUTPUT_PARAMS
 
 VIDEO_SOURCE_PARAMS: List[Param] = [
@@ -71,6 +77,8 @@ VIDEO_SOURCE_PARAMS: List[Param] = [
     Param("hfov_deg", DEFAULT_HFOV_DEG, "Horizontal field of view used when there is no camera_info_file",
           range=(10.0, 170.0)),
     Param("publish_zero_k", False, "Publish an all-zero K, as uncalibrated drivers do"),
+    Param("reliable", False, "Publish image and camera_info RELIABLE (matches best-effort and reliable "
+          "subscribers) instead of sensor-data best effort", read_only=True),
     Param("wait_for_subscribers", 0, "Hold the first frame until the image topic has this many subscribers",
           range=(0, 1000)),
 ]
@@ -167,6 +175,7 @@ class VideoSourceConfig:
     camera_info_file: str
     hfov_deg: float
     publish_zero_k: bool
+    reliable: bool
     wait_for_subscribers: int
 
     @classmethod

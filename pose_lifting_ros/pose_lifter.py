@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
@@ -31,7 +31,10 @@ class PoseLifter(LifterNodeBase):
         self.estimator.detector  # load the detector models now: a missing model fails at start
         self.convert = ImageConverter()
         self.info = CameraInfoSource(self, "camera_info", qos_profile_sensor_data)
-        self.create_subscription(Image, "image", self.enqueue, qos_profile_sensor_data)
+        image_qos = qos_profile_sensor_data
+        if self.values["image_reliability"] == "reliable":
+            image_qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(Image, "image", self.enqueue, image_qos)
         self.accept_parameter_updates(LIFTER_PARAMS)
         self.start()
 

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.camera import intrinsics_from_fov, load_camera_info_yaml
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
@@ -61,8 +61,9 @@ class VideoSource(Node):
         self._size = (w, h)
         fps = self._cap.get(cv2.CAP_PROP_FPS) if self._cap is not None else 0.0
         rate = self.cfg.rate_hz or (fps if fps and fps > 0 else 10.0)
-        self.pub_image = self.create_publisher(Image, "image", qos_profile_sensor_data)
-        self.pub_info = self.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE) if self.cfg.reliable else qos_profile_sensor_data
+        self.pub_image = self.create_publisher(Image, "image", qos)
+        self.pub_info = self.create_publisher(CameraInfo, "camera_info", qos)
         self.sent = 0
         self.timer = self.create_timer(1.0 / rate, self._tick)
         on_set_validator(self, VIDEO_SOURCE_PARAMS, lambda v: None)
