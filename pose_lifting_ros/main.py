@@ -26,9 +26,14 @@ def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (ValueError, CheckpointError, DetectorError, OSError) as exc:
-        print(f"{getattr(factory, '__name__', 'node')}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        code = 1
+    except Exception as exc:
+        if not rclpy.ok():
+            pass    # SIGINT/SIGTERM arrived while the node was still starting: a clean stop
+        elif isinstance(exc, (ValueError, CheckpointError, DetectorError, OSError)):
+            print(f"{getattr(factory, '__name__', 'node')}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            code = 1
+        else:
+            raise
     finally:
         if node is not None:
             if hasattr(node, "stop"):

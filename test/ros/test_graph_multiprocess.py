@@ -179,3 +179,20 @@ def test_node_with_a_missing_checkpoint_exits_with_one_line(graph, tmp_path):
     assert p.wait(60) == 1
     log = open(tmp_path / "x.log").read().strip().splitlines()
     assert any("checkpoint not found" in line for line in log), log
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_node_shuts_down_cleanly_within_2_s(graph, tmp_path, sig):
+    import signal
+    import time
+
+    env, probe, ex, procs = graph
+    p = start("keypoint_lifter", ["--ros-args", "--params-file", os.path.join(CFG, "keypoint_lifter.yaml")], env,
+              str(tmp_path / "kl.log"))
+    procs.append(p)
+    assert spin_until(probe, ex, lambda: probe.count_publishers("skeletons") > 0, timeout=60)
+    t0 = time.monotonic()
+    p.send_signal(getattr(signal, sig))
+    code = p.wait(10)
+    assert time.monotonic() - t0 < 2.0
+    assert code == 0, open(tmp_path / "kl.log").read()
