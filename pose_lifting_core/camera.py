@@ -123,3 +123,34 @@ def load_camera_info_yaml(path: str) -> tuple:
     dist = doc.get("distortion_coefficients") or {}
     D = np.asarray(dist.get("data", []) if isinstance(dist, dict) else [], dtype=np.float64)
     return Intrinsics.from_K(K), size, str(doc.get("distortion_model", "plumb_bob")), D
+
+
+DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
+
+
+def undistort_pixels(pixels: np.ndarray, K: np.ndarray, D: np.ndarray, model: str = "plumb_bob") -> np.ndarray:
+    """Remove lens distortion from pixel positions (..., 2): returns where each point would be
+    seen by the ideal pinhole camera with the same K. `model` is the CameraInfo distortion_model:
+    plumb_bob / rational_polynomial (OpenCV's radial-tangential model, 4-8+ coefficients) or
+    equidistant (fisheye, 4 coefficients). Raises ValueError for another model or a bad D."""
+    import cv2
+
+    D = np.asarray(D, dtype=np.float64).reshape(-1)
+    px = np.asarray(pixels, dtype=np.float64)
+    if D.size == 0 or not D.any():
+        return px.copy()
+    if not np.isfinite(D).all():
+        raise ValueError("distortion coefficients contain NaN or infinity")
+    if model not in DISTORTION_MODELS:
+        raise ValueError(f"unsupported distortion model {model!r} (supported: {', '.join(DISTORTION_MODELS)})")
+    K = np.asarray(K, dtype=np.float64)
+    pts = px.reshape(-1, 1, 2)
+    if model == "equidistant":
+        if D.size != 4:
+            raise ValueError(f"equidistant distortion needs 4 coefficients, got {D.size}")
+        out = cv2.fisheye.undistortPoints(pts, K, D, P=K)
+    else:
+        if D.size not in (4, 5, 8, 12, 14):
+            raise ValueError(f"{model} distortion needs 4, 5, 8, 12 or 14 coefficients, got {D.size}")
+        out = cv2.undistortPoints(pts, K, D, P=K)
+    return out.reshape(px.shape)

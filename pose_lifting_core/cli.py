@@ -139,12 +139,14 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict
 
     src = open_source(args.input)
-    K = None
+    K, distortion = None, None
     if args.intrinsics is not None:
         fx, fy, cx, cy = args.intrinsics
         K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
     elif args.camera_info is not None:
-        intr, size, _, _ = load_camera_info_yaml(args.camera_info)
+        intr, size, model, D = load_camera_info_yaml(args.camera_info)
+        if D.size and D.any():
+            distortion = (model, D)
         if tuple(size) != tuple(src.size):
             raise CliError(f"camera_info is for {size[0]}x{size[1]} images but {args.input} is "
                            f"{src.size[0]}x{src.size[1]}")
@@ -165,7 +167,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     try:
         for index, t, rgb in bar:
             t0 = time.perf_counter()
-            res = est.process(rgb, K, t)
+            res = est.process(rgb, K, t, distortion)
             busy += time.perf_counter() - t0
             intr = res.intrinsics
             frames.append(frame_to_dict(res))

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from pose_lifting_core.camera import DEFAULT_HFOV_DEG, Intrinsics, K_is_valid, intrinsics_from_fov
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG, Intrinsics, K_is_valid, intrinsics_from_fov, undistort_pixels
 from pose_lifting_core.lifter import Lifter
 from pose_lifting_core.skeleton import JOINT_NAMES, to_skeleton17
 from pose_lifting_core.tracking import Smoother, Tracker
@@ -123,8 +123,9 @@ class PoseEstimator:
         self._index = 0
 
     def process(self, image: np.ndarray, K: Optional[np.ndarray] = None,
-                time_s: Optional[float] = None) -> FrameResult:
-        """One RGB (H, W, 3) uint8 image (grey accepted) -> FrameResult."""
+                time_s: Optional[float] = None, distortion: Optional[Tuple[str, np.ndarray]] = None) -> FrameResult:
+        """One RGB (H, W, 3) uint8 image (grey accepted) -> FrameResult. distortion: (model, D)
+        of the camera; with non-zero D the keypoints are undistorted before lifting (with K)."""
         t0 = time.perf_counter()
         people = self.detector.detect(image)[: self.config.max_people]
         t1 = time.perf_counter()
@@ -137,13 +138,14 @@ class PoseEstimator:
             scores = np.array([p.score for p in people])
         else:
             layout, kp, sc, boxes, scores = self.detector.layout, None, None, np.zeros((0, 4)), np.zeros(0)
-        res = self._lift(kp, sc, layout, boxes, scores, K, (w, h), time_s)
+        res = self._lift(kp, sc, layout, boxes, scores, K, (w, h), time_s, distortion=distortion)
         res.timing = {"detect_s": t1 - t0, **res.timing}
         return res
 
     def process_keypoints(self, keypoints: np.ndarray, scores: Optional[np.ndarray], layout: str,
                           image_size: Tuple[int, int], K: Optional[np.ndarray] = None,
-                          time_s: Optional[float] = None, ids: Optional[np.ndarray] = None) -> FrameResult:
+                          time_s: Optional[float] = None, ids: Optional[np.ndarray] = None,
+                          distortion: Optional[Tuple[str, np.ndarray]] = None) -> FrameResult:
         """Bring your own detector: keypoints (N, J, 2) px of `layout`, scores (N, J) or None.
         ids (N,): the detector's own track ids; used when all are > 0, else ids come from the tracker."""
         kp = np.asarray(keypoints, dtype=np.float64).reshape((-1,) + np.shape(keypoints)[-2:])
@@ -152,16 +154,18 @@ class PoseEstimator:
         boxes = _boxes(k17, c17)
         own = None if ids is None or len(ids) != len(kp) or not (np.asarray(ids) > 0).all() else np.asarray(ids)
         return self._lift(kp, sc, layout, boxes, c17.mean(-1) if len(kp) else np.zeros(0), K,
-                          image_size, time_s, own, (k17, c17))
+                          image_size, time_s, own, (k17, c17), distortion)
 
     def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s, own_ids=None,
-              converted=None) -> FrameResult:
+              converted=None, distortion=None) -> FrameResult:
         t0 = time.perf_counter()
         w, h = image_size
         intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
         persons: List[Person3D] = []
         if kp is not None and len(kp):
             k17, c17 = converted if converted is not None else to_skeleton17(kp, sc, layout)
+            if distortion is not None and not intr.estimated:
+                k17 = undistort_pixels(k17, intr.K, distortion[1], distortion[0])
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
             out = self.lifter.estimate(k17, c17, intr.K)
             ok = np.isfinite(out.reprojection_error_px)

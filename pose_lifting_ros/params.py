@@ -42,6 +42,8 @@ PIPELINE_PARAMS: List[Param] = [
           range=(0.01, 1.0)),
 ]
 INPUT_PARAMS: List[Param] = [
+    Param("image_transport", "raw", "raw: sensor_msgs/Image on image; compressed: sensor_msgs/CompressedImage "
+          "(jpeg/png) on image/compressed", choices=("raw", "compressed"), read_only=True),
     Param("image_reliability", "best_effort",
           "QoS reliability of the image subscription: best_effort (sensor data QoS, matches every publisher) or "
           "reliable (needs a reliable publisher; no transport loss of large images)", choices=("best_effort", "reliable"),

@@ -16,7 +16,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
-from pose_lifting_ros.conversions import camera_info_problem
+from pose_lifting_core.camera import DISTORTION_MODELS
+from pose_lifting_ros.conversions import camera_info_problem, compressed_to_rgb
 from pose_lifting_ros.lifter_base import LifterNodeBase
 from pose_lifting_ros.main import run_node
 from pose_lifting_ros.params import LIFTER_PARAMS, pipeline_config
@@ -24,7 +25,7 @@ from pose_lifting_ros.params import LIFTER_PARAMS, pipeline_config
 
 class PoseLifter(LifterNodeBase):
     def __init__(self, **kwargs) -> None:
-        from sensor_msgs.msg import Image
+        from sensor_msgs.msg import CompressedImage, Image
 
         super().__init__("pose_lifter", LIFTER_PARAMS, **kwargs)
         self.estimator = PoseEstimator(pipeline_config(self.values))
@@ -34,16 +35,19 @@ class PoseLifter(LifterNodeBase):
         image_qos = qos_profile_sensor_data
         if self.values["image_reliability"] == "reliable":
             image_qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
-        self.create_subscription(Image, "image", self.enqueue, image_qos)
+        if self.values["image_transport"] == "compressed":
+            self.create_subscription(CompressedImage, "image/compressed", self.enqueue, image_qos)
+        else:
+            self.create_subscription(Image, "image", self.enqueue, image_qos)
         self.accept_parameter_updates(LIFTER_PARAMS)
         self.start()
 
     def process(self, msg):
         est = self.fresh_estimator()
-        rgb = self.convert(msg)
+        rgb = compressed_to_rgb(msg) if hasattr(msg, "format") else self.convert(msg)
         size = (rgb.shape[1], rgb.shape[0])
         info = self.info.lookup(msg.header.stamp)
-        K = None
+        K, distortion = None, None
         if info is None:
             self.warn_once(f"no CameraInfo on {self.resolve_topic_name('camera_info')}: intrinsics estimated "
                            f"from a {est.config.hfov_deg:g} deg field of view")
@@ -53,8 +57,13 @@ class PoseLifter(LifterNodeBase):
                 self.warn_once(f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view")
             else:
                 K = info.k
+                if any(info.d):
+                    if info.distortion_model in DISTORTION_MODELS:
+                        distortion = (info.distortion_model, np.asarray(info.d, dtype=np.float64))
+                    else:
+                        self.warn_once(f"unsupported distortion model {info.distortion_model!r}: keypoints not undistorted")
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return est.process(rgb, None if K is None else np.reshape(K, (3, 3)), stamp), msg.header
+        return est.process(rgb, None if K is None else np.reshape(K, (3, 3)), stamp, distortion), msg.header
 
 
 def main(args=None) -> int:

@@ -69,8 +69,8 @@ def test_pose_lifter_in_process(graph):
     assert len(m.skeletons) >= 1
     assert all(0.5 < s.positions[0].z < 10 for s in m.skeletons)
     assert not m.intrinsics_estimated and m.k[0] == 500.0
-    st = node.stats()
-    assert st["published"] >= 1 and st["failed"] == 0
+    assert spin_until(probe, ex, lambda: node.stats()["published"] >= 1, timeout=10)
+    assert node.stats()["failed"] == 0
 
 
 def test_keypoint_lifter_in_process(graph):
@@ -118,3 +118,59 @@ def test_runtime_parameter_updates_are_validated(graph):
     assert ok.successful
     assert node.fresh_estimator().config.max_people == 3 and not node.outputs.publish_tf
     assert node.get_parameter("max_people").value == 3
+
+
+def _lifter_with_probe(graph, **overrides):
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    ctx, ex, nodes = graph
+    params = [Parameter("person_detector", value="blazepose")] + [Parameter(k, value=v) for k, v in overrides.items()]
+    node = PoseLifter(context=ctx, parameter_overrides=params)
+    probe = rclpy.create_node("probe", context=ctx)
+    nodes += [node, probe]
+    ex.add_node(node)
+    ex.add_node(probe)
+    got = []
+    probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
+    return node, probe, ex, got
+
+
+def test_compressed_input_and_empty_frames_give_stamped_arrays(graph):
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    node, probe, ex, got = _lifter_with_probe(graph, image_transport="compressed")
+    pub = probe.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+    rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
+    for stamp, img in ((5, rgb), (6, np.full_like(rgb, 128))):        # people, then an empty grey frame
+        h = Header(frame_id="cam")
+        h.stamp.sec = stamp
+        msg = CompressedImage(header=h, format="jpeg", data=cv2.imencode(".jpg", img[..., ::-1])[1].tobytes())
+        resend = every(0.2, lambda: pub.publish(msg))
+        assert spin_until(probe, ex, lambda: any(m.header.stamp.sec == stamp for m in got) or resend(), timeout=30)
+    by_stamp = {m.header.stamp.sec: m for m in got}
+    assert len(by_stamp[5].skeletons) >= 1
+    assert len(by_stamp[6].skeletons) == 0 and by_stamp[6].header.frame_id == "cam"   # empty, stamped, not silence
+
+
+def test_a_detector_exception_skips_the_frame_and_is_counted(graph):
+    node, probe, ex, got = _lifter_with_probe(graph)
+    det = node.estimator.detector
+    real, calls = det.detect, []
+
+    def flaky(image):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("injected detector fault")
+        return real(image)
+
+    det.detect = flaky
+    pub = probe.create_publisher(Image, "image", qos_profile_sensor_data)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+    rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
+    h = Header(frame_id="cam")
+    resend = every(0.3, lambda: pub.publish(rgb_to_image(rgb, h)))
+    assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=30)
+    assert spin_until(probe, ex, lambda: node.stats()["published"] >= 1, timeout=10)
+    assert node.stats()["failed"] == 1
