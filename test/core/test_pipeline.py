@@ -82,3 +82,15 @@ def test_bad_config_is_refused():
         PipelineConfig(hfov_deg=200).validate()
     with pytest.raises(ValueError, match="smoothing_alpha"):
         PipelineConfig(smoothing_alpha=0).validate()
+
+
+def test_nan_and_out_of_image_keypoints(estimator):
+    X, kp = _crowd(3)
+    kp = kp.copy()
+    kp[0] = np.nan                       # a person with no usable keypoint: left out, not an error
+    kp[1] += np.array([-900.0, 0.0])     # partly outside the image (negative x): still lifted
+    res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K)
+    assert len(res.persons) == 2
+    assert all(np.isfinite(p.joints_3d).all() for p in res.persons)
+    empty = estimator.process_keypoints(np.full((2, 17, 2), np.nan), None, "h36m17", (1280, 720), K, 3.0)
+    assert empty.persons == [] and empty.time_s == 3.0

@@ -196,3 +196,23 @@ def test_node_shuts_down_cleanly_within_2_s(graph, tmp_path, sig):
     code = p.wait(10)
     assert time.monotonic() - t0 < 2.0
     assert code == 0, open(tmp_path / "kl.log").read()
+
+
+def test_restart_keeps_the_configuration(graph, tmp_path):
+    """Configuration lives in the params file: a restarted node comes back with the same values."""
+    from rcl_interfaces.srv import GetParameters
+
+    env, probe, ex, procs = graph
+    overrides = _params(tmp_path, "keypoint_lifter", max_people=3, fallback_hfov_deg=75.0, publish_tf=False)
+    client = probe.create_client(GetParameters, "/keypoint_lifter/get_parameters")
+    for run in range(2):
+        p = start("keypoint_lifter", ["--ros-args", "--params-file", os.path.join(CFG, "keypoint_lifter.yaml"),
+                                      "--params-file", overrides], env, str(tmp_path / f"kl{run}.log"))
+        procs.append(p)
+        assert spin_until(probe, ex, lambda: client.service_is_ready(), timeout=60)
+        fut = client.call_async(GetParameters.Request(names=["max_people", "fallback_hfov_deg", "publish_tf"]))
+        assert spin_until(probe, ex, fut.done, timeout=20)
+        v = fut.result().values
+        assert (v[0].integer_value, v[1].double_value, v[2].bool_value) == (3, 75.0, False), run
+        assert stop(p) == 0
+        assert spin_until(probe, ex, lambda: not client.service_is_ready(), timeout=20)
