@@ -8,7 +8,7 @@ node's counters (/diagnostics: received, dropped, published, failed), and the la
 outputs that arrived (image publication to Skeleton3DArray arrival). The node holds at most one
 image being processed and one waiting, so received - dropped - published - failed (frames in the
 node) must stay <= 2: output never falls more than one frame behind the newest input.
-Writes docs/soak.json, docs/soak.png and the "soak" section of docs/BENCHMARKS.md.
+Writes docs/soak.json, docs/soak.png and the "soak" sections of docs/BENCHMARKS.md and docs/RELIABILITY.md.
 
 Usage: .venv/bin/python benchmarks/soak.py [--minutes 10] [--factors 2 5]
 """
@@ -165,7 +165,8 @@ def main() -> int:
             "| load | duration | node RSS start -> end | latency p95 median / p95 worst / max (per 10 s window) | "
             "received / dropped / published / failed | max frames in the node (processing + waiting) | alive at end |\n|---|---|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n\n![soak](soak.png)\n")
-    replace_section(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "soak", body)
+    for doc in ("BENCHMARKS.md", "RELIABILITY.md"):
+        replace_section(os.path.join(ROOT, "docs", doc), "soak", body)
     print(body)
     return 0
 
