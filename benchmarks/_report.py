@@ -56,3 +56,14 @@ def replace_section(path: str, name: str, body: str) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     with open(path, "w") as fh:
         fh.write(text)
+
+
+def stop_process(proc, timeout: float = 10.0) -> None:
+    """SIGINT a node process, then kill it if it has not exited within the timeout."""
+    import signal
+
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import commit, machine, replace_section, stop_process, today  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -79,11 +78,7 @@ def measure(args, env, rgb, reliable: bool) -> dict:
         while time.monotonic() < settle:
             rclpy.spin_once(node, timeout_sec=0.01)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         node.destroy_node()
     lat = np.array([arrived[k] - t for k, t in sent.items() if k in arrived]) * 1000
     got = [arrived[k] for k in sent if k in arrived]

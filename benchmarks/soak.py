@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import commit, machine, replace_section, stop_process, today  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -94,11 +93,7 @@ def soak(rgb, rate: float, seconds: float, env) -> dict:
             rclpy.spin_once(node, timeout_sec=0.0005)
         alive = proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         node.destroy_node()
     return {"rate_hz": rate, "seconds": seconds, "achieved_input_hz": n_sent / seconds, "node_alive_at_end": alive,
             "samples": samples}
