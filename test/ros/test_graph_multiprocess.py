@@ -216,3 +216,17 @@ def test_restart_keeps_the_configuration(graph, tmp_path):
         assert (v[0].integer_value, v[1].double_value, v[2].bool_value) == (3, 75.0, False), run
         assert stop(p) == 0
         assert spin_until(probe, ex, lambda: not client.service_is_ready(), timeout=20)
+
+
+@pytest.mark.parametrize("args,match", [
+    (["-p", "source:=/nonexistent/video.mp4"], "file not found: /nonexistent/video.mp4"),
+    (["-p", "source:=samples/basketball1.png", "-p", "camera_info_file:=/nonexistent.yaml"], "cannot read camera_info"),
+    (["-p", "rate_hz:=-5.0"], "rate_hz"),
+])
+def test_video_source_refuses_bad_parameters_with_one_line(graph, tmp_path, args, match):
+    env, probe, ex, procs = graph
+    p = start("video_source", ["--ros-args"] + args, env, str(tmp_path / "vs.log"))
+    procs.append(p)
+    assert p.wait(60) == 1
+    log = open(tmp_path / "vs.log").read()
+    assert match in log and "Traceback" not in log, log

@@ -174,3 +174,21 @@ def test_a_detector_exception_skips_the_frame_and_is_counted(graph):
     assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=30)
     assert spin_until(probe, ex, lambda: node.stats()["published"] >= 1, timeout=10)
     assert node.stats()["failed"] == 1
+
+
+def test_keypoints_without_image_size_or_camera_info_are_skipped_and_counted(graph):
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    node = KeypointLifter(context=ctx)
+    probe = rclpy.create_node("probe", context=ctx)
+    nodes += [node, probe]
+    ex.add_node(node)
+    ex.add_node(probe)
+    pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+    msg = Keypoints2DArray(layout="coco17", width=0, height=0)
+    msg.people = [Keypoints2D(keypoints=[Keypoint2D(x=1.0, y=2.0, confidence=1.0)] * 17)]
+    resend = every(0.2, lambda: pub.publish(msg))
+    assert spin_until(probe, ex, lambda: node.stats()["failed"] >= 1 or resend(), timeout=20)
+    assert node.stats()["published"] == 0
