@@ -57,11 +57,13 @@ class PoseLifter(LifterNodeBase):
                 self.warn_once(f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view")
             else:
                 K = info.k
-                if any(info.d):
-                    if info.distortion_model in DISTORTION_MODELS:
-                        distortion = (info.distortion_model, np.asarray(info.d, dtype=np.float64))
+                D = np.asarray(info.d, dtype=np.float64)
+                if D.size and D.any():
+                    if info.distortion_model in DISTORTION_MODELS and np.isfinite(D).all():
+                        distortion = (info.distortion_model, D)
                     else:
-                        self.warn_once(f"unsupported distortion model {info.distortion_model!r}: keypoints not undistorted")
+                        self.warn_once(f"unusable distortion (model {info.distortion_model!r}, D {D.tolist()}): "
+                                       "keypoints not undistorted")
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         return est.process(rgb, None if K is None else np.reshape(K, (3, 3)), stamp, distortion), msg.header
 
