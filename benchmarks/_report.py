@@ -58,12 +58,14 @@ def replace_section(path: str, name: str, body: str) -> None:
         fh.write(text)
 
 
-def stop_process(proc, timeout: float = 10.0) -> None:
-    """SIGINT a node process, then kill it if it has not exited within the timeout."""
-    import signal
 
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def bench_env(domain_base: int) -> dict:
+    """Environment for a benchmark's own ROS graph: a domain id of its own, localhost only, and
+    the Fast DDS profile for large images; also applied to this process."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_base + os.getpid() % 30), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               FASTDDS_DEFAULT_PROFILES_FILE=os.environ.get(
+                   "BENCH_FASTDDS", os.path.join(root, "config", "fastdds_large_images.xml")))
+    os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
+                                           "FASTDDS_DEFAULT_PROFILES_FILE")})
+    return env

@@ -22,7 +22,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, stop_process, today  # noqa: E402
+from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
+
+from pose_lifting_ros.main import stop_process  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,10 +98,7 @@ def main() -> int:
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "node_latency.json"))
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     args = ap.parse_args()
-    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               FASTDDS_DEFAULT_PROFILES_FILE=os.environ.get("BENCH_FASTDDS", os.path.join(ROOT, "config", "fastdds_large_images.xml")))
-    os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
-                                           "FASTDDS_DEFAULT_PROFILES_FILE")})
+    env = bench_env(150)
     from pose_lifting_core.media import read_image
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
 

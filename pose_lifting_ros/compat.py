@@ -8,11 +8,10 @@ fallback with the same role is used instead:
     CameraInfo received;
   - TF: tf2_ros.TransformBroadcaster, else a publisher of tf2_msgs/TFMessage on /tf with the
     broadcaster's QoS (tf2_msgs built from its definition has Jazzy's type hash).
-`AVAILABLE` tells which real libraries were found (tests skip on it with the library's name).
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -31,8 +30,6 @@ try:
 except ImportError:
     _TfBroadcaster = None
 
-AVAILABLE: Dict[str, bool] = {"cv_bridge": CvBridge is not None, "message_filters": message_filters is not None,
-                              "tf2_ros": _TfBroadcaster is not None}
 
 
 class ImageConverter:

@@ -1,7 +1,7 @@
 """Conversions between ROS messages and numpy arrays / core results.
 
 Owns: sensor_msgs/Image -> RGB array (every common encoding, checked against size and step),
-sensor_msgs/CompressedImage -> RGB array, CameraInfo -> K, Keypoints2DArray -> arrays,
+sensor_msgs/CompressedImage -> RGB array, CameraInfo checks, Keypoints2DArray -> arrays,
 FrameResult -> Skeleton3DArray, and arrays -> Image/CameraInfo (for video_source).
 Every failure raises ConversionError with a message that names the problem.
 """
@@ -81,13 +81,6 @@ def compressed_to_rgb(msg) -> np.ndarray:
     if bgr is None:
         raise ConversionError(f"cannot decode compressed image (format {msg.format!r})")
     return bgr[..., ::-1]
-
-
-def camera_info_to_K(msg, image_size: Optional[Tuple[int, int]] = None) -> Optional[np.ndarray]:
-    """CameraInfo -> K (3, 3), or None when it does not give usable intrinsics: an all-zero K
-    (uncalibrated driver), NaN/inf, non-positive focal lengths, or a size that does not match
-    `image_size` (width, height) when both are known. The reason is in `camera_info_problem`."""
-    return None if camera_info_problem(msg, image_size) else np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
 
 
 def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Optional[str]:

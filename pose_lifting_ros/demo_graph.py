@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from typing import Dict, List
 
+from pose_lifting_ros.main import stop_process
 from pose_lifting_ros.paths import share_path
 
 
@@ -26,17 +26,6 @@ def _env() -> Dict[str, str]:
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", share_path("config", "fastdds_large_images.xml"))
     return env
-
-
-def _stop(p: subprocess.Popen) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if p.poll() is not None:
-            return
-        p.send_signal(sig)
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def main(argv: List[str] | None = None) -> int:
@@ -92,7 +81,7 @@ def main(argv: List[str] | None = None) -> int:
                 break   # the source has sent its frames and the lifter has gone quiet
     finally:
         for p in (source, lifter):
-            _stop(p)
+            stop_process(p)
         node.destroy_node()
         rclpy.try_shutdown()
     if not recs:

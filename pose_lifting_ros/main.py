@@ -1,4 +1,5 @@
-"""The one `main()` shape every node uses: init, spin, clean shutdown in try/finally (Jazzy).
+"""The one `main()` shape every node uses: init, spin, clean shutdown in try/finally (Jazzy);
+and, for whoever starts nodes as processes (demo, tests, benchmarks), the one way to stop them.
 
 A node that cannot start (bad parameter, missing or corrupt checkpoint or model) prints one line
 naming the problem and exits with status 1. SIGINT and SIGTERM end the spin and shut down.
@@ -6,8 +7,22 @@ naming the problem and exits with status 1. SIGINT and SIGTERM end the spin and 
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from typing import Callable, List, Optional
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
+    """SIGINT, then SIGTERM, then SIGKILL, each given `timeout` seconds; returns the exit code."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.poll()
 
 
 def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:

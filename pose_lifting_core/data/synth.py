@@ -18,6 +18,9 @@ from pose_lifting_core.skeleton import SKELETON
 
 J = {n: i for i, n in enumerate(SKELETON.names)}
 
+DETECTOR_MISSING = ("spine", "neck")
+"""Joints COCO and BlazePose inputs cannot provide (confidence 0 after `to_skeleton17`)."""
+
 # Camera ranges as data. "train" covers what the shipped model was trained on; the others lie
 # outside it and are only used for evaluation ("held-out camera ranges").
 CAMERA_RANGES: Dict[str, Dict[str, Tuple[float, float]]] = {
@@ -313,12 +316,8 @@ def corrupt_2d(keypoints: np.ndarray, rng: np.random.Generator, cfg: AugmentConf
     if noise_px is None:
         conf[rng.random(conf.shape) < cfg.p_drop] = 0.0
         det = rng.random(N) < cfg.p_detector_layout
-        conf[det, J["spine"]] = 0.0
-        conf[det, J["neck"]] = 0.0
+        conf[np.ix_(det, [J[n] for n in DETECTOR_MISSING])] = 0.0
         conf[:, J["pelvis"]] = np.minimum(conf[:, J["left_hip"]], conf[:, J["right_hip"]])
         conf[:, J["thorax"]] = np.minimum(conf[:, J["left_shoulder"]], conf[:, J["right_shoulder"]])
     return kp, conf
 
-
-DETECTOR_MISSING = ("spine", "neck")
-"""Joints COCO and BlazePose inputs cannot provide (confidence 0 after `to_skeleton17`)."""

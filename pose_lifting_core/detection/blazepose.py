@@ -32,6 +32,7 @@ import numpy as np
 
 from pose_lifting_core.detection import DetectorError, Person2D
 from pose_lifting_core.detection.models import LANDMARK_MODELS, model_path
+from pose_lifting_core.tracking import box_iou as pairwise_iou
 
 LAYOUT = "blazepose33"
 NUM_KEYPOINTS = 33
@@ -108,16 +109,8 @@ def ssd_anchors(input_size: int, strides: Sequence[int] = _ANCHOR_STRIDES) -> np
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of box a (4,) with boxes b (N, 4), x0 y0 x1 y1."""
-    b = np.atleast_2d(b)
-    w = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
-    h = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
-    inter = w * h
-    def area(x: np.ndarray) -> np.ndarray:
-        return np.clip(x[..., 2] - x[..., 0], 0, None) * np.clip(x[..., 3] - x[..., 1], 0, None)
-
-    union = area(a) + area(b) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    """IoU of box a (4,) with boxes b (N, 4), x0 y0 x1 y1 (tracking.box_iou, one row)."""
+    return pairwise_iou(np.asarray(a)[None], b)[0]
 
 
 def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray,

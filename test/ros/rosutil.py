@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -44,15 +43,9 @@ def start(executable: str, args: List[str], env: Dict[str, str], log_path: str) 
 
 def stop(proc: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
     """SIGINT, then SIGTERM, then SIGKILL, each with a timeout; returns the exit code."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            break
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            continue
-    return proc.poll()
+    from pose_lifting_ros.main import stop_process
+
+    return stop_process(proc, timeout)
 
 
 def spin_until(node, executor, cond: Callable[[], bool], timeout: float = 20.0) -> bool:

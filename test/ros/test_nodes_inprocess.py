@@ -39,17 +39,33 @@ def graph():
     rclpy.shutdown(context=ctx)
 
 
-def test_pose_lifter_in_process(graph):
-    from pose_lifting_ros.pose_lifter import PoseLifter
-
+def _node_with_probe(graph, node_class, **overrides):
+    """A node of `node_class` and a probe node in one executor; the probe records `skeletons`."""
     ctx, ex, nodes = graph
-    node = PoseLifter(context=ctx, parameter_overrides=[Parameter("person_detector", value="blazepose")])
+    node = node_class(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
     probe = rclpy.create_node("probe", context=ctx)
     nodes += [node, probe]
     ex.add_node(node)
     ex.add_node(probe)
     got = []
     probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
+    return node, probe, ex, got
+
+
+def _pose_lifter(graph, **overrides):
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    return _node_with_probe(graph, PoseLifter, person_detector="blazepose", **overrides)
+
+
+def _keypoint_lifter(graph, **overrides):
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    return _node_with_probe(graph, KeypointLifter, **overrides)
+
+
+def test_pose_lifter_in_process(graph):
+    node, probe, ex, got = _pose_lifter(graph)
     pub_img = probe.create_publisher(Image, "image", qos_profile_sensor_data)
     pub_info = probe.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
     assert spin_until(probe, ex, lambda: pub_img.get_subscription_count() > 0 and pub_info.get_subscription_count() > 0)
@@ -74,16 +90,7 @@ def test_pose_lifter_in_process(graph):
 
 
 def test_keypoint_lifter_in_process(graph):
-    from pose_lifting_ros.keypoint_lifter import KeypointLifter
-
-    ctx, ex, nodes = graph
-    node = KeypointLifter(context=ctx)
-    probe = rclpy.create_node("probe", context=ctx)
-    nodes += [node, probe]
-    ex.add_node(node)
-    ex.add_node(probe)
-    got = []
-    probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
+    node, probe, ex, got = _keypoint_lifter(graph)
     pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
     assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
     X = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0], [0.1, 0.43, 0],
@@ -120,26 +127,11 @@ def test_runtime_parameter_updates_are_validated(graph):
     assert node.get_parameter("max_people").value == 3
 
 
-def _lifter_with_probe(graph, **overrides):
-    from pose_lifting_ros.pose_lifter import PoseLifter
-
-    ctx, ex, nodes = graph
-    params = [Parameter("person_detector", value="blazepose")] + [Parameter(k, value=v) for k, v in overrides.items()]
-    node = PoseLifter(context=ctx, parameter_overrides=params)
-    probe = rclpy.create_node("probe", context=ctx)
-    nodes += [node, probe]
-    ex.add_node(node)
-    ex.add_node(probe)
-    got = []
-    probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
-    return node, probe, ex, got
-
-
 def test_compressed_input_and_empty_frames_give_stamped_arrays(graph):
     import cv2
     from sensor_msgs.msg import CompressedImage
 
-    node, probe, ex, got = _lifter_with_probe(graph, image_transport="compressed")
+    node, probe, ex, got = _pose_lifter(graph, image_transport="compressed")
     pub = probe.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
     assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
     rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
@@ -155,7 +147,7 @@ def test_compressed_input_and_empty_frames_give_stamped_arrays(graph):
 
 
 def test_a_detector_exception_skips_the_frame_and_is_counted(graph):
-    node, probe, ex, got = _lifter_with_probe(graph)
+    node, probe, ex, got = _pose_lifter(graph)
     det = node.estimator.detector
     real, calls = det.detect, []
 
@@ -177,14 +169,7 @@ def test_a_detector_exception_skips_the_frame_and_is_counted(graph):
 
 
 def test_keypoints_without_image_size_or_camera_info_are_skipped_and_counted(graph):
-    from pose_lifting_ros.keypoint_lifter import KeypointLifter
-
-    ctx, ex, nodes = graph
-    node = KeypointLifter(context=ctx)
-    probe = rclpy.create_node("probe", context=ctx)
-    nodes += [node, probe]
-    ex.add_node(node)
-    ex.add_node(probe)
+    node, probe, ex, _ = _keypoint_lifter(graph)
     pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
     assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
     msg = Keypoints2DArray(layout="coco17", width=0, height=0)
