@@ -77,8 +77,10 @@ def main(argv: List[str] | None = None) -> int:
                 seen, last_activity = (len(images), len(recs)), time.monotonic()
             if lifter.poll() is not None or (source.poll() is not None and source.returncode != 0):
                 break
-            if source.poll() is not None and time.monotonic() - last_activity > 3.0:
-                break   # the source has sent its frames and the lifter has gone quiet
+            # the source has sent its frames and the lifter has gone quiet (it gets longer before its
+            # first output: models load and warm up)
+            if source.poll() is not None and time.monotonic() - last_activity > (3.0 if recs else 15.0):
+                break
     finally:
         for p in (source, lifter):
             stop_process(p)
