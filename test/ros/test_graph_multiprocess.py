@@ -230,3 +230,17 @@ def test_video_source_refuses_bad_parameters_with_one_line(graph, tmp_path, args
     assert p.wait(60) == 1
     log = open(tmp_path / "vs.log").read()
     assert match in log and "Traceback" not in log, log
+
+
+def test_demo_graph_says_why_when_nothing_comes_out(tmp_path):
+    import subprocess
+    import sys
+
+    exe = os.path.join(os.path.dirname(sys.executable), "pose_lifting_demo")
+    r = subprocess.run([exe, "--source", str(tmp_path / "none.avi"), "--frames", "2", "--timeout", "60",
+                        "--render", "", "--json", str(tmp_path / "d.json")], env=ros_env(), cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and "no skeletons received" in err[0], r.stderr
+    assert "file not found" in open(tmp_path / "out" / "video_source.log").read()
