@@ -1,7 +1,8 @@
 """Lifter throughput against batch size and latency, on CPU (and CUDA when present).
 
 Throughput is reported as poses/s, FLOP/s and as a fraction of this device's dense matmul
-FLOP/s measured in the same run (pose_lifting_core/benchmark.py). Writes
+FLOP/s in the same number format, measured in the same run (pose_lifting_core/benchmark.py), for
+fp32 and, where the hardware has it natively, bf16. Writes
 docs/lifter_throughput.json, docs/lifter_throughput.png and the "lifter throughput" section of
 docs/BENCHMARKS.md.
 
@@ -43,11 +44,12 @@ def main() -> int:
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
     for dev, r in results.items():
-        b = [x["batch"] for x in r["throughput"]]
-        ax[0].loglog(b, [x["poses_per_s"] for x in r["throughput"]], "o-", label=dev)
-        ax[1].semilogx(b, [100 * x["fraction_of_matmul"] for x in r["throughput"]], "o-", label=dev)
+        for prec, p in r["precisions"].items():
+            b = [x["batch"] for x in p["throughput"]]
+            ax[0].loglog(b, [x["poses_per_s"] for x in p["throughput"]], "o-", label=f"{dev} {prec}")
+            ax[1].semilogx(b, [100 * x["fraction_of_matmul"] for x in p["throughput"]], "o-", label=f"{dev} {prec}")
     ax[0].set(xlabel="batch (people lifted at once)", ylabel="poses / s", title="lifter throughput")
-    ax[1].set(xlabel="batch", ylabel="% of measured matmul FLOP/s", title="efficiency", ylim=(0, 120))
+    ax[1].set(xlabel="batch", ylabel="% of measured matmul FLOP/s (same format)", title="efficiency", ylim=(0, 120))
     ax[1].axhline(80, color="0.6", ls="--", lw=1)
     for a in ax:
         a.grid(True, which="both", alpha=0.3)
@@ -57,13 +59,18 @@ def main() -> int:
 
     lines = [f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.", ""]
     for dev, r in results.items():
-        lines += [f"**{dev}** ({r['threads']} threads): {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; dense matmul "
-                  f"(4096x1024 @ 1024x1024, fp32) measured in the same run: {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s.", "",
-                  "| batch | poses/s | GFLOP/s | of matmul |", "|---|---|---|---|"]
-        lines += [f"| {x['batch']} | {x['poses_per_s']:.0f} | {x['flops_per_s'] / 1e9:.1f} | {100 * x['fraction_of_matmul']:.0f} % |"
-                  for x in r["throughput"]]
-        lines += ["", "| people | lift (ms, median) | lift + root solve + scores (ms, median) |", "|---|---|---|"]
-        lines += [f"| {x['people']} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |" for x in r["latency"]]
+        lines += [f"**{dev}** ({r['threads']} threads): {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; lifting uses "
+                  f"**{r['default_precision']}** by default here. Each number format is set against a dense matmul "
+                  "(4096x1024 @ 1024x1024) in the same format, measured in the same run.", ""]
+        for prec, p in r["precisions"].items():
+            lines += [f"{dev}, {prec}: matmul {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s.", "",
+                      "| batch | poses/s | GFLOP/s | of matmul |", "|---|---|---|---|"]
+            lines += [f"| {x['batch']} | {x['poses_per_s']:.0f} | {x['flops_per_s'] / 1e9:.1f} | "
+                      f"{100 * x['fraction_of_matmul']:.0f} % |" for x in p["throughput"]]
+            lines.append("")
+        lines += ["| people | format | lift (ms, median) | lift + root solve + scores (ms, median) |", "|---|---|---|---|"]
+        lines += [f"| {x['people']} | {prec} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |"
+                  for prec, p in r["precisions"].items() for x in p["latency"]]
         lines.append("")
     if "cuda" not in results:
         lines.append("CUDA: not measured (no GPU on this machine; this task had no GPU lent).")

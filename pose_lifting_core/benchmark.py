@@ -2,30 +2,37 @@
 
 Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
 throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
-latency for 1 and 10 people (lift + root solve). Times are medians of repeated runs after a
+latency for 1 and 10 people (lift + root solve), for each number format the device runs natively
+(fp32; bf16 where supported), each against the matmul rate in the same format. Times are medians of repeated runs after a
 warm-up; CUDA runs are synchronised.
 """
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 from pose_lifting_core.camera import project
-from pose_lifting_core.lifter import Lifter
+from pose_lifting_core.lifter import Lifter, native_bf16
 
 
 def _timeit(fn: Callable[[], object], device: torch.device, min_time: float = 0.2, max_reps: int = 200) -> float:
-    """Median seconds per call."""
+    """Median seconds per call, after warm-up (three calls; one when a call takes over 0.1 s,
+    which is then timed three times rather than five)."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    for _ in range(3):
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    slow = time.perf_counter() - t0 > 0.1
+    for _ in range(0 if slow else 2):
         fn()
     sync()
+    min_reps = 3 if slow else 5
     times: List[float] = []
     start = time.perf_counter()
-    while len(times) < max_reps and (time.perf_counter() - start < min_time or len(times) < 5):
+    while len(times) < max_reps and (time.perf_counter() - start < min_time or len(times) < min_reps):
         t0 = time.perf_counter()
         fn()
         sync()
@@ -48,19 +55,15 @@ def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 10
     return 2.0 * n * k * m / t
 
 
-def throughput(lifter: Lifter, batches: Sequence[int], dtype: torch.dtype = torch.float32) -> List[Dict[str, float]]:
-    """Network throughput per batch size (inputs already on the device; `Lifter.forward`, which
-    chunks large batches): poses/s and FLOP/s."""
-    model = lifter.model.to(dtype)
-    fpp = flops_per_pose(model)
+def throughput(lifter: Lifter, batches: Sequence[int]) -> List[Dict[str, float]]:
+    """Network throughput per batch size in the lifter's own number format (inputs already on
+    the device; `Lifter.forward`, which chunks large batches): poses/s and FLOP/s."""
+    fpp = flops_per_pose(lifter.model)
     rows = []
-    try:
-        for b in batches:
-            x = torch.randn(b, lifter.codec.in_dim, device=lifter.device, dtype=dtype)
-            t = _timeit(lambda: lifter.forward(x), lifter.device)
-            rows.append({"batch": b, "seconds": t, "poses_per_s": b / t, "flops_per_s": b * fpp / t})
-    finally:
-        lifter.model = model.float()
+    for b in batches:
+        x = torch.randn(b, lifter.codec.in_dim, device=lifter.device, dtype=lifter.dtype)
+        t = _timeit(lambda: lifter.forward(x), lifter.device)
+        rows.append({"batch": b, "seconds": t, "poses_per_s": b / t, "flops_per_s": b * fpp / t})
     return rows
 
 
@@ -79,17 +82,26 @@ def latency(lifter: Lifter, people: int) -> Dict[str, float]:
             "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device)}
 
 
-def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)) -> Dict[str, object]:
-    """Everything, as a dict (what `pose-lifting benchmark --json` prints)."""
-    lifter = Lifter.load(device=device)
-    dev = lifter.device
-    ref = matmul_flops(dev)
-    rows = throughput(lifter, batches)
-    for r in rows:
-        r["fraction_of_matmul"] = r["flops_per_s"] / ref
-    out = {"device": str(dev), "threads": torch.get_num_threads(), "flops_per_pose": flops_per_pose(lifter.model),
-           "matmul_flops_per_s": ref, "throughput": rows, "latency": [latency(lifter, 1), latency(lifter, 10)]}
-    if dev.type == "cuda":
-        half = throughput(lifter, batches, torch.float16)
-        out["throughput_fp16"] = half
+def precisions(device: str) -> List[str]:
+    """The number formats worth measuring on this device: fp32, and bf16 where it is native."""
+    return ["fp32"] + (["bf16"] if native_bf16(torch.device(device)) else [])
+
+
+def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536),
+        precision_list: Optional[Sequence[str]] = None) -> Dict[str, object]:
+    """Everything, as a dict (what `pose-lifting benchmark --json` prints): per number format,
+    the matmul reference in that format, throughput against batch size and latency."""
+    out: Dict[str, object] = {"device": None, "threads": torch.get_num_threads(), "default_precision": None,
+                              "precisions": {}}
+    for prec in precision_list or precisions(device):
+        lifter = Lifter.load(device=device, precision=prec)
+        out["device"] = str(lifter.device)
+        ref = matmul_flops(lifter.device, dtype=lifter.dtype)
+        rows = throughput(lifter, batches)
+        for r in rows:
+            r["fraction_of_matmul"] = r["flops_per_s"] / ref
+        out["flops_per_pose"] = flops_per_pose(lifter.model)
+        out["precisions"][prec] = {"matmul_flops_per_s": ref, "throughput": rows,
+                                   "latency": [latency(lifter, 1), latency(lifter, 10)]}
+    out["default_precision"] = Lifter.load(device=device).precision
     return out

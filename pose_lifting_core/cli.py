@@ -65,7 +65,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pose_lifting_core.lifter import Lifter
     from pose_lifting_core.train import TrainConfig, load_mocap
 
-    lifter = Lifter.load(args.checkpoint, args.device)
+    lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
     try:
         data = load_mocap(TrainConfig(archive=args.archive, cache=args.cache))
@@ -95,7 +95,7 @@ def _cmd_lift(args: argparse.Namespace) -> int:
 
     inp = read_lift_input(args.keypoints)
     kp, conf = to_skeleton17(inp.keypoints, inp.scores, inp.layout)
-    lifter = Lifter.load(args.checkpoint, args.device)
+    lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     n = len(kp)
     estimated = inp.K is None
     if estimated:
@@ -151,7 +151,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             raise CliError(f"camera_info is for {size[0]}x{size[1]} images but {args.input} is "
                            f"{src.size[0]}x{src.size[1]}")
         K = intr.K
-    cfg = PipelineConfig(checkpoint=args.checkpoint, device=args.device, landmark_model=args.landmark_model,
+    cfg = PipelineConfig(checkpoint=args.checkpoint, device=args.device, precision=args.precision,
+                         landmark_model=args.landmark_model,
                          person_detector=args.person_detector, max_people=args.max_people,
                          hfov_deg=args.hfov, track=src.kind != "image" and not args.no_track,
                          smoothing_alpha=args.smoothing)
@@ -214,12 +215,16 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         print(json.dumps(r, indent=1))
         return 0
     print(f"device {r['device']}, {r['threads']} threads; {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; "
-          f"dense matmul {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (measured now)")
-    print("batch      poses/s    GFLOP/s  of matmul")
-    for row in r["throughput"]:
-        print(f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  {row['flops_per_s'] / 1e9:>9.1f}  {row['fraction_of_matmul'] * 100:>8.0f} %")
-    for lat in r["latency"]:
-        print(f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, lift + root solve {lat['estimate_s'] * 1000:.2f} ms")
+          f"lifting uses {r['default_precision']} by default")
+    for prec, p in r["precisions"].items():
+        print(f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (measured now)")
+        print("batch      poses/s    GFLOP/s  of matmul")
+        for row in p["throughput"]:
+            print(f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  {row['flops_per_s'] / 1e9:>9.1f}  "
+                  f"{row['fraction_of_matmul'] * 100:>8.0f} %")
+        for lat in p["latency"]:
+            print(f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, "
+                  f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms")
     return 0
 
 
@@ -257,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(s)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="lifting network number format (auto: bf16 where native)")
     s.add_argument("--samples", type=int, default=20_000)
     s.add_argument("--scenes", type=int, default=30)
     s.add_argument("--noise-px", type=float, default=5.0)
@@ -270,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="OUT.npz")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="lifting network number format (auto: bf16 where native)")
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when K is unknown")
     s.add_argument("--focal", choices=("prior", "pooled", "fused"), default="prior",
@@ -286,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="lifting network number format (auto: bf16 where native)")
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when no intrinsics are given")
     s.add_argument("--max-people", type=int, default=10)

@@ -1,7 +1,9 @@
 """Lifter: a checkpoint on a device, lifting batches of people with the camera in the loop.
 
 Owns: checkpoint save/load (weights + codec + joint order + training config + provenance),
-device choice (CUDA when available, CPU otherwise), and the batched call
+device choice (CUDA when available, CPU otherwise), the network's number format (bf16 where
+the hardware multiplies bf16 natively, fp32 otherwise; docs/BENCHMARKS.md has the accuracy and
+speed of each), and the batched call
 `estimate(keypoints, confidence, K) -> LiftResult` that lifts, solves the root translation and
 scores every person by reprojection error.
 """
@@ -71,6 +73,33 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether this device multiplies bf16 matrices in hardware (CPU: AVX512-BF16 or AMX; CUDA:
+    compute capability 8.0 or newer). Without it bf16 is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, c, lambda: False)()) for c in checks)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """'auto' -> bf16 where `native_bf16(device)`, else fp32; 'bf16' without native support
+    warns and uses fp32 (emulated bf16 is slower, not faster)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "fp32":
+        return torch.float32
+    if native_bf16(device):
+        return torch.bfloat16
+    if precision == "bf16":
+        warnings.warn(f"precision 'bf16' requested but {device.type} has no native bf16 matrix multiply; using fp32")
+    return torch.float32
+
+
 @dataclass
 class LiftResult:
     """Per-person results. joints_3d (N, J, 3) metres, absolute, camera optical frame;
@@ -86,16 +115,18 @@ class Lifter:
     """Batched 2D->3D lifting with a checkpoint's network and codec."""
 
     def __init__(self, model: LinearModel, codec: Codec, device: str = "auto",
-                 info: Optional[Dict[str, Any]] = None) -> None:
+                 info: Optional[Dict[str, Any]] = None, precision: str = "auto") -> None:
         if tuple(codec.joint_names) != JOINT_NAMES:
             raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
         self.device = resolve_device(device)
-        self.model = FusedInference(model.eval()).to(self.device)   # batch norm folded, no dropout
+        self.dtype = resolve_precision(precision, self.device)
+        # batch norm folded, no dropout; weights in the network's number format
+        self.model = FusedInference(model.eval()).to(self.device, self.dtype)
         self.codec = codec
         self.info = info or {}
 
     @staticmethod
-    def load(path: Optional[str] = None, device: str = "auto") -> "Lifter":
+    def load(path: Optional[str] = None, device: str = "auto", precision: str = "auto") -> "Lifter":
         path = path or DEFAULT_CHECKPOINT
         blob = load_checkpoint(path)
         try:
@@ -106,7 +137,12 @@ class Lifter:
             raise CheckpointError(f"checkpoint {path} does not match the model: {exc}") from exc
         info = {k: blob.get(k) for k in ("train_config", "provenance", "extra")}
         info["path"] = path
-        return Lifter(model, codec, device, info)
+        return Lifter(model, codec, device, info, precision)
+
+    @property
+    def precision(self) -> str:
+        """The network's number format: 'fp32' or 'bf16'."""
+        return "bf16" if self.dtype == torch.bfloat16 else "fp32"
 
     @property
     def chunk(self) -> int:
@@ -117,7 +153,9 @@ class Lifter:
 
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The network on standardised inputs (N, in_dim), in chunks of `chunk`."""
+        """The network on standardised inputs (N, in_dim), in chunks of `chunk`; computes in
+        `self.dtype` and returns that format."""
+        x = x.to(self.dtype)
         if len(x) <= self.chunk:
             return self.model(x)
         return torch.cat([self.model(x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)])

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, Intrinsics, K_is_valid, intrinsics_from_fov, undistort_pixels
-from pose_lifting_core.lifter import Lifter
+from pose_lifting_core.lifter import PRECISIONS, Lifter
 from pose_lifting_core.skeleton import JOINT_NAMES, to_skeleton17
 from pose_lifting_core.tracking import Smoother, Tracker
 
@@ -26,6 +26,7 @@ class PipelineConfig:
 
     checkpoint: Optional[str] = None          # None: the shipped weights
     device: str = "auto"                      # auto | cpu | cuda
+    precision: str = "auto"                   # auto (bf16 where native) | fp32 | bf16
     landmark_model: str = "full"              # BlazePose lite | full | heavy
     person_detector: str = "both"             # blazepose | hog | both
     max_people: int = 10
@@ -52,6 +53,8 @@ class PipelineConfig:
             raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         return self
 
 
@@ -95,7 +98,7 @@ class PoseEstimator:
     def __init__(self, config: PipelineConfig = PipelineConfig(), detector=None,
                  lifter: Optional[Lifter] = None) -> None:
         self.config = config.validate()
-        self.lifter = lifter or Lifter.load(config.checkpoint, config.device)
+        self.lifter = lifter or Lifter.load(config.checkpoint, config.device, config.precision)
         self._detector = detector
         self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
         self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None

@@ -28,6 +28,8 @@ PIPELINE_PARAMS: List[Param] = [
     Param("checkpoint", "", "Lifter checkpoint (.pt); empty = the weights shipped with the package", read_only=True),
     Param("device", "auto", "Where the lifter runs: auto (CUDA when available), cpu or cuda",
           choices=("auto", "cpu", "cuda"), read_only=True),
+    Param("precision", "auto", "Number format of the lifting network: auto (bf16 where the hardware multiplies bf16 "
+          "natively, else fp32), fp32 or bf16", choices=("auto", "fp32", "bf16"), read_only=True),
     Param("max_people", 10, "Most people lifted per image", range=(1, 50)),
     Param("min_person_score", 0.5, "Minimum person confidence (BlazePose presence)", range=(0.0, 1.0)),
     Param("min_keypoint_score", 0.2, "Keypoints below this confidence are treated as absent", range=(0.0, 1.0)),
@@ -139,7 +141,7 @@ def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
 def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
     """Pipeline settings from checked parameter values."""
     return PipelineConfig(
-        checkpoint=v["checkpoint"] or None, device=v["device"], max_people=int(v["max_people"]),
+        checkpoint=v["checkpoint"] or None, device=v["device"], precision=v["precision"], max_people=int(v["max_people"]),
         min_person_score=float(v["min_person_score"]), min_keypoint_score=float(v["min_keypoint_score"]),
         hfov_deg=float(v["fallback_hfov_deg"]), track=bool(v["track"]), tracker_max_age=int(v["tracker_max_age"]),
         tracker_min_iou=float(v["tracker_min_iou"]),

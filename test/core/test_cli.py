@@ -208,6 +208,15 @@ def test_benchmark_command_json(capsys, monkeypatch):
     assert '"device": "cpu"' in capsys.readouterr().out
 
 
+def test_benchmark_command_table(capsys, monkeypatch):
+    import functools
+    import pose_lifting_core.benchmark as b
+    monkeypatch.setattr(b, "run", functools.partial(b.run, batches=(1, 8)))
+    assert main(["benchmark"]) == 0
+    out = capsys.readouterr().out
+    assert "fp32: dense matmul in fp32" in out and " 1 people: lift" in out and "lifting uses" in out
+
+
 def test_benchmark_measures_something_real():
     import torch
     from pose_lifting_core import benchmark as b

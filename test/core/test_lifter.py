@@ -7,8 +7,9 @@ import torch
 
 from pose_lifting_core.camera import project
 from pose_lifting_core.codec import Codec, features_raw
-from pose_lifting_core.lifter import (DEFAULT_CHECKPOINT, CheckpointError, Lifter, load_checkpoint,
-                                      resolve_device, save_checkpoint)
+from pose_lifting_core import lifter as lifter_module
+from pose_lifting_core.lifter import (DEFAULT_CHECKPOINT, CheckpointError, Lifter, load_checkpoint, native_bf16,
+                                      resolve_device, resolve_precision, save_checkpoint)
 from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
 from pose_lifting_core.skeleton import JOINT_NAMES
 
@@ -67,7 +68,7 @@ def test_codec_masks_missing_joints():
 
 def test_checkpoint_round_trip_keeps_weights_and_normalisation(tmp_path):
     path, model, codec = _tiny(tmp_path)
-    lifter = Lifter.load(path, device="cpu")
+    lifter = Lifter.load(path, device="cpu", precision="fp32")
     for a, b in zip(("in_mean", "in_std", "out_mean", "out_std"), ("in_mean", "in_std", "out_mean", "out_std")):
         np.testing.assert_array_equal(getattr(lifter.codec, a), getattr(codec, b))
     assert lifter.codec.joint_names == JOINT_NAMES
@@ -129,12 +130,41 @@ def test_device_choice():
             assert resolve_device("cuda").type == "cpu"
 
 
+def test_precision_choice(monkeypatch):
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == torch.float32
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
+        resolve_precision("fp16", cpu)
+    monkeypatch.setattr(lifter_module, "native_bf16", lambda device: False)
+    assert resolve_precision("auto", cpu) == torch.float32
+    with pytest.warns(UserWarning, match="no native bf16"):
+        assert resolve_precision("bf16", cpu) == torch.float32
+    monkeypatch.setattr(lifter_module, "native_bf16", lambda device: True)
+    assert resolve_precision("auto", cpu) == torch.bfloat16
+
+
+@pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+def test_bf16_lifting_stays_close_to_fp32():
+    X_rel, kp, conf, K = _data(256, 4)
+    fp32 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32")
+    bf16 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "bf16")
+    assert bf16.precision == "bf16" and bf16.model.inp.weight.dtype == torch.bfloat16
+    a, b = fp32.estimate(kp, conf, K), bf16.estimate(kp, conf, K)
+    assert b.joints_rel.dtype == np.float64
+    # bf16 keeps 8 bits of mantissa: per joint a few mm, on average well under a millimetre
+    assert np.abs(a.joints_rel - b.joints_rel).max() < 0.02
+    assert np.linalg.norm(a.joints_rel - b.joints_rel, axis=-1).mean() < 0.002
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (no GPU on this machine)")
 def test_cuda_matches_cpu():
-    cpu = Lifter.load(DEFAULT_CHECKPOINT, "cpu")
-    gpu = Lifter.load(DEFAULT_CHECKPOINT, "cuda")
+    cpu = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32")
+    gpu = Lifter.load(DEFAULT_CHECKPOINT, "cuda", "fp32")
     X_rel, kp, conf, K = _data(256, 3)
     np.testing.assert_allclose(gpu.lift(kp, conf, K), cpu.lift(kp, conf, K), atol=1e-4)
+    if native_bf16(gpu.device):
+        gpu16 = Lifter.load(DEFAULT_CHECKPOINT, "cuda", "bf16")
+        assert np.abs(gpu16.lift(kp, conf, K) - cpu.lift(kp, conf, K)).max() < 0.02
 
 
 def test_shipped_weights_carry_codec_provenance_and_licence():
