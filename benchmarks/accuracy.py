@@ -4,12 +4,12 @@ Runs the evaluation protocol of pose_lifting_core/evaluate.py (held-out clips, h
 held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unknown K with the
 field-of-view prior, the pooled focal estimate and their fusion) in the lifter's default number
 format, then the known-K conditions again in every other format the machine runs natively
-(fp32 / bf16), side by side with the difference. Writes
+(fp32 / bf16 / int8), side by side with the difference. Writes
 docs/accuracy.json and the accuracy section of docs/BENCHMARKS.md. Needs ../shared (the Bandai
 archive) or an existing cache/bandai17.npz.
 
 Usage: .venv/bin/python benchmarks/accuracy.py [--checkpoint PATH] [--samples 20000] [--scenes 30]
-       [--precision auto|fp32|bf16]
+       [--precision auto|fp32|bf16|int8]
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def precision_table(default: str, rows, others) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=None)
-    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "int8"))
     ap.add_argument("--samples", type=int, default=20_000)
     ap.add_argument("--scenes", type=int, default=30)
     ap.add_argument("--json", default=os.path.join("docs", "accuracy.json"))

@@ -3,7 +3,7 @@
 Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
 throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
 latency for 1 and 10 people (lift + root solve), for each number format the device runs natively
-(fp32; bf16 where supported), each against the matmul rate in the same format. Times are medians of repeated runs after a
+(fp32; bf16 and int8 where supported), each against the matmul rate in the same format. Times are medians of repeated runs after a
 warm-up; CUDA runs are synchronised.
 """
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from pose_lifting_core.camera import project
-from pose_lifting_core.lifter import Lifter, native_bf16
+from pose_lifting_core.lifter import Lifter, available_precisions
+from pose_lifting_core.model import quantize_linear_int8
 
 
 def _timeit(fn: Callable[[], object], device: torch.device, min_time: float = 0.2, max_reps: int = 200) -> float:
@@ -41,17 +42,25 @@ def _timeit(fn: Callable[[], object], device: torch.device, min_time: float = 0.
 
 
 def flops_per_pose(model: torch.nn.Module) -> int:
-    """Multiply-adds x 2 of every Linear layer for one pose."""
-    return sum(2 * m.in_features * m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear))
+    """Multiply-adds x 2 of every linear layer (fp32, bf16 or int8) for one pose."""
+    return sum(2 * m.in_features * m.out_features for m in model.modules()
+               if hasattr(m, "in_features") and hasattr(m, "out_features"))
 
 
 def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 1024,
-                 dtype: torch.dtype = torch.float32) -> float:
-    """Dense matmul FLOP/s of this device for the lifter's layer shape (batch n, 1024 x 1024)."""
-    a = torch.randn(n, k, device=device, dtype=dtype)
-    b = torch.randn(k, m, device=device, dtype=dtype)
+                 precision: str = "fp32") -> float:
+    """Dense matmul FLOP/s of this device for the lifter's layer shape (batch n, k -> m) in a
+    number format: fp32 and bf16 as torch.mm; int8 as the same dynamically quantised linear
+    layer the int8 lifter uses (activations quantised per call, int8 x int8 -> fp32)."""
+    a = torch.randn(n, k, device=device)
     with torch.inference_mode():
-        t = _timeit(lambda: torch.mm(a, b), device)
+        if precision == "int8":
+            layer = quantize_linear_int8(torch.nn.Sequential(torch.nn.Linear(k, m, bias=False)))
+            t = _timeit(lambda: layer(a), device)
+        else:
+            dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+            a, b = a.to(dtype), torch.randn(k, m, device=device, dtype=dtype)
+            t = _timeit(lambda: torch.mm(a, b), device)
     return 2.0 * n * k * m / t
 
 
@@ -83,8 +92,8 @@ def latency(lifter: Lifter, people: int) -> Dict[str, float]:
 
 
 def precisions(device: str) -> List[str]:
-    """The number formats worth measuring on this device: fp32, and bf16 where it is native."""
-    return ["fp32"] + (["bf16"] if native_bf16(torch.device(device)) else [])
+    """The number formats this device runs natively (`lifter.available_precisions`)."""
+    return list(available_precisions(torch.device(device)))
 
 
 def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536),
@@ -96,7 +105,7 @@ def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 1
     for prec in precision_list or precisions(device):
         lifter = Lifter.load(device=device, precision=prec)
         out["device"] = str(lifter.device)
-        ref = matmul_flops(lifter.device, dtype=lifter.dtype)
+        ref = matmul_flops(lifter.device, precision=lifter.precision)
         rows = throughput(lifter, batches)
         for r in rows:
             r["fraction_of_matmul"] = r["flops_per_s"] / ref

@@ -262,8 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(s)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto")
-    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="lifting network number format (auto: bf16 where native)")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
+                   help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
     s.add_argument("--samples", type=int, default=20_000)
     s.add_argument("--scenes", type=int, default=30)
     s.add_argument("--noise-px", type=float, default=5.0)
@@ -277,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="OUT.npz")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="lifting network number format (auto: bf16 where native)")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
+                   help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when K is unknown")
     s.add_argument("--focal", choices=("prior", "pooled", "fused"), default="prior",
@@ -295,8 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="lifting network number format (auto: bf16 where native)")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
+                   help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when no intrinsics are given")
     s.add_argument("--max-people", type=int, default=10)

@@ -1,9 +1,9 @@
 """Lifter: a checkpoint on a device, lifting batches of people with the camera in the loop.
 
 Owns: checkpoint save/load (weights + codec + joint order + training config + provenance),
-device choice (CUDA when available, CPU otherwise), the network's number format (bf16 where
-the hardware multiplies bf16 natively, fp32 otherwise; docs/BENCHMARKS.md has the accuracy and
-speed of each), and the batched call
+device choice (CUDA when available, CPU otherwise), the network's number format (int8 hidden
+layers on x86 CPUs, bf16 where the hardware multiplies bf16 natively, fp32 otherwise;
+docs/BENCHMARKS.md has the accuracy and speed of each), and the batched call
 `estimate(keypoints, confidence, K) -> LiftResult` that lifts, solves the root translation and
 scores every person by reprojection error.
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
 
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.model import FusedInference, LinearModel
+from pose_lifting_core.model import FusedInference, LinearModel, int8_available, quantize_hidden_int8
 from pose_lifting_core.skeleton import JOINT_NAMES
 from pose_lifting_core.solvers import reprojection_error_px, solve_root
 
@@ -73,7 +73,7 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -86,18 +86,27 @@ def native_bf16(device: torch.device) -> bool:
     return any(bool(getattr(cpu, c, lambda: False)()) for c in checks)
 
 
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
-    """'auto' -> bf16 where `native_bf16(device)`, else fp32; 'bf16' without native support
-    warns and uses fp32 (emulated bf16 is slower, not faster)."""
+def available_precisions(device: torch.device) -> Tuple[str, ...]:
+    """The number formats this device runs natively: fp32 always, bf16 with `native_bf16`, int8
+    hidden layers on CPUs with PyTorch's x86 int8 kernels."""
+    return (("fp32",) + (("bf16",) if native_bf16(device) else ())
+            + (("int8",) if device.type == "cpu" and int8_available() else ()))
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The network's number format: 'auto' -> int8 hidden layers on an x86 CPU, else bf16 where
+    it is native, else fp32 (each measured within 0.5 mm MPJPE of fp32, docs/BENCHMARKS.md). An
+    explicit format the device lacks warns and gives the best available one."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision == "fp32":
-        return torch.float32
-    if native_bf16(device):
-        return torch.bfloat16
-    if precision == "bf16":
-        warnings.warn(f"precision 'bf16' requested but {device.type} has no native bf16 matrix multiply; using fp32")
-    return torch.float32
+    have = available_precisions(device)
+    if precision in have:
+        return precision
+    best = "int8" if "int8" in have else ("bf16" if "bf16" in have else "fp32")
+    if precision != "auto":
+        warnings.warn(f"precision {precision!r} requested but {device.type} has no native {precision} kernels; "
+                      f"using {best}")
+    return best
 
 
 @dataclass
@@ -119,9 +128,12 @@ class Lifter:
         if tuple(codec.joint_names) != JOINT_NAMES:
             raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
         self.device = resolve_device(device)
-        self.dtype = resolve_precision(precision, self.device)
+        self.precision = resolve_precision(precision, self.device)
+        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32   # the network's input
         # batch norm folded, no dropout; weights in the network's number format
         self.model = FusedInference(model.eval()).to(self.device, self.dtype)
+        if self.precision == "int8":
+            self.model = quantize_hidden_int8(self.model)
         self.codec = codec
         self.info = info or {}
 
@@ -139,10 +151,6 @@ class Lifter:
         info["path"] = path
         return Lifter(model, codec, device, info, precision)
 
-    @property
-    def precision(self) -> str:
-        """The network's number format: 'fp32' or 'bf16'."""
-        return "bf16" if self.dtype == torch.bfloat16 else "fp32"
 
     @property
     def chunk(self) -> int:

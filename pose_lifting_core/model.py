@@ -8,6 +8,7 @@ residual block: x + (Linear -> BN -> ReLU -> Dropout) x 2
 """
 from __future__ import annotations
 
+import warnings
 from typing import Dict
 
 import torch
@@ -97,3 +98,33 @@ class FusedInference(nn.Module):
         for l1, l2 in self.blocks:
             x = x + relu(l2(relu(l1(x))))
         return self.out(x)
+
+
+def int8_available() -> bool:
+    """Whether PyTorch's x86 int8 kernels (fbgemm) are there for `quantize_hidden_int8`."""
+    try:
+        from torch.ao.nn.quantized.dynamic import Linear  # noqa: F401
+    except ImportError:
+        return False
+    return any(e in torch.backends.quantized.supported_engines for e in ("x86", "fbgemm"))
+
+
+def quantize_linear_int8(module: nn.Module) -> nn.Module:
+    """A copy of `module` with every nn.Linear in int8 (CPU): weights quantised per output
+    channel, activations per call at run time (PyTorch dynamic quantisation, fbgemm kernels).
+
+    torch.ao.quantization is marked deprecated in favour of torchao, which this package does not
+    depend on; the pinned torch has it, and without it `int8_available()` is False."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(deprecated|quantize_per_tensor).*")
+        return quantize_dynamic(module, {nn.Linear: per_channel_dynamic_qconfig}, inplace=False)
+
+
+def quantize_hidden_int8(model: FusedInference) -> FusedInference:
+    """The same network with its hidden width x width layers in int8 (`quantize_linear_int8`).
+    The input and output layers stay fp32: quantising the input features to 8 bits is what
+    costs accuracy (docs/BENCHMARKS.md), and those layers are about 1 % of the work."""
+    model.blocks = quantize_linear_int8(model.blocks)
+    return model

@@ -26,7 +26,7 @@ class PipelineConfig:
 
     checkpoint: Optional[str] = None          # None: the shipped weights
     device: str = "auto"                      # auto | cpu | cuda
-    precision: str = "auto"                   # auto (bf16 where native) | fp32 | bf16
+    precision: str = "auto"                   # auto | fp32 | bf16 | int8 (lifter.resolve_precision)
     landmark_model: str = "full"              # BlazePose lite | full | heavy
     person_detector: str = "both"             # blazepose | hog | both
     max_people: int = 10

@@ -9,6 +9,7 @@ from pose_lifting_core.camera import project
 from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core import lifter as lifter_module
 from pose_lifting_core.lifter import (DEFAULT_CHECKPOINT, CheckpointError, Lifter, load_checkpoint, native_bf16,
+                                      available_precisions,
                                       resolve_device, resolve_precision, save_checkpoint)
 from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
 from pose_lifting_core.skeleton import JOINT_NAMES
@@ -132,28 +133,45 @@ def test_device_choice():
 
 def test_precision_choice(monkeypatch):
     cpu = torch.device("cpu")
-    assert resolve_precision("fp32", cpu) == torch.float32
-    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
+    assert resolve_precision("fp32", cpu) == "fp32"
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, int8"):
         resolve_precision("fp16", cpu)
-    monkeypatch.setattr(lifter_module, "native_bf16", lambda device: False)
-    assert resolve_precision("auto", cpu) == torch.float32
-    with pytest.warns(UserWarning, match="no native bf16"):
-        assert resolve_precision("bf16", cpu) == torch.float32
-    monkeypatch.setattr(lifter_module, "native_bf16", lambda device: True)
-    assert resolve_precision("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32",))
+    assert resolve_precision("auto", cpu) == "fp32"
+    with pytest.warns(UserWarning, match="no native bf16 kernels; using fp32"):
+        assert resolve_precision("bf16", cpu) == "fp32"
+    monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16"))
+    assert resolve_precision("auto", cpu) == "bf16"
+    with pytest.warns(UserWarning, match="no native int8 kernels; using bf16"):
+        assert resolve_precision("int8", cpu) == "bf16"
+    monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16", "int8"))
+    assert resolve_precision("auto", cpu) == "int8"
 
 
-@pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
-def test_bf16_lifting_stays_close_to_fp32():
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_faster_formats_stay_close_to_fp32(precision):
+    if precision not in available_precisions(torch.device("cpu")):
+        pytest.skip(f"this CPU has no native {precision} kernels")
     X_rel, kp, conf, K = _data(256, 4)
     fp32 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32")
-    bf16 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "bf16")
-    assert bf16.precision == "bf16" and bf16.model.inp.weight.dtype == torch.bfloat16
-    a, b = fp32.estimate(kp, conf, K), bf16.estimate(kp, conf, K)
+    fast = Lifter.load(DEFAULT_CHECKPOINT, "cpu", precision)
+    assert fast.precision == precision
+    a, b = fp32.estimate(kp, conf, K), fast.estimate(kp, conf, K)
     assert b.joints_rel.dtype == np.float64
-    # bf16 keeps 8 bits of mantissa: per joint a few mm, on average well under a millimetre
+    # a few mm at worst per joint, well under a millimetre on average
     assert np.abs(a.joints_rel - b.joints_rel).max() < 0.02
     assert np.linalg.norm(a.joints_rel - b.joints_rel, axis=-1).mean() < 0.002
+    assert not np.array_equal(a.joints_rel, b.joints_rel), "the format must actually change the arithmetic"
+
+
+def test_int8_keeps_input_and_output_layers_fp32():
+    if "int8" not in available_precisions(torch.device("cpu")):
+        pytest.skip("no x86 int8 kernels (fbgemm) in this torch")
+    lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "int8")
+    assert isinstance(lifter.model.inp, torch.nn.Linear) and lifter.model.inp.weight.dtype == torch.float32
+    assert isinstance(lifter.model.out, torch.nn.Linear)
+    hidden = [m for blk in lifter.model.blocks for m in blk]
+    assert hidden and all(not isinstance(m, torch.nn.Linear) and m.weight().dtype == torch.qint8 for m in hidden)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (no GPU on this machine)")
