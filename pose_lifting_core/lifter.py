@@ -154,10 +154,13 @@ class Lifter:
 
     @property
     def chunk(self) -> int:
-        """Largest batch sent through the network at once: on CPU, beyond a few thousand poses
-        the activations leave the caches and FLOP/s drop (docs/BENCHMARKS.md), so bigger
-        batches go in chunks of 2048; on CUDA, 65536."""
-        return 65536 if self.device.type == "cuda" else 2048
+        """Largest batch sent through the network at once. On CPU, once a batch's activations
+        leave the caches FLOP/s drop (docs/BENCHMARKS.md), so bigger batches go in chunks: 512
+        people with int8 hidden layers (their fp32 activations plus int8 copies), 2048 in fp32 or
+        bf16. On CUDA, 65536."""
+        if self.device.type == "cuda":
+            return 65536
+        return 512 if self.precision == "int8" else 2048
 
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
