@@ -1,15 +1,17 @@
 """Where one frame's time goes, against the detector alone and against MediaPipe's own 3D output.
 
 One run, one person at 640x480 (samples/basketball1.png, max_people=1, BlazePose person
-proposals, tracking as for video), per frame: JPEG decode, detection, lifting, camera (root)
-solving, tracking, ROS message building (Skeleton3DArray, markers, TF) and publishing. Beside it,
-interleaved frame by frame: decode + detector alone (the floor), and MediaPipe Pose's world landmarks (model_complexity=1,
-video mode; run in .venv-bench, see scripts/setup_bench.sh; skipped with a note when absent),
+proposals, tracking as for video), per frame: JPEG decode, then the pose_lifter node's code path
+(PoseEstimator: detection, lifting, camera (root) solving, tracking; then the node's ROS message
+building (Skeleton3DArray, markers, TF) and publishing, with a subscriber on each topic). Beside
+it, in alternating blocks of 20 frames: decode + detector alone (the floor). Then MediaPipe
+Pose's world landmarks (model_complexity=1, video mode; run in .venv-bench, see
+scripts/setup_bench.sh; skipped with a note when absent),
 which are hip-centred metres with no position in the camera frame. Then scaling: lifting +
 solving for 1, 5, 10, 50 synthetic people, and detection at several image sizes. Writes
 docs/end_to_end.json, docs/end_to_end.png and the "end to end" section of docs/BENCHMARKS.md.
 
-Usage: .venv/bin/python benchmarks/end_to_end.py [--frames 200]
+Usage: .venv/bin/python benchmarks/end_to_end.py [--frames 200] [--threads 2] [--precision auto]
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import commit, machine, replace_section, today  # noqa: E402
 
+BLOCK = 20
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = os.path.join(ROOT, "samples", "basketball1.png")
 
@@ -37,6 +40,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "int8"))
     args = ap.parse_args()
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("ROS_DOMAIN_ID", str(200 + os.getpid() % 30))
@@ -50,11 +54,7 @@ def main() -> int:
 
     from pose_lifting_core.benchmark import synthetic_people
     from pose_lifting_core.detection.blazepose import BlazePoseDetector
-    from pose_lifting_core.lifter import Lifter
-    from pose_lifting_core.pipeline import FrameResult, Person3D, resolve_intrinsics
-    from pose_lifting_core.skeleton import to_skeleton17
-    from pose_lifting_core.solvers import reprojection_error_px, solve_root
-    from pose_lifting_core.tracking import Tracker
+    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_ros import visualization
     from pose_lifting_ros.conversions import frame_to_msg
 
@@ -62,44 +62,45 @@ def main() -> int:
     jpeg = cv2.imencode(".jpg", cv2.imread(IMAGE), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     decode = lambda: cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)  # noqa: E731
 
-    # 1. the detector alone (the floor) and 2. the whole chain, stage by stage, interleaved frame
-    # by frame so that both see the same machine state
+    # 1. the detector alone (the floor) and 2. the whole chain as the pose_lifter node runs it
+    # (PoseEstimator, then the node's message building and publishing), in alternating blocks of
+    # BLOCK frames so that each sees its own steady state (the chain's detector runs after
+    # lifting and publishing, the floor's after the detector), with the same machine state
+    cfg = PipelineConfig(max_people=1, detector_threads=args.threads, person_detector="blazepose", track=True,
+                         precision=args.precision)
     floor_det = BlazePoseDetector(max_people=1, num_threads=args.threads, person_detector="blazepose", track=True)
-    floor = []
-    det = BlazePoseDetector(max_people=1, num_threads=args.threads, person_detector="blazepose", track=True)
-    lifter, tracker = Lifter.load(device="cpu"), Tracker()
+    est = PoseEstimator(cfg)
     rclpy.init()
     node = rclpy.create_node("e2e_bench")
     pubs = [node.create_publisher(t, n, 10) for t, n in ((Skeleton3DArray, "skeletons"), (MarkerArray, "markers"),
                                                         (TFMessage, "/tf"))]
-    node.create_subscription(Skeleton3DArray, "skeletons", lambda m: None, 10)
+    subs = [node.create_subscription(t, n, lambda m: None, 10) for t, n in ((Skeleton3DArray, "skeletons"),
+                                                                           (MarkerArray, "markers"), (TFMessage, "/tf"))]
     stages = {k: [] for k in ("decode", "detect", "lift", "solve", "track", "build_msgs", "publish", "total")}
-    for i in range(args.frames):
+    floor = []
+    for i in range(2 * args.frames):
+        if (i // BLOCK) % 2 == 0:
+            t0 = time.perf_counter()
+            floor_det.detect(decode())
+            floor.append(time.perf_counter() - t0)
+            continue
         t0 = time.perf_counter()
-        floor_det.detect(decode())
-        floor.append(time.perf_counter() - t0)
-        t = [time.perf_counter()]
-        rgb = decode(); t.append(time.perf_counter())
-        people = det.detect(rgb); t.append(time.perf_counter())
-        kp = np.stack([p.keypoints for p in people]) if people else np.zeros((0, 33, 2))
-        sc = np.stack([p.scores for p in people]) if people else np.zeros((0, 33))
-        k17, c17 = to_skeleton17(kp, sc, "blazepose33")
-        intr = resolve_intrinsics(None, 640, 480)
-        X_rel = lifter.lift(k17, c17, intr.K); t.append(time.perf_counter())
-        T = solve_root(X_rel, k17, c17, intr.K)
-        err = reprojection_error_px(X_rel + T[:, None], k17, c17, intr.K); t.append(time.perf_counter())
-        ids = tracker.update(np.stack([p.box for p in people]) if people else np.zeros((0, 4))); t.append(time.perf_counter())
-        frame = FrameResult(i, float(i), intr, (640, 480), [Person3D(int(ids[j]), people[j].score, people[j].box, k17[j], c17[j],
-                                                                   X_rel[j] + T[j], float(err[j])) for j in range(len(people))])
+        rgb = decode()
+        t1 = time.perf_counter()
+        frame = est.process(rgb)
+        t2 = time.perf_counter()
         h = Header(frame_id="camera_optical_frame", stamp=node.get_clock().now().to_msg())
         msgs = (frame_to_msg(frame, h), visualization.markers(frame, h),
-                TFMessage(transforms=visualization.transforms(frame, h))); t.append(time.perf_counter())
+                TFMessage(transforms=visualization.transforms(frame, h)))
+        t3 = time.perf_counter()
         for pub, m in zip(pubs, msgs):
             pub.publish(m)
-        t.append(time.perf_counter())
-        for k, a, b in zip(list(stages)[:-1], t[:-1], t[1:]):
-            stages[k].append(b - a)
-        stages["total"].append(t[-1] - t[0])
+        t4 = time.perf_counter()
+        tm = frame.timing
+        for k, v in (("decode", t1 - t0), ("detect", tm["detect_s"]), ("lift", tm["lift_s"]), ("solve", tm["solve_s"]),
+                     ("track", tm["track_s"]), ("build_msgs", t3 - t2), ("publish", t4 - t3), ("total", t4 - t0)):
+            stages[k].append(v)
+    lifter = est.lifter
     node.destroy_node()
     rclpy.try_shutdown()
 
@@ -133,7 +134,8 @@ def main() -> int:
             ts.append(time.perf_counter() - t0)
         size_scaling.append({"width": w, "height": h, "detect_ms": _ms(ts)})
 
-    res = {"frames": args.frames, "threads": args.threads, "floor_decode_detect_ms": _ms(floor),
+    res = {"frames": args.frames, "threads": args.threads, "precision": lifter.precision,
+           "floor_decode_detect_ms": _ms(floor),
            "stages_ms": {k: _ms(v) for k, v in stages.items()}, "mediapipe_world_landmarks": mp_res,
            "people_scaling": people_scaling, "image_size_scaling": size_scaling}
     res["chain_over_floor_pct"] = (res["stages_ms"]["total"] / res["floor_decode_detect_ms"] - 1) * 100
@@ -167,7 +169,9 @@ def main() -> int:
                f"{mp_res['frames']} frames (hip-centred metres, no position in the camera frame, one person per call)"
                if "ms_median" in mp_res else f"MediaPipe failed: {mp_res['error']}")
     body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
-            f"One person at 640x480, JPEG-decoded each frame, {args.frames} frames, {args.threads} threads, medians in ms:\n\n"
+            f"One person at 640x480, JPEG-decoded each frame, {args.frames} frames of each (whole chain and detector alone, in "
+            f"alternating blocks of {BLOCK}), {args.threads} detector threads, lifting in {lifter.precision}, "
+            "a subscriber on every output topic; medians in ms:\n\n"
             "| decode | detect | lift | solve | track | build msgs | publish | total | decode + detector alone | chain over detector alone |\n"
             "|---|---|---|---|---|---|---|---|---|---|\n"
             f"| {s['decode']:.2f} | {s['detect']:.2f} | {s['lift']:.2f} | {s['solve']:.2f} | {s['track']:.3f} | "

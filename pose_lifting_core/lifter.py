@@ -74,6 +74,7 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
+SINGLE_THREAD_MAX = 16   # CPU batches up to this many people are lifted on one thread (Lifter.forward)
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -165,8 +166,18 @@ class Lifter:
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The network on standardised inputs (N, in_dim), in chunks of `chunk`; computes in
-        `self.dtype` and returns that format."""
+        `self.dtype` and returns that format. On CPU, batches of up to SINGLE_THREAD_MAX people
+        run on one thread: a second thread saves at most 0.1 ms there, and torch's idle worker
+        threads keep spinning after a multi-threaded call, which slowed the detector running
+        next from 8.4 to 12.6 ms per frame (docs/BENCHMARKS.md)."""
         x = x.to(self.dtype)
+        if self.device.type == "cpu" and len(x) <= SINGLE_THREAD_MAX and torch.get_num_threads() > 1:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return self.model(x)
+            finally:
+                torch.set_num_threads(threads)
         if len(x) <= self.chunk:
             return self.model(x)
         return torch.cat([self.model(x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)])
@@ -183,11 +194,15 @@ class Lifter:
             xt = xt.pin_memory().to(self.device, non_blocking=True)
         return self.codec.decode(self.forward(xt).float().cpu().numpy())
 
-    def estimate(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> LiftResult:
-        """Lift, place in the camera frame (root solve) and score every person."""
+    def place(self, X_rel: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> LiftResult:
+        """Put lifted root-relative skeletons (N, J, 3) in the camera frame (root solve) and
+        score them by reprojection error against their keypoints (N, J, 2) px."""
         kp = np.asarray(keypoints, dtype=np.float64)
         conf = np.asarray(confidence, dtype=np.float64)
-        X_rel = self.lift(kp, conf, K)
         T = solve_root(X_rel, kp, conf, K)
         X = X_rel + T[:, None]
         return LiftResult(X, X_rel, T, reprojection_error_px(X, kp, conf, K))
+
+    def estimate(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> LiftResult:
+        """Lift, place in the camera frame (root solve) and score every person."""
+        return self.place(self.lift(keypoints, confidence, K), keypoints, confidence, K)
