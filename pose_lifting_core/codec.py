@@ -27,8 +27,9 @@ def features_raw(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -
     """Unstandardised input features (N, 3J+3). keypoints (N, J, 2) px, confidence (N, J), K
     (3, 3) or (N, 3, 3). Rows whose confidences are all 0 give all-zero coordinates."""
     xy = normalize(keypoints, K)
-    w = np.clip(np.nan_to_num(confidence, nan=0.0), 0.0, 1.0)
-    xy = np.where(w[..., None] > 0, np.nan_to_num(xy), 0.0)
+    w = np.asarray(confidence, dtype=np.float64)
+    w = np.where(np.isfinite(w) & np.isfinite(xy).all(-1), np.clip(w, 0.0, 1.0), 0.0)
+    xy = np.where(w[..., None] > 0, xy, 0.0)
     wsum = np.maximum(w.sum(-1, keepdims=True), 1e-9)
     mean = (xy * w[..., None]).sum(-2) / wsum
     centre = np.where(w[:, ROOT:ROOT + 1] > 0, xy[:, ROOT], mean)

@@ -25,33 +25,39 @@ def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K:
     Each joint gives two equations linear in T: (X+T)_x - x (X+T)_z = 0 and the same in y, with
     (x, y) = K⁻¹ u. The first solve weights them by confidence; later ones divide by the current
     depth, which turns the residual into an image-plane error (iteratively reweighted least
-    squares). People with fewer than two usable joints get NaN. Depth is kept >= min_depth."""
+    squares). People with fewer than two usable joints get NaN. Depth is kept >= min_depth.
+
+    The 3x3 normal equations, with s the joint weights and sums over joints,
+        [Σs    0     -Σsx ] [Tx]   [ Σs bx           ]
+        [0     Σs    -Σsy ] [Ty] = [ Σs by           ]
+        [-Σsx  -Σsy  Σs r²] [Tz]   [ -Σs (x bx + y by)]
+    are solved in closed form (Schur complement on Tz), all people at once: one weighted sum
+    of seven per-joint terms per iteration."""
     xy = normalize(keypoints, K)
-    w = np.where(np.isfinite(xy).all(-1), np.nan_to_num(weights, nan=0.0), 0.0)
-    xy = np.nan_to_num(xy)
+    w = np.asarray(weights, dtype=np.float64)
+    finite = np.isfinite(xy).all(-1) & np.isfinite(w)
+    w = np.where(finite, w, 0.0)
+    xy = np.where(finite[..., None], xy, 0.0)
     x, y = xy[..., 0], xy[..., 1]
     Xx, Xy, Xz = X_rel[..., 0], X_rel[..., 1], X_rel[..., 2]
     # per joint: rows [1, 0, -x] and [0, 1, -y]; right-hand sides bx, by
     bx, by = x * Xz - Xx, y * Xz - Xy
-    r2, xbx_yby = x * x + y * y, x * bx + y * by
+    terms = np.stack([np.ones_like(x), x, y, x * x + y * y, bx, by, x * bx + y * by], -1)   # (N, J, 7)
     usable = (w > 0).sum(-1) >= 2            # one joint cannot fix the depth
-    T = np.zeros(X_rel.shape[:1] + (3,))
-    ATA = np.zeros(X_rel.shape[:1] + (3, 3))
     s = w
-    for it in range(iterations):
-        if it > 0:
-            z = np.maximum(Xz + T[:, None, 2], min_depth)
-            s = w / (z * z)
-        s0, sx, sy = s.sum(-1), (s * x).sum(-1), (s * y).sum(-1)
-        ATA[:, 0, 0] = ATA[:, 1, 1] = s0
-        ATA[:, 0, 2] = ATA[:, 2, 0] = -sx
-        ATA[:, 1, 2] = ATA[:, 2, 1] = -sy
-        ATA[:, 2, 2] = (s * r2).sum(-1)
-        ATb = np.stack([(s * bx).sum(-1), (s * by).sum(-1), -(s * xbx_yby).sum(-1)], -1)
-        M = np.where(usable[:, None, None], ATA, np.eye(3))
-        M = M + 1e-12 * np.trace(M, axis1=1, axis2=2)[:, None, None] * np.eye(3)  # guards exact singularity
-        T = np.linalg.solve(M, ATb[..., None])[..., 0]
-        T[:, 2] = np.maximum(T[:, 2], min_depth)
+    T = np.zeros(X_rel.shape[:1] + (3,))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for it in range(iterations):
+            if it > 0:
+                z = np.maximum(Xz + T[:, 2:3], min_depth)
+                s = w / (z * z)
+            s0, sx, sy, sr2, sbx, sby, sxb = np.einsum("nj,njk->kn", s, terms)
+            # Tz from the Schur complement; Tx, Ty back-substituted. D = Σs |p - p̄|² >= 0, and
+            # is 0 only when every usable joint projects to the same point
+            D = sr2 - (sx * sx + sy * sy) / s0
+            D = np.maximum(D, 1e-12 * (2 * s0 + sr2))
+            Tz = np.maximum((-sxb + (sx * sbx + sy * sby) / s0) / D, min_depth)
+            T = np.stack([(sbx + sx * Tz) / s0, (sby + sy * Tz) / s0, Tz], -1)
     T[~usable] = np.nan
     return T
 
@@ -60,12 +66,14 @@ def reprojection_error_px(X_cam: np.ndarray, keypoints: np.ndarray, weights: np.
                           K: np.ndarray) -> np.ndarray:
     """Confidence-weighted mean pixel distance (N,) between project(X_cam) and the keypoints.
     NaN for people with no usable joint."""
-    uv = project(X_cam, K)
-    d = np.linalg.norm(uv - keypoints, axis=-1)
-    w = np.where(np.isfinite(d), np.nan_to_num(weights, nan=0.0), 0.0)
-    wsum = w.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(wsum > 0, (np.nan_to_num(d) * w).sum(-1) / wsum, np.nan)
+        uv = project(X_cam, K)
+        d = np.sqrt(((uv - keypoints) ** 2).sum(-1))
+        finite = np.isfinite(d)
+        w = np.where(finite, weights, 0.0)
+        w = np.where(np.isfinite(w), w, 0.0)
+        wsum = w.sum(-1)
+        return np.where(wsum > 0, (np.where(finite, d, 0.0) * w).sum(-1) / wsum, np.nan)
 
 
 @dataclass(frozen=True)

@@ -133,15 +133,13 @@ def frame_to_msg(frame, header):
     out.intrinsics_estimated = bool(frame.intrinsics.estimated)
     names = list(JOINT_NAMES)
     for p in frame.persons:
-        s = Skeleton3D()
-        s.id = int(p.id)
-        s.names = names
-        s.positions = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in p.joints_3d]
-        s.confidence = [float(c) for c in p.confidence]
-        s.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), confidence=float(c))
-                          for (u, v), c in zip(p.keypoints_2d, p.confidence)]
-        s.reprojection_error_px = float(p.reprojection_error_px)
-        s.score = float(p.score)
+        s = Skeleton3D(id=int(p.id), names=names, reprojection_error_px=float(p.reprojection_error_px),
+                       score=float(p.score))
+        s.positions = [Point(x=x, y=y, z=z) for x, y, z in np.asarray(p.joints_3d, dtype=np.float64).tolist()]
+        conf = np.asarray(p.confidence, dtype=np.float64).tolist()
+        s.confidence = conf
+        s.keypoints_2d = [Keypoint2D(x=u, y=v, confidence=c)
+                          for (u, v), c in zip(np.asarray(p.keypoints_2d, dtype=np.float64).tolist(), conf)]
         out.skeletons.append(s)
     return out
 

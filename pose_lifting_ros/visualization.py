@@ -1,7 +1,7 @@
 """RViz markers and TF frames from a frame's skeletons.
 
-Owns: MarkerArray building (one DELETEALL first so skeletons that are gone disappear, then per
-person: joint spheres, bone lines, a text label, in the track id's colour) and TransformStamped
+Owns: MarkerArray building (`MarkerBuilder`: per person joint spheres, bone lines, a text
+label, in the track id's colour; a DELETEALL first when someone has gone) and TransformStamped
 building (`body_<id>` at the pelvis oriented by pose_lifting_core.frames, and optionally one frame
 per joint named `<joint>_<id>`, REP-155 style). Everything is stamped with the image's header.
 """
@@ -16,46 +16,67 @@ from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
 
 
-def markers(frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02,
-            lifetime_s: float = 0.0):
-    """visualization_msgs/MarkerArray for every person of a FrameResult."""
-    from builtin_interfaces.msg import Duration
-    from geometry_msgs.msg import Point
-    from std_msgs.msg import ColorRGBA
-    from visualization_msgs.msg import Marker, MarkerArray
+class MarkerBuilder:
+    """Builds the MarkerArray of each frame for one topic: per person joint spheres, bone lines
+    and a text label, in the track id's colour. It remembers which ids it drew last: when one is
+    gone, the array starts with a DELETEALL (so vanished skeletons disappear from RViz); when
+    none is gone, only the current markers are sent. The Marker objects of each id are kept and
+    refilled, since building a Marker costs more than filling one (publishing copies it)."""
 
-    out = MarkerArray()
-    clear = Marker()
-    clear.header = header
-    clear.action = Marker.DELETEALL
-    out.markers.append(clear)
-    life = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
-    for p in frame.persons:
-        r, g, b = (v / 255.0 for v in colour(p.id))
-        col = ColorRGBA(r=r, g=g, b=b, a=1.0)
-        pts = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in p.joints_3d]
+    def __init__(self, joint_diameter_m: float = 0.05, line_width_m: float = 0.02, lifetime_s: float = 0.0) -> None:
+        self.joint_diameter_m = joint_diameter_m
+        self.line_width_m = line_width_m
+        self.lifetime_s = lifetime_s
+        self._drawn: set = set()
+        self._cache: dict = {}
 
-        def base(ns: str, mtype: int) -> Marker:
-            m = Marker()
-            m.header = header
-            m.ns, m.id, m.type, m.action = ns, int(p.id), mtype, Marker.ADD
+    def _person_markers(self, pid: int) -> tuple:
+        from builtin_interfaces.msg import Duration
+        from std_msgs.msg import ColorRGBA
+        from visualization_msgs.msg import Marker
+
+        life = Duration(sec=int(self.lifetime_s), nanosec=int((self.lifetime_s % 1) * 1e9))
+        r, g, b = (v / 255.0 for v in colour(pid))
+        out = []
+        for ns, mtype in (("joints", Marker.SPHERE_LIST), ("bones", Marker.LINE_LIST), ("labels", Marker.TEXT_VIEW_FACING)):
+            m = Marker(ns=ns, id=int(pid), type=mtype, action=Marker.ADD, lifetime=life,
+                       color=ColorRGBA(r=r, g=g, b=b, a=1.0))
             m.pose.orientation.w = 1.0
-            m.color = col
-            m.lifetime = life
-            return m
-
-        joints = base("joints", Marker.SPHERE_LIST)
-        joints.scale.x = joints.scale.y = joints.scale.z = joint_diameter_m
-        joints.points = pts
-        bones = base("bones", Marker.LINE_LIST)
-        bones.scale.x = line_width_m
-        bones.points = [pts[i] for pair in SKELETON.bones for i in pair]
-        label = base("labels", Marker.TEXT_VIEW_FACING)
+            out.append(m)
+        joints, bones, label = out
+        joints.scale.x = joints.scale.y = joints.scale.z = self.joint_diameter_m
+        bones.scale.x = self.line_width_m
         label.scale.z = 0.12
-        label.pose.position = Point(x=pts[10].x, y=pts[10].y - 0.2, z=pts[10].z)
-        label.text = f"#{p.id} {p.joints_3d[0, 2]:.1f} m"
-        out.markers.extend([joints, bones, label])
-    return out
+        return joints, bones, label
+
+    def __call__(self, frame, header):
+        """visualization_msgs/MarkerArray for every person of a FrameResult, stamped with header."""
+        from geometry_msgs.msg import Point
+        from visualization_msgs.msg import Marker, MarkerArray
+
+        out = MarkerArray()
+        ids = {int(p.id) for p in frame.persons}
+        if self._drawn - ids:
+            clear = Marker(header=header, action=Marker.DELETEALL)
+            out.markers.append(clear)
+            for gone in self._drawn - ids:
+                self._cache.pop(gone, None)
+        self._drawn = ids
+        for p in frame.persons:
+            pid = int(p.id)
+            if pid not in self._cache:
+                self._cache[pid] = self._person_markers(pid)
+            joints, bones, label = self._cache[pid]
+            pts = [Point(x=x, y=y, z=z) for x, y, z in np.asarray(p.joints_3d, dtype=np.float64).tolist()]
+            joints.points = pts
+            bones.points = [pts[i] for pair in SKELETON.bones for i in pair]
+            head = pts[10]
+            label.pose.position = Point(x=head.x, y=head.y - 0.2, z=head.z)
+            label.text = f"#{pid} {pts[0].z:.1f} m"
+            for m in (joints, bones, label):
+                m.header = header
+            out.markers.extend((joints, bones, label))
+        return out
 
 
 def transforms(frame, header, joint_frames: bool = False) -> List:
@@ -69,16 +90,15 @@ def transforms(frame, header, joint_frames: bool = False) -> List:
     out = []
 
     def tf(child: str, xyz, quat) -> TransformStamped:
-        t = TransformStamped()
-        t.header = header
-        t.child_frame_id = child
-        t.transform.translation.x, t.transform.translation.y, t.transform.translation.z = (float(v) for v in xyz)
-        (t.transform.rotation.x, t.transform.rotation.y, t.transform.rotation.z,
-         t.transform.rotation.w) = (float(v) for v in quat)
+        t = TransformStamped(header=header, child_frame_id=child)
+        tr, rot = t.transform.translation, t.transform.rotation
+        tr.x, tr.y, tr.z = xyz
+        rot.x, rot.y, rot.z, rot.w = quat
         return t
 
+    Jl, ql = J.tolist(), q.tolist()
     for i, p in enumerate(frame.persons):
-        out.append(tf(f"body_{p.id}", J[i, 0], q[i]))
+        out.append(tf(f"body_{p.id}", Jl[i][0], ql[i]))
         if joint_frames:
-            out.extend(tf(f"{name}_{p.id}", J[i, j], (0.0, 0.0, 0.0, 1.0)) for j, name in enumerate(JOINT_NAMES))
+            out.extend(tf(f"{name}_{p.id}", Jl[i][j], (0.0, 0.0, 0.0, 1.0)) for j, name in enumerate(JOINT_NAMES))
     return out

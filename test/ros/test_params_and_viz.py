@@ -58,15 +58,27 @@ def _frame(n=2):
     return FrameResult(0, 0.0, Intrinsics(500, 500, 320, 240), (640, 480), persons)
 
 
-def test_markers_clear_then_draw_each_person():
+def test_markers_draw_each_person_and_clear_when_someone_goes():
     h = Header(frame_id="cam")
-    arr = visualization.markers(_frame(2), h)
-    assert arr.markers[0].action == Marker.DELETEALL
-    assert [(m.ns, m.id) for m in arr.markers[1:]] == [("joints", 4), ("bones", 4), ("labels", 4),
-                                                       ("joints", 5), ("bones", 5), ("labels", 5)]
-    assert len(arr.markers[2].points) == 2 * len(SKELETON.bones)
+    build = visualization.MarkerBuilder()
+    arr = build(_frame(2), h)
+    assert [(m.ns, m.id, m.action) for m in arr.markers] == [
+        ("joints", 4, Marker.ADD), ("bones", 4, Marker.ADD), ("labels", 4, Marker.ADD),
+        ("joints", 5, Marker.ADD), ("bones", 5, Marker.ADD), ("labels", 5, Marker.ADD)]
+    assert len(arr.markers[1].points) == 2 * len(SKELETON.bones)
+    assert arr.markers[0].points[0].z == 3.0 and arr.markers[3].points[0].z == 4.0
+    assert arr.markers[2].text == "#4 3.0 m"
     assert all(m.header.frame_id == "cam" for m in arr.markers)
-    assert len(visualization.markers(_frame(0), h).markers) == 1     # gone people disappear
+    assert [m.action for m in build(_frame(2), h).markers] == [Marker.ADD] * 6      # nobody gone: no clear
+    one = build(_frame(1), h).markers                                              # id 5 gone
+    assert [m.action for m in one] == [Marker.DELETEALL] + [Marker.ADD] * 3 and one[1].id == 4
+    gone = build(_frame(0), h).markers                                             # everybody gone
+    assert [m.action for m in gone] == [Marker.DELETEALL]
+    assert build(_frame(0), h).markers == []                                       # nothing left to clear
+    moved = _frame(1)
+    moved.persons[0].joints_3d[:, 2] += 1.0
+    again = build(moved, h).markers                                                # refilled, not stale
+    assert again[0].points[0].z == 4.0 and again[2].text == "#4 4.0 m"
 
 
 def test_tf_frames_are_named_the_rep155_way():
