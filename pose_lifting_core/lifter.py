@@ -95,15 +95,20 @@ def available_precisions(device: torch.device) -> Tuple[str, ...]:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """The network's number format: 'auto' -> int8 hidden layers on an x86 CPU, else bf16 where
-    it is native, else fp32 (each measured within 0.5 mm MPJPE of fp32, docs/BENCHMARKS.md). An
-    explicit format the device lacks warns and gives the best available one."""
+    """The network's number format. 'auto' on CPU -> int8 hidden layers on x86, else bf16 where
+    it is native, else fp32 (each measured faster than the next and within 0.5 mm MPJPE of fp32,
+    docs/BENCHMARKS.md); 'auto' on CUDA -> fp32, because bf16 has not been timed on a GPU yet
+    (ask for 'bf16' explicitly). An explicit format the device lacks warns and gives the best
+    available one."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     have = available_precisions(device)
     if precision in have:
         return precision
-    best = "int8" if "int8" in have else ("bf16" if "bf16" in have else "fp32")
+    if device.type == "cuda":
+        best = "bf16" if precision == "int8" and "bf16" in have else "fp32"
+    else:
+        best = "int8" if "int8" in have else ("bf16" if "bf16" in have else "fp32")
     if precision != "auto":
         warnings.warn(f"precision {precision!r} requested but {device.type} has no native {precision} kernels; "
                       f"using {best}")

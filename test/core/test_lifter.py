@@ -146,6 +146,12 @@ def test_precision_choice(monkeypatch):
         assert resolve_precision("int8", cpu) == "bf16"
     monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16", "int8"))
     assert resolve_precision("auto", cpu) == "int8"
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16"))
+    assert resolve_precision("auto", cuda) == "fp32"          # bf16 not yet timed on a GPU: opt-in
+    assert resolve_precision("bf16", cuda) == "bf16"
+    with pytest.warns(UserWarning, match="no native int8 kernels; using bf16"):
+        assert resolve_precision("int8", cuda) == "bf16"
 
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
