@@ -1,0 +1,156 @@
+"""What each per-frame step costs right after the detector, against the same step repeated
+back to back (warm caches), on this machine's CPU.
+
+The whole chain costs more than the sum of its steps timed alone: the detector (BlazePose
+through LiteRT/XNNPACK, all cores) leaves the caches holding its own code and data, so every
+step after it starts cold. This script measures, in one run, each step both ways:
+  - the lifting network (one person) in every CPU number format, and a 64-wide network of the
+    same shape, which shows how much of the cost is the call itself rather than the weights;
+  - the root solve, message building (Skeleton3DArray, markers, TF) and publishing the three
+    messages to a subscriber in another process;
+  - the detector's own time after lifting with one torch thread and with two (torch's worker
+    threads keep spinning after a multi-threaded call and slow the detector that runs next).
+Writes docs/after_detector.json and the "after the detector" section of docs/BENCHMARKS.md.
+
+Usage: .venv/bin/python benchmarks/after_detector.py [--repeats 150]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=150)
+    ap.add_argument("--json", default=os.path.join(ROOT, "docs", "after_detector.json"))
+    ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
+    args = ap.parse_args()
+    env = bench_env(230)
+    import cv2
+    import rclpy
+    import torch
+    from pose_lifting.msg import Skeleton3DArray
+    from std_msgs.msg import Header
+    from tf2_msgs.msg import TFMessage
+    from visualization_msgs.msg import MarkerArray
+
+    from pose_lifting_core.lifter import Lifter, available_precisions
+    from pose_lifting_core.model import LinearModel
+    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
+    from pose_lifting_core.skeleton import to_skeleton17
+    from pose_lifting_core.solvers import solve_root
+    from pose_lifting_ros import visualization
+    from pose_lifting_ros.conversions import frame_to_msg
+    from pose_lifting_ros.main import stop_process
+
+    torch.set_num_threads(2)
+    rgb = cv2.cvtColor(cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB)
+    est = PoseEstimator(PipelineConfig(max_people=1, person_detector="blazepose", detector_threads=2, track=True))
+    det = est.detector
+    frame = est.process(rgb)
+    people = det.detect(rgb)
+    k17, c17 = to_skeleton17(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]), "blazepose33")
+    K = frame.intrinsics.K
+
+    def both(fn):
+        """(warm, after the detector) median ms of fn."""
+        for _ in range(5):
+            fn()
+        warm, cold = [], []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            fn()
+            warm.append(time.perf_counter() - t0)
+            det.detect(rgb)
+            t0 = time.perf_counter()
+            fn()
+            cold.append(time.perf_counter() - t0)
+        return float(np.median(warm) * 1000), float(np.median(cold) * 1000)
+
+    rows = []
+    shipped = Lifter.load(device="cpu", precision="fp32")
+    for prec in available_precisions(torch.device("cpu")):
+        lifter = Lifter.load(device="cpu", precision=prec)
+        x = torch.from_numpy(lifter.codec.encode(k17, c17, K))
+        rows.append((f"lifting network, {prec}, 1024 wide (shipped)", *both(lambda: lifter.forward(x))))
+    small = Lifter(LinearModel(shipped.codec.in_dim, shipped.codec.out_dim, width=64).eval(), shipped.codec, "cpu",
+                   precision="fp32")
+    xs = torch.from_numpy(small.codec.encode(k17, c17, K))
+    rows.append(("lifting network, fp32, 64 wide (untrained, same shape)", *both(lambda: small.forward(xs))))
+    X_rel = est.lifter.lift(k17, c17, K)
+    rows.append(("root solve + reprojection score", *both(lambda: est.lifter.place(X_rel, k17, c17, K))))
+
+    rclpy.init()
+    node = rclpy.create_node("after_detector_bench")
+    types = ((Skeleton3DArray, "skeletons"), (MarkerArray, "markers"), (TFMessage, "/tf"))
+    pubs = [node.create_publisher(t, n, 10) for t, n in types]
+    sink = subprocess.Popen([sys.executable, os.path.join(ROOT, "benchmarks", "_sink.py"),
+                             "skeletons=pose_lifting/msg/Skeleton3DArray", "markers=visualization_msgs/msg/MarkerArray",
+                             "/tf=tf2_msgs/msg/TFMessage"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while min(p.get_subscription_count() for p in pubs) < 1:
+            if time.monotonic() > deadline or sink.poll() is not None:
+                raise SystemExit("the subscriber process did not come up")
+            rclpy.spin_once(node, timeout_sec=0.1)
+        h = Header(frame_id="camera_optical_frame")
+        markers = visualization.MarkerBuilder()
+        build = lambda: (frame_to_msg(frame, h), markers(frame, h), TFMessage(transforms=visualization.transforms(frame, h)))  # noqa: E731
+        rows.append(("build Skeleton3DArray + markers + TF", *both(build)))
+        msgs = build()
+        rows.append(("publish the three (subscriber in another process)",
+                     *both(lambda: [p.publish(m) for p, m in zip(pubs, msgs)])))
+    finally:
+        stop_process(sink)
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+    # the detector after lifting with one and with two torch threads
+    lifter = est.lifter
+    x = torch.from_numpy(lifter.codec.encode(k17, c17, K))
+    spin = {}
+    for threads in (1, 2):
+        ts = []
+        for _ in range(args.repeats):
+            torch.set_num_threads(threads)
+            with torch.inference_mode():
+                lifter.model(x.to(lifter.dtype))          # the network itself, bypassing Lifter.forward's policy
+            torch.set_num_threads(2)
+            t0 = time.perf_counter()
+            det.detect(rgb)
+            ts.append(time.perf_counter() - t0)
+        spin[threads] = float(np.median(ts) * 1000)
+
+    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
+    res = {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), "repeats": args.repeats,
+           "rows": [{"step": s, "warm_ms": w, "after_detector_ms": c} for s, w, c in rows],
+           "detect_ms_after_lifting_with_threads": spin, "lifting_precision": lifter.precision}
+    with open(args.json, "w") as fh:
+        json.dump(res, fh, indent=1)
+    body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+            f"One person (`samples/basketball1.png`), medians of {args.repeats}; \"warm\" repeats the step back to back, "
+            "\"after the detector\" runs it right after a BlazePose call (2 threads, tracking):\n\n"
+            "| step | warm (ms) | after the detector (ms) | ratio |\n|---|---|---|---|\n"
+            + "".join(f"| {s} | {w:.3f} | {c:.3f} | {c / w:.1f}x |\n" for s, w, c in rows)
+            + f"\nThe detector after lifting ({lifter.precision}) with one torch thread: {spin[1]:.2f} ms; with two: "
+            f"{spin[2]:.2f} ms. Lifting batches of up to 16 people therefore runs on one thread "
+            "(`SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py).\n")
+    replace_section(args.markdown, "after-detector", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
