@@ -37,7 +37,7 @@ def main() -> int:
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "after_detector.json"))
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     args = ap.parse_args()
-    env = bench_env(230)
+    env = bench_env(100)
     import cv2
     import rclpy
     import torch

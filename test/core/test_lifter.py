@@ -212,3 +212,19 @@ def test_fused_inference_model_equals_eval_model():
     x = torch.randn(100, 20)
     with torch.no_grad():
         torch.testing.assert_close(FusedInference(m)(x), m(x), atol=1e-5, rtol=1e-5)
+
+
+def test_small_batches_lift_on_one_thread_and_restore_the_thread_count(monkeypatch):
+    from pose_lifting_core.lifter import SINGLE_THREAD_MAX
+    lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32")
+    seen = []
+    real = lifter.model.forward
+    monkeypatch.setattr(lifter.model, "forward", lambda x: (seen.append(torch.get_num_threads()), real(x))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        lifter.forward(torch.zeros(SINGLE_THREAD_MAX, lifter.codec.in_dim))
+        lifter.forward(torch.zeros(SINGLE_THREAD_MAX + 1, lifter.codec.in_dim))
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
