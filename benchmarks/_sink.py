@@ -3,11 +3,33 @@ pairs, e.g. skeletons=pose_lifting/msg/Skeleton3DArray) and spins until killed, 
 process under test publishes to a real other participant, as it would to RViz or a user node.
 
 Usage: python benchmarks/_sink.py TOPIC=PKG/msg/TYPE [...]
+From a benchmark: `start(node, publishers, env)`.
 """
 import importlib
+import os
+import subprocess
 import sys
+import time
 
 import rclpy
+
+
+def start(node, publishers, env: dict, timeout_s: float = 60.0) -> subprocess.Popen:
+    """Start a sink subscribed to every publisher's topic and type; return once each publisher
+    sees it (stop it with pose_lifting_ros.main.stop_process)."""
+    args = []
+    for pub in publishers:
+        t = pub.msg_type
+        args.append(f"{pub.topic_name}={t.__module__.split('.')[0]}/msg/{t.__name__}")
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__)] + args, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout_s
+    while min(p.get_subscription_count() for p in publishers) < 1:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise SystemExit("the subscriber process did not come up")
+        rclpy.spin_once(node, timeout_sec=0.1)
+    return proc
 
 
 def main() -> None:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _sink  # noqa: E402
 from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +50,6 @@ def main() -> int:
     from pose_lifting_core.model import LinearModel
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_core.skeleton import to_skeleton17
-    from pose_lifting_core.solvers import solve_root
     from pose_lifting_ros import visualization
     from pose_lifting_ros.conversions import frame_to_msg
     from pose_lifting_ros.main import stop_process
@@ -96,15 +95,8 @@ def main() -> int:
     node = rclpy.create_node("after_detector_bench")
     types = ((Skeleton3DArray, "skeletons"), (MarkerArray, "markers"), (TFMessage, "/tf"))
     pubs = [node.create_publisher(t, n, 10) for t, n in types]
-    sink = subprocess.Popen([sys.executable, os.path.join(ROOT, "benchmarks", "_sink.py"),
-                             "skeletons=pose_lifting/msg/Skeleton3DArray", "markers=visualization_msgs/msg/MarkerArray",
-                             "/tf=tf2_msgs/msg/TFMessage"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = _sink.start(node, pubs, env)
     try:
-        deadline = time.monotonic() + 60
-        while min(p.get_subscription_count() for p in pubs) < 1:
-            if time.monotonic() > deadline or sink.poll() is not None:
-                raise SystemExit("the subscriber process did not come up")
-            rclpy.spin_once(node, timeout_sec=0.1)
         h = Header(frame_id="camera_optical_frame")
         markers = visualization.MarkerBuilder()
         build = lambda: (frame_to_msg(frame, h), markers(frame, h), TFMessage(transforms=visualization.transforms(frame, h)))  # noqa: E731

@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _sink  # noqa: E402
 from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
 
 BLOCK = 20
@@ -75,14 +76,7 @@ def main() -> int:
     node = rclpy.create_node("e2e_bench")
     pubs = [node.create_publisher(t, n, 10) for t, n in ((Skeleton3DArray, "skeletons"), (MarkerArray, "markers"),
                                                         (TFMessage, "/tf"))]
-    sink = subprocess.Popen([sys.executable, os.path.join(ROOT, "benchmarks", "_sink.py"),
-                             "skeletons=pose_lifting/msg/Skeleton3DArray", "markers=visualization_msgs/msg/MarkerArray",
-                             "/tf=tf2_msgs/msg/TFMessage"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while min(p.get_subscription_count() for p in pubs) < 1:
-        if time.monotonic() > deadline or sink.poll() is not None:
-            raise SystemExit("the subscriber process did not come up")
-        rclpy.spin_once(node, timeout_sec=0.1)
+    sink = _sink.start(node, pubs, env)
     marker_builder = visualization.MarkerBuilder()
     stages = {k: [] for k in ("decode", "detect", "lift", "solve", "track", "build_msgs", "publish", "total")}
     floor = []
