@@ -9,7 +9,8 @@ step after it starts cold. This script measures, in one run, each step both ways
   - the root solve, message building (Skeleton3DArray, markers, TF) and publishing the three
     messages to a subscriber in another process;
   - the detector's own time after lifting with one torch thread and with two (torch's worker
-    threads keep spinning after a multi-threaded call and slow the detector that runs next).
+    threads keep spinning after a multi-threaded call and slow the detector that runs next),
+    with OpenMP's default wait policy and with OMP_WAIT_POLICY=PASSIVE, each in a fresh process.
 Writes docs/after_detector.json and the "after the detector" section of docs/BENCHMARKS.md.
 
 Usage: .venv/bin/python benchmarks/after_detector.py [--repeats 150]
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -31,12 +33,47 @@ from _report import bench_env, commit, machine, replace_section, today  # noqa: 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def detect_after_lift(repeats: int) -> dict:
+    """Median detector ms right after lifting one person with 1 and with 2 torch threads (the
+    network called directly, bypassing Lifter.forward's one-thread policy). Imports only the
+    core, so the OpenMP wait policy is the one in this process's environment."""
+    import cv2
+    import torch
+
+    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
+    from pose_lifting_core.skeleton import to_skeleton17
+
+    rgb = cv2.cvtColor(cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB)
+    est = PoseEstimator(PipelineConfig(max_people=1, person_detector="blazepose", detector_threads=2, track=True))
+    people = est.detector.detect(rgb)
+    k17, c17 = to_skeleton17(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]), "blazepose33")
+    lifter = est.lifter
+    x = torch.from_numpy(lifter.codec.encode(k17, c17, est.process(rgb).intrinsics.K)).to(lifter.dtype)
+    out = {}
+    for threads in (1, 2):
+        ts = []
+        for _ in range(repeats):
+            torch.set_num_threads(threads)
+            with torch.inference_mode():
+                lifter.model(x)
+            torch.set_num_threads(2)
+            t0 = time.perf_counter()
+            est.detector.detect(rgb)
+            ts.append(time.perf_counter() - t0)
+        out[str(threads)] = float(np.median(ts) * 1000)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=150)
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "after_detector.json"))
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
+    ap.add_argument("--detect-after-lift", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.detect_after_lift:
+        print(json.dumps(detect_after_lift(args.repeats)))
+        return 0
     env = bench_env(100)
     import cv2
     import rclpy
@@ -109,21 +146,20 @@ def main() -> int:
         node.destroy_node()
         rclpy.try_shutdown()
 
-    # the detector after lifting with one and with two torch threads
+    # the detector after lifting with one and with two torch threads, with OpenMP's default wait
+    # policy and with the PASSIVE one the nodes set (pose_lifting_ros/__init__.py); each in a
+    # fresh process, since OpenMP reads the policy when torch loads
     lifter = est.lifter
-    x = torch.from_numpy(lifter.codec.encode(k17, c17, K))
     spin = {}
-    for threads in (1, 2):
-        ts = []
-        for _ in range(args.repeats):
-            torch.set_num_threads(threads)
-            with torch.inference_mode():
-                lifter.model(x.to(lifter.dtype))          # the network itself, bypassing Lifter.forward's policy
-            torch.set_num_threads(2)
-            t0 = time.perf_counter()
-            det.detect(rgb)
-            ts.append(time.perf_counter() - t0)
-        spin[threads] = float(np.median(ts) * 1000)
+    for policy in ("default", "PASSIVE"):
+        child_env = {k: v for k, v in env.items() if k != "OMP_WAIT_POLICY"}
+        if policy != "default":
+            child_env["OMP_WAIT_POLICY"] = policy
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--detect-after-lift", "--repeats",
+                              str(args.repeats)], env=child_env, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise SystemExit(f"detector-after-lift child failed: {out.stderr.strip().splitlines()[-1:]}")
+        spin[policy] = json.loads(out.stdout.strip().splitlines()[-1])
 
     cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     res = {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), "repeats": args.repeats,
@@ -136,9 +172,14 @@ def main() -> int:
             "\"after the detector\" runs it right after a BlazePose call (2 threads, tracking):\n\n"
             "| step | warm (ms) | after the detector (ms) | ratio |\n|---|---|---|---|\n"
             + "".join(f"| {s} | {w:.3f} | {c:.3f} | {c / w:.1f}x |\n" for s, w, c in rows)
-            + f"\nThe detector after lifting ({lifter.precision}) with one torch thread: {spin[1]:.2f} ms; with two: "
-            f"{spin[2]:.2f} ms. Lifting batches of up to 16 people therefore runs on one thread "
-            "(`SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py).\n")
+            + f"\nThe detector (ms, median) right after lifting one person ({lifter.precision}) with one or two torch "
+            "threads, in a fresh process for each OpenMP wait policy:\n\n"
+            "| OpenMP wait policy | after a one-thread lift | after a two-thread lift |\n|---|---|---|\n"
+            + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} |\n" for p, v in spin.items())
+            + "\nWith the default policy torch's idle worker threads spin after a multi-threaded call and slow the "
+            "detector; hence batches of up to 16 people lift on one thread (`SINGLE_THREAD_MAX` in "
+            "pose_lifting_core/lifter.py), and the node processes set `OMP_WAIT_POLICY=PASSIVE` "
+            "(pose_lifting_ros/__init__.py), which covers larger batches too.\n")
     replace_section(args.markdown, "after-detector", body)
     print(body)
     return 0

@@ -45,6 +45,7 @@ def main() -> int:
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "int8"))
     args = ap.parse_args()
     env = bench_env(200)
+    import pose_lifting_ros  # noqa: F401  first, as in the node processes (its OpenMP setting acts before torch loads)
     import cv2
     import rclpy
     import torch
