@@ -157,7 +157,6 @@ class Lifter:
         info["path"] = path
         return Lifter(model, codec, device, info, precision)
 
-
     @property
     def chunk(self) -> int:
         """Largest batch sent through the network at once. On CPU, once a batch's activations
@@ -174,7 +173,7 @@ class Lifter:
         `self.dtype` and returns that format. On CPU, batches of up to SINGLE_THREAD_MAX people
         run on one thread: a second thread saves at most 0.1 ms there, and torch's idle worker
         threads keep spinning after a multi-threaded call, which slowed the detector running
-        next from 8.4 to 12.6 ms per frame (docs/BENCHMARKS.md)."""
+        next by about 5 ms per frame (docs/BENCHMARKS.md, "after the detector")."""
         x = x.to(self.dtype)
         if self.device.type == "cpu" and len(x) <= SINGLE_THREAD_MAX and torch.get_num_threads() > 1:
             threads = torch.get_num_threads()

@@ -33,6 +33,7 @@ def test_yaml_defaults_match_declared_parameters(node, specs):
 
 @pytest.mark.parametrize("name,value,match", [
     ("max_people", 0, r"max_people must be in \[1, 50\]"), ("device", "tpu", "device must be one of auto, cpu, cuda"),
+    ("precision", "fp16", "precision must be one of auto, fp32, bf16, int8"),
     ("min_person_score", 1.5, "min_person_score must be in"), ("track", 1, "track must be true or false"),
     ("max_people", 2.5, "max_people must be an integer"), ("fallback_hfov_deg", "wide", "must be a number"),
 ])
@@ -43,7 +44,7 @@ def test_bad_values_are_named(name, value, match):
 
 def test_pipeline_config_from_defaults():
     cfg = pipeline_config({p.name: p.default for p in LIFTER_PARAMS})
-    assert cfg.checkpoint is None and cfg.max_people == 10 and cfg.hfov_deg == 60.0
+    assert cfg.checkpoint is None and cfg.max_people == 10 and cfg.hfov_deg == 60.0 and cfg.precision == "auto"
 
 
 def _frame(n=2):
