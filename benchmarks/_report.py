@@ -1,4 +1,5 @@
-"""Shared helpers for benchmark scripts: machine description and Markdown section updates."""
+"""Shared helpers for benchmark scripts: machine description, Markdown section updates, the
+ROS environment of a benchmark's graph, and the pipeline's own time on the sample image."""
 from __future__ import annotations
 
 import datetime
@@ -69,3 +70,19 @@ def bench_env(domain_base: int) -> dict:
     os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
                                            "FASTDDS_DEFAULT_PROFILES_FILE")})
     return env
+
+
+def pipeline_seconds(rgb, repeats: int, **config) -> list:
+    """Seconds per `PoseEstimator.process(rgb)` with PipelineConfig(device="cpu", **config),
+    `repeats` times in this process; the estimator is freed afterwards."""
+    import time
+
+    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
+
+    est = PoseEstimator(PipelineConfig(device="cpu", **config))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        est.process(rgb)
+        times.append(time.perf_counter() - t0)
+    return times

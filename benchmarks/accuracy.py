@@ -23,8 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import commit, machine, replace_section, today  # noqa: E402
 
 from pose_lifting_core.evaluate import EvalConfig, evaluate_known_k, evaluate_unknown_k, report_markdown  # noqa: E402
-from pose_lifting_core.benchmark import precisions  # noqa: E402
-from pose_lifting_core.lifter import Lifter  # noqa: E402
+import torch  # noqa: E402
+
+from pose_lifting_core.lifter import PRECISIONS, Lifter, available_precisions  # noqa: E402
 from pose_lifting_core.train import TrainConfig, load_mocap  # noqa: E402
 
 
@@ -54,7 +55,7 @@ def precision_table(default: str, rows, others) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=None)
-    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "int8"))
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS)
     ap.add_argument("--samples", type=int, default=20_000)
     ap.add_argument("--scenes", type=int, default=30)
     ap.add_argument("--json", default=os.path.join("docs", "accuracy.json"))
@@ -67,7 +68,7 @@ def main() -> int:
     cfg = EvalConfig(samples=args.samples, scenes=args.scenes, heldout_content=heldout)
     rows = evaluate_known_k(lifter, data, cfg) + evaluate_unknown_k(lifter, data, cfg)
     others = {}
-    for prec in [p for p in precisions("cpu") if p != lifter.precision]:
+    for prec in [p for p in available_precisions(torch.device("cpu")) if p != lifter.precision]:
         others[prec] = evaluate_known_k(Lifter.load(args.checkpoint, "cpu", prec), data, cfg)
     prov = lifter.info.get("provenance", {})
     cmd = "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:])

@@ -39,13 +39,15 @@ def _ms(v):
 
 
 def main() -> int:
+    import pose_lifting_ros  # noqa: F401  first, as in the node processes (its OpenMP setting acts before torch loads)
+    from pose_lifting_core.lifter import PRECISIONS
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "int8"))
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS)
     args = ap.parse_args()
     env = bench_env(200)
-    import pose_lifting_ros  # noqa: F401  first, as in the node processes (its OpenMP setting acts before torch loads)
     import cv2
     import rclpy
     import torch

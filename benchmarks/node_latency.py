@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
+from _report import bench_env, commit, machine, pipeline_seconds, replace_section, today  # noqa: E402
 
 from pose_lifting_ros.main import stop_process  # noqa: E402
 
@@ -100,16 +100,9 @@ def main() -> int:
     args = ap.parse_args()
     env = bench_env(150)
     from pose_lifting_core.media import read_image
-    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
 
     rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
-    est = PoseEstimator(PipelineConfig(device="cpu", max_people=1, person_detector="blazepose"))
-    pipe = []
-    for _ in range(100):
-        t0 = time.perf_counter()
-        est.process(rgb)
-        pipe.append(time.perf_counter() - t0)
-    del est
+    pipe = pipeline_seconds(rgb, 100, max_people=1, person_detector="blazepose")
 
     import rclpy
 

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
+from _report import bench_env, commit, machine, pipeline_seconds, replace_section, today  # noqa: E402
 
 from pose_lifting_ros.main import stop_process  # noqa: E402
 
@@ -108,17 +108,9 @@ def main() -> int:
     args = ap.parse_args()
     env = bench_env(120)
     from pose_lifting_core.media import read_image
-    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
 
     rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
-    est = PoseEstimator(PipelineConfig(device="cpu"))
-    times = []
-    for _ in range(60):
-        t0 = time.perf_counter()
-        est.process(rgb)
-        times.append(time.perf_counter() - t0)
-    del est
-    sustainable = 1.0 / float(np.median(times))
+    sustainable = 1.0 / float(np.median(pipeline_seconds(rgb, 60)))
     import rclpy
     rclpy.init()
     runs = [soak(rgb, f * sustainable, args.minutes * 60, env) for f in args.factors]

@@ -3,19 +3,19 @@
 Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
 throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
 latency for 1 and 10 people (lift + root solve), for each number format the device runs natively
-(fp32; bf16 and int8 where supported), each against the matmul rate in the same format. Times are medians of repeated runs after a
-warm-up; CUDA runs are synchronised.
+(fp32; bf16 and int8 where supported), each against the matmul rate in the same format. Times
+are medians of repeated runs after a warm-up; CUDA runs are synchronised.
 """
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 import torch
 
 from pose_lifting_core.camera import project
-from pose_lifting_core.lifter import Lifter, available_precisions
+from pose_lifting_core.lifter import Lifter, available_precisions, resolve_device, resolve_precision
 from pose_lifting_core.model import quantize_linear_int8
 
 
@@ -91,26 +91,20 @@ def latency(lifter: Lifter, people: int) -> Dict[str, float]:
             "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device)}
 
 
-def precisions(device: str) -> List[str]:
-    """The number formats this device runs natively (`lifter.available_precisions`)."""
-    return list(available_precisions(torch.device(device)))
-
-
-def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536),
-        precision_list: Optional[Sequence[str]] = None) -> Dict[str, object]:
-    """Everything, as a dict (what `pose-lifting benchmark --json` prints): per number format,
-    the matmul reference in that format, throughput against batch size and latency."""
-    out: Dict[str, object] = {"device": None, "threads": torch.get_num_threads(), "default_precision": None,
-                              "precisions": {}}
-    for prec in precision_list or precisions(device):
+def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)) -> Dict[str, object]:
+    """Everything, as a dict (what `pose-lifting benchmark --json` prints): per number format the
+    device runs natively, the matmul reference in that format, throughput against batch size and
+    latency."""
+    dev = resolve_device(device)
+    out: Dict[str, object] = {"device": str(dev), "threads": torch.get_num_threads(),
+                              "default_precision": resolve_precision("auto", dev), "precisions": {}}
+    for prec in available_precisions(dev):
         lifter = Lifter.load(device=device, precision=prec)
-        out["device"] = str(lifter.device)
-        ref = matmul_flops(lifter.device, precision=lifter.precision)
+        ref = matmul_flops(dev, precision=prec)
         rows = throughput(lifter, batches)
         for r in rows:
             r["fraction_of_matmul"] = r["flops_per_s"] / ref
         out["flops_per_pose"] = flops_per_pose(lifter.model)
         out["precisions"][prec] = {"matmul_flops_per_s": ref, "throughput": rows,
                                    "latency": [latency(lifter, 1), latency(lifter, 10)]}
-    out["default_precision"] = Lifter.load(device=device).precision
     return out

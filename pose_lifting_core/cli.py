@@ -229,6 +229,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pose_lifting_core.lifter import PRECISIONS
     from pose_lifting_core.train import DEFAULT_ARCHIVE, DEFAULT_CACHE
 
     p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(s)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto")
-    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
+    s.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
     s.add_argument("--samples", type=int, default=20_000)
     s.add_argument("--scenes", type=int, default=30)
@@ -277,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="OUT.npz")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
+    s.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when K is unknown")
@@ -295,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
+    s.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when no intrinsics are given")

@@ -70,8 +70,7 @@ def reprojection_error_px(X_cam: np.ndarray, keypoints: np.ndarray, weights: np.
         uv = project(X_cam, K)
         d = np.sqrt(((uv - keypoints) ** 2).sum(-1))
         finite = np.isfinite(d)
-        w = np.where(finite, weights, 0.0)
-        w = np.where(np.isfinite(w), w, 0.0)
+        w = np.where(finite & np.isfinite(weights), weights, 0.0)
         wsum = w.sum(-1)
         return np.where(wsum > 0, (np.where(finite, d, 0.0) * w).sum(-1) / wsum, np.nan)
 

@@ -121,9 +121,15 @@ def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tu
     return kp, sc, ids, msg.layout, (int(msg.width), int(msg.height))
 
 
+def points(xyz: np.ndarray) -> list:
+    """(J, 3) metres -> [geometry_msgs/Point] (filled from a list: cheaper than per-element float())."""
+    from geometry_msgs.msg import Point
+
+    return [Point(x=x, y=y, z=z) for x, y, z in np.asarray(xyz, dtype=np.float64).tolist()]
+
+
 def frame_to_msg(frame, header):
     """FrameResult -> pose_lifting/Skeleton3DArray stamped with the input's header."""
-    from geometry_msgs.msg import Point
     from pose_lifting.msg import Keypoint2D, Skeleton3D, Skeleton3DArray
 
     out = Skeleton3DArray()
@@ -135,7 +141,7 @@ def frame_to_msg(frame, header):
     for p in frame.persons:
         s = Skeleton3D(id=int(p.id), names=names, reprojection_error_px=float(p.reprojection_error_px),
                        score=float(p.score))
-        s.positions = [Point(x=x, y=y, z=z) for x, y, z in np.asarray(p.joints_3d, dtype=np.float64).tolist()]
+        s.positions = points(p.joints_3d)
         conf = np.asarray(p.confidence, dtype=np.float64).tolist()
         s.confidence = conf
         s.keypoints_2d = [Keypoint2D(x=u, y=v, confidence=c)

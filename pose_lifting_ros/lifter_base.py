@@ -64,7 +64,7 @@ class LifterNodeBase(Node):
         self.pub_markers = self.create_publisher(MarkerArray, "markers", 10)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.tf = TfBroadcaster(self)
-        self._markers = visualization.MarkerBuilder(outputs.marker_joint_diameter_m, outputs.marker_line_width_m)
+        self._markers = visualization.MarkerBuilder()
         self.slot = LatestSlot()
         self.failed = 0
         self.published = 0
@@ -147,10 +147,7 @@ class LifterNodeBase(Node):
         self.pub_skeletons.publish(frame_to_msg(frame, header))
         o = self.outputs
         if o.publish_markers:
-            if (self._markers.joint_diameter_m, self._markers.line_width_m) != (o.marker_joint_diameter_m,
-                                                                                o.marker_line_width_m):
-                self._markers = visualization.MarkerBuilder(o.marker_joint_diameter_m, o.marker_line_width_m)
-            self.pub_markers.publish(self._markers(frame, header))
+            self.pub_markers.publish(self._markers(frame, header, o.marker_joint_diameter_m, o.marker_line_width_m))
         if o.publish_tf and frame.persons:
             self.tf.sendTransform(visualization.transforms(frame, header, o.publish_joint_frames))
         self.published += 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG
+from pose_lifting_core.lifter import PRECISIONS
 from pose_lifting_core.pipeline import PipelineConfig
 
 
@@ -29,7 +30,7 @@ PIPELINE_PARAMS: List[Param] = [
     Param("device", "auto", "Where the lifter runs: auto (CUDA when available), cpu or cuda",
           choices=("auto", "cpu", "cuda"), read_only=True),
     Param("precision", "auto", "Number format of the lifting network: auto (CPU: int8 hidden layers on x86, else bf16 "
-          "where the hardware has it, else fp32; CUDA: fp32), fp32, bf16 or int8", choices=("auto", "fp32", "bf16", "int8"),
+          "where the hardware has it, else fp32; CUDA: fp32), fp32, bf16 or int8", choices=PRECISIONS,
           read_only=True),
     Param("max_people", 10, "Most people lifted per image", range=(1, 50)),
     Param("min_person_score", 0.5, "Minimum person confidence (BlazePose presence)", range=(0.0, 1.0)),

@@ -14,6 +14,7 @@ import numpy as np
 from pose_lifting_core.frames import body_rotations, quaternion_from_matrix
 from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
+from pose_lifting_ros.conversions import points
 
 
 class MarkerBuilder:
@@ -23,9 +24,7 @@ class MarkerBuilder:
     none is gone, only the current markers are sent. The Marker objects of each id are kept and
     refilled, since building a Marker costs more than filling one (publishing copies it)."""
 
-    def __init__(self, joint_diameter_m: float = 0.05, line_width_m: float = 0.02, lifetime_s: float = 0.0) -> None:
-        self.joint_diameter_m = joint_diameter_m
-        self.line_width_m = line_width_m
+    def __init__(self, lifetime_s: float = 0.0) -> None:
         self.lifetime_s = lifetime_s
         self._drawn: set = set()
         self._cache: dict = {}
@@ -43,14 +42,12 @@ class MarkerBuilder:
                        color=ColorRGBA(r=r, g=g, b=b, a=1.0))
             m.pose.orientation.w = 1.0
             out.append(m)
-        joints, bones, label = out
-        joints.scale.x = joints.scale.y = joints.scale.z = self.joint_diameter_m
-        bones.scale.x = self.line_width_m
-        label.scale.z = 0.12
-        return joints, bones, label
+        out[2].scale.z = 0.12
+        return tuple(out)
 
-    def __call__(self, frame, header):
-        """visualization_msgs/MarkerArray for every person of a FrameResult, stamped with header."""
+    def __call__(self, frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02):
+        """visualization_msgs/MarkerArray for every person of a FrameResult, stamped with header;
+        joint spheres of joint_diameter_m, bone lines line_width_m wide (metres)."""
         from geometry_msgs.msg import Point
         from visualization_msgs.msg import Marker, MarkerArray
 
@@ -67,7 +64,9 @@ class MarkerBuilder:
             if pid not in self._cache:
                 self._cache[pid] = self._person_markers(pid)
             joints, bones, label = self._cache[pid]
-            pts = [Point(x=x, y=y, z=z) for x, y, z in np.asarray(p.joints_3d, dtype=np.float64).tolist()]
+            joints.scale.x = joints.scale.y = joints.scale.z = joint_diameter_m
+            bones.scale.x = line_width_m
+            pts = points(p.joints_3d)
             joints.points = pts
             bones.points = [pts[i] for pair in SKELETON.bones for i in pair]
             head = pts[10]

@@ -69,6 +69,7 @@ def test_markers_draw_each_person_and_clear_when_someone_goes():
     assert len(arr.markers[1].points) == 2 * len(SKELETON.bones)
     assert arr.markers[0].points[0].z == 3.0 and arr.markers[3].points[0].z == 4.0
     assert arr.markers[2].text == "#4 3.0 m"
+    assert arr.markers[0].scale.x == 0.05 and arr.markers[1].scale.x == 0.02      # default sizes
     assert all(m.header.frame_id == "cam" for m in arr.markers)
     assert [m.action for m in build(_frame(2), h).markers] == [Marker.ADD] * 6      # nobody gone: no clear
     one = build(_frame(1), h).markers                                              # id 5 gone
@@ -78,8 +79,9 @@ def test_markers_draw_each_person_and_clear_when_someone_goes():
     assert build(_frame(0), h).markers == []                                       # nothing left to clear
     moved = _frame(1)
     moved.persons[0].joints_3d[:, 2] += 1.0
-    again = build(moved, h).markers                                                # refilled, not stale
+    again = build(moved, h, joint_diameter_m=0.1, line_width_m=0.03).markers      # refilled, not stale
     assert again[0].points[0].z == 4.0 and again[2].text == "#4 4.0 m"
+    assert again[0].scale.z == 0.1 and again[1].scale.x == 0.03                   # sizes as asked this call
 
 
 def test_tf_frames_are_named_the_rep155_way():
