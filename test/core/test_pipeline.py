@@ -82,6 +82,10 @@ def test_bad_config_is_refused():
         PipelineConfig(hfov_deg=200).validate()
     with pytest.raises(ValueError, match="smoothing_alpha"):
         PipelineConfig(smoothing_alpha=0).validate()
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, int8, got 'fp16'"):
+        PipelineConfig(precision="fp16").validate()
+    with pytest.raises(ValueError, match="device must be auto, cpu or cuda, got 'tpu'"):
+        PipelineConfig(device="tpu").validate()
 
 
 def test_nan_and_out_of_image_keypoints(estimator):
