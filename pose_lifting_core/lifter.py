@@ -3,7 +3,8 @@
 Owns: checkpoint save/load (weights + codec + joint order + training config + provenance),
 device choice (CUDA when available, CPU otherwise), the network's number format (int8 hidden
 layers on x86 CPUs, bf16 where the hardware multiplies bf16 natively, fp32 otherwise;
-docs/BENCHMARKS.md has the accuracy and speed of each), and the batched call
+docs/BENCHMARKS.md has the accuracy and speed of each), which engine runs a batch (LiteRT for a
+few people on CPU, litert_network.py; PyTorch otherwise), and the batched call
 `estimate(keypoints, confidence, K) -> LiftResult` that lifts, solves the root translation and
 scores every person by reprojection error.
 """
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from pose_lifting_core.codec import Codec
+from pose_lifting_core.litert_network import LiteRTNetwork, litert_available
 from pose_lifting_core.model import FusedInference, LinearModel, int8_available, quantize_hidden_int8
 from pose_lifting_core.skeleton import JOINT_NAMES
 from pose_lifting_core.solvers import reprojection_error_px, solve_root
@@ -75,6 +77,7 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 SINGLE_THREAD_MAX = 16   # CPU batches up to this many people are lifted on one thread (Lifter.forward)
+LITERT_PRECISIONS = ("fp32", "int8")   # the formats the LiteRT latency path runs (litert_network.py)
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -130,21 +133,35 @@ class Lifter:
     """Batched 2D->3D lifting with a checkpoint's network and codec."""
 
     def __init__(self, model: LinearModel, codec: Codec, device: str = "auto",
-                 info: Optional[Dict[str, Any]] = None, precision: str = "auto") -> None:
+                 info: Optional[Dict[str, Any]] = None, precision: str = "auto",
+                 litert_max_batch: int = SINGLE_THREAD_MAX) -> None:
+        """litert_max_batch: on CPU, in fp32 or int8, batches of up to this many people run
+        through LiteRT on one thread (litert_network.py: 3-4x faster than PyTorch right after
+        the detector); larger ones through PyTorch. 0 keeps every batch in PyTorch."""
         if tuple(codec.joint_names) != JOINT_NAMES:
             raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
+        if litert_max_batch < 0:
+            raise ValueError(f"litert_max_batch must be >= 0, got {litert_max_batch}")
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32   # the network's input
         # batch norm folded, no dropout; weights in the network's number format
-        self.model = FusedInference(model.eval()).to(self.device, self.dtype)
+        fused = FusedInference(model.eval())
+        self.litert: Optional[LiteRTNetwork] = None
+        self.litert_max_batch = 0
+        if (litert_max_batch and self.device.type == "cpu" and self.precision in LITERT_PRECISIONS
+                and litert_available()):
+            self.litert = LiteRTNetwork(fused, int8_hidden=self.precision == "int8")
+            self.litert_max_batch = litert_max_batch
+        self.model = fused.to(self.device, self.dtype)
         if self.precision == "int8":
             self.model = quantize_hidden_int8(self.model)
         self.codec = codec
         self.info = info or {}
 
     @staticmethod
-    def load(path: Optional[str] = None, device: str = "auto", precision: str = "auto") -> "Lifter":
+    def load(path: Optional[str] = None, device: str = "auto", precision: str = "auto",
+             litert_max_batch: int = SINGLE_THREAD_MAX) -> "Lifter":
         path = path or DEFAULT_CHECKPOINT
         blob = load_checkpoint(path)
         try:
@@ -155,7 +172,7 @@ class Lifter:
             raise CheckpointError(f"checkpoint {path} does not match the model: {exc}") from exc
         info = {k: blob.get(k) for k in ("train_config", "provenance", "extra")}
         info["path"] = path
-        return Lifter(model, codec, device, info, precision)
+        return Lifter(model, codec, device, info, precision, litert_max_batch)
 
     @property
     def chunk(self) -> int:
@@ -170,11 +187,14 @@ class Lifter:
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The network on standardised inputs (N, in_dim), in chunks of `chunk`; computes in
-        `self.dtype` and returns that format. On CPU, batches of up to SINGLE_THREAD_MAX people
-        run on one thread: a second thread saves at most 0.1 ms there, and torch's idle worker
-        threads keep spinning after a multi-threaded call, which slowed the detector running
-        next by about 5 ms per frame (docs/BENCHMARKS.md, "after the detector")."""
+        `self.dtype` and returns that format. On CPU, batches of up to `litert_max_batch` people
+        go through LiteRT; other batches of up to SINGLE_THREAD_MAX people run on one torch
+        thread: a second thread saves at most 0.1 ms there, and torch's idle worker threads keep
+        spinning after a multi-threaded call, which slowed the detector running next by about
+        5 ms per frame (docs/BENCHMARKS.md, "after the detector")."""
         x = x.to(self.dtype)
+        if self.litert is not None and len(x) <= self.litert_max_batch:
+            return torch.from_numpy(self.litert(x.numpy()))
         if self.device.type == "cpu" and len(x) <= SINGLE_THREAD_MAX and torch.get_num_threads() > 1:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
@@ -190,9 +210,12 @@ class Lifter:
     def lift(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:
         """Root-relative joints (N, J, 3) metres from pixels (N, J, 2), confidences (N, J) and
         K (3, 3) or (N, 3, 3). All people (of any number of frames) are lifted in one call."""
-        x = self.codec.encode(np.asarray(keypoints, dtype=np.float64), np.asarray(confidence), K)
-        if len(x) == 0:
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        if len(keypoints) == 0:
             return np.zeros((0, self.codec.num_joints, 3))
+        x = self.codec.encode(keypoints, np.asarray(confidence), K)
+        if self.litert is not None and len(x) <= self.litert_max_batch:
+            return self.codec.decode(self.litert(x))
         xt = torch.from_numpy(x)
         if self.device.type == "cuda":
             xt = xt.pin_memory().to(self.device, non_blocking=True)
