@@ -60,7 +60,7 @@ def main() -> int:
     from pose_lifting_core.detection.blazepose import BlazePoseDetector
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_ros import visualization
-    from pose_lifting_ros.conversions import frame_to_msg
+    from pose_lifting_ros.conversions import frame_to_msg, person_points
     from pose_lifting_ros.main import stop_process
 
     torch.set_num_threads(args.threads)
@@ -95,7 +95,8 @@ def main() -> int:
         frame = est.process(rgb)
         t2 = time.perf_counter()
         h = Header(frame_id="camera_optical_frame", stamp=node.get_clock().now().to_msg())
-        msgs = (frame_to_msg(frame, h), marker_builder(frame, h),
+        pos = person_points(frame)     # as the node does: one set of Points for both messages
+        msgs = (frame_to_msg(frame, h, pos), marker_builder(frame, h, positions=pos),
                 TFMessage(transforms=visualization.transforms(frame, h)))
         t3 = time.perf_counter()
         for pub, m in zip(pubs, msgs):

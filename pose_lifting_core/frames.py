@@ -15,30 +15,35 @@ from pose_lifting_core.skeleton import JOINT_NAMES
 _J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
 
+_LEFT_HIP, _RIGHT_HIP, _THORAX, _PELVIS = _J["left_hip"], _J["right_hip"], _J["thorax"], _J["pelvis"]
+_NEXT, _AFTER = [1, 2, 0], [2, 0, 1]   # cyclic index shifts for the cross product
+# 1 + these rows . (m00, m11, m22) = 4 x^2, 4 y^2, 4 z^2, 4 w^2 of the quaternion
+_DIAG_TO_SQUARES = np.array([[1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0], [1.0, 1.0, 1.0]])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """Rows of v (..., n) scaled to unit length (a zero row stays zero)."""
+    return v / np.maximum(np.sqrt((v * v).sum(-1, keepdims=True)), 1e-9)
+
+
 def body_rotations(joints: np.ndarray) -> np.ndarray:
-    """Rotations (N, 3, 3) of the body frames; columns x forward, y left, z up."""
+    """Rotations (N, 3, 3) of the body frames; columns x forward, y left, z up.
+    (Written with few numpy calls: one person's frame is computed every video frame.)"""
     J = np.asarray(joints, dtype=np.float64)
-    y = J[:, _J["left_hip"]] - J[:, _J["right_hip"]]
-    y /= np.maximum(np.linalg.norm(y, axis=-1, keepdims=True), 1e-9)
-    up = J[:, _J["thorax"]] - J[:, _J["pelvis"]]
-    z = up - (up * y).sum(-1, keepdims=True) * y
-    z /= np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-9)
-    x = np.cross(y, z)
+    y = _unit(J[:, _LEFT_HIP] - J[:, _RIGHT_HIP])
+    up = J[:, _THORAX] - J[:, _PELVIS]
+    z = _unit(up - (up * y).sum(-1, keepdims=True) * y)
+    x = y[:, _NEXT] * z[:, _AFTER] - y[:, _AFTER] * z[:, _NEXT]     # y x z
     return np.stack([x, y, z], -1)
 
 
 def quaternion_from_matrix(R: np.ndarray) -> np.ndarray:
-    """Unit quaternions (N, 4) as (x, y, z, w) from rotation matrices (N, 3, 3)."""
-    R = np.asarray(R, dtype=np.float64).reshape(-1, 3, 3)
-    m00, m11, m22 = R[:, 0, 0], R[:, 1, 1], R[:, 2, 2]
-    q = np.stack([np.sqrt(np.maximum(0, 1 + m00 - m11 - m22)) / 2,
-                  np.sqrt(np.maximum(0, 1 - m00 + m11 - m22)) / 2,
-                  np.sqrt(np.maximum(0, 1 - m00 - m11 + m22)) / 2,
-                  np.sqrt(np.maximum(0, 1 + m00 + m11 + m22)) / 2], -1)
-    q[:, 0] = np.copysign(q[:, 0], R[:, 2, 1] - R[:, 1, 2])
-    q[:, 1] = np.copysign(q[:, 1], R[:, 0, 2] - R[:, 2, 0])
-    q[:, 2] = np.copysign(q[:, 2], R[:, 1, 0] - R[:, 0, 1])
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+    """Unit quaternions (N, 4) as (x, y, z, w) from rotation matrices (N, 3, 3): magnitudes
+    from the diagonal, signs of x, y, z from the antisymmetric part (w >= 0)."""
+    R = np.asarray(R, dtype=np.float64).reshape(-1, 9)
+    q = np.sqrt(np.maximum(1.0 + R[:, [0, 4, 8]] @ _DIAG_TO_SQUARES.T, 0.0))
+    q[:, :3] = np.copysign(q[:, :3], R[:, [7, 2, 3]] - R[:, [5, 6, 1]])   # m21-m12, m02-m20, m10-m01
+    return _unit(q)
 
 
 def matrix_from_quaternion(q: np.ndarray) -> np.ndarray:

@@ -151,11 +151,11 @@ def to_skeleton17(keypoints: np.ndarray, scores: np.ndarray | None = None,
     sc = np.ones(kp.shape[:-1]) if scores is None else np.asarray(scores, dtype=np.float64)
     if sc.shape != kp.shape[:-1]:
         raise ValueError(f"scores shape {sc.shape} does not match keypoints {kp.shape[:-1]}")
-    bad = ~np.isfinite(kp).all(-1) | ~np.isfinite(sc)
+    bad = ~(np.isfinite(kp).all(-1) & np.isfinite(sc))
     sc = np.where(bad, 0.0, np.clip(sc, 0.0, 1.0))
     kp = np.where(bad[..., None], 0.0, kp)
     avg, pair, provided = _TABLES[layout]
-    out = np.einsum("js,...sc->...jc", avg, kp)
+    out = avg @ kp                      # (17, J_layout) @ (..., J_layout, 2)
     conf = np.where(provided, np.minimum(sc[..., pair[:, 0]], sc[..., pair[:, 1]]), 0.0)
     out = np.where(conf[..., None] > 0, out, 0.0)
     return out, conf

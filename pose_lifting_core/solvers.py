@@ -31,33 +31,35 @@ def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K:
         [Σs    0     -Σsx ] [Tx]   [ Σs bx           ]
         [0     Σs    -Σsy ] [Ty] = [ Σs by           ]
         [-Σsx  -Σsy  Σs r²] [Tz]   [ -Σs (x bx + y by)]
-    are solved in closed form (Schur complement on Tz), all people at once: one weighted sum
-    of seven per-joint terms per iteration."""
+    are solved in closed form (Schur complement on Tz, after dividing by Σs), all people at
+    once: one weighted sum of seven per-joint terms per iteration."""
+    if iterations < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
     xy = normalize(keypoints, K)
     w = np.asarray(weights, dtype=np.float64)
     finite = np.isfinite(xy).all(-1) & np.isfinite(w)
     w = np.where(finite, w, 0.0)
     xy = np.where(finite[..., None], xy, 0.0)
-    x, y = xy[..., 0], xy[..., 1]
-    Xx, Xy, Xz = X_rel[..., 0], X_rel[..., 1], X_rel[..., 2]
-    # per joint: rows [1, 0, -x] and [0, 1, -y]; right-hand sides bx, by
-    bx, by = x * Xz - Xx, y * Xz - Xy
-    terms = np.stack([np.ones_like(x), x, y, x * x + y * y, bx, by, x * bx + y * by], -1)   # (N, J, 7)
+    Xz = X_rel[..., 2]
+    # per joint: rows [1, 0, -x] and [0, 1, -y]; right-hand sides (bx, by) = (x, y) Xz - (Xx, Xy)
+    b = xy * Xz[..., None] - X_rel[..., :2]
+    terms = np.concatenate([np.ones_like(Xz)[..., None], xy, (xy * xy).sum(-1, keepdims=True), b,
+                            (xy * b).sum(-1, keepdims=True)], -1)   # (N, J, 7): 1, x, y, r², bx, by, x bx + y by
     usable = (w > 0).sum(-1) >= 2            # one joint cannot fix the depth
     s = w
-    T = np.zeros(X_rel.shape[:1] + (3,))
     with np.errstate(invalid="ignore", divide="ignore"):
         for it in range(iterations):
             if it > 0:
                 z = np.maximum(Xz + T[:, 2:3], min_depth)
                 s = w / (z * z)
-            s0, sx, sy, sr2, sbx, sby, sxb = np.einsum("nj,njk->kn", s, terms)
-            # Tz from the Schur complement; Tx, Ty back-substituted. D = Σs |p - p̄|² >= 0, and
+            # weighted means (over joints, weights s) of x, y, r², bx, by, x bx + y by
+            sums = (s[:, None, :] @ terms)[:, 0]
+            mx, my, mr2, mbx, mby, mxb = (sums[:, 1:] / sums[:, :1]).T
+            # Tz from the Schur complement; Tx, Ty back-substituted. D = mean |p - p̄|² >= 0, and
             # is 0 only when every usable joint projects to the same point
-            D = sr2 - (sx * sx + sy * sy) / s0
-            D = np.maximum(D, 1e-12 * (2 * s0 + sr2))
-            Tz = np.maximum((-sxb + (sx * sbx + sy * sby) / s0) / D, min_depth)
-            T = np.stack([(sbx + sx * Tz) / s0, (sby + sy * Tz) / s0, Tz], -1)
+            D = np.maximum(mr2 - mx * mx - my * my, 1e-12 * (2.0 + mr2))
+            Tz = np.maximum((mx * mbx + my * mby - mxb) / D, min_depth)
+            T = np.stack([mbx + mx * Tz, mby + my * Tz, Tz], -1)
     T[~usable] = np.nan
     return T
 

@@ -128,20 +128,29 @@ def points(xyz: np.ndarray) -> list:
     return [Point(x=x, y=y, z=z) for x, y, z in np.asarray(xyz, dtype=np.float64).tolist()]
 
 
-def frame_to_msg(frame, header):
-    """FrameResult -> pose_lifting/Skeleton3DArray stamped with the input's header."""
+def person_points(frame) -> list:
+    """[points(joints_3d)] per person of a FrameResult: built once per frame and shared by the
+    skeleton message and the markers (publishing copies them)."""
+    return [points(p.joints_3d) for p in frame.persons]
+
+
+def frame_to_msg(frame, header, positions: Optional[list] = None):
+    """FrameResult -> pose_lifting/Skeleton3DArray stamped with the input's header.
+    positions: `person_points(frame)` when the caller has it already."""
     from pose_lifting.msg import Keypoint2D, Skeleton3D, Skeleton3DArray
 
     out = Skeleton3DArray()
     out.header = header
-    out.k = [float(v) for v in frame.intrinsics.K.reshape(-1)]
+    out.k = np.asarray(frame.intrinsics.K, dtype=np.float64).reshape(9)
     out.width, out.height = int(frame.image_size[0]), int(frame.image_size[1])
     out.intrinsics_estimated = bool(frame.intrinsics.estimated)
     names = list(JOINT_NAMES)
-    for p in frame.persons:
+    if positions is None:
+        positions = person_points(frame)
+    for p, pts in zip(frame.persons, positions):
         s = Skeleton3D(id=int(p.id), names=names, reprojection_error_px=float(p.reprojection_error_px),
                        score=float(p.score))
-        s.positions = points(p.joints_3d)
+        s.positions = pts
         conf = np.asarray(p.confidence, dtype=np.float64).tolist()
         s.confidence = conf
         s.keypoints_2d = [Keypoint2D(x=u, y=v, confidence=c)

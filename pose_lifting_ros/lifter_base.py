@@ -17,7 +17,7 @@ from rclpy.node import Node
 
 from pose_lifting_ros import visualization
 from pose_lifting_ros.compat import TfBroadcaster
-from pose_lifting_ros.conversions import frame_to_msg
+from pose_lifting_ros.conversions import frame_to_msg, person_points
 from pose_lifting_ros.params import OutputConfig, declare, on_set_validator, pipeline_config
 
 
@@ -144,10 +144,12 @@ class LifterNodeBase(Node):
                 self.warn_throttled(f"skipped a message: {exc}")
 
     def _publish(self, frame, header) -> None:
-        self.pub_skeletons.publish(frame_to_msg(frame, header))
         o = self.outputs
+        positions = person_points(frame)
+        self.pub_skeletons.publish(frame_to_msg(frame, header, positions))
         if o.publish_markers:
-            self.pub_markers.publish(self._markers(frame, header, o.marker_joint_diameter_m, o.marker_line_width_m))
+            self.pub_markers.publish(self._markers(frame, header, o.marker_joint_diameter_m, o.marker_line_width_m,
+                                                   positions))
         if o.publish_tf and frame.persons:
             self.tf.sendTransform(visualization.transforms(frame, header, o.publish_joint_frames))
         self.published += 1

@@ -7,14 +7,14 @@ per joint named `<joint>_<id>`, REP-155 style). Everything is stamped with the i
 """
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
 from pose_lifting_core.frames import body_rotations, quaternion_from_matrix
 from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
-from pose_lifting_ros.conversions import points
+from pose_lifting_ros.conversions import person_points
 
 
 class MarkerBuilder:
@@ -45,9 +45,11 @@ class MarkerBuilder:
         out[2].scale.z = 0.12
         return tuple(out)
 
-    def __call__(self, frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02):
+    def __call__(self, frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02,
+                 positions: Optional[list] = None):
         """visualization_msgs/MarkerArray for every person of a FrameResult, stamped with header;
-        joint spheres of joint_diameter_m, bone lines line_width_m wide (metres)."""
+        joint spheres of joint_diameter_m, bone lines line_width_m wide (metres). positions:
+        conversions.person_points(frame) when the caller has it already."""
         from geometry_msgs.msg import Point
         from visualization_msgs.msg import Marker, MarkerArray
 
@@ -59,14 +61,15 @@ class MarkerBuilder:
             for gone in self._drawn - ids:
                 self._cache.pop(gone, None)
         self._drawn = ids
-        for p in frame.persons:
+        if positions is None:
+            positions = person_points(frame)
+        for p, pts in zip(frame.persons, positions):
             pid = int(p.id)
             if pid not in self._cache:
                 self._cache[pid] = self._person_markers(pid)
             joints, bones, label = self._cache[pid]
             joints.scale.x = joints.scale.y = joints.scale.z = joint_diameter_m
             bones.scale.x = line_width_m
-            pts = points(p.joints_3d)
             joints.points = pts
             bones.points = [pts[i] for pair in SKELETON.bones for i in pair]
             head = pts[10]

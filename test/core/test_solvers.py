@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pose_lifting_core.camera import project
+from pose_lifting_core.camera import normalize, project
 from pose_lifting_core.solvers import estimate_focal, reprojection_error_px, solve_root
 
 
@@ -91,3 +91,41 @@ def test_root_with_a_single_joint_is_nan_not_an_exception():
     w = np.zeros((1, 17))
     w[0, 3] = 1.0
     assert np.isnan(solve_root(X_rel, kp, w, _K())).all()
+
+
+def _dense_irls(X_rel, kp, w, K, iterations=3, min_depth=0.1):
+    """Reference: the same IRLS with every person's 2J x 3 system solved by np.linalg.lstsq."""
+    xy = normalize(kp, K)
+    out = []
+    for Xp, p, wp in zip(X_rel, xy, w):
+        A = np.concatenate([np.stack([np.ones(len(p)), np.zeros(len(p)), -p[:, 0]], -1),
+                            np.stack([np.zeros(len(p)), np.ones(len(p)), -p[:, 1]], -1)])
+        b = np.concatenate([p[:, 0] * Xp[:, 2] - Xp[:, 0], p[:, 1] * Xp[:, 2] - Xp[:, 1]])
+        s, T = wp, None
+        for it in range(iterations):
+            if it:
+                s = wp / np.maximum(Xp[:, 2] + T[2], min_depth) ** 2
+            r = np.sqrt(np.concatenate([s, s]))
+            T = np.linalg.lstsq(A * r[:, None], b * r, rcond=None)[0]
+            T[2] = max(T[2], min_depth)
+            T[:2] = [(b[:len(p)] * s).sum() / s.sum() + (p[:, 0] * s).sum() / s.sum() * T[2],
+                     (b[len(p):] * s).sum() / s.sum() + (p[:, 1] * s).sum() / s.sum() * T[2]]
+        out.append(T)
+    return np.array(out)
+
+
+def test_root_matches_a_dense_least_squares_reference():
+    rng = np.random.default_rng(7)
+    n = 40
+    X = rng.normal(0, 0.3, (n, 17, 3))
+    X_rel = X - X[:, :1]
+    T_true = np.stack([rng.uniform(-2, 2, n), rng.uniform(-1, 1, n), rng.uniform(2, 9, n)], -1)
+    K = _K()
+    kp = project(X_rel + T_true[:, None], K) + rng.normal(0, 3, (n, 17, 2))
+    w = rng.uniform(0, 1, (n, 17)) * (rng.uniform(size=(n, 17)) > 0.2)
+    np.testing.assert_allclose(solve_root(X_rel, kp, w, K), _dense_irls(X_rel, kp, w, K), rtol=1e-9, atol=1e-9)
+
+
+def test_root_needs_an_iteration():
+    with pytest.raises(ValueError, match="iterations must be >= 1"):
+        solve_root(np.zeros((1, 17, 3)), np.zeros((1, 17, 2)), np.ones((1, 17)), _K(), iterations=0)

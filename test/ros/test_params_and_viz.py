@@ -84,6 +84,19 @@ def test_markers_draw_each_person_and_clear_when_someone_goes():
     assert again[0].scale.z == 0.1 and again[1].scale.x == 0.03                   # sizes as asked this call
 
 
+def test_markers_and_skeleton_message_share_the_frame_points():
+    from pose_lifting_ros.conversions import frame_to_msg, person_points
+    h = Header(frame_id="cam")
+    f = _frame(2)
+    pos = person_points(f)
+    assert [len(p) for p in pos] == [17, 17] and pos[1][0].z == 4.0
+    skel = frame_to_msg(f, h, pos)
+    arr = visualization.MarkerBuilder()(f, h, positions=pos)
+    assert skel.skeletons[1].positions[0] is pos[1][0] and arr.markers[3].points[0] is pos[1][0]
+    # without positions each builds its own, equal ones
+    assert [p.z for p in frame_to_msg(f, h).skeletons[0].positions] == [p.z for p in pos[0]]
+
+
 def test_tf_frames_are_named_the_rep155_way():
     h = Header(frame_id="cam")
     tfs = visualization.transforms(_frame(1), h, joint_frames=True)
