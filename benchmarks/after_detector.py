@@ -4,8 +4,10 @@ back to back (warm caches), on this machine's CPU.
 The whole chain costs more than the sum of its steps timed alone: the detector (BlazePose
 through LiteRT/XNNPACK, all cores) leaves the caches holding its own code and data, so every
 step after it starts cold. This script measures, in one run, each step both ways:
-  - the lifting network (one person) in every CPU number format, and a 64-wide network of the
-    same shape, which shows how much of the cost is the call itself rather than the weights;
+  - the lifting network (one person) in every CPU number format through PyTorch, and in fp32
+    and int8 through LiteRT (the engine the Lifter uses for up to 16 people on CPU), and a
+    64-wide PyTorch network of the same shape, which shows how much of the cost is the call
+    itself rather than the weights;
   - the root solve, message building (Skeleton3DArray, markers, TF) and publishing the three
     messages to a subscriber in another process;
   - the detector's own time after lifting with one torch thread and with two (torch's worker
@@ -83,12 +85,12 @@ def main() -> int:
     from tf2_msgs.msg import TFMessage
     from visualization_msgs.msg import MarkerArray
 
-    from pose_lifting_core.lifter import Lifter, available_precisions
+    from pose_lifting_core.lifter import SINGLE_THREAD_MAX, Lifter, available_precisions
     from pose_lifting_core.model import LinearModel
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_core.skeleton import to_skeleton17
     from pose_lifting_ros import visualization
-    from pose_lifting_ros.conversions import frame_to_msg
+    from pose_lifting_ros.conversions import frame_to_msg, person_points
     from pose_lifting_ros.main import stop_process
 
     torch.set_num_threads(2)
@@ -116,15 +118,19 @@ def main() -> int:
         return float(np.median(warm) * 1000), float(np.median(cold) * 1000)
 
     rows = []
-    shipped = Lifter.load(device="cpu", precision="fp32")
+    shipped = Lifter.load(device="cpu", precision="fp32", litert_max_batch=0)
+    x = torch.from_numpy(shipped.codec.encode(k17, c17, K))
     for prec in available_precisions(torch.device("cpu")):
-        lifter = Lifter.load(device="cpu", precision=prec)
-        x = torch.from_numpy(lifter.codec.encode(k17, c17, K))
-        rows.append((f"lifting network, {prec}, 1024 wide (shipped)", *both(lambda: lifter.forward(x))))
+        for engine, most in (("PyTorch", 0), ("LiteRT", SINGLE_THREAD_MAX)):
+            lifter = Lifter.load(device="cpu", precision=prec, litert_max_batch=most)
+            if engine == "LiteRT" and lifter.litert is None:
+                continue
+            rows.append((f"lifting network, {prec}, 1024 wide (shipped), {engine}",
+                         *both(lambda: lifter.forward(x))))
     small = Lifter(LinearModel(shipped.codec.in_dim, shipped.codec.out_dim, width=64).eval(), shipped.codec, "cpu",
-                   precision="fp32")
+                   precision="fp32", litert_max_batch=0)
     xs = torch.from_numpy(small.codec.encode(k17, c17, K))
-    rows.append(("lifting network, fp32, 64 wide (untrained, same shape)", *both(lambda: small.forward(xs))))
+    rows.append(("lifting network, fp32, 64 wide (untrained, same shape), PyTorch", *both(lambda: small.forward(xs))))
     X_rel = est.lifter.lift(k17, c17, K)
     rows.append(("root solve + reprojection score", *both(lambda: est.lifter.place(X_rel, k17, c17, K))))
 
@@ -136,7 +142,10 @@ def main() -> int:
     try:
         h = Header(frame_id="camera_optical_frame")
         markers = visualization.MarkerBuilder()
-        build = lambda: (frame_to_msg(frame, h), markers(frame, h), TFMessage(transforms=visualization.transforms(frame, h)))  # noqa: E731
+        def build():
+            pos = person_points(frame)     # as the node does: one set of Points for both messages
+            return (frame_to_msg(frame, h, pos), markers(frame, h, positions=pos),
+                    TFMessage(transforms=visualization.transforms(frame, h)))
         rows.append(("build Skeleton3DArray + markers + TF", *both(build)))
         msgs = build()
         rows.append(("publish the three (subscriber in another process)",

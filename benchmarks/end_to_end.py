@@ -89,12 +89,14 @@ def main() -> int:
             floor_det.detect(decode())
             floor.append(time.perf_counter() - t0)
             continue
+        # the node stamps its outputs with the image message's own header; here the header is
+        # made before the clock starts, as it would arrive with the image
+        h = Header(frame_id="camera_optical_frame", stamp=node.get_clock().now().to_msg())
         t0 = time.perf_counter()
         rgb = decode()
         t1 = time.perf_counter()
         frame = est.process(rgb)
         t2 = time.perf_counter()
-        h = Header(frame_id="camera_optical_frame", stamp=node.get_clock().now().to_msg())
         pos = person_points(frame)     # as the node does: one set of Points for both messages
         msgs = (frame_to_msg(frame, h, pos), marker_builder(frame, h, positions=pos),
                 TFMessage(transforms=visualization.transforms(frame, h)))

@@ -64,12 +64,13 @@ def main() -> int:
                   "(4096x1024 @ 1024x1024) in the same format, measured in the same run.", ""]
         for prec, p in r["precisions"].items():
             lines += [f"{dev}, {prec}: matmul {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s.", "",
-                      "| batch | poses/s | GFLOP/s | of matmul |", "|---|---|---|---|"]
+                      "| batch | poses/s | GFLOP/s | of matmul | engine |", "|---|---|---|---|---|"]
             lines += [f"| {x['batch']} | {x['poses_per_s']:.0f} | {x['flops_per_s'] / 1e9:.1f} | "
-                      f"{100 * x['fraction_of_matmul']:.0f} % |" for x in p["throughput"]]
+                      f"{100 * x['fraction_of_matmul']:.0f} % | {x['engine']} |" for x in p["throughput"]]
             lines.append("")
-        lines += ["| people | format | lift (ms, median) | lift + root solve + scores (ms, median) |", "|---|---|---|---|"]
-        lines += [f"| {x['people']} | {prec} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |"
+        lines += ["| people | format | engine | lift (ms, median) | lift + root solve + scores (ms, median) |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {x['people']} | {prec} | {x['engine']} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |"
                   for prec, p in r["precisions"].items() for x in p["latency"]]
         lines.append("")
     if "cuda" not in results:

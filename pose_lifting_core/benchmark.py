@@ -3,7 +3,8 @@
 Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
 throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
 latency for 1 and 10 people (lift + root solve), for each number format the device runs natively
-(fp32; bf16 and int8 where supported), each against the matmul rate in the same format. Times
+(fp32; bf16 and int8 where supported), each against the matmul rate in the same format; each
+row names its engine (LiteRT for a few people on CPU, PyTorch otherwise). Times
 are medians of repeated runs after a warm-up; CUDA runs are synchronised.
 """
 from __future__ import annotations
@@ -64,15 +65,22 @@ def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 10
     return 2.0 * n * k * m / t
 
 
-def throughput(lifter: Lifter, batches: Sequence[int]) -> List[Dict[str, float]]:
+def engine(lifter: Lifter, people: int) -> str:
+    """Which engine runs a batch of this many people: LiteRT or PyTorch (Lifter.forward)."""
+    return "LiteRT" if lifter.litert is not None and people <= lifter.litert_max_batch else "PyTorch"
+
+
+def throughput(lifter: Lifter, batches: Sequence[int]) -> List[Dict[str, object]]:
     """Network throughput per batch size in the lifter's own number format (inputs already on
-    the device; `Lifter.forward`, which chunks large batches): poses/s and FLOP/s."""
+    the device; `Lifter.forward`, which chunks large batches and sends small CPU ones to
+    LiteRT): poses/s, FLOP/s and the engine."""
     fpp = flops_per_pose(lifter.model)
     rows = []
     for b in batches:
         x = torch.randn(b, lifter.codec.in_dim, device=lifter.device, dtype=lifter.dtype)
         t = _timeit(lambda: lifter.forward(x), lifter.device)
-        rows.append({"batch": b, "seconds": t, "poses_per_s": b / t, "flops_per_s": b * fpp / t})
+        rows.append({"batch": b, "seconds": t, "poses_per_s": b / t, "flops_per_s": b * fpp / t,
+                     "engine": engine(lifter, b)})
     return rows
 
 
@@ -84,11 +92,12 @@ def synthetic_people(n: int, seed: int = 0):
     return project(X, K), np.ones((n, 17)), K
 
 
-def latency(lifter: Lifter, people: int) -> Dict[str, float]:
+def latency(lifter: Lifter, people: int) -> Dict[str, object]:
     """Seconds for `Lifter.lift` and for `Lifter.estimate` (lift + root solve + scores)."""
     kp, conf, K = synthetic_people(people)
     return {"people": people, "lift_s": _timeit(lambda: lifter.lift(kp, conf, K), lifter.device),
-            "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device)}
+            "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device),
+            "engine": engine(lifter, people)}
 
 
 def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)) -> Dict[str, object]:

@@ -218,13 +218,13 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
           f"lifting uses {r['default_precision']} by default")
     for prec, p in r["precisions"].items():
         print(f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (measured now)")
-        print("batch      poses/s    GFLOP/s  of matmul")
+        print("batch      poses/s    GFLOP/s  of matmul  engine")
         for row in p["throughput"]:
             print(f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  {row['flops_per_s'] / 1e9:>9.1f}  "
-                  f"{row['fraction_of_matmul'] * 100:>8.0f} %")
+                  f"{row['fraction_of_matmul'] * 100:>8.0f} %  {row['engine']}")
         for lat in p["latency"]:
             print(f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, "
-                  f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms")
+                  f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms ({lat['engine']})")
     return 0
 
 

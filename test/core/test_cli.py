@@ -224,6 +224,8 @@ def test_benchmark_measures_something_real():
     lifter = Lifter.load(device="cpu")
     rows = b.throughput(lifter, [1, 64])
     assert rows[1]["poses_per_s"] > rows[0]["poses_per_s"] > 0
+    assert rows[0]["engine"] == ("LiteRT" if lifter.litert is not None else "PyTorch")   # a few people
+    assert rows[1]["engine"] == "PyTorch"                                                # 64 people
     assert b.flops_per_pose(lifter.model) == 2 * (54 * 1024 + 4 * 1024 * 1024 + 1024 * 51)
     assert b.matmul_flops(torch.device("cpu"), 256, 256, 256) > 1e8
 
