@@ -186,9 +186,10 @@ def main() -> int:
             "| OpenMP wait policy | after a one-thread lift | after a two-thread lift |\n|---|---|---|\n"
             + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} |\n" for p, v in spin.items())
             + "\nWith the default policy torch's idle worker threads spin after a multi-threaded call and slow the "
-            "detector; hence batches of up to 16 people lift on one thread (`SINGLE_THREAD_MAX` in "
-            "pose_lifting_core/lifter.py), and the node processes set `OMP_WAIT_POLICY=PASSIVE` "
-            "(pose_lifting_ros/__init__.py), which covers larger batches too.\n")
+            "detector; hence batches of up to 16 people lift on one thread (through LiteRT in fp32 and int8, on "
+            "one torch thread in bf16; `SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py), and the node "
+            "processes set `OMP_WAIT_POLICY=PASSIVE` (pose_lifting_ros/__init__.py), which covers larger "
+            "batches too.\n")
     replace_section(args.markdown, "after-detector", body)
     print(body)
     return 0
