@@ -61,7 +61,8 @@ def main() -> int:
     for dev, r in results.items():
         lines += [f"**{dev}** ({r['threads']} threads): {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; lifting uses "
                   f"**{r['default_precision']}** by default here. Each number format is set against a dense matmul "
-                  "(4096x1024 @ 1024x1024) in the same format, measured in the same run.", ""]
+                  "(4096x1024 @ 1024x1024) in the same format, measured in the same run (the faster of one measurement "
+                  "before and one after the batch sweep).", ""]
         for prec, p in r["precisions"].items():
             lines += [f"{dev}, {prec}: matmul {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s.", "",
                       "| batch | poses/s | GFLOP/s | of matmul | engine |", "|---|---|---|---|---|"]
