@@ -4,8 +4,8 @@ Runs the evaluation protocol of pose_lifting_core/evaluate.py (held-out clips, h
 held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unknown K with the
 field-of-view prior, the pooled focal estimate and their fusion) in the lifter's default number
 format, then the known-K conditions again in every other format the machine runs natively
-(fp32 / bf16 / int8, through PyTorch) and through LiteRT (fp32 / int8: the engine that lifts a
-few people per call in the nodes), side by side with the difference. Writes
+(fp32 / bf16 / int8) and engine (PyTorch; LiteRT, which runs fp32 and int8 on CPU by default),
+side by side with the difference. Writes
 docs/accuracy.json and the accuracy section of docs/BENCHMARKS.md. Needs ../shared (the Bandai
 archive) or an existing cache/bandai17.npz.
 
@@ -26,8 +26,13 @@ from _report import commit, machine, replace_section, today  # noqa: E402
 from pose_lifting_core.evaluate import EvalConfig, evaluate_known_k, evaluate_unknown_k, report_markdown  # noqa: E402
 import torch  # noqa: E402
 
-from pose_lifting_core.lifter import LITERT_PRECISIONS, PRECISIONS, Lifter, available_precisions  # noqa: E402
+from pose_lifting_core.lifter import ENGINES, PRECISIONS, Lifter, available_precisions  # noqa: E402
 from pose_lifting_core.train import TrainConfig, load_mocap  # noqa: E402
+
+
+def _name(lifter: Lifter) -> str:
+    """A lifter's number format and the engine that runs it for a large batch."""
+    return f"{lifter.precision} ({lifter.engine_for(100_000)})"
 
 
 def precision_table(default: str, rows, others) -> str:
@@ -63,20 +68,18 @@ def main() -> int:
     ap.add_argument("--markdown", default=os.path.join("docs", "BENCHMARKS.md"))
     args = ap.parse_args()
     t0 = time.time()
-    # PyTorch for every batch here (the evaluation lifts thousands of people per call); the LiteRT
-    # path that lifts a few people at a time in the nodes is compared below
-    lifter = Lifter.load(args.checkpoint, "cpu", args.precision, litert_max_batch=0)
+    lifter = Lifter.load(args.checkpoint, "cpu", args.precision)
     heldout = tuple(lifter.info.get("train_config", {}).get("heldout_content", []))
     data = load_mocap(TrainConfig())
     cfg = EvalConfig(samples=args.samples, scenes=args.scenes, heldout_content=heldout)
     rows = evaluate_known_k(lifter, data, cfg) + evaluate_unknown_k(lifter, data, cfg)
     others = {}
-    for prec in [p for p in available_precisions(torch.device("cpu")) if p != lifter.precision]:
-        others[prec] = evaluate_known_k(Lifter.load(args.checkpoint, "cpu", prec, litert_max_batch=0), data, cfg)
-    for prec in [p for p in available_precisions(torch.device("cpu")) if p in LITERT_PRECISIONS]:
-        lite = Lifter.load(args.checkpoint, "cpu", prec, litert_max_batch=10 ** 9)
-        if lite.litert is not None:
-            others[f"{prec} (LiteRT)"] = evaluate_known_k(lite, data, cfg)
+    for prec in available_precisions(torch.device("cpu")):
+        for engine in ENGINES:
+            other = Lifter.load(args.checkpoint, "cpu", prec, engine)
+            name = _name(other)
+            if name != _name(lifter) and name not in others:
+                others[name] = evaluate_known_k(other, data, cfg)
     prov = lifter.info.get("provenance", {})
     cmd = "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:])
     with open(args.json, "w") as fh:
@@ -91,7 +94,7 @@ def main() -> int:
     frames = prov.get("frames_per_split", {})
     body = (f"Command: `{cmd}` (the whole evaluation, {time.time() - t0:.0f} s)\n\n"
             f"Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
-            f"Checkpoint: `{os.path.relpath(lifter.info.get('path'))}`, run in {lifter.precision} (the default on "
+            f"Checkpoint: `{os.path.relpath(lifter.info.get('path'))}`, run in {_name(lifter)} (the default on "
             f"this machine); {cfg.samples} samples per known-K "
             f"condition; unknown K: {cfg.scenes} scenes of {cfg.scene_people} people per camera range, "
             f"2D noise {cfg.noise_px:g} px, COCO layout.\n\n"
@@ -99,7 +102,7 @@ def main() -> int:
                                                    for k in ("train", "val", "test", "content_test"))
             + f"; content held out: {', '.join(heldout)}.\n\n" + report_markdown(rows)
             + f"\n\nPer-joint error (mm), held-out clips, training camera ranges, exact 2D, known K: {per_joint}\n"
-            + precision_table(lifter.precision, rows, others))
+            + precision_table(_name(lifter), rows, others))
     replace_section(args.markdown, "accuracy", body)
     print(report_markdown(rows))
     return 0

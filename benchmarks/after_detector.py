@@ -5,14 +5,15 @@ The whole chain costs more than the sum of its steps timed alone: the detector (
 through LiteRT/XNNPACK, all cores) leaves the caches holding its own code and data, so every
 step after it starts cold. This script measures, in one run, each step both ways:
   - the lifting network (one person) in every CPU number format through PyTorch, and in fp32
-    and int8 through LiteRT (the engine the Lifter uses for up to 16 people on CPU), and a
-    64-wide PyTorch network of the same shape, which shows how much of the cost is the call
-    itself rather than the weights;
+    and int8 through LiteRT (the Lifter's CPU engine in those formats), and a 64-wide PyTorch
+    network of the same shape, which shows how much of the cost is the call itself rather
+    than the weights;
   - the root solve, message building (Skeleton3DArray, markers, TF) and publishing the three
     messages to a subscriber in another process;
   - the detector's own time after lifting with one torch thread and with two (torch's worker
     threads keep spinning after a multi-threaded call and slow the detector that runs next),
-    with OpenMP's default wait policy and with OMP_WAIT_POLICY=PASSIVE, each in a fresh process.
+    and after a two-thread LiteRT lift, with OpenMP's default wait policy and with
+    OMP_WAIT_POLICY=PASSIVE, each in a fresh process.
 Writes docs/after_detector.json and the "after the detector" section of docs/BENCHMARKS.md.
 
 Usage: .venv/bin/python benchmarks/after_detector.py [--repeats 150]
@@ -36,9 +37,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def detect_after_lift(repeats: int) -> dict:
-    """Median detector ms right after lifting one person with 1 and with 2 torch threads (the
-    network called directly, bypassing Lifter.forward's one-thread policy). Imports only the
-    core, so the OpenMP wait policy is the one in this process's environment."""
+    """Median detector ms right after lifting one person through PyTorch with 1 and with 2 torch
+    threads (the network called directly, bypassing Lifter.forward's engine choice), and after
+    lifting 17 people through LiteRT on 2 threads. Imports only the core, so the OpenMP wait
+    policy is the one in this process's environment."""
     import cv2
     import torch
 
@@ -51,18 +53,24 @@ def detect_after_lift(repeats: int) -> dict:
     k17, c17 = to_skeleton17(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]), "blazepose33")
     lifter = est.lifter
     x = torch.from_numpy(lifter.codec.encode(k17, c17, est.process(rgb).intrinsics.K)).to(lifter.dtype)
+    many = np.repeat(x.numpy(), 17, axis=0)        # 17 people: LiteRT's multi-thread network
     out = {}
-    for threads in (1, 2):
+    for key in ("1", "2", "litert"):
+        if key == "litert" and lifter.litert_many is None:
+            continue
         ts = []
         for _ in range(repeats):
-            torch.set_num_threads(threads)
-            with torch.inference_mode():
-                lifter.model(x)
-            torch.set_num_threads(2)
+            if key == "litert":
+                lifter.litert_many(many)
+            else:
+                torch.set_num_threads(int(key))
+                with torch.inference_mode():
+                    lifter.model(x)         # the PyTorch network, whatever the Lifter's engine
+                torch.set_num_threads(2)
             t0 = time.perf_counter()
             est.detector.detect(rgb)
             ts.append(time.perf_counter() - t0)
-        out[str(threads)] = float(np.median(ts) * 1000)
+        out[key] = float(np.median(ts) * 1000)
     return out
 
 
@@ -85,7 +93,7 @@ def main() -> int:
     from tf2_msgs.msg import TFMessage
     from visualization_msgs.msg import MarkerArray
 
-    from pose_lifting_core.lifter import SINGLE_THREAD_MAX, Lifter, available_precisions
+    from pose_lifting_core.lifter import ENGINES, Lifter, available_precisions
     from pose_lifting_core.model import LinearModel
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_core.skeleton import to_skeleton17
@@ -118,17 +126,18 @@ def main() -> int:
         return float(np.median(warm) * 1000), float(np.median(cold) * 1000)
 
     rows = []
-    shipped = Lifter.load(device="cpu", precision="fp32", litert_max_batch=0)
+    shipped = Lifter.load(device="cpu", precision="fp32", engine="torch")
     x = torch.from_numpy(shipped.codec.encode(k17, c17, K))
     for prec in available_precisions(torch.device("cpu")):
-        for engine, most in (("PyTorch", 0), ("LiteRT", SINGLE_THREAD_MAX)):
-            lifter = Lifter.load(device="cpu", precision=prec, litert_max_batch=most)
-            if engine == "LiteRT" and lifter.litert is None:
-                continue
-            rows.append((f"lifting network, {prec}, 1024 wide (shipped), {engine}",
-                         *both(lambda: lifter.forward(x))))
+        seen = set()
+        for engine in ENGINES:
+            lifter = Lifter.load(device="cpu", precision=prec, engine=engine)
+            if lifter.engine_for(1) not in seen:
+                seen.add(lifter.engine_for(1))
+                rows.append((f"lifting network, {prec}, 1024 wide (shipped), {lifter.engine_for(1)}",
+                             *both(lambda: lifter.forward(x))))
     small = Lifter(LinearModel(shipped.codec.in_dim, shipped.codec.out_dim, width=64).eval(), shipped.codec, "cpu",
-                   precision="fp32", litert_max_batch=0)
+                   precision="fp32", engine="torch")
     xs = torch.from_numpy(small.codec.encode(k17, c17, K))
     rows.append(("lifting network, fp32, 64 wide (untrained, same shape), PyTorch", *both(lambda: small.forward(xs))))
     X_rel = est.lifter.lift(k17, c17, K)
@@ -181,15 +190,17 @@ def main() -> int:
             "\"after the detector\" runs it right after a BlazePose call (2 threads, tracking):\n\n"
             "| step | warm (ms) | after the detector (ms) | ratio |\n|---|---|---|---|\n"
             + "".join(f"| {s} | {w:.3f} | {c:.3f} | {c / w:.1f}x |\n" for s, w, c in rows)
-            + f"\nThe detector (ms, median) right after lifting one person ({lifter.precision}) with one or two torch "
-            "threads, in a fresh process for each OpenMP wait policy:\n\n"
-            "| OpenMP wait policy | after a one-thread lift | after a two-thread lift |\n|---|---|---|\n"
-            + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} |\n" for p, v in spin.items())
+            + f"\nThe detector (ms, median) right after lifting one person ({lifter.precision}) through PyTorch "
+            "with one or two torch threads, and after lifting 17 people through LiteRT on two threads, in a fresh "
+            "process for each OpenMP wait policy:\n\n"
+            "| OpenMP wait policy | after a one-thread PyTorch lift | after a two-thread PyTorch lift | "
+            "after a two-thread LiteRT lift |\n|---|---|---|---|\n"
+            + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} | "
+                      + (f"{v['litert']:.2f}" if "litert" in v else "LiteRT absent") + " |\n" for p, v in spin.items())
             + "\nWith the default policy torch's idle worker threads spin after a multi-threaded call and slow the "
-            "detector; hence batches of up to 16 people lift on one thread (through LiteRT in fp32 and int8, on "
-            "one torch thread in bf16; `SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py), and the node "
-            "processes set `OMP_WAIT_POLICY=PASSIVE` (pose_lifting_ros/__init__.py), which covers larger "
-            "batches too.\n")
+            "detector; hence batches of up to 16 people lift on one thread (LiteRT in fp32 and int8, one torch "
+            "thread in bf16; `SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py), and the node processes set "
+            "`OMP_WAIT_POLICY=PASSIVE` (pose_lifting_ros/__init__.py), which covers larger PyTorch batches too.\n")
     replace_section(args.markdown, "after-detector", body)
     print(body)
     return 0

@@ -217,7 +217,9 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     print(f"device {r['device']}, {r['threads']} threads; {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; "
           f"lifting uses {r['default_precision']} by default")
     for prec, p in r["precisions"].items():
-        print(f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (measured now)")
+        refs = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in p.get("matmul_by_engine", {}).items())
+        print(f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (measured now"
+              + (f"; {refs}" if refs else "") + ")")
         print("batch      poses/s    GFLOP/s  of matmul  engine")
         for row in p["throughput"]:
             print(f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  {row['flops_per_s'] / 1e9:>9.1f}  "

@@ -3,8 +3,8 @@
 Owns: checkpoint save/load (weights + codec + joint order + training config + provenance),
 device choice (CUDA when available, CPU otherwise), the network's number format (int8 hidden
 layers on x86 CPUs, bf16 where the hardware multiplies bf16 natively, fp32 otherwise;
-docs/BENCHMARKS.md has the accuracy and speed of each), which engine runs a batch (LiteRT for a
-few people on CPU, litert_network.py; PyTorch otherwise), and the batched call
+docs/BENCHMARKS.md has the accuracy and speed of each), which engine runs the network (LiteRT on
+CPU in fp32 and int8, litert_network.py; PyTorch for CUDA and bf16), and the batched call
 `estimate(keypoints, confidence, K) -> LiftResult` that lifts, solves the root translation and
 scores every person by reprojection error.
 """
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.litert_network import LiteRTNetwork, litert_available
+from pose_lifting_core.litert_network import LiteRTNetwork, litert_available, to_flatbuffer
 from pose_lifting_core.model import FusedInference, LinearModel, int8_available, quantize_hidden_int8
 from pose_lifting_core.skeleton import JOINT_NAMES
 from pose_lifting_core.solvers import reprojection_error_px, solve_root
@@ -77,7 +77,8 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 SINGLE_THREAD_MAX = 16   # CPU batches up to this many people are lifted on one thread (Lifter.forward)
-LITERT_PRECISIONS = ("fp32", "int8")   # the formats the LiteRT latency path runs (litert_network.py)
+LITERT_PRECISIONS = ("fp32", "int8")   # the formats LiteRT runs on CPU (litert_network.py)
+ENGINES = ("auto", "torch")
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -133,26 +134,29 @@ class Lifter:
     """Batched 2D->3D lifting with a checkpoint's network and codec."""
 
     def __init__(self, model: LinearModel, codec: Codec, device: str = "auto",
-                 info: Optional[Dict[str, Any]] = None, precision: str = "auto",
-                 litert_max_batch: int = SINGLE_THREAD_MAX) -> None:
-        """litert_max_batch: on CPU, in fp32 or int8, batches of up to this many people run
-        through LiteRT on one thread (litert_network.py: 3-4x faster than PyTorch right after
-        the detector); larger ones through PyTorch. 0 keeps every batch in PyTorch."""
+                 info: Optional[Dict[str, Any]] = None, precision: str = "auto", engine: str = "auto") -> None:
+        """engine: 'auto' runs the network on CPU in fp32 or int8 through LiteRT (one thread for
+        up to SINGLE_THREAD_MAX people, torch's thread count above; litert_network.py) when
+        LiteRT can be imported, and through PyTorch otherwise (CUDA, bf16); 'torch' always
+        uses PyTorch."""
         if tuple(codec.joint_names) != JOINT_NAMES:
             raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
-        if litert_max_batch < 0:
-            raise ValueError(f"litert_max_batch must be >= 0, got {litert_max_batch}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32   # the network's input
         # batch norm folded, no dropout; weights in the network's number format
         fused = FusedInference(model.eval())
-        self.litert: Optional[LiteRTNetwork] = None
-        self.litert_max_batch = 0
-        if (litert_max_batch and self.device.type == "cpu" and self.precision in LITERT_PRECISIONS
+        # LiteRT copies of the network: one thread for a few people, all threads for many
+        self.litert_one: Optional[LiteRTNetwork] = None
+        self.litert_many: Optional[LiteRTNetwork] = None
+        if (engine == "auto" and self.device.type == "cpu" and self.precision in LITERT_PRECISIONS
                 and litert_available()):
-            self.litert = LiteRTNetwork(fused, int8_hidden=self.precision == "int8")
-            self.litert_max_batch = litert_max_batch
+            content = to_flatbuffer(fused, int8_hidden=self.precision == "int8")
+            self.litert_one = LiteRTNetwork(content, 1, self.chunk)
+            threads = torch.get_num_threads()
+            self.litert_many = self.litert_one if threads == 1 else LiteRTNetwork(content, threads, self.chunk)
         self.model = fused.to(self.device, self.dtype)
         if self.precision == "int8":
             self.model = quantize_hidden_int8(self.model)
@@ -161,7 +165,7 @@ class Lifter:
 
     @staticmethod
     def load(path: Optional[str] = None, device: str = "auto", precision: str = "auto",
-             litert_max_batch: int = SINGLE_THREAD_MAX) -> "Lifter":
+             engine: str = "auto") -> "Lifter":
         path = path or DEFAULT_CHECKPOINT
         blob = load_checkpoint(path)
         try:
@@ -172,29 +176,41 @@ class Lifter:
             raise CheckpointError(f"checkpoint {path} does not match the model: {exc}") from exc
         info = {k: blob.get(k) for k in ("train_config", "provenance", "extra")}
         info["path"] = path
-        return Lifter(model, codec, device, info, precision, litert_max_batch)
+        return Lifter(model, codec, device, info, precision, engine)
 
     @property
     def chunk(self) -> int:
         """Largest batch sent through the network at once. On CPU, once a batch's activations
         leave the caches FLOP/s drop (docs/BENCHMARKS.md), so bigger batches go in chunks: 512
         people with int8 hidden layers (their fp32 activations plus int8 copies), 2048 in fp32 or
-        bf16. On CUDA, 65536."""
+        bf16 (LiteRT and PyTorch alike). On CUDA, 65536."""
         if self.device.type == "cuda":
             return 65536
         return 512 if self.precision == "int8" else 2048
 
+    def _litert(self, people: int) -> Optional[LiteRTNetwork]:
+        """The LiteRT network for a batch of this many people, or None (PyTorch runs it)."""
+        return self.litert_one if people <= SINGLE_THREAD_MAX else self.litert_many
+
+    def engine_for(self, people: int) -> str:
+        """Which engine runs a batch of this many people, e.g. 'LiteRT, 1 thread' or 'PyTorch'."""
+        net = self._litert(people)
+        if net is None:
+            return "PyTorch"
+        return f"LiteRT, {net.num_threads} thread{'s' if net.num_threads > 1 else ''}"
+
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The network on standardised inputs (N, in_dim), in chunks of `chunk`; computes in
-        `self.dtype` and returns that format. On CPU, batches of up to `litert_max_batch` people
-        go through LiteRT; other batches of up to SINGLE_THREAD_MAX people run on one torch
-        thread: a second thread saves at most 0.1 ms there, and torch's idle worker threads keep
+        `self.dtype` and returns that format. On CPU in fp32 or int8 LiteRT runs it (see
+        __init__). Otherwise, batches of up to SINGLE_THREAD_MAX people run on one torch thread:
+        a second thread saves at most 0.1 ms there, and torch's idle worker threads keep
         spinning after a multi-threaded call, which slowed the detector running next by about
         5 ms per frame (docs/BENCHMARKS.md, "after the detector")."""
         x = x.to(self.dtype)
-        if self.litert is not None and len(x) <= self.litert_max_batch:
-            return torch.from_numpy(self.litert(x.numpy()))
+        net = self._litert(len(x))
+        if net is not None:
+            return torch.from_numpy(net(x.numpy()))
         if self.device.type == "cpu" and len(x) <= SINGLE_THREAD_MAX and torch.get_num_threads() > 1:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
@@ -214,8 +230,9 @@ class Lifter:
         if len(keypoints) == 0:
             return np.zeros((0, self.codec.num_joints, 3))
         x = self.codec.encode(keypoints, np.asarray(confidence), K)
-        if self.litert is not None and len(x) <= self.litert_max_batch:
-            return self.codec.decode(self.litert(x))
+        net = self._litert(len(x))
+        if net is not None:
+            return self.codec.decode(net(x))
         xt = torch.from_numpy(x)
         if self.device.type == "cuda":
             xt = xt.pin_memory().to(self.device, non_blocking=True)

@@ -1,20 +1,23 @@
-"""The lifting network run by LiteRT (XNNPACK) on CPU: the latency path for a few people.
+"""The lifting network run by LiteRT (XNNPACK) on CPU.
 
 Owns: writing a `FusedInference` network as an in-memory LiteRT model (one FULLY_CONNECTED op
 per layer with its ReLU fused, one ADD per residual connection), optionally with the hidden
 width x width layers' weights in int8 (symmetric, one scale per output channel; LiteRT quantises
-the activations per person at run time, "dynamic range" quantisation), and running it on numpy
-batches. The model is built from the checkpoint's weights each time a Lifter loads; no file.
+the activations per person at run time, "dynamic range" quantisation); a one-layer model of the
+same kind, the matrix-multiply reference of the throughput benchmark; and running them on numpy
+batches, in chunks. The models are built from the checkpoint's weights each time a Lifter
+loads; no file is written.
 
-Why it exists: right after the detector (BlazePose, itself run by LiteRT), PyTorch's code is out
-of the CPU caches and each PyTorch op costs up to about 0.1 ms, so the PyTorch int8 network took
-0.7-0.8 ms for one person there; this one takes about 0.2 ms (docs/BENCHMARKS.md, "after the
-detector"). PyTorch keeps large batches, CUDA, bf16 and training.
+Why: on this project's CPUs LiteRT ran the network faster than PyTorch at every batch size
+(docs/BENCHMARKS.md). Right after the detector (BlazePose, itself run by LiteRT) PyTorch's code is
+out of the CPU caches and each PyTorch op costs up to about 0.1 ms, so the PyTorch int8 network
+took 0.7 ms for one person there against 0.2-0.3 ms here; for large batches XNNPACK's kernels
+were 10-30 % faster. PyTorch keeps bf16, CUDA and training, and is the fallback without LiteRT.
 """
 from __future__ import annotations
 
 import threading
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -52,93 +55,132 @@ def quantize_rows_int8(w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
-def to_flatbuffer(model: FusedInference, int8_hidden: bool) -> bytes:
-    """The network as a LiteRT model (.tflite bytes) with input (N, in_dim) and output
-    (N, out_dim), N resizable. int8_hidden: the hidden width x width layers in int8, as
-    `model.quantize_hidden_int8` does for PyTorch; the input and output layers stay fp32."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as fb
+class _Graph:
+    """A one-subgraph LiteRT model under construction: float32 activations with a resizable
+    batch dimension, constant weights, FULLY_CONNECTED and ADD operators."""
 
-    inp, blocks, out = _numpy_layers(model)
-    buffers = [fb.BufferT()]        # buffer 0: no data (activations)
-    tensors: List[object] = []
-    ops: List[object] = []
+    def __init__(self) -> None:
+        from ai_edge_litert import schema_py_generated as fb
 
-    def tensor(shape, data: np.ndarray = None, ttype: int = fb.TensorType.FLOAT32, quant=None) -> int:
+        self.fb = fb
+        self.buffers = [fb.BufferT()]       # buffer 0: no data (activations)
+        self.tensors: List[object] = []
+        self.ops: List[object] = []
+
+    def tensor(self, shape, data: np.ndarray = None, ttype: int = None, quant=None) -> int:
+        fb = self.fb
         t = fb.TensorT()
-        t.shape, t.type, t.quantization, t.buffer = list(shape), ttype, quant, 0
+        t.shape, t.quantization, t.buffer = list(shape), quant, 0
+        t.type = fb.TensorType.FLOAT32 if ttype is None else ttype
         if data is not None:
             b = fb.BufferT()
             b.data = np.frombuffer(np.ascontiguousarray(data).tobytes(), np.uint8)
-            buffers.append(b)
-            t.buffer = len(buffers) - 1
+            self.buffers.append(b)
+            t.buffer = len(self.buffers) - 1
         else:
             t.shapeSignature = [-1] + list(shape[1:])
-        tensors.append(t)
-        return len(tensors) - 1
+        self.tensors.append(t)
+        return len(self.tensors) - 1
 
-    def operator(code: int, inputs: List[int], outputs: List[int], options_type: int, options) -> None:
-        op = fb.OperatorT()
+    def activation(self, width: int) -> int:
+        return self.tensor((1, width))
+
+    def _operator(self, code: int, inputs: List[int], outputs: List[int], options_type: int, options) -> None:
+        op = self.fb.OperatorT()
         op.opcodeIndex, op.inputs, op.outputs = code, inputs, outputs
         op.builtinOptionsType, op.builtinOptions = options_type, options
-        ops.append(op)
+        self.ops.append(op)
 
-    def fully_connected(x: int, w: np.ndarray, b: np.ndarray, relu: bool, int8: bool) -> int:
+    def fully_connected(self, x: int, w: np.ndarray, b: Optional[np.ndarray], relu: bool, int8: bool) -> int:
+        """y = relu?(x w^T + b); w (out, in) float, stored as int8 per output channel if int8."""
+        fb = self.fb
         if int8:
             q, scale = quantize_rows_int8(w)
             qp = fb.QuantizationParametersT()
             qp.scale, qp.zeroPoint, qp.quantizedDimension = scale.tolist(), [0] * len(scale), 0
-            wt = tensor(w.shape, q, fb.TensorType.INT8, qp)
+            wt = self.tensor(w.shape, q, fb.TensorType.INT8, qp)
         else:
-            wt = tensor(w.shape, w.astype(np.float32))
-        bt = tensor(b.shape, b.astype(np.float32))
-        y = tensor((1, w.shape[0]))
+            wt = self.tensor(w.shape, w.astype(np.float32))
+        bt = -1 if b is None else self.tensor(b.shape, b.astype(np.float32))
+        y = self.activation(w.shape[0])
         opts = fb.FullyConnectedOptionsT()
         opts.fusedActivationFunction = fb.ActivationFunctionType.RELU if relu else fb.ActivationFunctionType.NONE
-        operator(0, [x, wt, bt], [y], fb.BuiltinOptions.FullyConnectedOptions, opts)
+        self._operator(0, [x, wt, bt], [y], fb.BuiltinOptions.FullyConnectedOptions, opts)
         return y
 
-    x = tensor((1, inp[0].shape[1]))
-    h = fully_connected(x, *inp, relu=True, int8=False)
-    for (w1, b1), (w2, b2) in blocks:
-        t = fully_connected(h, w1, b1, relu=True, int8=int8_hidden)
-        t = fully_connected(t, w2, b2, relu=True, int8=int8_hidden)
-        s = tensor((1, w2.shape[0]))
-        operator(1, [h, t], [s], fb.BuiltinOptions.AddOptions, fb.AddOptionsT())
-        h = s
-    y = fully_connected(h, *out, relu=False, int8=False)
+    def add(self, a: int, b: int, width: int) -> int:
+        y = self.activation(width)
+        self._operator(1, [a, b], [y], self.fb.BuiltinOptions.AddOptions, self.fb.AddOptionsT())
+        return y
 
-    codes = []
-    for op in (fb.BuiltinOperator.FULLY_CONNECTED, fb.BuiltinOperator.ADD):
-        c = fb.OperatorCodeT()
-        c.builtinCode, c.deprecatedBuiltinCode, c.version = op, op, 1
-        codes.append(c)
-    graph = fb.SubGraphT()
-    graph.tensors, graph.operators, graph.inputs, graph.outputs, graph.name = tensors, ops, [x], [y], "lifter"
-    m = fb.ModelT()
-    m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, codes, [graph], buffers
-    m.description = "pose_lifting residual MLP (batch norm folded)"
-    builder = flatbuffers.Builder(1 << 20)
-    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    def finish(self, x: int, y: int, description: str) -> bytes:
+        import flatbuffers
+
+        fb = self.fb
+        codes = []
+        for op in (fb.BuiltinOperator.FULLY_CONNECTED, fb.BuiltinOperator.ADD):
+            c = fb.OperatorCodeT()
+            c.builtinCode, c.deprecatedBuiltinCode, c.version = op, op, 1
+            codes.append(c)
+        graph = fb.SubGraphT()
+        graph.tensors, graph.operators, graph.inputs, graph.outputs = self.tensors, self.ops, [x], [y]
+        m = fb.ModelT()
+        m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, codes, [graph], self.buffers
+        m.description = description
+        builder = flatbuffers.Builder(1 << 20)
+        builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def to_flatbuffer(model: FusedInference, int8_hidden: bool) -> bytes:
+    """The network as a LiteRT model (.tflite bytes) with input (N, in_dim) and output
+    (N, out_dim), N resizable. int8_hidden: the hidden width x width layers in int8, as
+    `model.quantize_hidden_int8` does for PyTorch; the input and output layers stay fp32."""
+    inp, blocks, out = _numpy_layers(model)
+    g = _Graph()
+    x = g.activation(inp[0].shape[1])
+    h = g.fully_connected(x, *inp, relu=True, int8=False)
+    for (w1, b1), (w2, b2) in blocks:
+        t = g.fully_connected(h, w1, b1, relu=True, int8=int8_hidden)
+        t = g.fully_connected(t, w2, b2, relu=True, int8=int8_hidden)
+        h = g.add(h, t, w2.shape[0])
+    y = g.fully_connected(h, *out, relu=False, int8=False)
+    return g.finish(x, y, "pose_lifting residual MLP (batch norm folded)")
+
+
+def matmul_flatbuffer(k: int, m: int, int8: bool, seed: int = 0) -> bytes:
+    """One FULLY_CONNECTED layer k -> m with random weights and no bias: LiteRT's dense
+    matrix-multiply rate in a number format, the reference for the lifter's throughput."""
+    g = _Graph()
+    x = g.activation(k)
+    w = np.random.default_rng(seed).normal(0, 0.05, (m, k))
+    return g.finish(x, g.fully_connected(x, w, None, relu=False, int8=int8), "matmul reference")
 
 
 class LiteRTNetwork:
-    """A FusedInference network in LiteRT. Call with standardised inputs (N, in_dim) float32;
-    returns (N, out_dim) float32. Thread-safe (one call at a time)."""
+    """A LiteRT model with one input (N, in_dim) and one output (N, out_dim), float32, N
+    resizable: the lifting network (`from_model`) or the matmul reference. Call it with a
+    batch; batches over `chunk` rows go through in chunks. Thread-safe (one call at a time)."""
 
-    def __init__(self, model: FusedInference, int8_hidden: bool, num_threads: int = 1) -> None:
+    def __init__(self, content: bytes, num_threads: int = 1, chunk: int = 1024) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.int8_hidden = int8_hidden
-        self.in_dim = int(model.inp.in_features)
-        self.out_dim = int(model.out.out_features)
-        self._interp = Interpreter(model_content=to_flatbuffer(model, int8_hidden), num_threads=num_threads)
+        if num_threads < 1 or chunk < 1:
+            raise ValueError(f"num_threads and chunk must be >= 1, got {num_threads}, {chunk}")
+        self.num_threads, self.chunk = num_threads, chunk
+        self._interp = Interpreter(model_content=content, num_threads=num_threads)
         self._interp.allocate_tensors()
-        self._in = self._interp.get_input_details()[0]["index"]
-        self._out = self._interp.get_output_details()[0]["index"]
+        inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
+        self._in, self._out = inp["index"], out["index"]
+        self.in_dim, self.out_dim = int(inp["shape"][1]), int(out["shape"][1])
         self._batch = 1
         self._lock = threading.Lock()
+
+    @staticmethod
+    def from_model(model: FusedInference, int8_hidden: bool, num_threads: int = 1,
+                   chunk: int = 1024) -> "LiteRTNetwork":
+        """The lifting network (`to_flatbuffer`) on `num_threads` CPU threads."""
+        return LiteRTNetwork(to_flatbuffer(model, int8_hidden), num_threads, chunk)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -146,6 +188,11 @@ class LiteRTNetwork:
             raise ValueError(f"expected inputs (N, {self.in_dim}), got {x.shape}")
         if len(x) == 0:
             return np.zeros((0, self.out_dim), np.float32)
+        if len(x) > self.chunk:
+            return np.concatenate([self._run(x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)])
+        return self._run(x)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
         with self._lock:
             if len(x) != self._batch:
                 self._interp.resize_tensor_input(self._in, [len(x), self.in_dim])

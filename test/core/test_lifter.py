@@ -216,7 +216,7 @@ def test_fused_inference_model_equals_eval_model():
 
 def test_small_batches_lift_on_one_thread_and_restore_the_thread_count(monkeypatch):
     from pose_lifting_core.lifter import SINGLE_THREAD_MAX
-    lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", litert_max_batch=0)   # PyTorch for every batch
+    lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", engine="torch")
     seen = []
     real = lifter.model.forward
     monkeypatch.setattr(lifter.model, "forward", lambda x: (seen.append(torch.get_num_threads()), real(x))[1])

@@ -1,11 +1,12 @@
-"""The LiteRT copy of the lifting network (litert_network.py) and when the Lifter uses it."""
+"""The LiteRT copy of the lifting network (litert_network.py), and when the Lifter runs it."""
 import numpy as np
 import pytest
 import torch
 
 from pose_lifting_core.camera import project
 from pose_lifting_core.lifter import DEFAULT_CHECKPOINT, SINGLE_THREAD_MAX, Lifter
-from pose_lifting_core.litert_network import LiteRTNetwork, litert_available, quantize_rows_int8, to_flatbuffer
+from pose_lifting_core.litert_network import (LiteRTNetwork, litert_available, matmul_flatbuffer,
+                                              quantize_rows_int8, to_flatbuffer)
 from pose_lifting_core.model import FusedInference, LinearModel
 
 pytestmark = pytest.mark.skipif(not litert_available(), reason="needs ai_edge_litert (LiteRT) and flatbuffers")
@@ -39,7 +40,8 @@ def test_quantize_rows_round_trip_within_half_a_step():
 
 def test_fp32_network_equals_pytorch():
     model = _fused()
-    net = LiteRTNetwork(model, int8_hidden=False)
+    net = LiteRTNetwork.from_model(model, int8_hidden=False)
+    assert (net.in_dim, net.out_dim, net.num_threads) == (20, 9, 1)
     x = np.random.default_rng(1).normal(size=(7, 20)).astype(np.float32)
     with torch.no_grad():
         ref = model(torch.from_numpy(x)).numpy()
@@ -51,7 +53,7 @@ def test_int8_network_is_close_to_fp32_and_really_quantised():
     x = np.random.default_rng(2).normal(size=(16, 20)).astype(np.float32)
     with torch.no_grad():
         ref = model(torch.from_numpy(x)).numpy()
-    y = LiteRTNetwork(model, int8_hidden=True)(x)
+    y = LiteRTNetwork.from_model(model, int8_hidden=True)(x)
     err = np.abs(y - ref).max() / np.abs(ref).max()
     assert 0 < err < 0.03, err
     # int8 weights take about a quarter of the fp32 model's bytes
@@ -61,7 +63,7 @@ def test_int8_network_is_close_to_fp32_and_really_quantised():
 def test_each_person_is_independent_of_the_batch():
     """Resizing between calls works, and activations are quantised per person, so a person's
     result does not depend on who else is in the batch."""
-    net = LiteRTNetwork(_fused(), int8_hidden=True)
+    net = LiteRTNetwork.from_model(_fused(), int8_hidden=True)
     x = np.random.default_rng(3).normal(size=(5, 20)).astype(np.float32)
     whole = net(x)
     for i in (0, 4, 2):
@@ -69,8 +71,27 @@ def test_each_person_is_independent_of_the_batch():
     np.testing.assert_array_equal(net(x), whole)
 
 
+@pytest.mark.parametrize("int8", [False, True])
+def test_chunks_and_threads_give_the_same_numbers(int8):
+    """A batch over `chunk` rows goes through in chunks, on one thread or two: same results."""
+    model = _fused()
+    x = np.random.default_rng(4).normal(size=(23, 20)).astype(np.float32)
+    whole = LiteRTNetwork.from_model(model, int8, num_threads=1, chunk=64)(x)
+    np.testing.assert_array_equal(LiteRTNetwork.from_model(model, int8, num_threads=2, chunk=5)(x), whole)
+    with pytest.raises(ValueError, match="num_threads and chunk must be >= 1"):
+        LiteRTNetwork.from_model(model, int8, num_threads=0)
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_matmul_reference_multiplies(int8):
+    net = LiteRTNetwork(matmul_flatbuffer(30, 12, int8, seed=3))
+    w = np.random.default_rng(3).normal(0, 0.05, (12, 30))
+    x = np.random.default_rng(5).normal(size=(4, 30)).astype(np.float32)
+    np.testing.assert_allclose(net(x), x @ w.T, atol=0.02 if int8 else 1e-5)
+
+
 def test_bad_shapes_and_empty_batches():
-    net = LiteRTNetwork(_fused(), int8_hidden=False)
+    net = LiteRTNetwork.from_model(_fused(), int8_hidden=False)
     assert net(np.zeros((0, 20))).shape == (0, 9)
     with pytest.raises(ValueError, match=r"expected inputs \(N, 20\)"):
         net(np.zeros((2, 19)))
@@ -79,42 +100,50 @@ def test_bad_shapes_and_empty_batches():
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_lifter_uses_litert_for_small_cpu_batches_only(precision, monkeypatch):
-    lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", precision)
+def test_lifter_runs_on_litert_one_thread_for_a_few_people(precision, monkeypatch):
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)          # the multi-thread network takes torch's thread count
+    try:
+        lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", precision)
+    finally:
+        torch.set_num_threads(before)
     if lifter.precision != precision:
         pytest.skip(f"no native {precision} on this CPU")
-    assert lifter.litert is not None and lifter.litert_max_batch == SINGLE_THREAD_MAX
+    assert lifter.litert_one.num_threads == 1 and lifter.litert_many.num_threads == 2
+    assert lifter.engine_for(SINGLE_THREAD_MAX) == "LiteRT, 1 thread"
+    assert lifter.engine_for(SINGLE_THREAD_MAX + 1) == "LiteRT, 2 threads"
     calls = []
-    real_lite, real_torch = lifter.litert.__call__, lifter.model.forward
-    monkeypatch.setattr(lifter, "litert", lambda x: (calls.append(("litert", len(x))), real_lite(x))[1])
-    monkeypatch.setattr(lifter.model, "forward", lambda x: (calls.append(("torch", len(x))), real_torch(x))[1])
+    for name in ("litert_one", "litert_many"):
+        real = getattr(lifter, name)
+        monkeypatch.setattr(lifter, name, (lambda real, name: lambda x: (calls.append((name, len(x))), real(x))[1])(real, name))
+    monkeypatch.setattr(lifter.model, "forward", lambda x: pytest.fail("PyTorch ran a CPU fp32/int8 batch"))
     kp, conf, K = _people(SINGLE_THREAD_MAX + 1)
     lifter.lift(kp[:1], conf[:1], K)
-    lifter.lift(kp[:SINGLE_THREAD_MAX], conf[:SINGLE_THREAD_MAX], K)
     lifter.lift(kp, conf, K)
     lifter.forward(torch.zeros(3, lifter.codec.in_dim))
-    assert calls == [("litert", 1), ("litert", SINGLE_THREAD_MAX), ("torch", SINGLE_THREAD_MAX + 1), ("litert", 3)]
+    assert calls == [("litert_one", 1), ("litert_many", SINGLE_THREAD_MAX + 1), ("litert_one", 3)]
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_litert_and_pytorch_paths_agree(precision):
+def test_litert_and_pytorch_engines_agree(precision):
     lite = Lifter.load(DEFAULT_CHECKPOINT, "cpu", precision)
     if lite.precision != precision:
         pytest.skip(f"no native {precision} on this CPU")
-    torch_only = Lifter.load(DEFAULT_CHECKPOINT, "cpu", precision, litert_max_batch=0)
-    fp32 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", litert_max_batch=0)
-    assert torch_only.litert is None
-    kp, conf, K = _people(SINGLE_THREAD_MAX, 5)
-    a, b, ref = lite.lift(kp, conf, K), torch_only.lift(kp, conf, K), fp32.lift(kp, conf, K)
-    tol = 1e-5 if precision == "fp32" else 0.02    # metres: int8 rounds differently in each engine
-    assert np.abs(a - b).max() < tol
-    assert np.linalg.norm(a - ref, axis=-1).mean() < (1e-6 if precision == "fp32" else 0.002)
+    torch_only = Lifter.load(DEFAULT_CHECKPOINT, "cpu", precision, engine="torch")
+    fp32 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", engine="torch")
+    assert torch_only.litert_one is None and torch_only.engine_for(1) == "PyTorch"
+    kp, conf, K = _people(40, 5)
+    for n in (SINGLE_THREAD_MAX, 40):       # the one-thread and the multi-thread LiteRT network
+        a, b, ref = lite.lift(kp[:n], conf[:n], K), torch_only.lift(kp[:n], conf[:n], K), fp32.lift(kp[:n], conf[:n], K)
+        tol = 1e-5 if precision == "fp32" else 0.02    # metres: int8 rounds differently in each engine
+        assert np.abs(a - b).max() < tol
+        assert np.linalg.norm(a - ref, axis=-1).mean() < (1e-6 if precision == "fp32" else 0.002)
 
 
-def test_no_litert_for_bf16_or_when_disabled():
-    with pytest.raises(ValueError, match="litert_max_batch must be >= 0"):
-        Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", litert_max_batch=-1)
-    assert Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", litert_max_batch=0).litert is None
+def test_no_litert_for_bf16_or_when_asked_not_to():
+    with pytest.raises(ValueError, match="engine must be one of auto, torch"):
+        Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", engine="onnx")
+    assert Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", engine="torch").litert_many is None
     bf16 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "bf16")
     if bf16.precision == "bf16":
-        assert bf16.litert is None and bf16.litert_max_batch == 0
+        assert bf16.litert_one is None and bf16.engine_for(1) == "PyTorch"
