@@ -153,10 +153,15 @@ class Lifter:
         self.litert_many: Optional[LiteRTNetwork] = None
         if (engine == "auto" and self.device.type == "cpu" and self.precision in LITERT_PRECISIONS
                 and litert_available()):
-            content = to_flatbuffer(fused, int8_hidden=self.precision == "int8")
-            self.litert_one = LiteRTNetwork(content, 1, self.chunk)
-            threads = torch.get_num_threads()
-            self.litert_many = self.litert_one if threads == 1 else LiteRTNetwork(content, threads, self.chunk)
+            try:
+                content = to_flatbuffer(fused, int8_hidden=self.precision == "int8")
+                self.litert_one = LiteRTNetwork(content, 1, self.chunk)
+                threads = torch.get_num_threads()
+                self.litert_many = self.litert_one if threads == 1 else LiteRTNetwork(content, threads, self.chunk)
+            except Exception as exc:  # an incompatible LiteRT build: PyTorch still runs the network
+                warnings.warn(f"LiteRT could not load the lifting network ({type(exc).__name__}: {exc}); "
+                              "lifting with PyTorch")
+                self.litert_one = self.litert_many = None
         self.model = fused.to(self.device, self.dtype)
         if self.precision == "int8":
             self.model = quantize_hidden_int8(self.model)

@@ -147,3 +147,16 @@ def test_no_litert_for_bf16_or_when_asked_not_to():
     bf16 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "bf16")
     if bf16.precision == "bf16":
         assert bf16.litert_one is None and bf16.engine_for(1) == "PyTorch"
+
+
+def test_a_litert_failure_falls_back_to_pytorch_with_a_warning(monkeypatch):
+    import pose_lifting_core.lifter as lifter_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported op")
+    monkeypatch.setattr(lifter_module, "LiteRTNetwork", broken)
+    with pytest.warns(UserWarning, match="LiteRT could not load the lifting network .*unsupported op.*PyTorch"):
+        lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32")
+    assert lifter.litert_one is None and lifter.engine_for(1) == "PyTorch"
+    kp, conf, K = _people(2)
+    assert np.isfinite(lifter.lift(kp, conf, K)).all()
