@@ -31,8 +31,8 @@ SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
 def image_to_rgb(msg) -> np.ndarray:
     """sensor_msgs/Image -> (H, W, 3) uint8 RGB. Zero-copy view for rgb8 with a tight step.
 
-    Raises ConversionError for an unsupported encoding, zero size, a step smaller than a row,
-    or data shorter than height * step."""
+    Raises ConversionError for an unsupported encoding, zero size, an odd width in a YUV 4:2:2
+    encoding, a step smaller than a row, or data shorter than height * step."""
     enc = msg.encoding
     if enc not in _ENCODINGS:
         raise ConversionError(f"unsupported image encoding {enc!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})")
@@ -40,6 +40,8 @@ def image_to_rgb(msg) -> np.ndarray:
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
     if h == 0 or w == 0:
         raise ConversionError(f"empty image ({w}x{h})")
+    if ch == 2 and w % 2:        # YUV 4:2:2 packs two pixels into 4 bytes
+        raise ConversionError(f"{enc} images need an even width, got {w}")
     row = w * ch * np.dtype(dtype).itemsize
     if step < row:
         raise ConversionError(f"image step {step} is smaller than a row ({w} px x {ch} ch = {row} bytes)")

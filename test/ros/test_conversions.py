@@ -48,6 +48,9 @@ def test_padded_rows_and_yuv():
     grey = np.full((2, 4, 2), 128, np.uint8)
     out = image_to_rgb(_img(grey, "uyvy"))
     assert out.shape == (2, 4, 3)
+    for enc in ("uyvy", "yuv422", "yuyv", "yuv422_yuy2"):      # two pixels per 4 bytes: odd widths refused
+        with pytest.raises(ConversionError, match=f"{enc} images need an even width, got 3"):
+            image_to_rgb(_img(np.full((2, 3, 2), 128, np.uint8), enc))
 
 
 def _padded(padded):
