@@ -67,7 +67,11 @@ class _Graph:
         self.tensors: List[object] = []
         self.ops: List[object] = []
 
-    def tensor(self, shape, data: np.ndarray = None, ttype: int = None, quant=None) -> int:
+    def tensor(self, shape: Tuple[int, ...], data: Optional[np.ndarray] = None, ttype: Optional[int] = None,
+               quant: object = None) -> int:
+        """Index of a new tensor: with data, a constant held in its own buffer; without, an
+        activation whose first dimension (the batch) can be resized. ttype: a schema
+        TensorType (FLOAT32 when None); quant: its QuantizationParametersT, if any."""
         fb = self.fb
         t = fb.TensorT()
         t.shape, t.quantization, t.buffer = list(shape), quant, 0
@@ -83,6 +87,7 @@ class _Graph:
         return len(self.tensors) - 1
 
     def activation(self, width: int) -> int:
+        """A (batch, width) float32 activation."""
         return self.tensor((1, width))
 
     def _operator(self, code: int, inputs: List[int], outputs: List[int], options_type: int, options) -> None:
@@ -109,11 +114,13 @@ class _Graph:
         return y
 
     def add(self, a: int, b: int, width: int) -> int:
+        """y = a + b, both (batch, width)."""
         y = self.activation(width)
         self._operator(1, [a, b], [y], self.fb.BuiltinOptions.AddOptions, self.fb.AddOptionsT())
         return y
 
     def finish(self, x: int, y: int, description: str) -> bytes:
+        """The model as .tflite bytes, with input tensor x and output tensor y."""
         import flatbuffers
 
         fb = self.fb
