@@ -47,13 +47,13 @@ def detect_after_lift(repeats: int) -> dict:
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_core.skeleton import to_skeleton17
 
+    torch.set_num_threads(2)      # before the lifter loads: its multi-thread LiteRT network takes this count
     rgb = cv2.cvtColor(cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB)
     est = PoseEstimator(PipelineConfig(max_people=1, person_detector="blazepose", detector_threads=2, track=True))
     people = est.detector.detect(rgb)
     k17, c17 = to_skeleton17(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]), "blazepose33")
     lifter = est.lifter
     x = torch.from_numpy(lifter.codec.encode(k17, c17, est.process(rgb).intrinsics.K)).to(lifter.dtype)
-    many = np.repeat(x.numpy(), 17, axis=0)        # 17 people: LiteRT's multi-thread network
     out = {}
     for key in ("1", "2", "litert"):
         if key == "litert" and lifter.litert_many is None:
@@ -61,7 +61,7 @@ def detect_after_lift(repeats: int) -> dict:
         ts = []
         for _ in range(repeats):
             if key == "litert":
-                lifter.litert_many(many)
+                lifter.litert_many(np.repeat(x.float().numpy(), 17, axis=0))   # 17 people: the multi-thread network
             else:
                 torch.set_num_threads(int(key))
                 with torch.inference_mode():

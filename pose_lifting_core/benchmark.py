@@ -53,7 +53,7 @@ def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 10
                  precision: str = "fp32") -> float:
     """Dense matmul FLOP/s of this device for the lifter's layer shape (batch n, k -> m) in a
     number format: fp32 and bf16 as torch.mm; int8 as the same dynamically quantised linear
-    layer the int8 lifter uses (activations quantised per call, int8 x int8 -> fp32)."""
+    layer the PyTorch int8 lifter uses (activations quantised per call, int8 x int8 -> fp32)."""
     a = torch.randn(n, k, device=device)
     with torch.inference_mode():
         if precision == "int8":
@@ -69,7 +69,7 @@ def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 10
 def litert_matmul_flops(n: int = 4096, k: int = 1024, m: int = 1024, precision: str = "fp32") -> float:
     """LiteRT's dense matmul FLOP/s on this CPU for the lifter's layer shape, on torch's thread
     count: one FULLY_CONNECTED layer (litert_network.matmul_flatbuffer), int8 weights with
-    activations quantised per call in int8, as the LiteRT int8 lifter does."""
+    activations quantised per row at run time, as the LiteRT int8 lifter does."""
     net = LiteRTNetwork(matmul_flatbuffer(k, m, precision == "int8"), torch.get_num_threads(), chunk=n)
     a = np.random.default_rng(0).normal(size=(n, k)).astype(np.float32)
     return 2.0 * n * k * m / _timeit(lambda: net(a), torch.device("cpu"))

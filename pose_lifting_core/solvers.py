@@ -26,6 +26,7 @@ def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K:
     (x, y) = K⁻¹ u. The first solve weights them by confidence; later ones divide by the current
     depth, which turns the residual into an image-plane error (iteratively reweighted least
     squares). People with fewer than two usable joints get NaN. Depth is kept >= min_depth.
+    iterations >= 1 (ValueError otherwise).
 
     The 3x3 normal equations, with s the joint weights and sums over joints,
         [Σs    0     -Σsx ] [Tx]   [ Σs bx           ]
