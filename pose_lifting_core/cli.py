@@ -230,8 +230,16 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _precision_arg(sub: argparse.ArgumentParser) -> None:
+    """--precision, as evaluate, lift and estimate take it."""
     from pose_lifting_core.lifter import PRECISIONS
+
+    sub.add_argument("--precision", choices=PRECISIONS, default="auto",
+                     help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, "
+                          "else fp32)")
+
+
+def build_parser() -> argparse.ArgumentParser:
     from pose_lifting_core.train import DEFAULT_ARCHIVE, DEFAULT_CACHE
 
     p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
@@ -265,8 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(s)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto")
-    s.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
+    _precision_arg(s)
     s.add_argument("--samples", type=int, default=20_000)
     s.add_argument("--scenes", type=int, default=30)
     s.add_argument("--noise-px", type=float, default=5.0)
@@ -280,8 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="OUT.npz")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
+    _precision_arg(s)
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when K is unknown")
     s.add_argument("--focal", choices=("prior", "pooled", "fused"), default="prior",
@@ -298,8 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, else fp32)")
+    _precision_arg(s)
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
                    help="horizontal field-of-view prior (degrees) when no intrinsics are given")
     s.add_argument("--max-people", type=int, default=10)

@@ -98,14 +98,20 @@ def available_precisions(device: torch.device) -> Tuple[str, ...]:
             + (("int8",) if device.type == "cpu" and int8_available() else ()))
 
 
+def check_precision(precision: str) -> str:
+    """`precision` if it is one of PRECISIONS; ValueError naming the choices otherwise."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """The network's number format. 'auto' on CPU -> int8 hidden layers on x86, else bf16 where
     it is native, else fp32 (each measured faster than the next and within 0.5 mm MPJPE of fp32,
     docs/BENCHMARKS.md); 'auto' on CUDA -> fp32, because bf16 has not been timed on a GPU yet
     (ask for 'bf16' explicitly). An explicit format the device lacks warns and gives the best
     available one."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_precision(precision)
     have = available_precisions(device)
     if precision in have:
         return precision

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, Intrinsics, K_is_valid, intrinsics_from_fov, undistort_pixels
-from pose_lifting_core.lifter import PRECISIONS, Lifter
+from pose_lifting_core.lifter import Lifter, check_precision
 from pose_lifting_core.skeleton import JOINT_NAMES, to_skeleton17
 from pose_lifting_core.tracking import Smoother, Tracker
 
@@ -53,8 +53,7 @@ class PipelineConfig:
             raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        check_precision(self.precision)
         return self
 
 
