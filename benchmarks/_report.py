@@ -1,5 +1,6 @@
 """Shared helpers for benchmark scripts: machine description, Markdown section updates, the
-ROS environment of a benchmark's graph, and the pipeline's own time on the sample image."""
+ROS environment of a benchmark's graph, the pipeline's own time on the sample image, and the
+alternating blocks in which a chain and its floor (the detector alone) are timed."""
 from __future__ import annotations
 
 import datetime
@@ -86,3 +87,13 @@ def pipeline_seconds(rgb, repeats: int, **config) -> list:
         est.process(rgb)
         times.append(time.perf_counter() - t0)
     return times
+
+
+BLOCK = 20   # frames per block when a chain and the detector alone are timed in alternation
+
+
+def floor_block(i: int) -> bool:
+    """Whether frame i of an alternating run belongs to the floor (detector alone): blocks of
+    BLOCK frames, floor first, so that each side sees its own steady state and both the same
+    machine state."""
+    return (i // BLOCK) % 2 == 0

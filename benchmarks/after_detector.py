@@ -36,24 +36,35 @@ from _report import bench_env, commit, machine, replace_section, today  # noqa: 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def detect_after_lift(repeats: int) -> dict:
-    """Median detector ms right after lifting one person through PyTorch with 1 and with 2 torch
-    threads (the network called directly, bypassing Lifter.forward's engine choice), and after
-    lifting 17 people through LiteRT on 2 threads. Imports only the core, so the OpenMP wait
-    policy is the one in this process's environment."""
+def _one_person():
+    """The sample image (RGB), a tracking PoseEstimator for one person (2 detector threads, torch
+    on 2 threads before the lifter loads: its multi-thread LiteRT network takes that count), one
+    processed frame, and the person's 17-joint keypoints and confidences."""
     import cv2
     import torch
 
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_core.skeleton import to_skeleton17
 
-    torch.set_num_threads(2)      # before the lifter loads: its multi-thread LiteRT network takes this count
+    torch.set_num_threads(2)
     rgb = cv2.cvtColor(cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB)
     est = PoseEstimator(PipelineConfig(max_people=1, person_detector="blazepose", detector_threads=2, track=True))
+    frame = est.process(rgb)
     people = est.detector.detect(rgb)
     k17, c17 = to_skeleton17(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]), "blazepose33")
+    return rgb, est, frame, k17, c17
+
+
+def detect_after_lift(repeats: int) -> dict:
+    """Median detector ms right after lifting one person through PyTorch with 1 and with 2 torch
+    threads (the network called directly, bypassing Lifter.forward's engine choice), and after
+    lifting 17 people through LiteRT on 2 threads. Imports only the core, so the OpenMP wait
+    policy is the one in this process's environment."""
+    import torch
+
+    rgb, est, frame, k17, c17 = _one_person()
     lifter = est.lifter
-    x = torch.from_numpy(lifter.codec.encode(k17, c17, est.process(rgb).intrinsics.K)).to(lifter.dtype)
+    x = torch.from_numpy(lifter.codec.encode(k17, c17, frame.intrinsics.K)).to(lifter.dtype)
     out = {}
     for key in ("1", "2", "litert"):
         if key == "litert" and lifter.litert_many is None:
@@ -85,7 +96,6 @@ def main() -> int:
         print(json.dumps(detect_after_lift(args.repeats)))
         return 0
     env = bench_env(100)
-    import cv2
     import rclpy
     import torch
     from pose_lifting.msg import Skeleton3DArray
@@ -95,19 +105,12 @@ def main() -> int:
 
     from pose_lifting_core.lifter import ENGINES, Lifter, available_precisions
     from pose_lifting_core.model import LinearModel
-    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
-    from pose_lifting_core.skeleton import to_skeleton17
     from pose_lifting_ros import visualization
     from pose_lifting_ros.conversions import frame_to_msg, person_points
     from pose_lifting_ros.main import stop_process
 
-    torch.set_num_threads(2)
-    rgb = cv2.cvtColor(cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB)
-    est = PoseEstimator(PipelineConfig(max_people=1, person_detector="blazepose", detector_threads=2, track=True))
+    rgb, est, frame, k17, c17 = _one_person()
     det = est.detector
-    frame = est.process(rgb)
-    people = det.detect(rgb)
-    k17, c17 = to_skeleton17(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]), "blazepose33")
     K = frame.intrinsics.K
 
     def both(fn):

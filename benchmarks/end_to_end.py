@@ -27,9 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _sink  # noqa: E402
-from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
+from _report import BLOCK, bench_env, commit, floor_block, machine, replace_section, today  # noqa: E402
 
-BLOCK = 20
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = os.path.join(ROOT, "samples", "basketball1.png")
 
@@ -84,7 +83,7 @@ def main() -> int:
     stages = {k: [] for k in ("decode", "detect", "lift", "solve", "track", "build_msgs", "publish", "total")}
     floor = []
     for i in range(2 * args.frames):
-        if (i // BLOCK) % 2 == 0:
+        if floor_block(i):
             t0 = time.perf_counter()
             floor_det.detect(decode())
             floor.append(time.perf_counter() - t0)

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import BLOCK, commit, floor_block, machine, replace_section, today  # noqa: E402
 
 from pose_lifting_core.camera import project  # noqa: E402
 from pose_lifting_core.detection.blazepose import BlazePoseDetector  # noqa: E402
@@ -34,7 +34,6 @@ def _pct(a, q):
     return float(np.percentile(np.asarray(a) * 1000, q))
 
 
-BLOCK = 20
 
 
 def one_person(frames: int, threads: int, person_detector: str) -> dict:
@@ -47,7 +46,7 @@ def one_person(frames: int, threads: int, person_detector: str) -> dict:
     t_det, t_all, t_lift = [], [], []
     for i in range(2 * frames):
         t0 = time.perf_counter()
-        if (i // BLOCK) % 2 == 0:
+        if floor_block(i):
             det_only.detect(img)
             t_det.append(time.perf_counter() - t0)
         else:
