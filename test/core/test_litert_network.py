@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from pose_lifting_core.camera import project
+from pose_lifting_core.benchmark import synthetic_people as _people
 from pose_lifting_core.lifter import DEFAULT_CHECKPOINT, SINGLE_THREAD_MAX, Lifter
 from pose_lifting_core.litert_network import (LiteRTNetwork, litert_available, matmul_flatbuffer,
                                               quantize_rows_int8, to_flatbuffer)
@@ -19,14 +19,6 @@ def _fused(in_dim=20, out_dim=9, width=64, blocks=2, seed=0) -> FusedInference:
     for _ in range(5):                      # non-trivial batch norm statistics to fold
         m(torch.randn(256, in_dim) * 2 + 0.5)
     return FusedInference(m.eval())
-
-
-def _people(n, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(0, 0.3, (n, 17, 3))
-    X[..., 2] += rng.uniform(3, 8, (n, 1))
-    K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
-    return project(X, K), np.ones((n, 17)), K
 
 
 def test_quantize_rows_round_trip_within_half_a_step():
