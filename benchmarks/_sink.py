@@ -15,13 +15,13 @@ import rclpy
 
 
 def start(node, publishers, env: dict, timeout_s: float = 60.0) -> subprocess.Popen:
-    """Start a sink subscribed to every publisher's topic and type; return once each publisher
-    sees it (stop it with pose_lifting_ros.main.stop_process)."""
+    """Start a sink subscribed to every publisher's topic and type (once per topic); return once
+    each publisher sees it (stop it with pose_lifting_ros.main.stop_process)."""
     args = []
     for pub in publishers:
         t = pub.msg_type
         args.append(f"{pub.topic_name}={t.__module__.split('.')[0]}/msg/{t.__name__}")
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__)] + args, env=env,
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__)] + list(dict.fromkeys(args)), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout_s
     while min(p.get_subscription_count() for p in publishers) < 1:

@@ -98,16 +98,13 @@ def main() -> int:
     env = bench_env(100)
     import rclpy
     import torch
-    from pose_lifting.msg import Skeleton3DArray
     from std_msgs.msg import Header
-    from tf2_msgs.msg import TFMessage
-    from visualization_msgs.msg import MarkerArray
 
     from pose_lifting_core.lifter import ENGINES, Lifter, available_precisions
     from pose_lifting_core.model import LinearModel
-    from pose_lifting_ros import visualization
-    from pose_lifting_ros.conversions import frame_to_msg, person_points
     from pose_lifting_ros.main import stop_process
+    from pose_lifting_ros.outputs import Outputs
+    from pose_lifting_ros.params import OutputConfig
 
     rgb, est, frame, k17, c17 = _one_person()
     det = est.detector
@@ -148,20 +145,18 @@ def main() -> int:
 
     rclpy.init()
     node = rclpy.create_node("after_detector_bench")
-    types = ((Skeleton3DArray, "skeletons"), (MarkerArray, "markers"), (TFMessage, "/tf"))
-    pubs = [node.create_publisher(t, n, 10) for t, n in types]
-    sink = _sink.start(node, pubs, env)
+    # the node's outputs (skeletons, markers, TF) as message objects and as serialized bytes
+    # (the nodes' default, pose_lifting_ros/wire.py), published to a subscriber in another process
+    ways = {"message objects": Outputs(node, serialized=False), "serialized bytes": Outputs(node, serialized=True)}
+    sink = _sink.start(node, [p for out in ways.values() for p in (out.skeletons, out.markers, out.tf.publisher)], env)
     try:
         h = Header(frame_id="camera_optical_frame")
-        markers = visualization.MarkerBuilder()
-        def build():
-            pos = person_points(frame)     # as the node does: one set of Points for both messages
-            return (frame_to_msg(frame, h, pos), markers(frame, h, positions=pos),
-                    TFMessage(transforms=visualization.transforms(frame, h)))
-        rows.append(("build Skeleton3DArray + markers + TF", *both(build)))
-        msgs = build()
-        rows.append(("publish the three (subscriber in another process)",
-                     *both(lambda: [p.publish(m) for p, m in zip(pubs, msgs)])))
+        config = OutputConfig.defaults()
+        for name, out in ways.items():
+            rows.append((f"build skeletons + markers + TF, {name}", *both(lambda: out.build(frame, h, config))))
+            built = out.build(frame, h, config)
+            rows.append((f"publish the three, {name} (subscriber in another process)",
+                         *both(lambda: out.publish(built))))
     finally:
         stop_process(sink)
         node.destroy_node()

@@ -50,17 +50,14 @@ def main() -> int:
     import cv2
     import rclpy
     import torch
-    from pose_lifting.msg import Skeleton3DArray
     from std_msgs.msg import Header
-    from tf2_msgs.msg import TFMessage
-    from visualization_msgs.msg import MarkerArray
 
     from pose_lifting_core.benchmark import synthetic_people
     from pose_lifting_core.detection.blazepose import BlazePoseDetector
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
-    from pose_lifting_ros import visualization
-    from pose_lifting_ros.conversions import frame_to_msg, person_points
     from pose_lifting_ros.main import stop_process
+    from pose_lifting_ros.outputs import Outputs
+    from pose_lifting_ros.params import OutputConfig
 
     torch.set_num_threads(args.threads)
     jpeg = cv2.imencode(".jpg", cv2.imread(IMAGE), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
@@ -76,10 +73,8 @@ def main() -> int:
     est = PoseEstimator(cfg)
     rclpy.init()
     node = rclpy.create_node("e2e_bench")
-    pubs = [node.create_publisher(t, n, 10) for t, n in ((Skeleton3DArray, "skeletons"), (MarkerArray, "markers"),
-                                                        (TFMessage, "/tf"))]
-    sink = _sink.start(node, pubs, env)
-    marker_builder = visualization.MarkerBuilder()
+    outputs, config = Outputs(node), OutputConfig.defaults()    # the node's outputs, as it publishes them
+    sink = _sink.start(node, [outputs.skeletons, outputs.markers, outputs.tf.publisher], env)
     stages = {k: [] for k in ("decode", "detect", "lift", "solve", "track", "build_msgs", "publish", "total")}
     floor = []
     for i in range(2 * args.frames):
@@ -96,12 +91,9 @@ def main() -> int:
         t1 = time.perf_counter()
         frame = est.process(rgb)
         t2 = time.perf_counter()
-        pos = person_points(frame)     # as the node does: one set of Points for both messages
-        msgs = (frame_to_msg(frame, h, pos), marker_builder(frame, h, positions=pos),
-                TFMessage(transforms=visualization.transforms(frame, h)))
+        built = outputs.build(frame, h, config)
         t3 = time.perf_counter()
-        for pub, m in zip(pubs, msgs):
-            pub.publish(m)
+        outputs.publish(built)
         t4 = time.perf_counter()
         tm = frame.timing
         for k, v in (("decode", t1 - t0), ("detect", tm["detect_s"]), ("lift", tm["lift_s"]), ("solve", tm["solve_s"]),

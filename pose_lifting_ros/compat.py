@@ -94,6 +94,11 @@ class TfBroadcaster:
             qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
             self._pub = node.create_publisher(TFMessage, "/tf", qos)
 
+    @property
+    def publisher(self):
+        """The /tf publisher (tf2_ros's own when it is installed)."""
+        return self._impl.pub_tf if self._impl is not None else self._pub
+
     def sendTransform(self, transforms) -> None:  # noqa: N802 - tf2_ros's name
         if self._impl is not None:
             self._impl.sendTransform(transforms)

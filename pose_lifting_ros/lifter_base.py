@@ -1,5 +1,5 @@
 """What pose_lifter and keypoint_lifter share: the newest-input slot and worker thread, the
-outputs (skeletons, markers, TF), the counters and /diagnostics.
+outputs (skeletons, markers, TF: outputs.py), the counters and /diagnostics.
 
 Owns: threading and bookkeeping of a lifting node. Subscription callbacks only put the message
 in a one-element slot (a newer message replaces an unprocessed one, counted as a drop), so they
@@ -15,9 +15,7 @@ from typing import Optional
 
 from rclpy.node import Node
 
-from pose_lifting_ros import visualization
-from pose_lifting_ros.compat import TfBroadcaster
-from pose_lifting_ros.conversions import frame_to_msg, person_points
+from pose_lifting_ros.outputs import Outputs
 from pose_lifting_ros.params import OutputConfig, declare, on_set_validator, pipeline_config
 
 
@@ -52,19 +50,13 @@ class LifterNodeBase(Node):
     def __init__(self, name: str, specs, **kwargs) -> None:
         super().__init__(name, **kwargs)
         from diagnostic_msgs.msg import DiagnosticArray
-        from visualization_msgs.msg import MarkerArray
-
-        from pose_lifting.msg import Skeleton3DArray
 
         self.values = declare(self, specs)
         self.outputs = outputs = OutputConfig.from_values(self.values)
         self._warned = set()
         self._last_warn = {}
-        self.pub_skeletons = self.create_publisher(Skeleton3DArray, "skeletons", 10)
-        self.pub_markers = self.create_publisher(MarkerArray, "markers", 10)
+        self.out = Outputs(self)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.tf = TfBroadcaster(self)
-        self._markers = visualization.MarkerBuilder()
         self.slot = LatestSlot()
         self.failed = 0
         self.published = 0
@@ -144,14 +136,7 @@ class LifterNodeBase(Node):
                 self.warn_throttled(f"skipped a message: {exc}")
 
     def _publish(self, frame, header) -> None:
-        o = self.outputs
-        positions = person_points(frame)
-        self.pub_skeletons.publish(frame_to_msg(frame, header, positions))
-        if o.publish_markers:
-            self.pub_markers.publish(self._markers(frame, header, o.marker_joint_diameter_m, o.marker_line_width_m,
-                                                   positions))
-        if o.publish_tf and frame.persons:
-            self.tf.sendTransform(visualization.transforms(frame, header, o.publish_joint_frames))
+        self.out.publish(self.out.build(frame, header, self.outputs))
         self.published += 1
         self._out_times.append(time.monotonic())
 

@@ -170,6 +170,11 @@ class OutputConfig:
     def from_values(cls, v: Dict[str, Any]) -> "OutputConfig":
         return _pick(cls, v)
 
+    @classmethod
+    def defaults(cls) -> "OutputConfig":
+        """The outputs a node publishes when no parameter is set."""
+        return cls.from_values({p.name: p.default for p in OUTPUT_PARAMS})
+
 
 @dataclass(frozen=True)
 class VideoSourceConfig:

@@ -14,27 +14,45 @@ import numpy as np
 from pose_lifting_core.frames import body_rotations, quaternion_from_matrix
 from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
+from pose_lifting_ros import wire
 from pose_lifting_ros.conversions import person_points
+
+LABEL_HEIGHT_M = 0.12          # text height of a person's label
+LABEL_ABOVE_HEAD_M = 0.2       # the label sits this far above the head (-y in the optical frame)
+_HEAD = JOINT_NAMES.index("head")
+_BONE_ENDS = [i for pair in SKELETON.bones for i in pair]   # LINE_LIST: both ends of every bone
 
 
 class MarkerBuilder:
     """Builds the MarkerArray of each frame for one topic: per person joint spheres, bone lines
     and a text label, in the track id's colour. It remembers which ids it drew last: when one is
     gone, the array starts with a DELETEALL (so vanished skeletons disappear from RViz); when
-    none is gone, only the current markers are sent. The Marker objects of each id are kept and
-    refilled, since building a Marker costs more than filling one (publishing copies it)."""
+    none is gone, only the current markers are sent. `__call__` gives message objects (the
+    Marker objects of each id are kept and refilled, since building a Marker costs more than
+    filling one); `serialized` gives the same message as CDR bytes (wire.py), for
+    `Publisher.publish(bytes)`."""
 
     def __init__(self, lifetime_s: float = 0.0) -> None:
         self.lifetime_s = lifetime_s
+        self._lifetime = (int(lifetime_s), int((lifetime_s % 1) * 1e9))
         self._drawn: set = set()
         self._cache: dict = {}
+
+    def _update_drawn(self, frame) -> bool:
+        """Remember this frame's ids; True when someone drawn last time is gone (DELETEALL)."""
+        ids = {int(p.id) for p in frame.persons}
+        gone = self._drawn - ids
+        for pid in gone:
+            self._cache.pop(pid, None)
+        self._drawn = ids
+        return bool(gone)
 
     def _person_markers(self, pid: int) -> tuple:
         from builtin_interfaces.msg import Duration
         from std_msgs.msg import ColorRGBA
         from visualization_msgs.msg import Marker
 
-        life = Duration(sec=int(self.lifetime_s), nanosec=int((self.lifetime_s % 1) * 1e9))
+        life = Duration(sec=self._lifetime[0], nanosec=self._lifetime[1])
         r, g, b = (v / 255.0 for v in colour(pid))
         out = []
         for ns, mtype in (("joints", Marker.SPHERE_LIST), ("bones", Marker.LINE_LIST), ("labels", Marker.TEXT_VIEW_FACING)):
@@ -42,7 +60,7 @@ class MarkerBuilder:
                        color=ColorRGBA(r=r, g=g, b=b, a=1.0))
             m.pose.orientation.w = 1.0
             out.append(m)
-        out[2].scale.z = 0.12
+        out[2].scale.z = LABEL_HEIGHT_M
         return tuple(out)
 
     def __call__(self, frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02,
@@ -54,13 +72,8 @@ class MarkerBuilder:
         from visualization_msgs.msg import Marker, MarkerArray
 
         out = MarkerArray()
-        ids = {int(p.id) for p in frame.persons}
-        if self._drawn - ids:
-            clear = Marker(header=header, action=Marker.DELETEALL)
-            out.markers.append(clear)
-            for gone in self._drawn - ids:
-                self._cache.pop(gone, None)
-        self._drawn = ids
+        if self._update_drawn(frame):
+            out.markers.append(Marker(header=header, action=Marker.DELETEALL))
         if positions is None:
             positions = person_points(frame)
         for p, pts in zip(frame.persons, positions):
@@ -71,14 +84,36 @@ class MarkerBuilder:
             joints.scale.x = joints.scale.y = joints.scale.z = joint_diameter_m
             bones.scale.x = line_width_m
             joints.points = pts
-            bones.points = [pts[i] for pair in SKELETON.bones for i in pair]
-            head = pts[10]
-            label.pose.position = Point(x=head.x, y=head.y - 0.2, z=head.z)
-            label.text = f"#{pid} {pts[0].z:.1f} m"
+            bones.points = [pts[i] for i in _BONE_ENDS]
+            head = pts[_HEAD]
+            label.pose.position = Point(x=head.x, y=head.y - LABEL_ABOVE_HEAD_M, z=head.z)
+            label.text = _label(pid, pts[0].z)
             for m in (joints, bones, label):
                 m.header = header
             out.markers.extend((joints, bones, label))
         return out
+
+    def serialized(self, frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02,
+                   padding: Optional[list] = None) -> bytes:
+        """The message `__call__` gives, as CDR bytes (wire.marker_array; padding as there)."""
+        clear = self._update_drawn(frame)
+        d, w, life = float(joint_diameter_m), float(line_width_m), self._lifetime
+        people = []
+        for p in frame.persons:
+            pid = int(p.id)
+            rgba = tuple(v / 255.0 for v in colour(pid)) + (1.0,)
+            J = np.asarray(p.joints_3d, dtype=np.float64)
+            hx, hy, hz = J[_HEAD].tolist()
+            people += [(b"joints", pid, wire.SPHERE_LIST, (0.0,) * 6 + (1.0, d, d, d), rgba, life, J, b""),
+                       (b"bones", pid, wire.LINE_LIST, (0.0,) * 6 + (1.0, w, 0.0, 0.0), rgba, life, J[_BONE_ENDS], b""),
+                       (b"labels", pid, wire.TEXT_VIEW_FACING, (hx, hy - LABEL_ABOVE_HEAD_M, hz, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, LABEL_HEIGHT_M),
+                        rgba, life, None, _label(pid, float(J[0, 2])).encode())]
+        return wire.marker_array(header, clear, people, padding)
+
+
+def _label(pid: int, depth_m: float) -> str:
+    """A person's label: track id and pelvis depth in metres."""
+    return f"#{pid} {depth_m:.1f} m"
 
 
 def transforms(frame, header, joint_frames: bool = False) -> List:

@@ -1,0 +1,107 @@
+"""Serialized outputs (pose_lifting_ros/wire.py) against rclpy's serialization of the message
+objects, and the node outputs' choice between the two (pose_lifting_ros/outputs.py)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not installed")
+pytest.importorskip("pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)")
+
+from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
+
+from pose_lifting.msg import Skeleton3DArray  # noqa: E402
+from pose_lifting_core.skeleton import JOINT_NAMES  # noqa: E402
+from pose_lifting_ros import outputs, visualization, wire  # noqa: E402
+from pose_lifting_ros.conversions import frame_to_msg  # noqa: E402
+from pose_lifting_ros.params import OutputConfig  # noqa: E402
+from rosutil import apply_env, ros_env  # noqa: E402
+
+
+@pytest.fixture()
+def ros_node():
+    import rclpy
+
+    env = ros_env()
+    apply_env(env)
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=int(env["ROS_DOMAIN_ID"]))
+    node = rclpy.create_node("wire_test", context=ctx)
+    yield node
+    node.destroy_node()
+    rclpy.shutdown(context=ctx)
+
+
+def _header(i: int) -> Header:
+    h = Header(frame_id="camera_optical_frame"[: 1 + 3 * i % 20])   # every frame_id length mod 8
+    h.stamp.sec, h.stamp.nanosec = 1763700000 + i, 999_999_999 - i
+    return h
+
+
+def test_the_bytes_match_rclpy_on_this_install():
+    assert wire.matches_rclpy() is None
+    assert (wire.LINE_LIST, wire.SPHERE_LIST, wire.TEXT_VIEW_FACING) == (Marker.LINE_LIST, Marker.SPHERE_LIST,
+                                                                       Marker.TEXT_VIEW_FACING)
+    assert (wire.ADD, wire.DELETEALL) == (Marker.ADD, Marker.DELETEALL)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_many_frames_and_headers_give_rclpy_bytes(seed):
+    objects, serial = visualization.MarkerBuilder(1.25), visualization.MarkerBuilder(1.25)
+    for i, frame in enumerate(wire.sample_frames(seed) * 2):
+        h = _header(seed * 8 + i)
+        pads = []
+        ours = wire.skeleton_array(frame, h, pads)
+        assert wire.differs_from_rclpy(ours, pads, serialize_message(frame_to_msg(frame, h))) is None, i
+        pads = []
+        ours = serial.serialized(frame, h, 0.04, 0.01, pads)
+        assert wire.differs_from_rclpy(ours, pads, serialize_message(objects(frame, h, 0.04, 0.01))) is None, i
+
+
+def test_subscribers_read_the_bytes_as_ordinary_messages():
+    frame = wire.sample_frames()[0]
+    h = _header(3)
+    msg = deserialize_message(wire.skeleton_array(frame, h), Skeleton3DArray)
+    assert msg.header == h and msg.width == 640 and not msg.intrinsics_estimated
+    assert np.allclose(np.reshape(msg.k, (3, 3)), frame.intrinsics.K)
+    for s, p in zip(msg.skeletons, frame.persons, strict=True):
+        assert s.id == p.id and list(s.names) == list(JOINT_NAMES)
+        assert np.array_equal([[q.x, q.y, q.z] for q in s.positions], p.joints_3d)
+        assert np.allclose(s.confidence, p.confidence) and np.allclose([k.x for k in s.keypoints_2d], p.keypoints_2d[:, 0])
+    arr = deserialize_message(visualization.MarkerBuilder().serialized(frame, h), MarkerArray)
+    assert [(m.ns, m.id, m.type) for m in arr.markers[:3]] == [("joints", 1, Marker.SPHERE_LIST),
+                                                              ("bones", 1, Marker.LINE_LIST),
+                                                              ("labels", 1, Marker.TEXT_VIEW_FACING)]
+    assert arr.markers[2].text == f"#1 {frame.persons[0].joints_3d[0, 2]:.1f} m"
+
+
+def test_a_difference_outside_the_padding_is_found():
+    frame = wire.sample_frames()[0]
+    h = _header(1)
+    pads = []
+    ours = wire.skeleton_array(frame, h, pads)
+    ref = serialize_message(frame_to_msg(frame, h))
+    assert pads, "the sample has alignment padding"
+    garbage = bytearray(ref)
+    for start, end in pads:                       # rclpy's padding bytes are not ours: ignored
+        garbage[start:end] = b"\xab" * (end - start)
+    assert wire.differs_from_rclpy(ours, pads, bytes(garbage)) is None
+    changed = bytearray(ours)
+    changed[-1] ^= 1                              # the score's last byte
+    assert wire.differs_from_rclpy(bytes(changed), pads, ref) == len(ours) - 1
+    assert wire.differs_from_rclpy(ours[:-4], pads, ref) == len(ours) - 4
+
+
+def test_outputs_publish_bytes_only_when_they_match(ros_node, monkeypatch):
+    assert outputs.Outputs(ros_node).serialized is True
+    warnings = []
+    monkeypatch.setattr(outputs, "serialized_mismatch", lambda: "MarkerArray of sample frame 0: ...")
+    monkeypatch.setattr(type(ros_node.get_logger()), "warning", lambda self, text, **kw: warnings.append(text))
+    out = outputs.Outputs(ros_node)
+    assert out.serialized is False
+    assert warnings and "publishing message objects" in warnings[0] and "sample frame 0" in warnings[0]
+    frame, h = wire.sample_frames()[0], _header(2)
+    built = dict((getattr(send, "__self__", None), payload) for send, payload in out.build(frame, h, OutputConfig.defaults()))
+    assert isinstance(built[out.skeletons], Skeleton3DArray) and isinstance(built[out.markers], MarkerArray)
+    raw = outputs.Outputs(ros_node, serialized=True).build(frame, h, OutputConfig.defaults())
+    assert [type(p) for _, p in raw] == [bytes, bytes, list]           # skeletons, markers, TF transforms
