@@ -57,13 +57,17 @@ def K_is_valid(K: np.ndarray) -> bool:
     return (K.shape == (3, 3) and bool(np.isfinite(K).all()) and K[0, 0] > 0 and K[1, 1] > 0)
 
 
-def _split_K(K: np.ndarray, ndim_points: int):
-    """fx, fy, cx, cy shaped to broadcast against (..., J, 2) arrays with a leading N axis."""
+_DIAG2 = ([0, 1], [0, 1])
+
+
+def _focal_centre(K: np.ndarray, ndim_points: int):
+    """(fx, fy) and (cx, cy) of K, shaped to broadcast against (..., 2) pixel arrays with a
+    leading N axis when K is (N, 3, 3)."""
     K = np.asarray(K, dtype=np.float64)
     if K.ndim == 2:
-        return K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    pad = (slice(None),) + (None,) * (ndim_points - 2)
-    return K[pad + (0, 0)], K[pad + (1, 1)], K[pad + (0, 2)], K[pad + (1, 2)]
+        return K[_DIAG2], K[:2, 2]
+    shape = (len(K),) + (1,) * (ndim_points - 2) + (2,)
+    return K[:, [0, 1], [0, 1]].reshape(shape), K[:, :2, 2].reshape(shape)
 
 
 def normalize(pixels: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -71,15 +75,15 @@ def normalize(pixels: np.ndarray, K: np.ndarray) -> np.ndarray:
 
     With K (N, 3, 3), pixels must have a leading N axis (N, ..., 2)."""
     px = np.asarray(pixels, dtype=np.float64)
-    fx, fy, cx, cy = _split_K(K, px.ndim)
-    return np.stack([(px[..., 0] - cx) / fx, (px[..., 1] - cy) / fy], -1)
+    f, c = _focal_centre(K, px.ndim)
+    return (px - c) / f
 
 
 def denormalize(xy: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Inverse of `normalize`: normalised coordinates (..., 2) -> pixels (..., 2)."""
     xy = np.asarray(xy, dtype=np.float64)
-    fx, fy, cx, cy = _split_K(K, xy.ndim)
-    return np.stack([xy[..., 0] * fx + cx, xy[..., 1] * fy + cy], -1)
+    f, c = _focal_centre(K, xy.ndim)
+    return xy * f + c
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:

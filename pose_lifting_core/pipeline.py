@@ -102,6 +102,7 @@ class PoseEstimator:
         self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
         self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None
         self._index = 0
+        self._intrinsics: Tuple[object, Intrinsics, np.ndarray] = (None, None, None)   # (key, intrinsics, K)
 
     @property
     def detector(self):
@@ -158,21 +159,30 @@ class PoseEstimator:
         return self._lift(kp, sc, layout, boxes, c17.mean(-1) if len(kp) else np.zeros(0), K,
                           image_size, time_s, own, (k17, c17), distortion)
 
+    def _resolve_intrinsics(self, K: Optional[np.ndarray], w: int, h: int) -> Tuple[Intrinsics, np.ndarray]:
+        """resolve_intrinsics and its K matrix, kept while K and the image size stay the same."""
+        Ka = None if K is None else np.asarray(K, dtype=np.float64)
+        key = (None if Ka is None else (Ka.shape, Ka.tobytes()), w, h)
+        if key != self._intrinsics[0]:
+            intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
+            self._intrinsics = (key, intr, intr.K)
+        return self._intrinsics[1], self._intrinsics[2]
+
     def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s, own_ids=None,
               converted=None, distortion=None) -> FrameResult:
         t0 = time.perf_counter()
         w, h = image_size
-        intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
+        intr, K = self._resolve_intrinsics(K, w, h)
         persons: List[Person3D] = []
         t1 = t2 = t0
         if kp is not None and len(kp):
             k17, c17 = converted if converted is not None else to_skeleton17(kp, sc, layout)
             if distortion is not None and not intr.estimated:
-                k17 = undistort_pixels(k17, intr.K, distortion[1], distortion[0])
+                k17 = undistort_pixels(k17, K, distortion[1], distortion[0])
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
-            X_rel = self.lifter.lift(k17, c17, intr.K)
+            X_rel = self.lifter.lift(k17, c17, K)
             t1 = time.perf_counter()
-            out = self.lifter.place(X_rel, k17, c17, intr.K)
+            out = self.lifter.place(X_rel, k17, c17, K)
             t2 = time.perf_counter()
             ok = np.isfinite(out.reprojection_error_px)
             if own_ids is not None:

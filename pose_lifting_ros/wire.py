@@ -100,7 +100,7 @@ def skeleton_array(frame, header, padding: Optional[list] = None) -> bytes:
     out = _Cdr(padding)
     out.header(header)
     intr = frame.intrinsics
-    out.put(_K_SIZE_FLAG.pack(*np.asarray(intr.K, dtype=np.float64).reshape(9).tolist(), int(frame.image_size[0]),
+    out.put(_K_SIZE_FLAG.pack(intr.fx, 0.0, intr.cx, 0.0, intr.fy, intr.cy, 0.0, 0.0, 1.0, int(frame.image_size[0]),
                               int(frame.image_size[1]), bool(intr.estimated)), 8)
     out.count(len(frame.persons))
     for p in frame.persons:

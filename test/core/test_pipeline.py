@@ -60,6 +60,25 @@ def test_missing_or_zero_K_falls_back_to_the_prior(estimator):
     assert resolve_intrinsics(K, 1280, 720).fx == 900
 
 
+def test_intrinsics_follow_every_change_of_K_and_image_size(estimator):
+    """The estimator keeps the resolved intrinsics while K and the size stay the same."""
+    _, kp = _crowd(1)
+    K2 = K.copy()
+    K2[0, 0] = K2[1, 1] = 1200.0
+    seen = []
+    for k, size in ((K, (1280, 720)), (K, (1280, 720)), (K2, (1280, 720)), (None, (1280, 720)), (None, (640, 480)),
+                    (K.reshape(9), (1280, 720)), (K, (1280, 720))):
+        r = estimator.process_keypoints(kp, None, "h36m17", size, k).intrinsics
+        seen.append((r.fx, r.cx, r.estimated))
+    prior = resolve_intrinsics(None, 1280, 720).fx
+    assert seen == [(900, 640, False), (900, 640, False), (1200, 640, False), (prior, 640, True),
+                    (prior / 2, 320, True), (prior, 640, True), (900, 640, False)]
+    K_mutated = K.copy()
+    estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K_mutated)
+    K_mutated[0, 0] = 700.0                      # the same array, changed in place
+    assert estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K_mutated).intrinsics.fx == 700
+
+
 def test_empty_frame_gives_empty_result(estimator):
     res = estimator.process_keypoints(np.zeros((0, 17, 2)), None, "coco17", (640, 480), None)
     assert res.persons == [] and frame_to_dict(res)["persons"] == []
