@@ -5,12 +5,13 @@ poll a condition with a deadline (subscription counts, received messages), never
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -32,6 +33,21 @@ def apply_env(env: Dict[str, str]) -> None:
     """Make this process join that graph (set before rclpy.init)."""
     for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "FASTDDS_DEFAULT_PROFILES_FILE"):
         os.environ[k] = env[k]
+
+
+@contextlib.contextmanager
+def ros_context() -> Iterator[object]:
+    """An rclpy context on this test's own ROS_DOMAIN_ID (LOCALHOST discovery), shut down after."""
+    import rclpy
+
+    env = ros_env()
+    apply_env(env)
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=int(env["ROS_DOMAIN_ID"]))
+    try:
+        yield ctx
+    finally:
+        rclpy.shutdown(context=ctx)
 
 
 def start(executable: str, args: List[str], env: Dict[str, str], log_path: str) -> subprocess.Popen:

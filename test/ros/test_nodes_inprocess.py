@@ -17,26 +17,22 @@ from pose_lifting.msg import Keypoint2D, Keypoints2D, Keypoints2DArray, Skeleton
 from pose_lifting_core.camera import project  # noqa: E402
 from pose_lifting_core.media import read_image  # noqa: E402
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image  # noqa: E402
-from rosutil import ROOT, apply_env, every, ros_env, spin_until  # noqa: E402
+from rosutil import ROOT, every, ros_context, spin_until  # noqa: E402
 
 K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
 
 
 @pytest.fixture()
 def graph():
-    env = ros_env()
-    apply_env(env)
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, domain_id=int(env["ROS_DOMAIN_ID"]))
-    ex = SingleThreadedExecutor(context=ctx)
-    nodes = []
-    yield ctx, ex, nodes
-    for n in nodes:
-        if hasattr(n, "stop"):
-            n.stop()
-        n.destroy_node()
-    ex.shutdown()
-    rclpy.shutdown(context=ctx)
+    with ros_context() as ctx:
+        ex = SingleThreadedExecutor(context=ctx)
+        nodes = []
+        yield ctx, ex, nodes
+        for n in nodes:
+            if hasattr(n, "stop"):
+                n.stop()
+            n.destroy_node()
+        ex.shutdown()
 
 
 def _node_with_probe(graph, node_class, **overrides):

@@ -15,21 +15,17 @@ from pose_lifting_core.skeleton import JOINT_NAMES  # noqa: E402
 from pose_lifting_ros import outputs, visualization, wire  # noqa: E402
 from pose_lifting_ros.conversions import frame_to_msg  # noqa: E402
 from pose_lifting_ros.params import OutputConfig  # noqa: E402
-from rosutil import apply_env, ros_env  # noqa: E402
+from rosutil import ros_context  # noqa: E402
 
 
 @pytest.fixture()
 def ros_node():
     import rclpy
 
-    env = ros_env()
-    apply_env(env)
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, domain_id=int(env["ROS_DOMAIN_ID"]))
-    node = rclpy.create_node("wire_test", context=ctx)
-    yield node
-    node.destroy_node()
-    rclpy.shutdown(context=ctx)
+    with ros_context() as ctx:
+        node = rclpy.create_node("wire_test", context=ctx)
+        yield node
+        node.destroy_node()
 
 
 def _header(i: int) -> Header:
