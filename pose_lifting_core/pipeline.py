@@ -163,10 +163,13 @@ class PoseEstimator:
         """resolve_intrinsics and its K matrix, kept while K and the image size stay the same."""
         Ka = None if K is None else np.asarray(K, dtype=np.float64)
         key = (None if Ka is None else (Ka.shape, Ka.tobytes()), w, h)
-        if key != self._intrinsics[0]:
+        cached_key, intr, K_used = self._intrinsics
+        if key != cached_key:
             intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
-            self._intrinsics = (key, intr, intr.K)
-        return self._intrinsics[1], self._intrinsics[2]
+            K_used = intr.K
+            K_used.setflags(write=False)        # shared by every frame until K or the size changes
+            self._intrinsics = (key, intr, K_used)
+        return intr, K_used
 
     def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s, own_ids=None,
               converted=None, distortion=None) -> FrameResult:

@@ -10,7 +10,7 @@ The benchmarks use this class too, so they time the node's own code.
 from __future__ import annotations
 
 import functools
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from pose_lifting_ros import visualization, wire
 from pose_lifting_ros.compat import TfBroadcaster
@@ -45,27 +45,39 @@ class Outputs:
             serialized = problem is None
         self.serialized = serialized
 
-    def build(self, frame, header, config: OutputConfig) -> List[Tuple[object, object]]:
+    def build(self, frame, header, config: OutputConfig) -> Tuple[List[Tuple[Callable, object]], List[Exception]]:
         """(publish function, message or bytes) for every output of a FrameResult, stamped with
-        the image's header."""
+        the image's header, and the errors of outputs that could not be built: each output is
+        built on its own, so one that fails does not hold back the others."""
         c = config
+        makers: List[Tuple[Callable, Callable[[], object]]] = []
         if self.serialized:
-            out = [(self.skeletons.publish, wire.skeleton_array(frame, header))]
+            makers.append((self.skeletons.publish, lambda: wire.skeleton_array(frame, header)))
             if c.publish_markers:
-                out.append((self.markers.publish, self._marker_builder.serialized(
+                makers.append((self.markers.publish, lambda: self._marker_builder.serialized(
                     frame, header, c.marker_joint_diameter_m, c.marker_line_width_m)))
         else:
             positions = person_points(frame)   # one set of Points for both messages
-            out = [(self.skeletons.publish, frame_to_msg(frame, header, positions))]
+            makers.append((self.skeletons.publish, lambda: frame_to_msg(frame, header, positions)))
             if c.publish_markers:
-                out.append((self.markers.publish, self._marker_builder(
+                makers.append((self.markers.publish, lambda: self._marker_builder(
                     frame, header, c.marker_joint_diameter_m, c.marker_line_width_m, positions)))
         if c.publish_tf and frame.persons:
-            out.append((self.tf.sendTransform, visualization.transforms(frame, header, c.publish_joint_frames)))
-        return out
+            makers.append((self.tf.sendTransform,
+                           lambda: visualization.transforms(frame, header, c.publish_joint_frames)))
+        built, errors = [], []
+        for send, make in makers:
+            try:
+                built.append((send, make()))
+            except Exception as exc:  # noqa: BLE001 - reported by publish, after the others are out
+                errors.append(exc)
+        return built, errors
 
     @staticmethod
-    def publish(built: List[Tuple[object, object]]) -> None:
-        """Send what `build` made."""
-        for send, payload in built:
+    def publish(built: Tuple[List[Tuple[Callable, object]], List[Exception]]) -> None:
+        """Send what `build` made; then raise the first error of an output that could not be built."""
+        payloads, errors = built
+        for send, payload in payloads:
             send(payload)
+        if errors:
+            raise errors[0]

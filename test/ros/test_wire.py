@@ -97,7 +97,45 @@ def test_outputs_publish_bytes_only_when_they_match(ros_node, monkeypatch):
     assert out.serialized is False
     assert warnings and "publishing message objects" in warnings[0] and "sample frame 0" in warnings[0]
     frame, h = wire.sample_frames()[0], _header(2)
-    built = dict((getattr(send, "__self__", None), payload) for send, payload in out.build(frame, h, OutputConfig.defaults()))
+    payloads, errors = out.build(frame, h, OutputConfig.defaults())
+    built = dict((getattr(send, "__self__", None), payload) for send, payload in payloads)
+    assert not errors
     assert isinstance(built[out.skeletons], Skeleton3DArray) and isinstance(built[out.markers], MarkerArray)
-    raw = outputs.Outputs(ros_node, serialized=True).build(frame, h, OutputConfig.defaults())
-    assert [type(p) for _, p in raw] == [bytes, bytes, list]           # skeletons, markers, TF transforms
+    raw, errors = outputs.Outputs(ros_node, serialized=True).build(frame, h, OutputConfig.defaults())
+    assert [type(p) for _, p in raw] == [bytes, bytes, list] and not errors   # skeletons, markers, TF transforms
+
+
+def test_an_output_that_fails_to_build_does_not_hold_back_the_others(ros_node, monkeypatch):
+    out = outputs.Outputs(ros_node, serialized=True)
+    sent = []
+    monkeypatch.setattr(out.skeletons, "publish", lambda m: sent.append("skeletons"))
+    monkeypatch.setattr(out.tf, "sendTransform", lambda m: sent.append("tf"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("markers broke")
+
+    monkeypatch.setattr(out._marker_builder, "serialized", broken)
+    built = out.build(wire.sample_frames()[0], _header(0), OutputConfig.defaults())
+    with pytest.raises(RuntimeError, match="markers broke"):
+        outputs.Outputs.publish(built)
+    assert sent == ["skeletons", "tf"]
+
+
+def test_edge_values_are_written_as_rclpy_writes_them():
+    """Track ids of 2**31 and more (uint32 ids from another detector) wrap into Marker's int32
+    id; a finite reprojection error beyond float32 becomes inf; a frame_id ends at a NUL."""
+    frame = wire.sample_frames()[0]
+    frame.persons[0].id = 2 ** 31 + 5
+    frame.persons[1].id = 2 ** 32 - 1
+    frame.persons[0].reprojection_error_px = 1e39
+    objects, serial = visualization.MarkerBuilder(), visualization.MarkerBuilder()
+    for h in (_header(4), Header(frame_id="cam\x00era")):
+        pads = []
+        ours = wire.skeleton_array(frame, h, pads)
+        assert wire.differs_from_rclpy(ours, pads, serialize_message(frame_to_msg(frame, h))) is None
+        pads = []
+        ours = serial.serialized(frame, h, padding=pads)
+        assert wire.differs_from_rclpy(ours, pads, serialize_message(objects(frame, h))) is None
+    arr = deserialize_message(ours, MarkerArray)
+    assert arr.markers[0].id == 2 ** 31 + 5 - 2 ** 32 and arr.markers[0].header.frame_id == "cam"
+    assert deserialize_message(wire.skeleton_array(frame, h), Skeleton3DArray).skeletons[0].reprojection_error_px == np.inf
