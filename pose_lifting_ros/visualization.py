@@ -53,7 +53,7 @@ class MarkerBuilder:
         from visualization_msgs.msg import Marker
 
         life = Duration(sec=self._lifetime[0], nanosec=self._lifetime[1])
-        r, g, b = (v / 255.0 for v in colour(pid))
+        r, g, b, _ = _rgba(pid)
         out = []
         for ns, mtype in (("joints", Marker.SPHERE_LIST), ("bones", Marker.LINE_LIST), ("labels", Marker.TEXT_VIEW_FACING)):
             m = Marker(ns=ns, id=int(pid), type=mtype, action=Marker.ADD, lifetime=life,
@@ -101,7 +101,7 @@ class MarkerBuilder:
         people = []
         for p in frame.persons:
             pid = int(p.id)
-            rgba = tuple(v / 255.0 for v in colour(pid)) + (1.0,)
+            rgba = _rgba(pid)
             J = np.asarray(p.joints_3d, dtype=np.float64)
             hx, hy, hz = J[_HEAD].tolist()
             people += [(b"joints", pid, wire.SPHERE_LIST, (0.0,) * 6 + (1.0, d, d, d), rgba, life, J, b""),
@@ -109,6 +109,11 @@ class MarkerBuilder:
                        (b"labels", pid, wire.TEXT_VIEW_FACING, (hx, hy - LABEL_ABOVE_HEAD_M, hz, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, LABEL_HEIGHT_M),
                         rgba, life, None, _label(pid, float(J[0, 2])).encode())]
         return wire.marker_array(header, clear, people, padding)
+
+
+def _rgba(pid: int) -> tuple:
+    """A person's marker colour: the track id's colour (render.colour), opaque, channels in [0, 1]."""
+    return tuple(v / 255.0 for v in colour(pid)) + (1.0,)
 
 
 def _label(pid: int, depth_m: float) -> str:

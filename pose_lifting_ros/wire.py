@@ -70,13 +70,20 @@ class _Cdr:
     def count(self, n: int) -> None:
         self.put(_U32.pack(n), 4)
 
-    def header(self, header) -> None:
-        """std_msgs/Header: stamp (sec, nanosec), frame_id."""
-        self.put(_STAMP.pack(header.stamp.sec, header.stamp.nanosec), 4)
-        self.string(header.frame_id.split("\x00", 1)[0].encode())   # rclpy ends a string at a NUL
+    def header(self, stamp: bytes, frame_id: bytes) -> None:
+        """std_msgs/Header from `_header_fields`: stamp (sec, nanosec), frame_id."""
+        self.put(stamp, 4)
+        self.string(frame_id)
 
     def value(self) -> bytes:
         return b"".join(self.parts)
+
+
+def _header_fields(header) -> Tuple[bytes, bytes]:
+    """A std_msgs/Header's packed stamp and UTF-8 frame_id, once per message (every Marker of an
+    array repeats them)."""
+    return (_STAMP.pack(header.stamp.sec, header.stamp.nanosec),
+            header.frame_id.split("\x00", 1)[0].encode())   # rclpy ends a string at a NUL
 
 
 def _int32(value: int) -> int:
@@ -114,7 +121,7 @@ def skeleton_array(frame, header, padding: Optional[list] = None) -> bytes:
     """pose_lifting/Skeleton3DArray of a FrameResult (as conversions.frame_to_msg builds it).
     padding: a list that gets the (start, end) byte ranges of the alignment padding."""
     out = _Cdr(padding)
-    out.header(header)
+    out.header(*_header_fields(header))
     intr = frame.intrinsics
     out.put(_K_SIZE_FLAG.pack(intr.fx, 0.0, intr.cx, 0.0, intr.fy, intr.cy, 0.0, 0.0, 1.0, int(frame.image_size[0]),
                               int(frame.image_size[1]), bool(intr.estimated)), 8)
@@ -139,10 +146,11 @@ def skeleton_array(frame, header, padding: Optional[list] = None) -> bytes:
     return out.value()
 
 
-def _marker(out: _Cdr, header, ns: bytes, mid: int, mtype: int, action: int, pose_scale: Sequence[float],
+def _marker(out: _Cdr, header: Tuple[bytes, bytes], ns: bytes, mid: int, mtype: int, action: int, pose_scale: Sequence[float],
             rgba: Sequence[float], lifetime: Sequence[int], points: Optional[np.ndarray], text: bytes) -> None:
-    """One visualization_msgs/Marker (Jazzy's fields) with no per-point colours, texture or mesh."""
-    out.header(header)
+    """One visualization_msgs/Marker (Jazzy's fields) with no per-point colours, texture or mesh;
+    header: `_header_fields`."""
+    out.header(*header)
     out.string(ns)
     out.put(_ID_TYPE_ACTION.pack(_int32(mid), mtype, action), 4)
     out.put(_POSE_SCALE.pack(*pose_scale), 8)
@@ -171,6 +179,7 @@ def marker_array(header, clear: bool, people: Sequence[tuple], padding: Optional
     `people`, (ns, id, type, pose_scale (10,), rgba (4,), lifetime (sec, nanosec), points (M, 3)
     or None, text) for each of its markers (all ADD). padding: as for skeleton_array."""
     out = _Cdr(padding)
+    header = _header_fields(header)
     out.count(int(clear) + len(people))
     if clear:
         _marker(out, header, b"", 0, 0, DELETEALL, (0.0,) * 6 + (1.0, 0.0, 0.0, 0.0), (0.0,) * 4, (0, 0), None, b"")
@@ -200,14 +209,14 @@ def matches_rclpy() -> Optional[str]:
     from pose_lifting_ros.conversions import frame_to_msg
     from pose_lifting_ros.visualization import MarkerBuilder
 
-    objects, wire = MarkerBuilder(0.5), MarkerBuilder(0.5)
+    objects, serial = MarkerBuilder(0.5), MarkerBuilder(0.5)
     for i, frame in enumerate(sample_frames()):
         header = Header(frame_id="camera_optical_frame"[: 5 + i])
         header.stamp.sec, header.stamp.nanosec = 1700000000 + i, 123456789
         pads_s, pads_m = [], []
         try:
             pairs = (("Skeleton3DArray", skeleton_array(frame, header, pads_s), pads_s, frame_to_msg(frame, header)),
-                     ("MarkerArray", wire.serialized(frame, header, 0.07, 0.03, pads_m), pads_m,
+                     ("MarkerArray", serial.serialized(frame, header, 0.07, 0.03, pads_m), pads_m,
                       objects(frame, header, 0.07, 0.03)))
             for name, ours, pads, theirs in pairs:
                 ref = serialize_message(theirs)

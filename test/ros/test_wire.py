@@ -139,3 +139,18 @@ def test_edge_values_are_written_as_rclpy_writes_them():
     arr = deserialize_message(ours, MarkerArray)
     assert arr.markers[0].id == 2 ** 31 + 5 - 2 ** 32 and arr.markers[0].header.frame_id == "cam"
     assert deserialize_message(wire.skeleton_array(frame, h), Skeleton3DArray).skeletons[0].reprojection_error_px == np.inf
+
+
+def test_the_start_up_check_names_the_first_difference(monkeypatch):
+    monkeypatch.setattr(wire, "DELETEALL", 2)            # as if this distro numbered DELETEALL otherwise
+    problem = wire.matches_rclpy()
+    assert problem is not None and problem.startswith("MarkerArray of sample frame 1: ")
+    assert "bytes written here" in problem and "first difference at byte" in problem
+
+
+def test_the_start_up_check_reports_an_encoder_that_raises(monkeypatch):
+    def broken(frame, header, padding=None):
+        raise KeyError("no such field")
+
+    monkeypatch.setattr(wire, "skeleton_array", broken)
+    assert wire.matches_rclpy() == "sample frame 0: KeyError: 'no such field'"
