@@ -18,7 +18,7 @@ without LiteRT.
 from __future__ import annotations
 
 import threading
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -56,9 +56,21 @@ def quantize_rows_int8(w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
+_OPTIONS = {   # builtin operator -> its options table in the schema (None: the operator has none)
+    "ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "DIV": "DivOptions",
+    "FULLY_CONNECTED": "FullyConnectedOptions", "SUM": "ReducerOptions",
+    "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions", "SQRT": None, "LOG": None,
+    "ABS": "AbsOptions", "SELECT_V2": "SelectV2Options", "LESS_EQUAL": "LessEqualOptions",
+    "GREATER": "GreaterOptions", "LOGICAL_AND": "LogicalAndOptions",
+    "CONCATENATION": "ConcatenationOptions", "RESHAPE": "ReshapeOptions",
+    "STRIDED_SLICE": "StridedSliceOptions", "SPLIT": "SplitOptions",
+}
+
+
 class _Graph:
-    """A one-subgraph LiteRT model under construction: float32 activations with a resizable
-    batch dimension, constant weights, FULLY_CONNECTED and ADD operators."""
+    """A one-subgraph LiteRT model under construction: activations whose first dimension (the
+    batch) can be resized, constants in their own buffers, and the builtin operators of
+    `_OPTIONS`, each with its options given as keyword arguments (schema field names)."""
 
     def __init__(self) -> None:
         from ai_edge_litert import schema_py_generated as fb
@@ -67,6 +79,7 @@ class _Graph:
         self.buffers = [fb.BufferT()]       # buffer 0: no data (activations)
         self.tensors: List[object] = []
         self.ops: List[object] = []
+        self.codes: Dict[int, int] = {}     # builtin operator -> index in the model's operator codes
 
     def tensor(self, shape: Tuple[int, ...], data: Optional[np.ndarray] = None, ttype: Optional[int] = None,
                quant: object = None) -> int:
@@ -87,15 +100,40 @@ class _Graph:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
+    def const(self, data: np.ndarray) -> int:
+        """A float32 constant (bool and int32 arrays keep their type), shaped as `data`."""
+        a = np.asarray(data)
+        if a.dtype == np.bool_:
+            return self.tensor(a.shape, a, self.fb.TensorType.BOOL)
+        if a.dtype.kind in "iu":
+            return self.tensor(a.shape, a.astype(np.int32), self.fb.TensorType.INT32)
+        return self.tensor(a.shape, a.astype(np.float32))
+
     def activation(self, width: int) -> int:
         """A (batch, width) float32 activation."""
         return self.tensor((1, width))
 
-    def _operator(self, code: int, inputs: List[int], outputs: List[int], options_type: int, options) -> None:
-        op = self.fb.OperatorT()
-        op.opcodeIndex, op.inputs, op.outputs = code, inputs, outputs
-        op.builtinOptionsType, op.builtinOptions = options_type, options
+    def op(self, name: str, inputs: List[int], shape: Tuple[int, ...], boolean: bool = False,
+           outputs: int = 1, **options) -> object:
+        """Append the builtin operator `name` on `inputs` (-1: an omitted optional input); its
+        output(s) are new activations of `shape` (the leading 1 is the batch), bool if boolean.
+        Returns the output index, or a list of `outputs` indices."""
+        fb = self.fb
+        code = getattr(fb.BuiltinOperator, name)
+        if code not in self.codes:
+            self.codes[code] = len(self.codes)
+        ttype = fb.TensorType.BOOL if boolean else None
+        outs = [self.tensor(shape, ttype=ttype) for _ in range(outputs)]
+        op = fb.OperatorT()
+        op.opcodeIndex, op.inputs, op.outputs = self.codes[code], list(inputs), outs
+        table = _OPTIONS[name]
+        if table is not None:
+            opts = getattr(fb, table + "T")()
+            for k, v in options.items():
+                setattr(opts, k, v)
+            op.builtinOptionsType, op.builtinOptions = getattr(fb.BuiltinOptions, table), opts
         self.ops.append(op)
+        return outs[0] if outputs == 1 else outs
 
     def fully_connected(self, x: int, w: np.ndarray, b: Optional[np.ndarray], relu: bool, int8: bool) -> int:
         """y = relu?(x w^T + b); w (out, in) float, stored as int8 per output channel if int8."""
@@ -108,36 +146,44 @@ class _Graph:
         else:
             wt = self.tensor(w.shape, w.astype(np.float32))
         bt = -1 if b is None else self.tensor(b.shape, b.astype(np.float32))
-        y = self.activation(w.shape[0])
-        opts = fb.FullyConnectedOptionsT()
-        opts.fusedActivationFunction = fb.ActivationFunctionType.RELU if relu else fb.ActivationFunctionType.NONE
-        self._operator(0, [x, wt, bt], [y], fb.BuiltinOptions.FullyConnectedOptions, opts)
-        return y
+        act = fb.ActivationFunctionType.RELU if relu else fb.ActivationFunctionType.NONE
+        return self.op("FULLY_CONNECTED", [x, wt, bt], (1, w.shape[0]), fusedActivationFunction=act)
 
     def add(self, a: int, b: int, width: int) -> int:
         """y = a + b, both (batch, width)."""
-        y = self.activation(width)
-        self._operator(1, [a, b], [y], self.fb.BuiltinOptions.AddOptions, self.fb.AddOptionsT())
-        return y
+        return self.op("ADD", [a, b], (1, width))
 
-    def finish(self, x: int, y: int, description: str) -> bytes:
-        """The model as .tflite bytes, with input tensor x and output tensor y."""
+    def finish(self, x, y, description: str) -> bytes:
+        """The model as .tflite bytes, with input tensor(s) x and output tensor(s) y (an index
+        or a list of them)."""
         import flatbuffers
 
         fb = self.fb
         codes = []
-        for op in (fb.BuiltinOperator.FULLY_CONNECTED, fb.BuiltinOperator.ADD):
+        for op, _ in sorted(self.codes.items(), key=lambda kv: kv[1]):
             c = fb.OperatorCodeT()
-            c.builtinCode, c.deprecatedBuiltinCode, c.version = op, op, 1
+            c.builtinCode, c.deprecatedBuiltinCode, c.version = op, min(op, 127), 1
             codes.append(c)
         graph = fb.SubGraphT()
-        graph.tensors, graph.operators, graph.inputs, graph.outputs = self.tensors, self.ops, [x], [y]
+        graph.tensors, graph.operators = self.tensors, self.ops
+        graph.inputs = [x] if isinstance(x, int) else list(x)
+        graph.outputs = [y] if isinstance(y, int) else list(y)
         m = fb.ModelT()
         m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, codes, [graph], self.buffers
         m.description = description
         builder = flatbuffers.Builder(1 << 20)
         builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
         return bytes(builder.Output())
+
+
+def hidden_blocks(g: _Graph, h: int, blocks, int8: bool) -> int:
+    """The residual blocks on activation h: h + relu(W2 relu(W1 h + b1) + b2) for each block's
+    ((W1, b1), (W2, b2)), weights in int8 if int8. Returns the last block's output."""
+    for (w1, b1), (w2, b2) in blocks:
+        t = g.fully_connected(h, w1, b1, relu=True, int8=int8)
+        t = g.fully_connected(t, w2, b2, relu=True, int8=int8)
+        h = g.add(h, t, w2.shape[0])
+    return h
 
 
 def to_flatbuffer(model: FusedInference, int8_hidden: bool) -> bytes:
@@ -147,11 +193,7 @@ def to_flatbuffer(model: FusedInference, int8_hidden: bool) -> bytes:
     inp, blocks, out = _numpy_layers(model)
     g = _Graph()
     x = g.activation(inp[0].shape[1])
-    h = g.fully_connected(x, *inp, relu=True, int8=False)
-    for (w1, b1), (w2, b2) in blocks:
-        t = g.fully_connected(h, w1, b1, relu=True, int8=int8_hidden)
-        t = g.fully_connected(t, w2, b2, relu=True, int8=int8_hidden)
-        h = g.add(h, t, w2.shape[0])
+    h = hidden_blocks(g, g.fully_connected(x, *inp, relu=True, int8=False), blocks, int8_hidden)
     y = g.fully_connected(h, *out, relu=False, int8=False)
     return g.finish(x, y, "pose_lifting residual MLP (batch norm folded)")
 

@@ -177,15 +177,13 @@ class PoseEstimator:
         w, h = image_size
         intr, K = self._resolve_intrinsics(K, w, h)
         persons: List[Person3D] = []
-        t1 = t2 = t0
+        t2 = t0
         if kp is not None and len(kp):
             k17, c17 = converted if converted is not None else to_skeleton17(kp, sc, layout)
             if distortion is not None and not intr.estimated:
                 k17 = undistort_pixels(k17, K, distortion[1], distortion[0])
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
-            X_rel = self.lifter.lift(k17, c17, K)
-            t1 = time.perf_counter()
-            out = self.lifter.place(X_rel, k17, c17, K)
+            out = self.lifter.estimate(k17, c17, K)
             t2 = time.perf_counter()
             ok = np.isfinite(out.reprojection_error_px)
             if own_ids is not None:
@@ -204,7 +202,7 @@ class PoseEstimator:
             self.tracker.update(np.zeros((0, 4)))
         t3 = time.perf_counter()
         res = FrameResult(self._index, float(self._index if time_s is None else time_s), intr,
-                          (int(w), int(h)), persons, {"lift_s": t1 - t0, "solve_s": t2 - t1, "track_s": t3 - t2,
+                          (int(w), int(h)), persons, {"lift_solve_s": t2 - t0, "track_s": t3 - t2,
                                                       "lift_solve_track_s": t3 - t0})
         self._index += 1
         return res

@@ -27,8 +27,8 @@ def _crowd(n, t=0.0):
 
 def test_many_people_lifted_in_one_batch(estimator, monkeypatch):
     calls = []
-    real = estimator.lifter.lift
-    monkeypatch.setattr(estimator.lifter, "lift", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    real = estimator.lifter.estimate
+    monkeypatch.setattr(estimator.lifter, "estimate", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
     X, kp = _crowd(10)
     estimator.reset()
     res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K)
