@@ -2,9 +2,10 @@
 
 Owns: the publishers of `skeletons` (pose_lifting/Skeleton3DArray) and `markers`
 (visualization_msgs/MarkerArray), the TF broadcaster, and how each frame's messages are made.
-Skeletons and markers go out as CDR bytes written from the frame's arrays (wire.py) when those
-bytes match this ROS distro's messages (`wire.matches_rclpy`, checked once per process), and as
-message objects otherwise. TF always goes through the broadcaster (tf2_ros when installed).
+Skeletons, markers and TF go out as CDR bytes written from the frame's arrays (wire.py) when
+those bytes match this ROS distro's messages (`wire.matches_rclpy`, checked once per process),
+and as message objects otherwise. TF bytes go out on the broadcaster's own /tf publisher
+(tf2_ros's when it is installed); TF objects through its sendTransform.
 The benchmarks use this class too, so they time the node's own code.
 """
 from __future__ import annotations
@@ -62,7 +63,10 @@ class Outputs:
             if c.publish_markers:
                 makers.append((self.markers.publish, lambda: self._marker_builder(
                     frame, header, c.marker_joint_diameter_m, c.marker_line_width_m, positions)))
-        if c.publish_tf and frame.persons:
+        if c.publish_tf and frame.persons and self.serialized:
+            makers.append((self.tf.publisher.publish,
+                           lambda: visualization.transforms_serialized(frame, header, c.publish_joint_frames)))
+        elif c.publish_tf and frame.persons:
             makers.append((self.tf.sendTransform,
                            lambda: visualization.transforms(frame, header, c.publish_joint_frames)))
         built, errors = [], []

@@ -3,7 +3,8 @@
 Owns: MarkerArray building (`MarkerBuilder`: per person joint spheres, bone lines, a text
 label, in the track id's colour; a DELETEALL first when someone has gone) and TransformStamped
 building (`body_<id>` at the pelvis oriented by pose_lifting_core.frames, and optionally one frame
-per joint named `<joint>_<id>`, REP-155 style). Everything is stamped with the image's header.
+per joint named `<joint>_<id>`, REP-155 style), each as message objects or as CDR bytes (wire.py).
+Everything is stamped with the image's header.
 """
 from __future__ import annotations
 
@@ -121,26 +122,39 @@ def _label(pid: int, depth_m: float) -> str:
     return f"#{pid} {depth_m:.1f} m"
 
 
-def transforms(frame, header, joint_frames: bool = False) -> List:
-    """geometry_msgs/TransformStamped list: body_<id> (and <joint>_<id>) under header.frame_id."""
-    from geometry_msgs.msg import TransformStamped
-
+def _transform_data(frame, joint_frames: bool) -> List[tuple]:
+    """(child_frame_id, translation (3,), rotation (x, y, z, w)) of body_<id> (and <joint>_<id>)
+    for every person of a FrameResult."""
     if not frame.persons:
         return []
     J = np.stack([p.joints_3d for p in frame.persons])
     q = quaternion_from_matrix(body_rotations(J))
     out = []
+    Jl, ql = J.tolist(), q.tolist()
+    for i, p in enumerate(frame.persons):
+        out.append((f"body_{p.id}", Jl[i][0], ql[i]))
+        if joint_frames:
+            out.extend((f"{name}_{p.id}", Jl[i][j], _IDENTITY) for j, name in enumerate(JOINT_NAMES))
+    return out
 
-    def tf(child: str, xyz, quat) -> TransformStamped:
+
+_IDENTITY = (0.0, 0.0, 0.0, 1.0)
+
+
+def transforms(frame, header, joint_frames: bool = False) -> List:
+    """geometry_msgs/TransformStamped list: body_<id> (and <joint>_<id>) under header.frame_id."""
+    from geometry_msgs.msg import TransformStamped
+
+    out = []
+    for child, xyz, quat in _transform_data(frame, joint_frames):
         t = TransformStamped(header=header, child_frame_id=child)
         tr, rot = t.transform.translation, t.transform.rotation
         tr.x, tr.y, tr.z = xyz
         rot.x, rot.y, rot.z, rot.w = quat
-        return t
-
-    Jl, ql = J.tolist(), q.tolist()
-    for i, p in enumerate(frame.persons):
-        out.append(tf(f"body_{p.id}", Jl[i][0], ql[i]))
-        if joint_frames:
-            out.extend(tf(f"{name}_{p.id}", Jl[i][j], (0.0, 0.0, 0.0, 1.0)) for j, name in enumerate(JOINT_NAMES))
+        out.append(t)
     return out
+
+
+def transforms_serialized(frame, header, joint_frames: bool = False, padding: Optional[list] = None) -> bytes:
+    """The tf2_msgs/TFMessage of `transforms` as CDR bytes (wire.tf_message; padding as there)."""
+    return wire.tf_message(header, _transform_data(frame, joint_frames), padding)

@@ -1,6 +1,6 @@
-"""Serialized Skeleton3DArray and MarkerArray, written straight from a frame's numpy arrays.
+"""Serialized Skeleton3DArray, MarkerArray and TFMessage, written straight from a frame's arrays.
 
-Owns: the CDR bytes of the two large outputs, for rclpy's `Publisher.publish(bytes)`. Building
+Owns: the CDR bytes of the three outputs, for rclpy's `Publisher.publish(bytes)`. Building
 Python message objects and rclpy's conversion of them cost about 0.5 ms per frame right after
 the detector (docs/BENCHMARKS.md, "end to end"); writing the bytes from the arrays skips both.
 Subscribers receive ordinary messages: the bytes are what rclpy.serialization.serialize_message
@@ -30,6 +30,7 @@ _ID_TYPE_ACTION = struct.Struct("<iii")
 _POSE_SCALE = struct.Struct("<10d")                          # position, orientation, scale
 _COLOUR_LIFETIME_LOCKED = struct.Struct("<4fiI?")           # color, lifetime, frame_locked
 _SCORES = struct.Struct("<ff")                               # reprojection_error_px, score
+_TRANSFORM = struct.Struct("<7d")                            # translation, rotation (x, y, z, w)
 
 # visualization_msgs/Marker's types and actions used here (matches_rclpy checks them too)
 LINE_LIST, SPHERE_LIST, TEXT_VIEW_FACING = 5, 7, 9
@@ -188,6 +189,21 @@ def marker_array(header, clear: bool, people: Sequence[tuple], padding: Optional
     return out.value()
 
 
+def tf_message(header, transforms: Sequence[Tuple[str, Sequence[float], Sequence[float]]],
+               padding: Optional[list] = None) -> bytes:
+    """tf2_msgs/TFMessage: one geometry_msgs/TransformStamped per (child_frame_id, translation
+    (3,) metres, rotation quaternion (x, y, z, w)), each with `header`. padding: as for
+    skeleton_array."""
+    out = _Cdr(padding)
+    head = _header_fields(header)
+    out.count(len(transforms))
+    for child, xyz, quat in transforms:
+        out.header(*head)
+        out.string(child.split("\x00", 1)[0].encode())
+        out.put(_TRANSFORM.pack(*xyz, *quat), 8)
+    return out.value()
+
+
 def differs_from_rclpy(ours: bytes, padding: Sequence[tuple], reference: bytes) -> Optional[int]:
     """The first byte at which `ours` differs from rclpy's serialization `reference`, ignoring
     the alignment padding (rclpy leaves it uninitialised), or None when they agree."""
@@ -201,23 +217,27 @@ def differs_from_rclpy(ours: bytes, padding: Sequence[tuple], reference: bytes) 
 
 def matches_rclpy() -> Optional[str]:
     """None when the bytes written here equal rclpy's serialization of the message objects
-    (conversions.frame_to_msg, visualization.MarkerBuilder) for `sample_frames()`, padding
+    (conversions.frame_to_msg, visualization.MarkerBuilder, visualization.transforms, with and
+    without joint frames) for `sample_frames()`, padding
     aside; otherwise the first difference, in words."""
     from rclpy.serialization import serialize_message
     from std_msgs.msg import Header
+    from tf2_msgs.msg import TFMessage
 
     from pose_lifting_ros.conversions import frame_to_msg
-    from pose_lifting_ros.visualization import MarkerBuilder
+    from pose_lifting_ros.visualization import MarkerBuilder, transforms, transforms_serialized
 
     objects, serial = MarkerBuilder(0.5), MarkerBuilder(0.5)
     for i, frame in enumerate(sample_frames()):
         header = Header(frame_id="camera_optical_frame"[: 5 + i])
         header.stamp.sec, header.stamp.nanosec = 1700000000 + i, 123456789
-        pads_s, pads_m = [], []
+        pads_s, pads_m, pads_t = [], [], []
         try:
             pairs = (("Skeleton3DArray", skeleton_array(frame, header, pads_s), pads_s, frame_to_msg(frame, header)),
                      ("MarkerArray", serial.serialized(frame, header, 0.07, 0.03, pads_m), pads_m,
-                      objects(frame, header, 0.07, 0.03)))
+                      objects(frame, header, 0.07, 0.03)),
+                     ("TFMessage", transforms_serialized(frame, header, i % 2 == 1, pads_t), pads_t,
+                      TFMessage(transforms=transforms(frame, header, i % 2 == 1))))
             for name, ours, pads, theirs in pairs:
                 ref = serialize_message(theirs)
                 at = differs_from_rclpy(ours, pads, ref)

@@ -8,6 +8,7 @@ pytest.importorskip("pose_lifting.msg", reason="pose_lifting messages not built 
 
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
+from tf2_msgs.msg import TFMessage  # noqa: E402
 from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
 from pose_lifting.msg import Skeleton3DArray  # noqa: E402
@@ -52,6 +53,11 @@ def test_many_frames_and_headers_give_rclpy_bytes(seed):
         pads = []
         ours = serial.serialized(frame, h, 0.04, 0.01, pads)
         assert wire.differs_from_rclpy(ours, pads, serialize_message(objects(frame, h, 0.04, 0.01))) is None, i
+        for joint_frames in (False, True):
+            pads = []
+            ours = visualization.transforms_serialized(frame, h, joint_frames, pads)
+            ref = serialize_message(TFMessage(transforms=visualization.transforms(frame, h, joint_frames)))
+            assert wire.differs_from_rclpy(ours, pads, ref) is None, (i, joint_frames)
 
 
 def test_subscribers_read_the_bytes_as_ordinary_messages():
@@ -69,6 +75,12 @@ def test_subscribers_read_the_bytes_as_ordinary_messages():
                                                               ("bones", 1, Marker.LINE_LIST),
                                                               ("labels", 1, Marker.TEXT_VIEW_FACING)]
     assert arr.markers[2].text == f"#1 {frame.persons[0].joints_3d[0, 2]:.1f} m"
+    tf = deserialize_message(visualization.transforms_serialized(frame, h, True), TFMessage).transforms
+    assert [t.child_frame_id for t in tf[:3]] == ["body_1", "pelvis_1", "right_hip_1"] and len(tf) == 2 * 18
+    assert all(t.header == h for t in tf)
+    assert np.allclose([tf[0].transform.translation.x, tf[0].transform.translation.z], frame.persons[0].joints_3d[0, [0, 2]])
+    assert abs(np.linalg.norm([tf[0].transform.rotation.x, tf[0].transform.rotation.y, tf[0].transform.rotation.z,
+                               tf[0].transform.rotation.w]) - 1.0) < 1e-9
 
 
 def test_a_difference_outside_the_padding_is_found():
@@ -102,14 +114,15 @@ def test_outputs_publish_bytes_only_when_they_match(ros_node, monkeypatch):
     assert not errors
     assert isinstance(built[out.skeletons], Skeleton3DArray) and isinstance(built[out.markers], MarkerArray)
     raw, errors = outputs.Outputs(ros_node, serialized=True).build(frame, h, OutputConfig.defaults())
-    assert [type(p) for _, p in raw] == [bytes, bytes, list] and not errors   # skeletons, markers, TF transforms
+    assert [type(p) for _, p in raw] == [bytes, bytes, bytes] and not errors   # skeletons, markers, TF
+    assert [type(p) for _, p in payloads] == [Skeleton3DArray, MarkerArray, list]   # TF objects for the broadcaster
 
 
 def test_an_output_that_fails_to_build_does_not_hold_back_the_others(ros_node, monkeypatch):
     out = outputs.Outputs(ros_node, serialized=True)
     sent = []
     monkeypatch.setattr(out.skeletons, "publish", lambda m: sent.append("skeletons"))
-    monkeypatch.setattr(out.tf, "sendTransform", lambda m: sent.append("tf"))
+    monkeypatch.setattr(out.tf.publisher, "publish", lambda m: sent.append("tf"))
 
     def broken(*args, **kwargs):
         raise RuntimeError("markers broke")
@@ -146,6 +159,13 @@ def test_the_start_up_check_names_the_first_difference(monkeypatch):
     problem = wire.matches_rclpy()
     assert problem is not None and problem.startswith("MarkerArray of sample frame 1: ")
     assert "bytes written here" in problem and "first difference at byte" in problem
+
+
+def test_the_start_up_check_covers_tf(monkeypatch):
+    import struct
+
+    monkeypatch.setattr(wire, "_TRANSFORM", struct.Struct("<7f"))     # float32 where TF has float64
+    assert wire.matches_rclpy().startswith("TFMessage of sample frame 0: ")
 
 
 def test_the_start_up_check_reports_an_encoder_that_raises(monkeypatch):
