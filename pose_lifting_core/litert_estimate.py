@@ -6,9 +6,9 @@ the root solve (solvers.solve_root, 3 reweighted iterations) and the reprojectio
 (solvers.reprojection_error_px) as one float32 LiteRT model; and `FusedEstimate`, which runs it
 on numpy batches. Lifter.estimate uses it for frames of up to SINGLE_THREAD_MAX people on CPU.
 
-Why: right after the detector each numpy call runs from cold caches; the float64 numpy path
-after the network took about 150 calls and 0.35 ms per frame for one person, while one LiteRT
-invoke runs the same arithmetic in a few tens of microseconds (docs/BENCHMARKS.md). The numpy
+Why: right after the detector each numpy call runs from cold caches. For one person the float64
+path (numpy encoding, the LiteRT network, numpy decoding, solve and score; about 150 numpy calls)
+took 0.60 ms there, this graph 0.28 ms (docs/BENCHMARKS.md, "after the detector"). The numpy
 functions named above stay the reference: they serve large batches, training and evaluation,
 and test/core/test_litert_estimate.py checks this graph against them.
 
@@ -17,9 +17,17 @@ missing joints' coordinate features set to 0 through one extra input per joint (
 joint is missing), into the input layer; the output de-standardisation and the subtraction of
 the root joint into the output layer, so the root is exactly 0.
 
-Semantics that differ from the float64 reference: arithmetic is float32 (differences are
-measured in the test and docs/BENCHMARKS.md), and keypoints or confidences beyond float32's range
-(|v| > 3.4e38) count as missing, as NaN and infinity do.
+Semantics that differ from the float64 reference: arithmetic is float32. On the bundled walk
+(5 m away) the results differ by at most 0.0034 mm (root) in fp32; in int8 by up to 0.3 mm
+(joints) and 2 mm (root, 30 m away), because each graph quantises a person's activations at run
+time and a value near a rounding boundary can round one step differently in each (the test
+file has the measured figures; MPJPE on the accuracy benchmark's test conditions is the same to
+0.001 mm, docs/BENCHMARKS.md). Inputs far outside any image: a keypoint or confidence beyond
+float32's range (|v| > 3.4e38) counts as missing, as NaN and infinity do; values whose sums or
+squares overflow float32 (keypoints beyond about 1e18 px, confidences beyond about 1e18) give a
+non-finite root or score, so the pipeline drops that person; a confidence below float32's
+smallest normal number (1.2e-38) counts as 0. The nodes never pass such values (confidences
+below min_keypoint_score are set to 0 first).
 
 Shapes: inputs packed per person as [u0, v0, u1, v1, ..., c0..c(J-1), fx, fy, cx, cy] (N, 3J+4),
 pixels; output per person [joints in the camera frame (3J), root-relative joints (3J), root
@@ -194,9 +202,15 @@ def estimate_flatbuffer(model: FusedInference, codec: Codec, int8_hidden: bool, 
     X_rel = g.fully_connected(h, *_fold_output_layer(*out, codec, root), relu=False, int8=False)
     t.shape[X_rel] = (1, 3 * J)
 
-    # the root solve (solvers.solve_root): closed-form 3x3 normal equations, reweighted by depth
+    # the root solve (solvers.solve_root): closed-form 3x3 normal equations, reweighted by depth.
+    # In float32 the rays are first taken relative to the body centre's ray c: with x = x' + c,
+    # the equations (X+T)_x = x (X+T)_z keep their form for x', the skeleton sheared to
+    # X'_x = X_x - c X_z and T'_x = T_x - c T_z (T_z unchanged), and the variance terms below
+    # no longer subtract large numbers for a person far from the optical axis
     X = t.reshape(X_rel, (J, 3))
-    Xxy, Xz = t.take(X, 2, 0, 2), t.take(X, 2, 2, 3)                # (N, J, 2), (N, J, 1)
+    Xz = t.take(X, 2, 2, 3)                                         # (N, J, 1)
+    Xxy = t.sub(t.take(X, 2, 0, 2), t.mul(centre, Xz))              # (N, J, 2), sheared
+    xs = t.sub(xs, centre)
     ws = t.select(valid, w, 0.0)                                    # (N, J) confidence where usable
     ws3 = t.reshape(ws, (J, 1))
     b = t.sub(t.mul(xs, Xz), Xxy)
@@ -213,7 +227,8 @@ def estimate_flatbuffer(model: FusedInference, codec: Codec, int8_hidden: bool, 
         num = t.sub(t.add(t.mul(mx, mbx), t.mul(my, mby)), mxb)
         Tz = t.maximum(t.div(num, D), min_depth)
         Tx, Ty = t.add(mbx, t.mul(mx, Tz)), t.add(mby, t.mul(my, Tz))
-    T = t.select(usable, t.concat([Tx, Ty, Tz], 2), float("nan"))  # (N, 1, 3)
+    Txy = t.add(t.concat([Tx, Ty], 2), t.mul(centre, Tz))           # back from the sheared frame
+    T = t.select(usable, t.concat([Txy, Tz], 2), float("nan"))      # (N, 1, 3)
     Xa = t.add(X, T)
 
     # the reprojection score (solvers.reprojection_error_px)
@@ -252,9 +267,10 @@ class FusedEstimate:
         J, N = self.J, len(keypoints)
         K = np.asarray(K, dtype=np.float64)
         P = np.empty((N, 3 * J + 4), np.float32)
-        P[:, :2 * J] = np.reshape(keypoints, (N, 2 * J))
-        P[:, 2 * J:3 * J] = confidence
-        P[:, 3 * J:] = K.reshape(-1, 9)[:, [0, 4, 2, 5]]
+        with np.errstate(over="ignore"):      # beyond float32: inf, a missing joint (module docstring)
+            P[:, :2 * J] = np.reshape(keypoints, (N, 2 * J))
+            P[:, 2 * J:3 * J] = confidence
+            P[:, 3 * J:] = K.reshape(-1, 9)[:, [0, 4, 2, 5]]
         return P
 
     def __call__(self, keypoints: np.ndarray, confidence: np.ndarray,
