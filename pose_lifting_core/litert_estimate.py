@@ -35,46 +35,35 @@ pixels; output per person [joints in the camera frame (3J), root-relative joints
 """
 from __future__ import annotations
 
-import threading
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.litert_network import _Graph, _numpy_layers, hidden_blocks
+from pose_lifting_core.litert_network import LiteRTNetwork, _Graph, _numpy_layers, hidden_blocks
 from pose_lifting_core.model import FusedInference
 
 _BIG = float(np.finfo(np.float32).max)
 
 
 class _Builder:
-    """numpy-like helpers over a `_Graph`, tracking each tensor's shape (batch first, as 1)."""
+    """numpy-like helpers over a `_Graph`; shapes are the graph's own (batch first, as 1)."""
 
     def __init__(self, g: _Graph) -> None:
         self.g = g
-        self.shape: Dict[int, Tuple[int, ...]] = {}
 
-    def _out(self, name: str, inputs: List[int], shape: Tuple[int, ...], boolean: bool = False, **opts) -> int:
-        y = self.g.op(name, inputs, shape, boolean, **opts)
-        self.shape[y] = tuple(shape)
-        return y
-
-    def input(self, width: int) -> int:
-        x = self.g.activation(width)
-        self.shape[x] = (1, width)
-        return x
+    def shape(self, x: int) -> Tuple[int, ...]:
+        return tuple(self.g.tensors[x].shape)
 
     def const(self, value, shape: Tuple[int, ...] = (1,)) -> int:
-        c = self.g.const(np.broadcast_to(np.asarray(value), shape).copy())
-        self.shape[c] = tuple(shape)
-        return c
+        return self.g.const(np.broadcast_to(np.asarray(value), shape).copy())
 
     def binary(self, name: str, a, b, boolean: bool = False) -> int:
         """An elementwise operator on two tensors (a float is made a constant), broadcasting."""
         a = a if isinstance(a, int) else self.const(np.float32(a))
         b = b if isinstance(b, int) else self.const(np.float32(b))
-        shape = np.broadcast_shapes(self.shape[a], self.shape[b])
-        return self._out(name, [a, b], shape, boolean)
+        shape = np.broadcast_shapes(self.shape(a), self.shape(b))
+        return self.g.op(name, [a, b], shape, boolean)
 
     def add(self, a, b): return self.binary("ADD", a, b)
     def sub(self, a, b): return self.binary("SUB", a, b)
@@ -86,7 +75,7 @@ class _Builder:
     def logical_and(self, a, b): return self.binary("LOGICAL_AND", a, b, boolean=True)
 
     def unary(self, name: str, x: int) -> int:
-        return self._out(name, [x], self.shape[x])
+        return self.g.op(name, [x], self.shape(x))
 
     def finite(self, x: int) -> int:
         """|x| <= float32 max, elementwise: False for NaN and +-inf."""
@@ -95,44 +84,41 @@ class _Builder:
     def select(self, cond: int, a, b) -> int:
         a = a if isinstance(a, int) else self.const(np.float32(a))
         b = b if isinstance(b, int) else self.const(np.float32(b))
-        shape = np.broadcast_shapes(self.shape[cond], self.shape[a], self.shape[b])
-        return self._out("SELECT_V2", [cond, a, b], shape)
+        shape = np.broadcast_shapes(self.shape(cond), self.shape(a), self.shape(b))
+        return self.g.op("SELECT_V2", [cond, a, b], shape)
 
     def sum(self, x: int, axis: int) -> int:
         """Sum over one axis, kept with length 1."""
-        shape = list(self.shape[x])
+        shape = list(self.shape(x))
         shape[axis] = 1
-        return self._out("SUM", [x, self.g.const(np.array([axis], np.int32))], tuple(shape), keepDims=True)
+        return self.g.op("SUM", [x, self.g.const(np.array([axis], np.int32))], tuple(shape), keepDims=True)
 
     def reshape(self, x: int, shape: Tuple[int, ...], boolean: bool = False) -> int:
         """To (batch,) + shape."""
-        return self._out("RESHAPE", [x, self.g.const(np.array((-1,) + tuple(shape), np.int32))],
+        return self.g.op("RESHAPE", [x, self.g.const(np.array((-1,) + tuple(shape), np.int32))],
                          (1,) + tuple(shape), boolean, newShape=[-1] + list(shape))
 
     def take(self, x: int, axis: int, start: int, stop: int) -> int:
         """x[..., start:stop, ...] along one axis (not the batch)."""
-        shape = list(self.shape[x])
+        shape = list(self.shape(x))
         n = len(shape)
         begin, end = np.zeros(n, np.int32), np.array(shape, np.int32)
         begin[axis], end[axis] = start, stop
         shape[axis] = stop - start
-        return self._out("STRIDED_SLICE", [x, self.g.const(begin), self.g.const(end),
+        return self.g.op("STRIDED_SLICE", [x, self.g.const(begin), self.g.const(end),
                                            self.g.const(np.ones(n, np.int32))], tuple(shape),
                          beginMask=1, endMask=1)
 
     def concat(self, xs: Sequence[int], axis: int) -> int:
-        shape = list(self.shape[xs[0]])
-        shape[axis] = sum(self.shape[x][axis] for x in xs)
-        return self._out("CONCATENATION", list(xs), tuple(shape), axis=axis)
+        shape = list(self.shape(xs[0]))
+        shape[axis] = sum(self.shape(x)[axis] for x in xs)
+        return self.g.op("CONCATENATION", list(xs), tuple(shape), axis=axis)
 
     def split(self, x: int, parts: int, axis: int) -> List[int]:
-        shape = list(self.shape[x])
+        shape = list(self.shape(x))
         shape[axis] //= parts
-        outs = self.g.op("SPLIT", [self.g.const(np.array(axis, np.int32)), x], tuple(shape), outputs=parts,
+        return self.g.op("SPLIT", [self.g.const(np.array(axis, np.int32)), x], tuple(shape), outputs=parts,
                          numSplits=parts)
-        for y in outs:
-            self.shape[y] = tuple(shape)
-        return outs
 
 
 def _fold_input_layer(w: np.ndarray, b: np.ndarray, codec: Codec) -> Tuple[np.ndarray, np.ndarray]:
@@ -169,7 +155,7 @@ def estimate_flatbuffer(model: FusedInference, codec: Codec, int8_hidden: bool, 
     J = codec.num_joints
     g = _Graph()
     t = _Builder(g)
-    P = t.input(3 * J + 4)
+    P = g.activation(3 * J + 4)
     kp = t.reshape(t.take(P, 1, 0, 2 * J), (J, 2))                 # (N, J, 2) px
     w = t.take(P, 1, 2 * J, 3 * J)                                  # (N, J) confidence as given
     f = t.reshape(t.take(P, 1, 3 * J, 3 * J + 2), (1, 2))
@@ -197,10 +183,8 @@ def estimate_flatbuffer(model: FusedInference, codec: Codec, int8_hidden: bool, 
     # the network, with standardisation folded into its first and last layers
     inp, blocks, out = _numpy_layers(model)
     h = g.fully_connected(features, *_fold_input_layer(*inp, codec), relu=True, int8=False)
-    t.shape[h] = (1, inp[0].shape[0])
     h = hidden_blocks(g, h, blocks, int8_hidden)
     X_rel = g.fully_connected(h, *_fold_output_layer(*out, codec, root), relu=False, int8=False)
-    t.shape[X_rel] = (1, 3 * J)
 
     # the root solve (solvers.solve_root): closed-form 3x3 normal equations, reweighted by depth.
     # In float32 the rays are first taken relative to the body centre's ray c: with x = x' + c,
@@ -245,22 +229,14 @@ def estimate_flatbuffer(model: FusedInference, codec: Codec, int8_hidden: bool, 
 
 
 class FusedEstimate:
-    """`estimate_flatbuffer`'s model in a LiteRT interpreter. Call it with keypoints (N, J, 2)
-    px, confidences (N, J) and K (3, 3) or (N, 3, 3); returns float64 (joints_3d (N, J, 3),
-    joints_rel (N, J, 3), root (N, 3), reprojection_error_px (N,)), metres and pixels, as
-    Lifter.place does. A batch size other than the last one re-plans the interpreter. Thread-safe
-    (one call at a time)."""
+    """`estimate_flatbuffer`'s model, run by a `LiteRTNetwork` (which re-plans for a new batch
+    size and runs one call at a time). Call it with keypoints (N, J, 2) px, confidences (N, J)
+    and K (3, 3) or (N, 3, 3); returns float64 (joints_3d (N, J, 3), joints_rel (N, J, 3), root
+    (N, 3), reprojection_error_px (N,)), metres and pixels, as Lifter.place does."""
 
     def __init__(self, content: bytes, num_joints: int, num_threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
         self.J = num_joints
-        self._interp = Interpreter(model_content=content, num_threads=num_threads)
-        self._interp.allocate_tensors()
-        self._in = self._interp.get_input_details()[0]["index"]
-        self._out = self._interp.get_output_details()[0]["index"]
-        self._batch = 1
-        self._lock = threading.Lock()
+        self._net = LiteRTNetwork(content, num_threads, chunk=1 << 16)
 
     def pack(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:
         """The graph's input (N, 3J+4) float32 (module docstring)."""
@@ -276,14 +252,6 @@ class FusedEstimate:
     def __call__(self, keypoints: np.ndarray, confidence: np.ndarray,
                  K: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         J, N = self.J, len(keypoints)
-        P = self.pack(keypoints, confidence, K)
-        with self._lock:
-            if N != self._batch:
-                self._interp.resize_tensor_input(self._in, [N, 3 * J + 4])
-                self._interp.allocate_tensors()
-                self._batch = N
-            self._interp.set_tensor(self._in, P)
-            self._interp.invoke()
-            y = self._interp.get_tensor(self._out).astype(np.float64)
+        y = self._net(self.pack(keypoints, confidence, K)).astype(np.float64)
         return (y[:, :3 * J].reshape(N, J, 3), y[:, 3 * J:6 * J].reshape(N, J, 3), y[:, 6 * J:6 * J + 3],
                 y[:, 6 * J + 3])

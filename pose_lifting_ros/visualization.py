@@ -122,6 +122,9 @@ def _label(pid: int, depth_m: float) -> str:
     return f"#{pid} {depth_m:.1f} m"
 
 
+_IDENTITY = (0.0, 0.0, 0.0, 1.0)   # a joint frame's rotation: its parent's axes
+
+
 def _transform_data(frame, joint_frames: bool) -> List[tuple]:
     """(child_frame_id, translation (3,), rotation (x, y, z, w)) of body_<id> (and <joint>_<id>)
     for every person of a FrameResult."""
@@ -136,9 +139,6 @@ def _transform_data(frame, joint_frames: bool) -> List[tuple]:
         if joint_frames:
             out.extend((f"{name}_{p.id}", Jl[i][j], _IDENTITY) for j, name in enumerate(JOINT_NAMES))
     return out
-
-
-_IDENTITY = (0.0, 0.0, 0.0, 1.0)
 
 
 def transforms(frame, header, joint_frames: bool = False) -> List:

@@ -80,11 +80,15 @@ class _Cdr:
         return b"".join(self.parts)
 
 
+def _utf8(text: str) -> bytes:
+    """A string field's UTF-8 bytes, ending at a NUL as rclpy's conversion does."""
+    return text.split("\x00", 1)[0].encode()
+
+
 def _header_fields(header) -> Tuple[bytes, bytes]:
     """A std_msgs/Header's packed stamp and UTF-8 frame_id, once per message (every Marker of an
     array repeats them)."""
-    return (_STAMP.pack(header.stamp.sec, header.stamp.nanosec),
-            header.frame_id.split("\x00", 1)[0].encode())   # rclpy ends a string at a NUL
+    return _STAMP.pack(header.stamp.sec, header.stamp.nanosec), _utf8(header.frame_id)
 
 
 def _int32(value: int) -> int:
@@ -199,7 +203,7 @@ def tf_message(header, transforms: Sequence[Tuple[str, Sequence[float], Sequence
     out.count(len(transforms))
     for child, xyz, quat in transforms:
         out.header(*head)
-        out.string(child.split("\x00", 1)[0].encode())
+        out.string(_utf8(child))
         out.put(_TRANSFORM.pack(*xyz, *quat), 8)
     return out.value()
 
