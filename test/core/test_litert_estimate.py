@@ -184,3 +184,12 @@ def test_values_no_image_gives_do_not_raise(lifter):
     for i in range(5):
         assert np.isfinite(got[2][i]).all() or not np.isfinite(got[3][i])
     np.testing.assert_array_equal(got[0][5], clean[0][5])
+
+
+def test_the_graph_needs_one_solve_iteration_at_least():
+    from pose_lifting_core.litert_estimate import estimate_flatbuffer
+    from pose_lifting_core.model import FusedInference, LinearModel
+
+    model = FusedInference(LinearModel(54, 51, width=16, num_blocks=1).eval())
+    with pytest.raises(ValueError, match="iterations must be >= 1, got 0"):
+        estimate_flatbuffer(model, _codec(np.random.default_rng(0)), False, ROOT, iterations=0)
