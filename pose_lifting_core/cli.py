@@ -36,53 +36,121 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def _cmd_prepare(args: argparse.Namespace) -> int:
-    from pose_lifting_core.data.mocap import convert_bandai_archive
+def _datasets_arg(text: str) -> tuple:
+    """A comma-separated list of DATASETS names ('all' for every one)."""
+    from pose_lifting_core.data.mocap import DATASETS
 
-    if not os.path.isfile(args.archive):
-        raise CliError(f"archive not found: {args.archive}")
-    d = convert_bandai_archive(args.archive, args.cache, stride=args.stride)
-    print(f"{len(d.clip_names)} clips, {len(d.positions)} frames -> {args.cache}")
+    names = tuple(DATASETS) if text == "all" else tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in DATASETS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown dataset(s) {', '.join(unknown) or text!r}; "
+                                         f"known: {', '.join(DATASETS)} or all")
+    return names
+
+
+def _print_warnings(caught) -> None:
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    import warnings
+
+    from pose_lifting_core.data.mocap import DATASETS, DatasetError, convert_dataset
+    from pose_lifting_core.data.poses import category_counts, pose_categories
+
+    for name in args.dataset:
+        archive = os.path.join(args.data_dir, DATASETS[name].archive)
+        cache = os.path.join(args.cache_dir, f"{name}_17.npz")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                d = convert_dataset(name, archive, cache, fps=args.fps, progress=not args.quiet)
+            except DatasetError as exc:
+                raise CliError(str(exc))
+        _print_warnings(caught)
+        counts = ", ".join(f"{k} {v}" for k, v in category_counts(pose_categories(d.positions)).items())
+        print(f"{name}: {len(d.clip_names)} clips, {len(d.positions)} frames -> {cache} ({counts})")
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from pose_lifting_core.data.synth import AugmentConfig
     from pose_lifting_core.train import TrainConfig, train
 
-    cfg = TrainConfig(archive=args.archive, cache=args.cache, out_dir=args.out_dir, epochs=args.epochs,
+    augment = AugmentConfig()
+    if args.no_joint_offsets:   # the ablation: joints where the capture put them
+        augment = dataclasses.replace(augment, p_joint_offsets=0.0, hip_width_scale=(1.0, 1.0),
+                                      shoulder_width_scale=(1.0, 1.0))
+    cfg = TrainConfig(datasets=args.datasets, data_dir=args.data_dir, cache_dir=args.cache_dir,
+                      out_dir=args.out_dir, epochs=args.epochs,
                       samples_per_epoch=args.samples_per_epoch, batch_size=args.batch_size, lr=args.lr,
-                      width=args.width, num_blocks=args.blocks, seed=args.seed)
+                      width=args.width, num_blocks=args.blocks, seed=args.seed, device=args.device,
+                      time_budget_s=args.time_budget_s, augment=augment)
     try:
-        r = train(cfg, resume=args.resume, export_path=args.export)
+        r = train(cfg, resume=args.resume, export_path=args.export, progress=not args.quiet)
     except FileNotFoundError as exc:
         raise CliError(str(exc))
     print(f"best validation MPJPE {r['best_val_mpjpe_mm']:.1f} mm; exported {r['export']}")
     return 0
 
 
+def _write_json(path: Optional[str], doc: dict) -> None:
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as fh:
+            json.dump(doc, fh, indent=1)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from pose_lifting_core.evaluate import EvalConfig, evaluate_known_k, evaluate_unknown_k, report_markdown
+    from pose_lifting_core.evaluate import (EvalConfig, evaluate_known_k, evaluate_lab, evaluate_unknown_k,
+                                            lab_report_markdown, report_markdown)
     from pose_lifting_core.lifter import Lifter
     from pose_lifting_core.train import TrainConfig, load_mocap
 
+    data_cfg = TrainConfig(data_dir=args.data_dir, cache_dir=args.cache_dir)
+    cfg = EvalConfig(samples=args.samples, noise_px=args.noise_px, scenes=args.scenes, hfov_prior_deg=args.hfov)
+    if args.leave_one_lab_out:
+        from pose_lifting_core.train import ALL_DATASETS
+
+        rows = []
+        for lab in ALL_DATASETS:
+            path = os.path.join(args.leave_one_lab_out, lab, "lifter.pt")
+            if not os.path.isfile(path):
+                raise CliError(f"no checkpoint trained without {lab} at {path} (train it with "
+                               f"`pose-lifting train --datasets {','.join(d for d in ALL_DATASETS if d != lab)} "
+                               f"--export {path}`)")
+            lifter = Lifter.load(path, args.device, args.precision)
+            seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
+            if lab in seen:
+                raise CliError(f"{path} was trained on {lab}; leave-one-lab-out needs a model that never saw it")
+            try:
+                rows += evaluate_lab(lifter, load_mocap(lab, data_cfg), cfg)
+            except FileNotFoundError as exc:
+                raise CliError(str(exc))
+        print(lab_report_markdown(rows))
+        _write_json(args.json, {"protocol": "leave-one-lab-out", "dir": args.leave_one_lab_out,
+                                "config": cfg.__dict__, "rows": rows})
+        return 0
     lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
+    cfg = EvalConfig(**(cfg.__dict__ | {"heldout_content": tuple(heldout)}))
     try:
-        data = load_mocap(TrainConfig(archive=args.archive, cache=args.cache))
+        data = load_mocap(args.dataset, data_cfg)
     except FileNotFoundError as exc:
         raise CliError(str(exc))
-    cfg = EvalConfig(samples=args.samples, noise_px=args.noise_px, scenes=args.scenes,
-                     heldout_content=tuple(heldout), hfov_prior_deg=args.hfov)
+    lab_rows = evaluate_lab(lifter, data, cfg, data.splits(cfg.heldout_content)["test"])
     rows = evaluate_known_k(lifter, data, cfg)
     if not args.skip_unknown_k:
         rows += evaluate_unknown_k(lifter, data, cfg)
-    md = report_markdown(rows)
-    print(md)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump({"checkpoint": lifter.info.get("path"), "config": cfg.__dict__ | {"heldout_content": list(heldout)},
-                       "rows": rows}, fh, indent=1)
+    print(report_markdown(rows))
+    print()
+    print(lab_report_markdown(lab_rows, title="test split of"))
+    _write_json(args.json, {"checkpoint": lifter.info.get("path"), "dataset": args.dataset,
+                            "config": cfg.__dict__ | {"heldout_content": list(heldout)},
+                            "rows": rows, "category_rows": lab_rows})
     return 0
 
 
@@ -240,23 +308,30 @@ def _precision_arg(sub: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pose_lifting_core.train import DEFAULT_ARCHIVE, DEFAULT_CACHE
+    from pose_lifting_core.data.mocap import DATASETS, SHARED_DATA
 
     p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def data_args(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--archive", default=DEFAULT_ARCHIVE, help="Bandai bvh.tar.xz")
-        s.add_argument("--cache", default=DEFAULT_CACHE, help="cached 17-joint .npz")
+        s.add_argument("--data-dir", default=SHARED_DATA,
+                       help="folder holding the motion-capture archives (docs/TRAINING.md)")
+        s.add_argument("--cache-dir", default="cache", help="where the 17-joint caches live")
 
-    s = sub.add_parser("prepare-data", help="convert the BVH archive into the cached arrays")
+    s = sub.add_parser("prepare-data", help="convert motion-capture archives into cached 17-joint arrays")
     data_args(s)
-    s.add_argument("--stride", type=int, default=1)
+    s.add_argument("--dataset", type=_datasets_arg, default=tuple(DATASETS),
+                   help=f"comma-separated, of {', '.join(DATASETS)} (default: all)")
+    s.add_argument("--fps", type=_positive_float, default=None,
+                   help="frame rate kept in the cache (default: each dataset's, docs/TRAINING.md)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_prepare)
 
     s = sub.add_parser("train", help="train the lifter (seeded, resumable)")
     data_args(s)
+    s.add_argument("--datasets", type=_datasets_arg, default=tuple(DATASETS),
+                   help="comma-separated datasets to train on (default: all)")
     s.add_argument("--out-dir", default=os.path.join("runs", "lifter"))
     s.add_argument("--export", default=None, help="where to write the final checkpoint")
     s.add_argument("--epochs", type=int, default=30)
@@ -266,12 +341,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--width", type=int, default=1024)
     s.add_argument("--blocks", type=int, default=2)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument("--time-budget-s", type=float, default=0.0,
+                   help="stop before an epoch that would end later than this (0: no limit)")
+    s.add_argument("--no-joint-offsets", action="store_true",
+                   help="ablation: train without the joint-definition augmentation")
     s.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("evaluate", help="MPJPE, PA-MPJPE, root and focal errors on held-out data")
     data_args(s)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
+    s.add_argument("--dataset", choices=tuple(DATASETS), default="bandai",
+                   help="whose held-out clips to score (default bandai)")
+    s.add_argument("--leave-one-lab-out", metavar="DIR", default=None,
+                   help="score DIR/<lab>/lifter.pt, trained without <lab>, on all of <lab>, for each lab")
     s.add_argument("--device", default="auto")
     _precision_arg(s)
     s.add_argument("--samples", type=int, default=20_000)

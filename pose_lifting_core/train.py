@@ -1,8 +1,10 @@
 """Training loop: motion capture -> virtual views -> the lifter, seeded and resumable.
 
-Owns: `TrainConfig`, the per-epoch data generation (fresh augmentations and cameras each epoch,
-seeded by (seed, epoch) so a resumed run sees the same data), the optimisation with Martinez's
-max-norm constraint, and the export of the best model with its codec and provenance.
+Owns: `TrainConfig`, the training pool (the chosen datasets' training clips, mixed by dataset
+and pose-category weights), the per-epoch data generation (fresh augmentations and cameras each
+epoch, seeded by (seed, epoch) so a resumed run sees the same data), the optimisation with
+Martinez's max-norm constraint (on CUDA when there is one), and the export of the best model
+with its codec and provenance (datasets, licences, attributions, frame counts).
 """
 from __future__ import annotations
 
@@ -19,22 +21,29 @@ import torch
 
 from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core.data import synth
-from pose_lifting_core.data.mocap import BANDAI_ATTRIBUTION, MocapSet, convert_bandai_archive
-from pose_lifting_core.lifter import save_checkpoint
+from pose_lifting_core.data.mixing import (DEFAULT_CATEGORY_WEIGHTS, DEFAULT_DATASET_WEIGHTS,
+                                           mixing_probabilities)
+from pose_lifting_core.data.mocap import DATASETS, SHARED_DATA, MocapSet, load_dataset
+from pose_lifting_core.data.poses import category_counts, pose_categories
+from pose_lifting_core.lifter import resolve_device, save_checkpoint
 from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
 from pose_lifting_core.skeleton import ROOT
 
-DEFAULT_ARCHIVE = os.path.join("..", "shared", "data", "bandai-namco-motion", "bvh.tar.xz")
-DEFAULT_CACHE = os.path.join("cache", "bandai17.npz")
+ALL_DATASETS = ("bandai", "accad", "hdm05")
 HELDOUT_CONTENT = ("bow", "dance-short", "kick", "punch", "slash")
+"""Bandai motion contents kept out of training (its `content_test` split)."""
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (stored in the checkpoint)."""
 
-    archive: str = DEFAULT_ARCHIVE
-    cache: str = DEFAULT_CACHE
+    datasets: Tuple[str, ...] = ALL_DATASETS
+    data_dir: str = SHARED_DATA      # the archives, converted on first use
+    cache_dir: str = "cache"         # <cache_dir>/<dataset>_17.npz
+    dataset_weights: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DATASET_WEIGHTS))
+    category_weights: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_WEIGHTS))
+    balance: float = 0.5
     out_dir: str = os.path.join("runs", "lifter")
     epochs: int = 30
     samples_per_epoch: int = 300_000
@@ -52,20 +61,61 @@ class TrainConfig:
     camera_range: str = "train"
     augment: synth.AugmentConfig = field(default_factory=synth.AugmentConfig)
     threads: int = 0
+    device: str = "auto"
+    time_budget_s: float = 0.0       # > 0: stop before an epoch that would end past it
 
     def to_dict(self) -> Dict[str, Any]:
         d = dataclasses.asdict(self)
         d["heldout_content"] = list(self.heldout_content)
+        d["datasets"] = list(self.datasets)
         return d
 
 
-def load_mocap(cfg: TrainConfig) -> MocapSet:
-    """The cached 17-joint arrays, converting the archive on first use."""
-    if not os.path.isfile(cfg.cache):
-        if not os.path.isfile(cfg.archive):
-            raise FileNotFoundError(f"no mocap cache at {cfg.cache} and no archive at {cfg.archive}")
-        convert_bandai_archive(cfg.archive, cfg.cache)
-    return MocapSet.load(cfg.cache)
+def load_mocap(name: str, cfg: TrainConfig) -> MocapSet:
+    """One dataset's cached 17-joint arrays, converting its archive on first use."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    return load_dataset(name, os.path.join(cfg.cache_dir, f"{name}_17.npz"),
+                        os.path.join(cfg.data_dir, DATASETS[name].archive))
+
+
+@dataclass
+class Pool:
+    """Frames of several datasets with what sampling needs.
+
+    positions (N, 17, 3) metres; dataset_ids (N,) index into names; categories (N,) into
+    poses.CATEGORIES; probabilities (N,) the mixing weights, summing to 1."""
+
+    names: Tuple[str, ...]
+    positions: np.ndarray
+    dataset_ids: np.ndarray
+    categories: np.ndarray
+    probabilities: np.ndarray
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n frames (n, 17, 3) drawn with the mixing probabilities (with replacement)."""
+        return self.positions[rng.choice(len(self.positions), n, p=self.probabilities)]
+
+
+def build_pool(sets: Dict[str, MocapSet], split: str, cfg: TrainConfig) -> Pool:
+    """The frames of one split ('train', 'val', 'test' or 'all') of each set, mixed by
+    cfg's dataset and category weights. Bandai's held-out contents are never in it."""
+    names = tuple(sets)
+    parts, ids, cats = [], [], []
+    for i, name in enumerate(names):
+        data = sets[name]
+        mask = (np.ones(len(data.positions), bool) if split == "all"
+                else data.splits(cfg.heldout_content)[split])
+        if split == "all":
+            mask &= ~data.splits(cfg.heldout_content)["content_test"]
+        P = data.positions[mask]
+        parts.append(P)
+        ids.append(np.full(len(P), i))
+        cats.append(pose_categories(P))
+    P, ids, cats = np.concatenate(parts), np.concatenate(ids), np.concatenate(cats)
+    probs = mixing_probabilities(ids, cats, names, cfg.dataset_weights, cfg.category_weights,
+                                 cfg.balance)
+    return Pool(names, P, ids, cats, probs)
 
 
 def make_samples(P_world: np.ndarray, rng: np.random.Generator, cfg: TrainConfig,
@@ -74,7 +124,7 @@ def make_samples(P_world: np.ndarray, rng: np.random.Generator, cfg: TrainConfig
     """World skeletons (N, 17, 3) -> (raw features, root-relative targets, views, kp, conf)."""
     P = P_world.astype(np.float64)
     if augment:
-        P = synth.augment_pose(synth.augment_proportions(P, rng, cfg.augment), rng, cfg.augment)
+        P = synth.augment_all(P, rng, cfg.augment)
     views = synth.sample_views(P, rng, synth.CAMERA_RANGES[camera_range or cfg.camera_range], cfg.augment)
     if augment or noise_px is None:
         kp, conf = synth.corrupt_2d(views.keypoints, rng, cfg.augment, None if augment else 0.0)
@@ -97,25 +147,25 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
     """Train (or resume) and export the best-on-validation model. Returns a summary dict.
 
     stop_after ends this call after that many epochs in total (as an interruption would); a later
-    call with resume=True continues from OUT_DIR/last.pt with the same data and schedule."""
+    call with resume=True continues from OUT_DIR/last.pt with the same data and schedule.
+    Validation draws from the datasets' validation clips with the training mix, unaugmented."""
     from tqdm import tqdm
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
     os.makedirs(cfg.out_dir, exist_ok=True)
     state_path = os.path.join(cfg.out_dir, "last.pt")
-    data = load_mocap(cfg)
-    splits = data.splits(cfg.heldout_content)
-    train_P = data.positions[splits["train"]]
+    sets = {name: load_mocap(name, cfg) for name in cfg.datasets}
+    pool = build_pool(sets, "train", cfg)
     val_rng = np.random.default_rng(cfg.seed + 10_000)
-    val_P = data.positions[splits["val"]]
-    val_P = val_P[val_rng.choice(len(val_P), min(cfg.val_samples, len(val_P)), replace=False)]
-    val_raw, val_tgt, *_ = make_samples(val_P, val_rng, cfg, augment=False)
+    val_pool = build_pool(sets, "val", cfg)
+    val_raw, val_tgt, *_ = make_samples(val_pool.draw(val_rng, cfg.val_samples), val_rng, cfg,
+                                        augment=False)
 
     torch.manual_seed(cfg.seed)
     codec_rng = np.random.default_rng(cfg.seed + 20_000)
-    fit_raw, fit_tgt, *_ = make_samples(train_P[codec_rng.integers(0, len(train_P), 100_000)],
-                                        codec_rng, cfg)
+    fit_raw, fit_tgt, *_ = make_samples(pool.draw(codec_rng, 100_000), codec_rng, cfg)
     codec = Codec.fit(fit_raw, fit_tgt)
     model = LinearModel(codec.in_dim, codec.out_dim, cfg.width, cfg.num_blocks, cfg.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -134,17 +184,28 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
         best = (st["best_mpjpe"], st["best_state"])
         torch.set_rng_state(st["torch_rng"])
         print(f"resumed from {state_path} at epoch {start_epoch}")
-    out_std = torch.tensor(codec.out_std, dtype=torch.float32)
-    xv = torch.from_numpy(codec.standardize(val_raw))
+    model.to(device)
+    for state in opt.state.values():   # a resumed optimiser's moments go where the weights are
+        for k, v in state.items():
+            if torch.is_tensor(v) and k != "step":
+                state[k] = v.to(device)
+    out_std = torch.tensor(codec.out_std, dtype=torch.float32, device=device)
+    xv = torch.from_numpy(codec.standardize(val_raw)).to(device)
     yv = torch.from_numpy(val_tgt.reshape(len(val_tgt), -1).astype(np.float32))
     t0 = time.time()
     for epoch in range(start_epoch, min(cfg.epochs, stop_after or cfg.epochs)):
+        if cfg.time_budget_s > 0 and history and epoch > start_epoch:
+            per_epoch = (time.time() - t0) / (epoch - start_epoch)
+            if time.time() - t0 + per_epoch > cfg.time_budget_s:
+                print(f"time budget of {cfg.time_budget_s:.0f} s reached after {epoch} epochs",
+                      flush=True)
+                break
         rng = np.random.default_rng([cfg.seed, epoch])
-        raw, tgt, *_ = make_samples(train_P[rng.integers(0, len(train_P), cfg.samples_per_epoch)], rng, cfg)
-        x = torch.from_numpy(codec.standardize(raw))
-        y = torch.from_numpy(codec.encode_target(tgt))
+        raw, tgt, *_ = make_samples(pool.draw(rng, cfg.samples_per_epoch), rng, cfg)
+        x = torch.from_numpy(codec.standardize(raw)).to(device)
+        y = torch.from_numpy(codec.encode_target(tgt)).to(device)
         model.train()
-        perm = torch.randperm(len(x))
+        perm = torch.randperm(len(x)).to(device)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress,
                    leave=False)
         run_loss = 0.0
@@ -160,35 +221,54 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
             sched.step()
             if cfg.max_norm > 0:
                 apply_max_norm(model, cfg.max_norm)
-            run_loss = 0.98 * run_loss + 0.02 * loss.item() if step else loss.item()
-            if step % 20 == 0:
+            if step % 20 == 0 or step == steps_per_epoch - 1:
+                run_loss = 0.7 * run_loss + 0.3 * loss.item() if step else loss.item()
                 bar.set_postfix(mpjpe_mm=f"{run_loss * 1000:.1f}")
         model.eval()
         with torch.inference_mode():
-            pv = torch.from_numpy(codec.decode(model(xv).numpy()).reshape(len(xv), -1).astype(np.float32))
+            pv = torch.from_numpy(codec.decode(model(xv).cpu().numpy()).reshape(len(xv), -1).astype(np.float32))
             val = (pv - yv).view(len(yv), -1, 3).norm(dim=-1).mean().item() * 1000
         history.append({"epoch": epoch + 1, "train_mpjpe_mm": run_loss * 1000, "val_mpjpe_mm": val,
                         "lr": sched.get_last_lr()[0], "elapsed_s": time.time() - t0})
         print(json.dumps(history[-1]), flush=True)
         if val < best[0]:
-            best = (val, {k: v.clone() for k, v in model.state_dict().items()})
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+            best = (val, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()},
+                    "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "codec": codec.to_dict(), "epoch": epoch + 1, "history": history,
                     "best_mpjpe": best[0], "best_state": best[1], "torch_rng": torch.get_rng_state(),
                     "config": cfg.to_dict()}, state_path + ".tmp")
         os.replace(state_path + ".tmp", state_path)
+    model = model.cpu()
     model.load_state_dict(best[1])
-    info = data.clip_info()
-    split_counts = {k: int(v.sum()) for k, v in splits.items()}
-    clip_labels = {}
-    for k, v in splits.items():
-        clip_labels[k] = int(len(np.unique(data.clip_index[v])))
-    provenance = {"dataset": BANDAI_ATTRIBUTION, "licence": "CC BY-NC 4.0 (weights: non-commercial use only)",
-                  "clips": len(info), "frames_per_split": split_counts, "clips_per_split": clip_labels,
-                  "heldout_content": list(cfg.heldout_content), "code_commit": _git_commit(),
-                  "parameters": count_parameters(model)}
+    provenance = _provenance(sets, pool, cfg, model)
     export_path = export_path or os.path.join(cfg.out_dir, "lifter.pt")
     save_checkpoint(export_path, model, codec, cfg.to_dict(), provenance,
                     {"history": history, "best_val_mpjpe_mm": best[0]})
     return {"export": export_path, "best_val_mpjpe_mm": best[0], "history": history,
             "provenance": provenance}
+
+
+def _provenance(sets: Dict[str, MocapSet], pool: Pool, cfg: TrainConfig,
+                model: LinearModel) -> Dict[str, Any]:
+    """What the weights were trained on: every dataset with its licence and attribution, the
+    frames and clips per split, the training pool's frames per pose category, the code commit."""
+    licences = sorted({DATASETS[n].licence for n in sets})
+    per_dataset = {}
+    for i, (name, data) in enumerate(sets.items()):
+        splits = data.splits(cfg.heldout_content)
+        mine = pool.dataset_ids == i
+        per_dataset[name] = {
+            "attribution": DATASETS[name].attribution, "licence": DATASETS[name].licence,
+            "subjects": sorted(set(data.clip_subjects)) if name != "bandai" else DATASETS[name].subjects,
+            "frames_per_split": {k: int(v.sum()) for k, v in splits.items()},
+            "clips_per_split": {k: int(len(np.unique(data.clip_index[v]))) for k, v in splits.items()},
+            "train_frames_per_category": category_counts(pool.categories[mine]),
+            "sampling_share": float(pool.probabilities[mine].sum())}
+    noncommercial = any("NC" in lic for lic in licences)
+    return {"datasets": per_dataset,
+            "attribution": "; ".join(DATASETS[n].attribution for n in sets),
+            "licence": ", ".join(licences)
+            + (" (weights: non-commercial use only)" if noncommercial else ""),
+            "heldout_content": list(cfg.heldout_content), "code_commit": _git_commit(),
+            "parameters": count_parameters(model)}

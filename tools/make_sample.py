@@ -6,7 +6,7 @@ high, about 4.5 m from the walker. Keypoints get 1.5 px Gaussian noise. Ground t
 the file (`joints_3d_gt`) so the demo can report its error. Derived from the Bandai Namco
 Research Motion Dataset (CC BY-NC 4.0): non-commercial use only.
 
-Usage: .venv/bin/python tools/make_sample.py [--cache cache/bandai17.npz]
+Usage: .venv/bin/python tools/make_sample.py [--cache-dir cache]
 """
 import argparse
 import os
@@ -22,10 +22,10 @@ from pose_lifting_core.train import HELDOUT_CONTENT, TrainConfig, load_mocap
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", default=TrainConfig().cache)
+    ap.add_argument("--cache-dir", default=TrainConfig().cache_dir)
     ap.add_argument("--out", default=os.path.join("samples", "bandai_walk_keypoints.npz"))
     args = ap.parse_args()
-    data = load_mocap(TrainConfig(cache=args.cache))
+    data = load_mocap("bandai", TrainConfig(cache_dir=args.cache_dir))
     test = data.splits(HELDOUT_CONTENT)["test"]
     info = data.clip_info()
     clips = sorted({int(c) for c in np.unique(data.clip_index[test]) if info[c]["content"] == "walk-turn-left"})

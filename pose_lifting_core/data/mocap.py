@@ -1,13 +1,15 @@
-"""Motion-capture datasets: joint maps (data) and conversion into cached 17-joint arrays.
+"""Motion-capture datasets: the registry (data), joint maps, and conversion into cached arrays.
 
-Owns: the per-dataset map from BVH joint names to the 17-joint skeleton, the conversion of the
-Bandai Namco archive into one cached `.npz` (metres, Y up, world frame of the capture), the
-content labels parsed from clip names, and the clip-level splits.
+Owns: the per-dataset facts (archive, reader, joint map from the file's joint names to the
+17-joint skeleton, cache frame rate, licence and attribution), the conversion of each archive
+into one cached `.npz` (metres, Y up, world frame of the capture), the content labels parsed from
+clip names, and the clip-level splits.
 
-A map entry is either a list of BVH joint names (the joint is their mean) or a dict
-`{"joint": NAME, "local_offset": [x, y, z]}`: a point fixed in that joint's local frame, in the
-file's units (used for the head centre, which Bandai lacks: its Head joint sits at the skull base
-and its end site has zero offset).
+A map entry is either a list of joint names (the joint is their mean), a dict
+`{"joint": NAME, "local_offset": [x, y, z]}` (a point fixed in that joint's local frame, in the
+file's units; Bandai's head centre, which it lacks), or `{"joint": NAME, "end_fraction": f}` (a
+point the fraction f of the way from the joint to its BVH end site; ACCAD's head centre).
+Acclaim ASF/AMC maps name bone ends (`lfemur` = the knee).
 """
 from __future__ import annotations
 
@@ -16,16 +18,25 @@ import io
 import json
 import os
 import tarfile
-from dataclasses import dataclass
-from typing import Dict, List, Sequence
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pose_lifting_core.data.bvh import BvhClip, forward_kinematics, parse_bvh
-from pose_lifting_core.skeleton import JOINT_NAMES
+from pose_lifting_core.data.bvh import BvhClip, BvhError, forward_kinematics, parse_bvh
+from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
 
 BANDAI_ATTRIBUTION = ("Bandai Namco Research Motion Dataset, Bandai Namco Research Inc., "
                       "CC BY-NC 4.0")
+ACCAD_ATTRIBUTION = ("ACCAD MoCap Library, The Ohio State University Advanced Computing Center "
+                     "for the Arts and Design, CC BY 3.0")
+HDM05_ATTRIBUTION = ("Motion Capture Database HDM05 (M. Mueller, T. Roeder, M. Clausen, "
+                     "B. Eberhardt, B. Krueger, A. Weber: Documentation Mocap Database HDM05, "
+                     "Tech. Report CG-2007-2, Universitaet Bonn, 2007), CC BY-SA 3.0")
+
+SHARED_DATA = os.path.join("..", "shared", "data")
+"""Where the archives live in the development checkout (users do not have it)."""
 
 JOINT_MAPS: Dict[str, Dict[str, object]] = {
     # Bandai Namco Research Motion Dataset (centimetres, Y up). Bone axes run along local X.
@@ -41,6 +52,32 @@ JOINT_MAPS: Dict[str, Dict[str, object]] = {
         "left_shoulder": ["UpperArm_L"], "left_elbow": ["LowerArm_L"], "left_wrist": ["Hand_L"],
         "right_shoulder": ["UpperArm_R"], "right_elbow": ["LowerArm_R"], "right_wrist": ["Hand_R"],
     },
+    # ACCAD (Vicon exported through MotionBuilder; centimetres, Y up). The Head joint sits at the
+    # skull base and its end site at the head top: the head centre is half way.
+    "accad": {
+        "units_to_m": 0.01,
+        "pelvis": ["LeftUpLeg", "RightUpLeg"],
+        "right_hip": ["RightUpLeg"], "right_knee": ["RightLeg"], "right_ankle": ["RightFoot"],
+        "left_hip": ["LeftUpLeg"], "left_knee": ["LeftLeg"], "left_ankle": ["LeftFoot"],
+        "spine": ["Spine"],
+        "thorax": ["LeftArm", "RightArm"],
+        "neck": ["Neck"],
+        "head": {"joint": "Head", "end_fraction": 0.5},
+        "left_shoulder": ["LeftArm"], "left_elbow": ["LeftForeArm"], "left_wrist": ["LeftHand"],
+        "right_shoulder": ["RightArm"], "right_elbow": ["RightForeArm"], "right_wrist": ["RightHand"],
+    },
+    # HDM05 (Acclaim ASF/AMC): names are bone ends. units_to_m comes from the ASF header.
+    "hdm05": {
+        "pelvis": ["lhipjoint", "rhipjoint"],
+        "right_hip": ["rhipjoint"], "right_knee": ["rfemur"], "right_ankle": ["rtibia"],
+        "left_hip": ["lhipjoint"], "left_knee": ["lfemur"], "left_ankle": ["ltibia"],
+        "spine": ["lowerback"],
+        "thorax": ["lclavicle", "rclavicle"],
+        "neck": ["lowerneck"],
+        "head": ["upperneck", "head"],
+        "left_shoulder": ["lclavicle"], "left_elbow": ["lhumerus"], "left_wrist": ["lradius"],
+        "right_shoulder": ["rclavicle"], "right_elbow": ["rhumerus"], "right_wrist": ["rradius"],
+    },
     # CMU Graphics Lab mocap as converted to BVH (OFFSET-only skeletons; inches*scale, Y up).
     "cmu": {
         "units_to_m": 0.0254 * 0.45,
@@ -55,19 +92,82 @@ JOINT_MAPS: Dict[str, Dict[str, object]] = {
 }
 
 
-def clip_to_skeleton17(clip: BvhClip, joint_map: Dict[str, object]) -> np.ndarray:
-    """Forward kinematics, then the joint map: (F, 17, 3) world positions in metres."""
-    pos, rot = forward_kinematics(clip)
-    names = clip.names
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the project knows about one motion-capture set (data, not code)."""
+
+    name: str
+    archive: str            # path under SHARED_DATA
+    reader: str             # "bvh" or "asf_amc"
+    fps: float              # frame rate of the cache (every k-th frame of each clip is kept)
+    attribution: str
+    licence: str
+    subjects: str           # how many people, in words (for the reports)
+    expected_joints: Tuple[str, ...] = ()   # the joint names a normal clip has (deviations warn)
+
+
+DATASETS: Dict[str, DatasetSpec] = {
+    "bandai": DatasetSpec("bandai", os.path.join("bandai-namco-motion", "bvh.tar.xz"), "bvh", 10.0,
+                          BANDAI_ATTRIBUTION, "CC BY-NC 4.0",
+                          "3 actors retargeted onto one skeleton"),
+    "accad": DatasetSpec("accad", os.path.join("accad", "accad_bvh.tar.xz"), "bvh", 30.0,
+                         ACCAD_ATTRIBUTION, "CC BY 3.0", "3 actors, own skeletons",
+                         ("Hips", "ToSpine", "Spine", "Spine1", "Neck", "Head", "LeftShoulder",
+                          "LeftArm", "LeftForeArm", "LeftHand", "RightShoulder", "RightArm",
+                          "RightForeArm", "RightHand", "LeftUpLeg", "LeftLeg", "LeftFoot",
+                          "LeftToeBase", "RightUpLeg", "RightLeg", "RightFoot", "RightToeBase")),
+    "hdm05": DatasetSpec("hdm05", os.path.join("hdm05-subset", "hdm05_subset_amc.tar.xz"),
+                         "asf_amc", 30.0, HDM05_ATTRIBUTION, "CC BY-SA 3.0",
+                         "5 actors, own skeletons"),
+}
+"""Frame rates: Bandai's 416,845 frames at 30 fps are kept at 10 fps (neighbouring frames of its
+mostly standing motions are near copies); ACCAD (30 and 120 fps) and HDM05 (120 fps) at 30 fps."""
+
+
+def default_cache(name: str) -> str:
+    """Where `prepare-data` writes a dataset's cache: cache/<name>_17.npz."""
+    return os.path.join("cache", f"{name}_17.npz")
+
+
+def default_archive(name: str) -> str:
+    """A dataset's archive in the development checkout's ../shared/data."""
+    return os.path.join(SHARED_DATA, DATASETS[name].archive)
+
+
+def _map_positions(names: Sequence[str], pos: np.ndarray, joint_map: Dict[str, object],
+                   rot: Optional[np.ndarray] = None,
+                   end_sites: Optional[Dict[str, np.ndarray]] = None) -> np.ndarray:
+    """Joint map applied to world positions (F, J, 3) of the joints `names` (file units)."""
+    names = list(names)
     out = np.zeros((pos.shape[0], len(JOINT_NAMES), 3))
     for j, name in enumerate(JOINT_NAMES):
         entry = joint_map[name]
         if isinstance(entry, dict):
             k = names.index(entry["joint"])
-            out[:, j] = pos[:, k] + rot[:, k] @ np.asarray(entry["local_offset"], dtype=np.float64)
+            if "local_offset" in entry:
+                local = np.asarray(entry["local_offset"], dtype=np.float64)
+            else:
+                local = float(entry["end_fraction"]) * end_sites[entry["joint"]]
+            out[:, j] = pos[:, k] + rot[:, k] @ local
         else:
             out[:, j] = pos[:, [names.index(n) for n in entry]].mean(1)
-    return out * float(joint_map["units_to_m"])
+    return out
+
+
+def mapped_joint_names(joint_map: Dict[str, object]) -> List[str]:
+    """Every file joint name a map reads."""
+    used = []
+    for name in JOINT_NAMES:
+        entry = joint_map[name]
+        used += [entry["joint"]] if isinstance(entry, dict) else list(entry)
+    return used
+
+
+def clip_to_skeleton17(clip: BvhClip, joint_map: Dict[str, object]) -> np.ndarray:
+    """Forward kinematics, then the joint map: (F, 17, 3) world positions in metres."""
+    pos, rot = forward_kinematics(clip)
+    ends = {j.name: j.end_site for j in clip.joints if j.end_site is not None}
+    return _map_positions(clip.names, pos, joint_map, rot, ends) * float(joint_map["units_to_m"])
 
 
 def parse_clip_name(name: str) -> Dict[str, str]:
@@ -86,15 +186,23 @@ def _split_of(name: str, val_frac: float, test_frac: float) -> str:
 class MocapSet:
     """17-joint world positions of many clips, concatenated.
 
-    positions: (N, 17, 3) metres, Y up. clip_index: (N,) index into clip_names.
+    positions: (N, 17, 3) metres, Y up. clip_index: (N,) index into clip_names. clip_subjects:
+    the person of each clip ("" where the dataset does not say). dataset: a DATASETS name.
     """
 
     positions: np.ndarray
     clip_index: np.ndarray
     clip_names: List[str]
+    clip_subjects: List[str] = field(default_factory=list)
+    dataset: str = "bandai"
 
     def clip_info(self) -> List[Dict[str, str]]:
         return [parse_clip_name(n) for n in self.clip_names]
+
+    def frame_subjects(self) -> np.ndarray:
+        """The person of each frame (N,) as strings."""
+        subjects = self.clip_subjects or [""] * len(self.clip_names)
+        return np.asarray(subjects)[self.clip_index]
 
     def splits(self, heldout_content: Sequence[str] = (), val_frac: float = 0.1,
                test_frac: float = 0.1) -> Dict[str, np.ndarray]:
@@ -111,45 +219,148 @@ class MocapSet:
         return {k: frame_label == k for k in ("train", "val", "test", "content_test")}
 
     def save(self, path: str) -> None:
+        """Write the cache: the pelvis in float32 and the joints relative to it in float16
+        (rounding under 0.5 mm within 2 m of the pelvis), about half the size of float32."""
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = path + ".tmp.npz"
-        np.savez(tmp, positions=self.positions.astype(np.float32),
-                 clip_index=self.clip_index.astype(np.int32), clip_names=np.array(self.clip_names))
+        pelvis = self.positions[:, ROOT].astype(np.float32)
+        rel = (self.positions - self.positions[:, ROOT:ROOT + 1]).astype(np.float16)
+        np.savez(tmp, pelvis=pelvis, relative=rel, clip_index=self.clip_index.astype(np.int32),
+                 clip_names=np.array(self.clip_names), clip_subjects=np.array(self.clip_subjects),
+                 dataset=np.array(self.dataset))
         os.replace(tmp, path)
 
     @staticmethod
     def load(path: str) -> "MocapSet":
+        """Read a cache written by `save` (or the older float32 `positions` format)."""
         with np.load(path) as z:
-            return MocapSet(z["positions"].astype(np.float32), z["clip_index"],
-                            [str(s) for s in z["clip_names"]])
+            if "positions" in z:
+                positions = z["positions"].astype(np.float32)
+            else:
+                positions = z["relative"].astype(np.float32) + z["pelvis"][:, None]
+            subjects = [str(s) for s in z["clip_subjects"]] if "clip_subjects" in z else []
+            dataset = str(z["dataset"]) if "dataset" in z else "bandai"
+            return MocapSet(positions, z["clip_index"], [str(s) for s in z["clip_names"]],
+                            subjects, dataset)
 
 
-def convert_bandai_archive(archive: str, out_path: str, stride: int = 1,
-                           progress: bool = True) -> MocapSet:
-    """Stream the Bandai `bvh.tar.xz` (no unpacking to disk) into a cached 17-joint `.npz`.
+class DatasetError(ValueError):
+    """A dataset archive that cannot be read (missing, or with no usable clip)."""
 
-    stride keeps every `stride`-th frame (1 = all 30 fps frames).
+
+def _bvh_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str, object]):
+    """(clip name, subject, frames (F, 17, 3) m, frame time s) for every usable BVH clip."""
+    needed = set(mapped_joint_names(joint_map))
+    for member in tar:
+        if not (member.isfile() and member.name.endswith(".bvh")):
+            continue
+        name = os.path.basename(member.name)
+        try:
+            clip = parse_bvh(io.TextIOWrapper(tar.extractfile(member), encoding="utf-8",
+                                              errors="replace").read())
+        except BvhError as exc:
+            warnings.warn(f"{spec.name}: skipping {name}: {exc}")
+            continue
+        names = set(clip.names)
+        if spec.expected_joints and names != set(spec.expected_joints):
+            lacks = sorted(set(spec.expected_joints) - names)
+            extra = sorted(names - set(spec.expected_joints))
+            if needed <= names:
+                warnings.warn(f"{spec.name}: {name} deviates from the usual skeleton "
+                              f"(lacks {lacks or 'nothing'}, extra {extra or 'nothing'}); "
+                              "the joint map does not use those joints, so it is kept")
+            else:
+                warnings.warn(f"{spec.name}: skipping {name}: it lacks the mapped joints "
+                              f"{sorted(needed - names)}")
+                continue
+        subject = os.path.basename(os.path.dirname(member.name)).replace("_bvh", "")
+        yield name, subject, clip_to_skeleton17(clip, joint_map), clip.frame_time
+
+
+def _asf_amc_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str, object]):
+    """(clip name, subject, frames (F, 17, 3) m, frame time s) for every usable AMC clip.
+
+    Subjects come from file names (`HDM_bd_....amc` uses `HDM_bd.asf`); HDM05 is 120 fps."""
+    from pose_lifting_core.data import asf
+
+    skeletons, motions = {}, []
+    for member in tar:   # the ASF files may come after the AMC files: read everything first
+        if not member.isfile():
+            continue
+        text = io.TextIOWrapper(tar.extractfile(member), encoding="utf-8", errors="replace").read()
+        base = os.path.basename(member.name)
+        if base.lower().endswith(".asf"):
+            skeletons[base[:-4]] = asf.parse_asf(text)
+        elif base.lower().endswith(".amc"):
+            motions.append((base, text))
+    for base, text in sorted(motions):
+        key = "_".join(base.split("_")[:2])
+        if key not in skeletons:
+            warnings.warn(f"{spec.name}: skipping {base}: no skeleton {key}.asf in the archive")
+            continue
+        skel = skeletons[key]
+        try:
+            names, pos = asf.forward_kinematics(skel, asf.parse_amc(text, skel))
+        except asf.AsfError as exc:
+            warnings.warn(f"{spec.name}: skipping {base}: {exc}")
+            continue
+        pts = _map_positions(names, pos, joint_map) * asf.units_to_m(skel)
+        yield base, key.split("_", 1)[-1], pts, 1.0 / 120.0
+
+
+def convert_dataset(name: str, archive: Optional[str] = None, out_path: Optional[str] = None,
+                    fps: Optional[float] = None, progress: bool = True) -> MocapSet:
+    """Stream one DATASETS archive (no unpacking to disk) into a cached 17-joint `.npz`.
+
+    Each clip keeps every k-th frame, k = round(clip fps / fps) (at least 1); fps defaults to
+    the dataset's. Clips that cannot be read or lack a mapped joint are skipped with a warning
+    naming them; clips whose skeleton deviates in joints the map does not use are kept, with a
+    warning. A sidecar `<cache>.json` records the source, counts and attribution.
     """
     from tqdm import tqdm
 
-    joint_map = JOINT_MAPS["bandai"]
-    chunks, index, names = [], [], []
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    spec = DATASETS[name]
+    archive = archive or default_archive(name)
+    out_path = out_path or default_cache(name)
+    fps = float(fps or spec.fps)
+    if not os.path.isfile(archive):
+        raise DatasetError(f"{name}: archive not found: {archive}")
+    joint_map = JOINT_MAPS[name]
+    reader = _bvh_clips if spec.reader == "bvh" else _asf_amc_clips
+    chunks, index, names, subjects = [], [], [], []
     with tarfile.open(archive, "r:xz") as tar:
-        bar = tqdm(total=3076, unit="clip", desc="bandai", disable=not progress)
-        for member in tar:
-            if not (member.isfile() and member.name.endswith(".bvh")):
-                continue
-            text = io.TextIOWrapper(tar.extractfile(member), encoding="utf-8").read()
-            pts = clip_to_skeleton17(parse_bvh(text), joint_map)[::stride]
+        bar = tqdm(unit="clip", desc=name, disable=not progress)
+        for clip_name, subject, pts, frame_time in reader(tar, spec, joint_map):
+            step = max(1, int(round(1.0 / (max(frame_time, 1e-6) * fps))))
+            pts = pts[::step]
             index.append(np.full(len(pts), len(names), dtype=np.int32))
-            names.append(os.path.basename(member.name))
+            names.append(clip_name)
+            subjects.append(subject)
             chunks.append(pts.astype(np.float32))
             bar.update(1)
         bar.close()
-    data = MocapSet(np.concatenate(chunks), np.concatenate(index), names)
+    if not chunks:
+        raise DatasetError(f"{name}: no usable clip in {archive}")
+    data = MocapSet(np.concatenate(chunks), np.concatenate(index), names, subjects, name)
     data.save(out_path)
     with open(out_path + ".json", "w") as fh:
-        json.dump({"source": os.path.abspath(archive), "clips": len(names),
-                   "frames": int(len(data.positions)), "stride": stride,
-                   "attribution": BANDAI_ATTRIBUTION}, fh, indent=1)
+        json.dump({"dataset": name, "source": os.path.abspath(archive), "clips": len(names),
+                   "frames": int(len(data.positions)), "fps": fps,
+                   "subjects": sorted(set(subjects)), "attribution": spec.attribution}, fh, indent=1)
+    return data
+
+
+def load_dataset(name: str, cache: Optional[str] = None, archive: Optional[str] = None) -> MocapSet:
+    """A dataset's cached arrays, converting its archive on first use."""
+    cache = cache or default_cache(name)
+    if not os.path.isfile(cache):
+        archive = archive or default_archive(name)
+        if not os.path.isfile(archive):
+            raise FileNotFoundError(f"no mocap cache at {cache} and no archive at {archive} "
+                                    f"(dataset {name}; run `pose-lifting prepare-data`)")
+        convert_dataset(name, archive, cache, progress=False)
+    data = MocapSet.load(cache)
+    data.dataset = name
     return data

@@ -1,8 +1,11 @@
 """Training pairs from motion capture: virtual cameras and augmentation.
 
 Owns: camera-range presets (data), random pinhole cameras placed around a person, projection of
-world skeletons into camera-frame 3D + pixel 2D, and the augmentations: body proportions, pose
-diversity (limb recombination, limb perturbation, hip/knee flexion), 2D noise, dropped joints.
+world skeletons into camera-frame 3D + pixel 2D, and the augmentations: body proportions and the
+adult stature prior, where the joints are defined (each lab and each 2D detector puts hips,
+shoulders and head elsewhere), pose diversity (limb recombination, limb perturbation, hip/knee
+flexion, synthetic kneeling and chair sitting, upper bodies recombined with other lower bodies
+within a hip-flexion limit), 2D noise, dropped joints.
 
 Conventions: world frame of the capture, metres, Y up, the body facing +Z, left = +X.
 Camera frame: optical (x right, y down, z forward). All functions are vectorised over N samples.
@@ -60,6 +63,23 @@ class AugmentConfig:
     p_detector_layout: float = 0.6   # spine and neck absent (COCO/BlazePose inputs)
     min_height_px: float = 80.0
     min_inside_frac: float = 0.75
+    # where joints are defined: hips and shoulders moved along the trunk, the head along the neck
+    p_joint_offsets: float = 0.8
+    hip_shift_m: Tuple[float, float] = (-0.03, 0.05)
+    shoulder_shift_m: Tuple[float, float] = (-0.03, 0.04)
+    head_shift_m: Tuple[float, float] = (-0.04, 0.04)
+    # synthetic legs (gravity frame): both knees down, one knee down, on a chair
+    p_kneel: float = 0.06
+    p_half_kneel: float = 0.04
+    p_chair: float = 0.10
+    # an upper body from another sample on this lower body, if the hip flexion limit allows
+    p_recombine: float = 0.3
+    min_trunk_thigh_deg: float = 35.0
+    # adult stature prior (m): a two-component mixture, clipped; see docs/CAMERA.md
+    stature_means_m: Tuple[float, float] = (1.755, 1.625)
+    stature_sds_m: Tuple[float, float] = (0.070, 0.065)
+    stature_range_m: Tuple[float, float] = (1.50, 1.95)
+    p_stature: float = 0.5
 
     def to_dict(self) -> Dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -188,6 +208,151 @@ def augment_pose(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) ->
             Bf[:, J[shin]] = np.einsum("nij,nj->ni", Rk, Bf[:, J[shin]])
             B[flex] = Bf
     return _rebuild(P[:, J["pelvis"]], B)
+
+
+def gravity_frames(P: np.ndarray) -> np.ndarray:
+    """Frames (N, 3, 3), columns (left, up, forward): the hip line made horizontal, world up,
+    and their cross product. Unlike `body_frames` they ignore the trunk's lean."""
+    lat = P[:, J["left_hip"]] - P[:, J["right_hip"]]
+    lat = lat * np.array([1.0, 0.0, 1.0])
+    x = _unit(lat + np.where(np.linalg.norm(lat, axis=-1, keepdims=True) < 1e-9, [1.0, 0, 0], 0.0))
+    y = np.broadcast_to(np.array([0.0, 1.0, 0.0]), x.shape)
+    return np.stack([x, y, np.cross(x, y)], -1)
+
+
+def _sagittal(theta_deg: np.ndarray, abduction_deg: np.ndarray, side: float) -> np.ndarray:
+    """Unit directions (N, 3) in a gravity frame: theta from straight down towards forward
+    (negative: backward), abduction away from the midline on `side` (+1 left, -1 right)."""
+    t, a = np.radians(theta_deg), np.radians(abduction_deg)
+    return np.stack([side * np.sin(a), -np.cos(t) * np.cos(a), np.sin(t) * np.cos(a)], -1)
+
+
+_LEGS = {"left": (1.0, "left_knee", "left_ankle"), "right": (-1.0, "right_knee", "right_ankle")}
+
+
+def synthesize_legs(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Poses the captures lack, on (N, 17, 3) world skeletons: kneeling on both knees, on one
+    knee, and sitting on a chair (thighs near horizontal, shins near vertical), each only on
+    samples whose trunk is within 30 deg of vertical. Thigh and shin directions are set in the
+    gravity frame with their lengths kept; the upper body is kept (`recombine_upper_bodies` may
+    replace it later)."""
+    N = len(P)
+    B = _bones(P)
+    F = gravity_frames(P)
+    trunk = _unit(P[:, J["thorax"]] - P[:, J["pelvis"]])
+    u = np.where(trunk[:, 1] > np.cos(np.radians(30.0)), rng.random(N), 1.0)   # upright only
+    kneel = u < cfg.p_kneel
+    half = (u >= cfg.p_kneel) & (u < cfg.p_kneel + cfg.p_half_kneel)
+    chair = (u >= cfg.p_kneel + cfg.p_half_kneel) & (u < cfg.p_kneel + cfg.p_half_kneel + cfg.p_chair)
+    if not (kneel | half | chair).any():
+        return P
+    front = rng.random(N) < 0.5            # for a half kneel: which leg stands in front
+    for leg, (side, knee, ankle) in _LEGS.items():
+        thigh_t = np.full(N, np.nan)
+        shin_t = np.full(N, np.nan)
+        down = kneel | (half & (front != (leg == "left")))
+        up = half & ~down
+        thigh_t[down] = rng.uniform(-10.0, 30.0, N)[down]
+        shin_t[down] = rng.uniform(-100.0, -85.0, N)[down]     # shin on the floor, backwards
+        thigh_t[up] = rng.uniform(60.0, 95.0, N)[up]
+        shin_t[up] = rng.uniform(-15.0, 15.0, N)[up]
+        thigh_t[chair] = rng.uniform(65.0, 100.0, N)[chair]
+        shin_t[chair] = rng.uniform(-20.0, 30.0, N)[chair]
+        sel = np.isfinite(thigh_t)
+        abd = rng.uniform(0.0, 12.0, N)
+        for bone, theta in ((knee, thigh_t), (ankle, shin_t)):
+            d = np.einsum("nij,nj->ni", F[sel], _sagittal(theta[sel], abd[sel], side))
+            B[sel, J[bone]] = d * np.linalg.norm(B[sel, J[bone]], axis=-1, keepdims=True)
+    return _rebuild(P[:, J["pelvis"]], B)
+
+
+_UPPER = ("spine", "thorax", "neck", "head", "left_shoulder", "left_elbow", "left_wrist",
+          "right_shoulder", "right_elbow", "right_wrist")
+
+
+def recombine_upper_bodies(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Real upper bodies on other real lower bodies, on (N, 17, 3) world skeletons: a sample's
+    upper-body bones take a random donor's, carried from the donor's gravity frame to this
+    sample's (the donor's lean and twist over its hips are kept). A combination is refused
+    when the trunk comes within `min_trunk_thigh_deg` of a thigh (beyond hip flexion)."""
+    N = len(P)
+    sel = rng.random(N) < cfg.p_recombine
+    if not sel.any():
+        return P
+    donor = rng.integers(0, N, N)
+    B = _bones(P)
+    F = gravity_frames(P)
+    idx = [J[n] for n in _UPPER]
+    local = np.einsum("nji,nkj->nki", F[donor], B[donor][:, idx])     # donor world -> its frame
+    new_upper = np.einsum("nij,nkj->nki", F, _unit(local))             # -> this sample's world
+    new_upper *= np.linalg.norm(B[:, idx], axis=-1, keepdims=True)     # with this body's lengths
+    trunk = new_upper[:, 0] + new_upper[:, 1]                          # pelvis -> thorax
+    ok = sel.copy()
+    for thigh in ("left_knee", "right_knee"):
+        t = B[:, J[thigh]]
+        cos = (trunk * t).sum(-1) / np.maximum(np.linalg.norm(trunk, axis=-1) * np.linalg.norm(t, axis=-1), 1e-9)
+        ok &= np.degrees(np.arccos(np.clip(cos, -1, 1))) >= cfg.min_trunk_thigh_deg
+    B[ok[:, None] & np.isin(np.arange(17), idx)[None]] = new_upper[ok].reshape(-1, 3)
+    return _rebuild(P[:, J["pelvis"]], B)
+
+
+def augment_joint_definitions(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Where the joints are: labs and 2D detectors put the hips, shoulders and head at different
+    points of the body (a detector's hips sit higher and wider than mocap hip centres). With
+    probability `p_joint_offsets`, both hips move along the trunk axis, both shoulders too, and
+    the head along the neck; the pelvis (mid-hips) and thorax (mid-shoulders) follow. Widths are
+    drawn in `augment_proportions`. Input and target move together: the network learns to follow
+    whichever definition its 2D keypoints show. P: (N, 17, 3) metres -> same shape."""
+    N = len(P)
+    P = P.copy()
+    sel = (rng.random(N) < cfg.p_joint_offsets)[:, None]
+    axis = _unit(P[:, J["thorax"]] - P[:, J["pelvis"]])
+    hip = rng.uniform(*cfg.hip_shift_m, N)[:, None] * axis * sel
+    sho = rng.uniform(*cfg.shoulder_shift_m, N)[:, None] * axis * sel
+    neck_dir = _unit(P[:, J["head"]] - P[:, J["neck"]])
+    head = rng.uniform(*cfg.head_shift_m, N)[:, None] * neck_dir * sel
+    for name, d in (("left_hip", hip), ("right_hip", hip), ("pelvis", hip), ("left_shoulder", sho),
+                    ("right_shoulder", sho), ("thorax", sho), ("head", head)):
+        P[:, J[name]] += d
+    return P
+
+
+def sample_stature_m(rng: np.random.Generator, n: int, cfg: AugmentConfig) -> np.ndarray:
+    """Adult statures (n,) metres from the prior: an equal mixture of the two components
+    (`stature_means_m`, `stature_sds_m`), clipped to `stature_range_m`."""
+    k = rng.integers(0, 2, n)
+    h = np.asarray(cfg.stature_means_m)[k] + np.asarray(cfg.stature_sds_m)[k] * rng.standard_normal(n)
+    return np.clip(h, *cfg.stature_range_m)
+
+
+def apply_stature_prior(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Scale each skeleton (N, 17, 3) uniformly so that its stature (from its leg length,
+    `poses.stature_m`) is drawn from the adult prior; proportions are kept. Probability
+    `p_stature` per sample; the others keep their actor's own size (with the proportion
+    augmentation's overall scale), so a body's proportions still say a little about its size."""
+    from pose_lifting_core.data.poses import stature_m
+
+    N = len(P)
+    target = sample_stature_m(rng, N, cfg)
+    scale = np.where(rng.random(N) < cfg.p_stature, target / np.maximum(stature_m(P), 1e-6), 1.0)
+    return P * scale[:, None, None]
+
+
+def refloor(P: np.ndarray, lowest_m: float = 0.08) -> np.ndarray:
+    """Shift each skeleton vertically so its lowest joint is `lowest_m` above y = 0 (an ankle's
+    height when standing), after augmentations changed its legs or size."""
+    return P - np.stack([np.zeros(len(P)), P[..., 1].min(1) - lowest_m, np.zeros(len(P))], -1)[:, None]
+
+
+def augment_all(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Every 3D augmentation of a training batch (N, 17, 3), in order: proportions, synthetic
+    legs, pose diversity, upper-body recombination, joint definitions, stature, floor."""
+    P = augment_proportions(P, rng, cfg)
+    P = synthesize_legs(P, rng, cfg)
+    P = augment_pose(P, rng, cfg)
+    P = recombine_upper_bodies(P, rng, cfg)
+    P = augment_joint_definitions(P, rng, cfg)
+    return refloor(apply_stature_prior(P, rng, cfg))
 
 
 # --- virtual cameras --------------------------------------------------------------------------
