@@ -80,14 +80,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pose_lifting_core.data.synth import AugmentConfig
     from pose_lifting_core.train import TrainConfig, train
 
-    augment = AugmentConfig()
+    augment = AugmentConfig(p_stature=args.stature_prior_fraction)
     if args.no_joint_offsets:   # the ablation: joints where the capture put them
         augment = dataclasses.replace(augment, p_joint_offsets=0.0, hip_width_scale=(1.0, 1.0),
                                       shoulder_width_scale=(1.0, 1.0))
     cfg = TrainConfig(datasets=args.datasets, data_dir=args.data_dir, cache_dir=args.cache_dir,
                       out_dir=args.out_dir, epochs=args.epochs,
                       samples_per_epoch=args.samples_per_epoch, batch_size=args.batch_size, lr=args.lr,
-                      width=args.width, num_blocks=args.blocks, seed=args.seed, device=args.device,
+                      width=args.width, num_blocks=args.blocks, dropout=args.dropout, seed=args.seed,
+                      device=args.device,
                       time_budget_s=args.time_budget_s, augment=augment)
     try:
         r = train(cfg, resume=args.resume, export_path=args.export, progress=not args.quiet)
@@ -309,6 +310,8 @@ def _precision_arg(sub: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from pose_lifting_core.data.mocap import DATASETS, SHARED_DATA
+    from pose_lifting_core.data.synth import AugmentConfig
+    from pose_lifting_core.train import TrainConfig
 
     p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -340,10 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lr", type=_positive_float, default=1e-3)
     s.add_argument("--width", type=int, default=1024)
     s.add_argument("--blocks", type=int, default=2)
+    s.add_argument("--dropout", type=float, default=TrainConfig.dropout)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument("--time-budget-s", type=float, default=0.0,
                    help="stop before an epoch that would end later than this (0: no limit)")
+    s.add_argument("--stature-prior-fraction", type=float, default=AugmentConfig.p_stature,
+                   help="share of samples scaled to a stature from the adult prior (the rest keep "
+                        "their actor's size)")
     s.add_argument("--no-joint-offsets", action="store_true",
                    help="ablation: train without the joint-definition augmentation")
     s.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")

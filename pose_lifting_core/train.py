@@ -53,7 +53,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     width: int = 1024
     num_blocks: int = 2
-    dropout: float = 0.5
+    dropout: float = 0.2
     max_norm: float = 1.0
     seed: int = 0
     val_samples: int = 20_000

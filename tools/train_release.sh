@@ -3,7 +3,8 @@
 # Seven runs in parallel (one GPU and 16 cores were used; docs/BENCHMARKS.md):
 #   runs/release/all          bandai + accad + hdm05 (the shipped pose_lifting_core/weights/lifter.pt)
 #   runs/release/lolo/<lab>   the two other labs           (leave-one-lab-out)
-#   runs/release/nodef/<lab>  the same without the joint-definition augmentation (its ablation)
+#   runs/release/nodef/<lab>  the same without the joint-definition augmentation (its ablation),
+#                             or with VARIANT="flags": runs/release/variant/<lab> and variant_all
 # Needs the caches from `pose-lifting prepare-data` in cache/. Outputs: runs/release/*.json, logs.
 # Usage: bash tools/train_release.sh [train|evaluate|both]   (EPOCHS, SAMPLES, BUDGET_S, DEVICE, PY
 # may be set; BUDGET_S stops each run before an epoch that would end past it)
@@ -28,19 +29,28 @@ train() {  # $1 = name, $2 = datasets, rest = extra flags
   echo "[train_release] $name: exit $? $(tail -1 "$R/$name/train.log")"
 }
 STAGE=${1:-both}
+VARIANT=${VARIANT:-}          # extra train flags of a second configuration, compared by LOLO
 if [ "$STAGE" != evaluate ]; then
 pids=()
 train all bandai,accad,hdm05 & pids+=($!)
 for lab in "${labs[@]}"; do
   train "lolo/$lab" "$(others "$lab")" & pids+=($!)
-  train "nodef/$lab" "$(others "$lab")" --no-joint-offsets & pids+=($!)
+  if [ -n "$VARIANT" ]; then
+    train "variant/$lab" "$(others "$lab")" $VARIANT & pids+=($!)
+  else
+    train "nodef/$lab" "$(others "$lab")" --no-joint-offsets & pids+=($!)
+  fi
 done
+[ -n "$VARIANT" ] && { train variant_all bandai,accad,hdm05 $VARIANT & pids+=($!); }
 wait "${pids[@]}"
 fi
 [ "$STAGE" = train ] && exit 0
 ev() { OMP_NUM_THREADS=4 "$PY" -m pose_lifting_core.cli evaluate --device "$DEVICE" --precision fp32 "$@"; }
 ev --leave-one-lab-out "$R/lolo" --json "$R/lolo.json" > "$R/lolo.md" 2>&1 &
-ev --leave-one-lab-out "$R/nodef" --json "$R/nodef.json" > "$R/nodef.md" 2>&1 &
+second=nodef; [ -n "$VARIANT" ] && second=variant
+ev --leave-one-lab-out "$R/$second" --json "$R/$second.json" > "$R/$second.md" 2>&1 &
+[ -n "$VARIANT" ] && ev --checkpoint "$R/variant_all/lifter.pt" --dataset bandai --skip-unknown-k \
+  --json "$R/variant_all_bandai.json" > "$R/variant_all_bandai.md" 2>&1 &
 for d in "${labs[@]}"; do
   ev --checkpoint "$R/all/lifter.pt" --dataset "$d" --skip-unknown-k --json "$R/all_$d.json" > "$R/all_$d.md" 2>&1 &
 done

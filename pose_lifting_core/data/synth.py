@@ -66,12 +66,17 @@ class AugmentConfig:
     # where joints are defined: hips and shoulders moved along the trunk, the head along the neck
     p_joint_offsets: float = 0.8
     hip_shift_m: Tuple[float, float] = (-0.03, 0.05)
-    shoulder_shift_m: Tuple[float, float] = (-0.03, 0.04)
+    spine_shift_m: Tuple[float, float] = (-0.05, 0.05)
+    shoulder_shift_m: Tuple[float, float] = (-0.06, 0.04)
+    neck_shift_m: Tuple[float, float] = (-0.06, 0.03)
     head_shift_m: Tuple[float, float] = (-0.04, 0.04)
-    # synthetic legs (gravity frame): both knees down, one knee down, on a chair
+    # synthetic legs (gravity frame): both knees down, one knee down, on a chair, on the floor
     p_kneel: float = 0.06
     p_half_kneel: float = 0.04
     p_chair: float = 0.10
+    p_floor_sit: float = 0.04
+    # lying down: the whole (upright) body turned 70-100 deg about a horizontal axis
+    p_lie: float = 0.08
     # an upper body from another sample on this lower body, if the hip flexion limit allows
     p_recombine: float = 0.3
     min_trunk_thigh_deg: float = 35.0
@@ -79,7 +84,7 @@ class AugmentConfig:
     stature_means_m: Tuple[float, float] = (1.755, 1.625)
     stature_sds_m: Tuple[float, float] = (0.070, 0.065)
     stature_range_m: Tuple[float, float] = (1.50, 1.95)
-    p_stature: float = 0.5
+    p_stature: float = 1.0
 
     def to_dict(self) -> Dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -117,20 +122,27 @@ def body_frames(P: np.ndarray, side: str = "hip") -> np.ndarray:
     return np.stack([x, y, z], -1)
 
 
+_PARENTS = np.array(SKELETON.parents)
+
+
 def _bones(P: np.ndarray) -> np.ndarray:
     """Bone vectors (N, 17, 3): child minus parent, zero for the root."""
-    parents = np.array(SKELETON.parents)
-    B = P - P[:, np.maximum(parents, 0)]
-    B[:, parents < 0] = 0.0
-    return B
+    Pt = np.ascontiguousarray(P.transpose(1, 0, 2))          # joint-major: whole-joint blocks
+    Bt = Pt - Pt[np.maximum(_PARENTS, 0)]
+    Bt[_PARENTS < 0] = 0.0
+    return Bt.transpose(1, 0, 2)
 
 
 def _rebuild(root: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Positions from the root position (N, 3) and bone vectors (N, 17, 3); parents first."""
-    P = np.empty_like(B)
+    Bt = np.ascontiguousarray(B.transpose(1, 0, 2))
+    Pt = np.empty_like(Bt)
     for j, p in enumerate(SKELETON.parents):
-        P[:, j] = root if p < 0 else P[:, p] + B[:, j]
-    return P
+        if p < 0:
+            Pt[j] = root
+        else:
+            np.add(Pt[p], Bt[j], out=Pt[j])
+    return Pt.transpose(1, 0, 2)
 
 
 # --- augmentations ----------------------------------------------------------------------------
@@ -232,7 +244,8 @@ _LEGS = {"left": (1.0, "left_knee", "left_ankle"), "right": (-1.0, "right_knee",
 
 def synthesize_legs(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """Poses the captures lack, on (N, 17, 3) world skeletons: kneeling on both knees, on one
-    knee, and sitting on a chair (thighs near horizontal, shins near vertical), each only on
+    knee, sitting on a chair (thighs near horizontal, shins near vertical) and sitting on the
+    floor (legs out in front; `refloor` puts the pelvis down), each only on
     samples whose trunk is within 30 deg of vertical. Thigh and shin directions are set in the
     gravity frame with their lengths kept; the upper body is kept (`recombine_upper_bodies` may
     replace it later)."""
@@ -241,10 +254,12 @@ def synthesize_legs(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
     F = gravity_frames(P)
     trunk = _unit(P[:, J["thorax"]] - P[:, J["pelvis"]])
     u = np.where(trunk[:, 1] > np.cos(np.radians(30.0)), rng.random(N), 1.0)   # upright only
-    kneel = u < cfg.p_kneel
-    half = (u >= cfg.p_kneel) & (u < cfg.p_kneel + cfg.p_half_kneel)
-    chair = (u >= cfg.p_kneel + cfg.p_half_kneel) & (u < cfg.p_kneel + cfg.p_half_kneel + cfg.p_chair)
-    if not (kneel | half | chair).any():
+    edges = np.cumsum([cfg.p_kneel, cfg.p_half_kneel, cfg.p_chair, cfg.p_floor_sit])
+    kneel = u < edges[0]
+    half = (u >= edges[0]) & (u < edges[1])
+    chair = (u >= edges[1]) & (u < edges[2])
+    floor_sit = (u >= edges[2]) & (u < edges[3])
+    if not (kneel | half | chair | floor_sit).any():
         return P
     front = rng.random(N) < 0.5            # for a half kneel: which leg stands in front
     for leg, (side, knee, ankle) in _LEGS.items():
@@ -258,6 +273,8 @@ def synthesize_legs(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
         shin_t[up] = rng.uniform(-15.0, 15.0, N)[up]
         thigh_t[chair] = rng.uniform(65.0, 100.0, N)[chair]
         shin_t[chair] = rng.uniform(-20.0, 30.0, N)[chair]
+        thigh_t[floor_sit] = rng.uniform(70.0, 100.0, N)[floor_sit]
+        shin_t[floor_sit] = rng.uniform(50.0, 100.0, N)[floor_sit]     # legs out in front
         sel = np.isfinite(thigh_t)
         abd = rng.uniform(0.0, 12.0, N)
         for bone, theta in ((knee, thigh_t), (ankle, shin_t)):
@@ -298,9 +315,11 @@ def recombine_upper_bodies(P: np.ndarray, rng: np.random.Generator, cfg: Augment
 
 def augment_joint_definitions(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """Where the joints are: labs and 2D detectors put the hips, shoulders and head at different
-    points of the body (a detector's hips sit higher and wider than mocap hip centres). With
-    probability `p_joint_offsets`, both hips move along the trunk axis, both shoulders too, and
-    the head along the neck; the pelvis (mid-hips) and thorax (mid-shoulders) follow. Widths are
+    points of the body (a detector's hips sit higher and wider than mocap hip centres; Bandai's
+    retargeted torso points sit 12 cm lower than the other labs'). With probability
+    `p_joint_offsets`, both hips, the spine point, both shoulders and the neck move along the
+    trunk axis, and the head along the neck; the pelvis (mid-hips) and thorax (mid-shoulders)
+    follow. Widths are
     drawn in `augment_proportions`. Input and target move together: the network learns to follow
     whichever definition its 2D keypoints show. P: (N, 17, 3) metres -> same shape."""
     N = len(P)
@@ -308,12 +327,35 @@ def augment_joint_definitions(P: np.ndarray, rng: np.random.Generator, cfg: Augm
     sel = (rng.random(N) < cfg.p_joint_offsets)[:, None]
     axis = _unit(P[:, J["thorax"]] - P[:, J["pelvis"]])
     hip = rng.uniform(*cfg.hip_shift_m, N)[:, None] * axis * sel
+    spine = rng.uniform(*cfg.spine_shift_m, N)[:, None] * axis * sel
     sho = rng.uniform(*cfg.shoulder_shift_m, N)[:, None] * axis * sel
+    neck = rng.uniform(*cfg.neck_shift_m, N)[:, None] * axis * sel
     neck_dir = _unit(P[:, J["head"]] - P[:, J["neck"]])
     head = rng.uniform(*cfg.head_shift_m, N)[:, None] * neck_dir * sel
-    for name, d in (("left_hip", hip), ("right_hip", hip), ("pelvis", hip), ("left_shoulder", sho),
-                    ("right_shoulder", sho), ("thorax", sho), ("head", head)):
+    for name, d in (("left_hip", hip), ("right_hip", hip), ("pelvis", hip), ("spine", spine),
+                    ("left_shoulder", sho), ("right_shoulder", sho), ("thorax", sho),
+                    ("neck", neck), ("head", head)):
         P[:, J[name]] += d
+    return P
+
+
+def lie_down(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Lying poses from upright ones: with probability `p_lie`, a skeleton whose trunk is within
+    30 deg of vertical turns as a whole by 70-100 deg about a horizontal axis of random azimuth
+    through its pelvis (on its back, front or side, with the limbs as they were). The captures
+    hold few lying frames; `refloor` then puts the body on the floor. P: (N, 17, 3)."""
+    N = len(P)
+    trunk = _unit(P[:, J["thorax"]] - P[:, J["pelvis"]])
+    sel = (trunk[:, 1] > np.cos(np.radians(30.0))) & (rng.random(N) < cfg.p_lie)
+    if not sel.any():
+        return P
+    n = int(sel.sum())
+    az = rng.uniform(0.0, 2 * np.pi, n)
+    axis = np.stack([np.cos(az), np.zeros(n), np.sin(az)], -1)
+    R = rotation_about(axis, np.radians(rng.uniform(70.0, 100.0, n)))
+    P = P.copy()
+    root = P[sel, J["pelvis"]][:, None]
+    P[sel] = np.einsum("nij,nkj->nki", R, P[sel] - root) + root
     return P
 
 
@@ -346,12 +388,14 @@ def refloor(P: np.ndarray, lowest_m: float = 0.08) -> np.ndarray:
 
 def augment_all(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """Every 3D augmentation of a training batch (N, 17, 3), in order: proportions, synthetic
-    legs, pose diversity, upper-body recombination, joint definitions, stature, floor."""
+    legs, pose diversity, upper-body recombination, joint definitions, lying down, stature,
+    floor."""
     P = augment_proportions(P, rng, cfg)
     P = synthesize_legs(P, rng, cfg)
     P = augment_pose(P, rng, cfg)
     P = recombine_upper_bodies(P, rng, cfg)
     P = augment_joint_definitions(P, rng, cfg)
+    P = lie_down(P, rng, cfg)
     return refloor(apply_stature_prior(P, rng, cfg))
 
 
