@@ -196,11 +196,15 @@ def test_shipped_weights_carry_codec_provenance_and_licence():
     assert os.path.isfile(DEFAULT_CHECKPOINT), "the shipped weights are part of the package"
     blob = load_checkpoint(DEFAULT_CHECKPOINT)
     assert blob["codec"]["joint_names"] == list(JOINT_NAMES)
-    assert "Bandai Namco Research Motion Dataset" in blob["provenance"]["dataset"]
-    assert "non-commercial" in blob["provenance"]["licence"]
+    prov = blob["provenance"]
+    for name, credit in (("bandai", "Bandai Namco Research Motion Dataset"), ("accad", "ACCAD MoCap Library"),
+                         ("hdm05", "HDM05")):
+        assert credit in prov["attribution"] and credit in prov["datasets"][name]["attribution"]
+    assert "non-commercial" in prov["licence"]
     assert blob["hparams"]["width"] == 1024 and blob["hparams"]["num_blocks"] == 2
-    licence = os.path.join(os.path.dirname(DEFAULT_CHECKPOINT), "LICENSE.md")
-    assert "CC BY-NC 4.0" in open(licence).read()
+    licence = open(os.path.join(os.path.dirname(DEFAULT_CHECKPOINT), "LICENSE.md")).read()
+    for text in ("CC BY-NC 4.0", "CC BY 3.0", "CC BY-SA 3.0", "ACCAD", "HDM05", "non-commercial use only"):
+        assert text in licence
 
 
 def test_fused_inference_model_equals_eval_model():

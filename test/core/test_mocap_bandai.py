@@ -8,7 +8,7 @@ import pytest
 
 from conftest import BANDAI_ARCHIVE, ROOT, needs_shared
 from pose_lifting_core.data.bvh import forward_kinematics, parse_bvh
-from pose_lifting_core.data.mocap import JOINT_MAPS, MocapSet, clip_to_skeleton17
+from pose_lifting_core.data.mocap import JOINT_MAPS, clip_to_skeleton17, load_dataset
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
@@ -58,12 +58,9 @@ def test_bandai_left_is_plus_x_when_facing_plus_z():
 
 @needs_shared
 def test_cached_conversion_has_every_clip_and_content_split():
-    cache = os.path.join(ROOT, "cache", "bandai17.npz")
-    if not os.path.isfile(cache):
-        from pose_lifting_core.data.mocap import convert_bandai_archive
-        convert_bandai_archive(BANDAI_ARCHIVE, cache, progress=False)
-    d = MocapSet.load(cache)
-    assert len(d.clip_names) == 3076 and d.positions.shape == (416845, 17, 3)
+    d = load_dataset("bandai", os.path.join(ROOT, "cache", "bandai_17.npz"), BANDAI_ARCHIVE)
+    # 3,076 clips, 416,845 frames at 30 fps; the cache keeps every third frame of each clip
+    assert len(d.clip_names) == 3076 and d.positions.shape == (139975, 17, 3) and d.dataset == "bandai"
     s = d.splits(("kick", "punch"))
     assert sum(int(v.sum()) for v in s.values()) == len(d.positions)
     kick = [i for i, inf in enumerate(d.clip_info()) if inf["content"] == "kick"]

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from pose_lifting_core.camera import project
 from pose_lifting_core.data import synth
@@ -73,3 +74,92 @@ def test_corrupt_2d_noise_and_layouts():
     assert abs(out.std() - 3.0) < 0.1 and (conf == 1).all()
     out, conf = synth.corrupt_2d(kp, np.random.default_rng(5), cfg)
     assert (conf[:, J["spine"]] == 0).all() and (conf[:, J["neck"]] == 0).all()
+
+
+# --- the augmentations added for several labs (issue 13) -------------------------------------
+def _only(**p):
+    """An AugmentConfig with every probabilistic augmentation off except those given."""
+    off = dict(p_kneel=0.0, p_half_kneel=0.0, p_chair=0.0, p_floor_sit=0.0, p_recombine=0.0, p_lie=0.0,
+               p_joint_offsets=0.0, p_stature=0.0)
+    return synth.AugmentConfig(**(off | p))
+
+
+@pytest.mark.parametrize("prob, category, at_least", [
+    ("p_kneel", "kneeling", 1.0), ("p_chair", "seated", 0.8), ("p_floor_sit", "floor", 0.8)])
+def test_synthetic_legs_make_their_pose_and_keep_bone_lengths(prob, category, at_least):
+    from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+    P = _tpose()
+    Q = synth.refloor(synth.synthesize_legs(P, np.random.default_rng(1), _only(**{prob: 1.0})))
+    np.testing.assert_allclose(_bone_lengths(Q), _bone_lengths(P), atol=1e-9)
+    share = (pose_categories(Q) == CATEGORIES.index(category)).mean()
+    assert share >= at_least, share
+
+
+def test_synthetic_legs_leave_bodies_that_are_not_upright():
+    P = synth.lie_down(_tpose(50), np.random.default_rng(2), _only(p_lie=1.0))
+    Q = synth.synthesize_legs(P, np.random.default_rng(3), _only(p_kneel=1.0))
+    np.testing.assert_array_equal(Q, P)
+
+
+def test_lying_down_turns_the_whole_body_onto_the_floor():
+    from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+    P = _tpose()
+    for side in ("left", "right"):    # arms down the sides: a body can lie on them
+        sign = 1.0 if side == "left" else -1.0
+        P[:, J[f"{side}_elbow"]] = P[:, J[f"{side}_shoulder"]] + [0.02 * sign, -0.25, 0.0]
+        P[:, J[f"{side}_wrist"]] = P[:, J[f"{side}_elbow"]] + [0.01 * sign, -0.23, 0.0]
+    Q = synth.refloor(synth.lie_down(P, np.random.default_rng(4), _only(p_lie=1.0)))
+    assert (pose_categories(Q) == CATEGORIES.index("floor")).all()
+    d = lambda X: np.linalg.norm(X[:, :, None] - X[:, None], axis=-1)   # noqa: E731
+    np.testing.assert_allclose(d(Q), d(P), atol=1e-9)                      # a rigid motion
+
+
+def test_recombined_upper_bodies_keep_this_bodys_lengths_and_the_hip_limit():
+    P = synth.augment_pose(_tpose(), np.random.default_rng(5), synth.AugmentConfig())
+    Q = synth.recombine_upper_bodies(P, np.random.default_rng(6), _only(p_recombine=1.0))
+    np.testing.assert_allclose(_bone_lengths(Q), _bone_lengths(P), atol=1e-9)
+    assert (np.abs(Q - P).max((1, 2)) > 1e-6).mean() > 0.5
+    legs = [J[n] for n in ("right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle")]
+    np.testing.assert_allclose(Q[:, legs], P[:, legs], atol=1e-12)       # the lower body stays
+    refused = synth.recombine_upper_bodies(P, np.random.default_rng(6),
+                                           _only(p_recombine=1.0, min_trunk_thigh_deg=181.0))
+    np.testing.assert_array_equal(refused, P)
+
+
+def test_joint_definition_offsets_move_hips_and_pelvis_along_the_trunk():
+    P = _tpose(20)
+    cfg = _only(p_joint_offsets=1.0, hip_shift_m=(0.04, 0.04), spine_shift_m=(0.0, 0.0),
+                shoulder_shift_m=(0.0, 0.0), neck_shift_m=(0.0, 0.0), head_shift_m=(0.0, 0.0))
+    Q = synth.augment_joint_definitions(P, np.random.default_rng(7), cfg)
+    axis = P[:, J["thorax"]] - P[:, J["pelvis"]]
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    for name in ("pelvis", "left_hip", "right_hip"):
+        np.testing.assert_allclose(Q[:, J[name]] - P[:, J[name]], 0.04 * axis, atol=1e-12)
+    np.testing.assert_allclose(Q[:, J["thorax"]], P[:, J["thorax"]])
+
+
+def test_stature_prior_sets_height_and_keeps_proportions():
+    from pose_lifting_core.data.poses import stature_m
+    P = _tpose(20_000)
+    cfg = synth.AugmentConfig()
+    Q = synth.apply_stature_prior(P, np.random.default_rng(8), cfg)
+    h = stature_m(Q)
+    assert h.min() >= 1.50 - 1e-9 and h.max() <= 1.95 + 1e-9
+    assert h.mean() == pytest.approx(1.69, abs=0.01) and h.std() == pytest.approx(0.094, abs=0.01)
+    ratio = _bone_lengths(Q)[:, 1:] / _bone_lengths(P)[:, 1:]          # joint 0 is the root
+    np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-9)
+    kept = synth.apply_stature_prior(P, np.random.default_rng(8), _only(p_stature=0.0))
+    np.testing.assert_array_equal(kept, P)
+
+
+def test_refloor_puts_the_lowest_joint_at_ankle_height():
+    P = _tpose(10) + np.array([0.0, 2.5, 0.0])
+    np.testing.assert_allclose(synth.refloor(P)[..., 1].min(1), 0.08)
+
+
+def test_every_augmentation_together_is_seeded():
+    P = _tpose(200)
+    a = synth.augment_all(P, np.random.default_rng(9), synth.AugmentConfig())
+    b = synth.augment_all(P, np.random.default_rng(9), synth.AugmentConfig())
+    np.testing.assert_array_equal(a, b)
+    assert np.isfinite(a).all()
