@@ -5,10 +5,9 @@ held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unkn
 field-of-view prior, the pooled focal estimate and their fusion) in the lifter's default number
 format, then the known-K conditions again in every other format the machine runs natively
 (fp32 / bf16 / int8) and engine (PyTorch; LiteRT, which runs fp32 and int8 on CPU by default),
-side by side with the difference, and the known-K conditions through the one-graph path that
-the nodes use for a few people per frame (litert_estimate.py) beside the float64 path. Writes
-docs/accuracy.json and the accuracy section of docs/BENCHMARKS.md. Needs ../shared (the Bandai
-archive) or an existing cache/bandai17.npz.
+side by side with the difference; then the test split of each training dataset (Bandai, ACCAD,
+HDM05) per pose category. Writes docs/accuracy.json and the accuracy section of
+docs/BENCHMARKS.md. Needs ../shared (the archives) or the caches in cache/.
 
 Usage: .venv/bin/python benchmarks/accuracy.py [--checkpoint PATH] [--samples 20000] [--scenes 30]
        [--precision auto|fp32|bf16|int8]
@@ -24,13 +23,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import commit, machine, replace_section, today  # noqa: E402
 
-from pose_lifting_core.evaluate import EvalConfig, evaluate_known_k, evaluate_unknown_k, report_markdown  # noqa: E402
+from pose_lifting_core.evaluate import (EvalConfig, evaluate_known_k, evaluate_lab, evaluate_unknown_k,  # noqa: E402
+                                        lab_report_markdown, report_markdown)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from pose_lifting_core.lifter import (ENGINES, PRECISIONS, SINGLE_THREAD_MAX, Lifter, LiftResult,  # noqa: E402
-                                      available_precisions)
-from pose_lifting_core.train import TrainConfig, load_mocap  # noqa: E402
+from pose_lifting_core.lifter import ENGINES, PRECISIONS, Lifter, available_precisions  # noqa: E402
+from pose_lifting_core.train import ALL_DATASETS, TrainConfig, load_mocap  # noqa: E402
 
 
 def _name(lifter: Lifter) -> str:
@@ -61,39 +60,6 @@ def precision_table(default: str, rows, others) -> str:
     return "\n".join(out) + "\n"
 
 
-class InChunks:
-    """A lifter whose `estimate` goes through its one-graph path (litert_estimate.py), at most
-    SINGLE_THREAD_MAX people per call, as the nodes lift each frame."""
-
-    def __init__(self, lifter: Lifter) -> None:
-        self.lifter = lifter
-
-    def estimate(self, kp, conf, K) -> LiftResult:
-        n = SINGLE_THREAD_MAX
-        parts = [self.lifter.estimate(kp[i:i + n], conf[i:i + n], K if np.ndim(K) == 2 else K[i:i + n])
-                 for i in range(0, len(kp), n)]
-        return LiftResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                            ("joints_3d", "joints_rel", "root", "reprojection_error_px")))
-
-
-def graph_table(name: str, rows, graph_rows) -> str:
-    """Known-K MPJPE and median root error of the float64 path (large batches) beside the
-    one-graph path (a few people per call, float32), same samples."""
-    out = ["", f"The one-graph path (litert_estimate.py: encode, network, decode, root solve and score in one "
-           f"float32 LiteRT graph, which Lifter.estimate runs for up to {SINGLE_THREAD_MAX} people, as in the "
-           f"nodes) against the float64 path, {name}, same samples (known K): MPJPE and median root error (mm).", "",
-           "| split | cameras | 2D noise (px) | input layout | MPJPE float64 | MPJPE one graph | root error float64 "
-           "| root error one graph |", "|---" * 8 + "|"]
-    worst = [0.0, 0.0]
-    for r, g in zip((r for r in rows if r["K"] == "known"), graph_rows):
-        worst = [max(worst[0], abs(g["mpjpe_mm"] - r["mpjpe_mm"])),
-                 max(worst[1], abs(g["root_err_median_mm"] - r["root_err_median_mm"]))]
-        out.append(f"| {r['split']} | {r['cameras']} | {r['noise_px']:g} | {r['layout']} | {r['mpjpe_mm']:.2f} | "
-                   f"{g['mpjpe_mm']:.2f} | {r['root_err_median_mm']:.1f} | {g['root_err_median_mm']:.1f} |")
-    out += ["", f"Largest difference: MPJPE {worst[0]:.3f} mm, median root error {worst[1]:.2f} mm."]
-    return "\n".join(out) + "\n"
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=None)
@@ -106,7 +72,7 @@ def main() -> int:
     t0 = time.time()
     lifter = Lifter.load(args.checkpoint, "cpu", args.precision)
     heldout = tuple(lifter.info.get("train_config", {}).get("heldout_content", []))
-    data = load_mocap(TrainConfig())
+    data = load_mocap("bandai", TrainConfig())
     cfg = EvalConfig(samples=args.samples, scenes=args.scenes, heldout_content=heldout)
     rows = evaluate_known_k(lifter, data, cfg) + evaluate_unknown_k(lifter, data, cfg)
     others = {}
@@ -116,31 +82,38 @@ def main() -> int:
             name = _name(other)
             if name != _name(lifter) and name not in others:
                 others[name] = evaluate_known_k(other, data, cfg)
-    graph_rows = evaluate_known_k(InChunks(lifter), data, cfg) if lifter.litert_estimate is not None else None
+    lab_rows = []
+    for name in ALL_DATASETS:
+        lab = data if name == "bandai" else load_mocap(name, TrainConfig())
+        lab_rows += evaluate_lab(lifter, lab, cfg, lab.splits(heldout)["test"])
     prov = lifter.info.get("provenance", {})
     cmd = "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:])
     with open(args.json, "w") as fh:
         json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(),
                    "checkpoint": lifter.info.get("path"), "provenance": prov,
                    "config": {**cfg.__dict__, "heldout_content": list(heldout)}, "precision": lifter.precision,
-                   "rows": rows, "other_precisions": others, "one_graph_rows": graph_rows}, fh, indent=1)
+                   "rows": rows, "other_precisions": others,
+                   "test_split_category_rows": lab_rows}, fh, indent=1)
     main_row = next(r for r in rows if r["split"] == "test" and r["cameras"] == "train" and r["noise_px"] == 0
                     and r["layout"] == "h36m17" and r["K"] == "known")
     per_joint = " | ".join(f"{k} {v:.0f}" for k, v in main_row["per_joint_mm"].items())
-    splits = prov.get("clips_per_split", {})
-    frames = prov.get("frames_per_split", {})
+    bandai = prov.get("datasets", {}).get("bandai", {})
+    splits = bandai.get("clips_per_split", {})
+    frames = bandai.get("frames_per_split", {})
     body = (f"Command: `{cmd}` (the whole evaluation, {time.time() - t0:.0f} s)\n\n"
             f"Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
             f"Checkpoint: `{os.path.relpath(lifter.info.get('path'))}`, run in {_name(lifter)} (the default on "
             f"this machine); {cfg.samples} samples per known-K "
             f"condition; unknown K: {cfg.scenes} scenes of {cfg.scene_people} people per camera range, "
             f"2D noise {cfg.noise_px:g} px, COCO layout.\n\n"
-            "Splits (clips / frames): " + ", ".join(f"{k} {splits.get(k, '?')} / {frames.get(k, '?')}"
+            "Bandai splits (clips / frames): " + ", ".join(f"{k} {splits.get(k, '?')} / {frames.get(k, '?')}"
                                                    for k in ("train", "val", "test", "content_test"))
             + f"; content held out: {', '.join(heldout)}.\n\n" + report_markdown(rows)
             + f"\n\nPer-joint error (mm), held-out clips, training camera ranges, exact 2D, known K: {per_joint}\n"
             + precision_table(_name(lifter), rows, others)
-            + (graph_table(lifter.precision, rows, graph_rows) if graph_rows is not None else ""))
+            + "\nThe test split (clips never trained on) of each training dataset, per pose category: "
+            "exact 2D and known K, all 17 joints, training camera ranges; last column with 2D noise.\n\n"
+            + lab_report_markdown(lab_rows, title="test split of") + "\n")
     replace_section(args.markdown, "accuracy", body)
     print(report_markdown(rows))
     return 0

@@ -8,8 +8,8 @@ step after it starts cold. This script measures, in one run, each step both ways
     and int8 through LiteRT (the Lifter's CPU engine in those formats), and a 64-wide PyTorch
     network of the same shape, which shows how much of the cost is the call itself rather
     than the weights;
-  - the whole estimate of one person (encode, network, decode, root solve, score) through the
-    float64 numpy path and as the one LiteRT graph Lifter.estimate runs (litert_estimate.py);
+  - the whole estimate of one person (encode, network, decode, root solve, score), the float64
+    path Lifter.estimate runs;
   - the root solve, message building (Skeleton3DArray, markers, TF) and publishing the three
     messages to a subscriber in another process;
   - the detector's own time after lifting with one torch thread and with two (torch's worker
@@ -144,14 +144,9 @@ def main() -> int:
     rows.append(("lifting network, fp32, 64 wide (untrained, same shape), PyTorch", *both(lambda: small.forward(xs))))
     X_rel = est.lifter.lift(k17, c17, K)
     rows.append(("root solve + reprojection score (numpy, float64)", *both(lambda: est.lifter.place(X_rel, k17, c17, K))))
-    # the whole estimate of one person: the float64 path (numpy encode, LiteRT network, numpy
-    # decode, solve and score) against the one LiteRT graph that Lifter.estimate runs
     lt = est.lifter
     rows.append((f"whole estimate, {lt.precision}: numpy encode + LiteRT network + numpy decode, solve, score",
-                 *both(lambda: lt.place(lt.lift(k17, c17, K), k17, c17, K))))
-    if lt.litert_estimate is not None:
-        rows.append((f"whole estimate, {lt.precision}: one LiteRT graph (Lifter.estimate)",
-                     *both(lambda: lt.litert_estimate(k17, c17, K))))
+                 *both(lambda: lt.estimate(k17, c17, K))))
 
     rclpy.init()
     node = rclpy.create_node("after_detector_bench")

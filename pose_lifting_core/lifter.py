@@ -6,8 +6,7 @@ layers on x86 CPUs, bf16 where the hardware multiplies bf16 natively, fp32 other
 docs/BENCHMARKS.md has the accuracy and speed of each), which engine runs the network (LiteRT on
 CPU in fp32 and int8, litert_network.py; PyTorch for CUDA and bf16), and the batched call
 `estimate(keypoints, confidence, K) -> LiftResult` that lifts, solves the root translation and
-scores every person by reprojection error (for a few people on CPU, all of it in one LiteRT
-graph, litert_estimate.py).
+scores every person by reprojection error (one float64 path, `place(lift())`, for every batch).
 """
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ import numpy as np
 import torch
 
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.litert_estimate import FusedEstimate, estimate_flatbuffer
 from pose_lifting_core.litert_network import LiteRTNetwork, litert_available, to_flatbuffer
 from pose_lifting_core.model import FusedInference, LinearModel, int8_available, quantize_hidden_int8
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
@@ -157,10 +155,8 @@ class Lifter:
         # batch norm folded, no dropout; weights in the network's number format
         fused = FusedInference(model.eval())
         # LiteRT copies of the network: one thread for a few people, all threads for many
-        # and the whole estimate of a few people as one graph (litert_estimate.py)
         self.litert_one: Optional[LiteRTNetwork] = None
         self.litert_many: Optional[LiteRTNetwork] = None
-        self.litert_estimate: Optional[FusedEstimate] = None
         if (engine == "auto" and self.device.type == "cpu" and self.precision in LITERT_PRECISIONS
                 and litert_available()):
             int8 = self.precision == "int8"
@@ -173,13 +169,6 @@ class Lifter:
                 warnings.warn(f"LiteRT could not load the lifting network ({type(exc).__name__}: {exc}); "
                               "lifting with PyTorch")
                 self.litert_one = self.litert_many = None
-        if self.litert_one is not None:
-            try:
-                self.litert_estimate = FusedEstimate(estimate_flatbuffer(fused, codec, int8, ROOT),
-                                                     codec.num_joints, 1)
-            except Exception as exc:  # e.g. a LiteRT build without one of its operators
-                warnings.warn(f"LiteRT could not load the one-graph estimate ({type(exc).__name__}: {exc}); "
-                              "solving and scoring with numpy")
         self.model = fused.to(self.device, self.dtype)
         if self.precision == "int8":
             self.model = quantize_hidden_int8(self.model)
@@ -271,12 +260,5 @@ class Lifter:
         return LiftResult(X, X_rel, T, reprojection_error_px(X, kp, conf, K))
 
     def estimate(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> LiftResult:
-        """Lift, place in the camera frame (root solve) and score every person. On CPU with
-        LiteRT, batches of 1 to SINGLE_THREAD_MAX people run as one float32 LiteRT graph
-        (litert_estimate.py). Its results differ from the float64 path (`place(lift())`, which
-        serves larger batches) by at most 0.3 mm (joints) and 2 mpx (score) in int8 on a walk 5 m
-        away, and the root by up to 2 mm at 30 m; fp32 by under 0.04 mm
-        (test/core/test_litert_estimate.py)."""
-        if self.litert_estimate is not None and 0 < len(keypoints) <= SINGLE_THREAD_MAX:
-            return LiftResult(*self.litert_estimate(keypoints, confidence, K))
+        """Lift, place in the camera frame (root solve) and score every person."""
         return self.place(self.lift(keypoints, confidence, K), keypoints, confidence, K)

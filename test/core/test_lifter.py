@@ -88,8 +88,7 @@ def test_lifter_output_is_root_relative_and_placed(tmp_path):
     res = Lifter.load(path, "cpu").estimate(kp, conf, K)
     assert res.joints_3d.shape == (7, 17, 3)
     np.testing.assert_allclose(res.joints_rel[:, 0], 0.0)
-    # float32 when LiteRT runs the whole estimate (litert_estimate.py)
-    np.testing.assert_allclose(res.joints_3d - res.joints_rel, np.repeat(res.root[:, None], 17, 1), atol=1e-6)
+    np.testing.assert_allclose(res.joints_3d - res.joints_rel, np.repeat(res.root[:, None], 17, 1), atol=1e-12)
     assert (res.root[:, 2] > 0).all() and np.isfinite(res.reprojection_error_px).all()
 
 
