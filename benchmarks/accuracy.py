@@ -25,7 +25,6 @@ from _report import commit, machine, replace_section, today  # noqa: E402
 
 from pose_lifting_core.evaluate import (EvalConfig, evaluate_known_k, evaluate_lab, evaluate_unknown_k,  # noqa: E402
                                         lab_report_markdown, report_markdown)
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from pose_lifting_core.lifter import ENGINES, PRECISIONS, Lifter, available_precisions  # noqa: E402

@@ -142,14 +142,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         data = load_mocap(args.dataset, data_cfg)
     except FileNotFoundError as exc:
         raise CliError(str(exc))
-    lab_rows = evaluate_lab(lifter, data, cfg, data.splits(cfg.heldout_content)["test"])
+    seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
+    if args.split == "all" and args.dataset in seen:
+        raise CliError(f"--split all scores every frame of {args.dataset}, but {lifter.info.get('path')} was "
+                       f"trained on it; use --split test")
+    lab_rows = evaluate_lab(lifter, data, cfg, None if args.split == "all" else
+                            data.splits(cfg.heldout_content)["test"])
     rows = evaluate_known_k(lifter, data, cfg)
     if not args.skip_unknown_k:
         rows += evaluate_unknown_k(lifter, data, cfg)
     print(report_markdown(rows))
     print()
-    print(lab_report_markdown(lab_rows, title="test split of"))
-    _write_json(args.json, {"checkpoint": lifter.info.get("path"), "dataset": args.dataset,
+    print(lab_report_markdown(lab_rows, title="all frames of" if args.split == "all" else "test split of"))
+    _write_json(args.json, {"checkpoint": lifter.info.get("path"), "dataset": args.dataset, "split": args.split,
                             "config": cfg.__dict__ | {"heldout_content": list(heldout)},
                             "rows": rows, "category_rows": lab_rows})
     return 0
@@ -362,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--dataset", choices=tuple(DATASETS), default="bandai",
                    help="whose held-out clips to score (default bandai)")
+    s.add_argument("--split", choices=("test", "all"), default="test",
+                   help="the per-category table on the dataset's test clips, or on all its frames (only for "
+                        "a model that never saw the dataset)")
     s.add_argument("--leave-one-lab-out", metavar="DIR", default=None,
                    help="score DIR/<lab>/lifter.pt, trained without <lab>, on all of <lab>, for each lab")
     s.add_argument("--device", default="auto")

@@ -21,7 +21,7 @@ import torch
 from pose_lifting_core.codec import Codec
 from pose_lifting_core.litert_network import LiteRTNetwork, litert_available, to_flatbuffer
 from pose_lifting_core.model import FusedInference, LinearModel, int8_available, quantize_hidden_int8
-from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
+from pose_lifting_core.skeleton import JOINT_NAMES
 from pose_lifting_core.solvers import reprojection_error_px, solve_root
 
 CHECKPOINT_FORMAT = "pose_lifting.lifter/1"

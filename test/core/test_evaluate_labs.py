@@ -68,3 +68,9 @@ def test_train_without_data_is_one_line(tmp_path, capsys):
     code, _, err = _run(["train", "--datasets", "hdm05", "--data-dir", str(tmp_path), "--cache-dir",
                          str(tmp_path), "--out-dir", str(tmp_path / "run"), "--quiet"], capsys)
     assert code == 2 and "no mocap cache" in err and "hdm05" in err
+
+
+def test_all_frames_only_for_a_dataset_the_model_never_saw(capsys, tiny_lolo):
+    code, _, err = _run(["evaluate", "--checkpoint", tiny_lolo[1], "--dataset", "bandai", "--split", "all",
+                         "--skip-unknown-k"], capsys)
+    assert code == 2 and "was trained on it; use --split test" in err
