@@ -383,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("lift", help="lift 2D keypoints from an .npz to metric 3D")
-    s.add_argument("--keypoints", required=True, help="IN.npz (see docs/CLI.md)")
+    s.add_argument("--keypoints", required=True, help="IN.npz (keys: README, \"Lifting your own keypoints\")")
     s.add_argument("--output", required=True, help="OUT.npz")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -400,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     cam.add_argument("--intrinsics", nargs=4, type=_positive_float, metavar=("FX", "FY", "CX", "CY"),
                      help="pinhole intrinsics in pixels")
     cam.add_argument("--camera-info", help="camera_info YAML written by ROS camera_calibration")
-    s.add_argument("--output", help="OUT.json (docs/CLI.md)")
+    s.add_argument("--output", help="OUT.json (format: README, \"Images and video\")")
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")

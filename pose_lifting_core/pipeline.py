@@ -148,16 +148,35 @@ class PoseEstimator:
     def process_keypoints(self, keypoints: np.ndarray, scores: Optional[np.ndarray], layout: str,
                           image_size: Tuple[int, int], K: Optional[np.ndarray] = None,
                           time_s: Optional[float] = None, ids: Optional[np.ndarray] = None,
-                          distortion: Optional[Tuple[str, np.ndarray]] = None) -> FrameResult:
+                          distortion: Optional[Tuple[str, np.ndarray]] = None,
+                          person_scores: Optional[np.ndarray] = None) -> FrameResult:
         """Bring your own detector: keypoints (N, J, 2) px of `layout`, scores (N, J) or None.
-        ids (N,): the detector's own track ids; used when all are > 0, else ids come from the tracker."""
+
+        person_scores (N,): the detector's confidence per person; where it is 0 or absent (a
+        detector that does not fill it) the person's mean keypoint confidence stands in. People
+        under `min_person_score` are dropped and at most `max_people` of the highest are lifted.
+        ids (N,): the detector's own track ids; used when all are > 0 and distinct, else ids come
+        from the tracker (so no two people of a frame share an id)."""
         kp = np.asarray(keypoints, dtype=np.float64).reshape((-1,) + np.shape(keypoints)[-2:])
         sc = None if scores is None else np.asarray(scores, dtype=np.float64)
         k17, c17 = to_skeleton17(kp, sc, layout)
-        boxes = _boxes(k17, c17)
-        own = None if ids is None or len(ids) != len(kp) or not (np.asarray(ids) > 0).all() else np.asarray(ids)
-        return self._lift(kp, sc, layout, boxes, c17.mean(-1) if len(kp) else np.zeros(0), K,
-                          image_size, time_s, own, (k17, c17), distortion)
+        mean_conf = c17.mean(-1) if len(kp) else np.zeros(0)
+        ps = mean_conf if person_scores is None else np.asarray(person_scores, dtype=np.float64).reshape(-1)
+        if len(ps) != len(kp):
+            raise ValueError(f"{len(ps)} person scores for {len(kp)} people")
+        ps = np.where(np.isfinite(ps) & (ps > 0), np.clip(ps, 0.0, 1.0), mean_conf)
+        keep = np.flatnonzero(ps >= self.config.min_person_score)
+        keep = keep[np.argsort(-ps[keep], kind="stable")][: self.config.max_people]
+        ids = None if ids is None else np.asarray(ids).reshape(-1)
+        own = None
+        if ids is not None and len(ids) == len(kp):
+            own = ids[keep]
+            if not ((own > 0).all() and len(np.unique(own)) == len(own)):
+                own = None
+        kp, k17, c17 = kp[keep], k17[keep], c17[keep]
+        sc = None if sc is None else sc[keep]
+        return self._lift(kp, sc, layout, _boxes(k17, c17), ps[keep], K, image_size, time_s, own,
+                          (k17, c17), distortion)
 
     def _resolve_intrinsics(self, K: Optional[np.ndarray], w: int, h: int) -> Tuple[Intrinsics, np.ndarray]:
         """resolve_intrinsics and its K matrix, kept while K and the image size stay the same."""
@@ -217,7 +236,7 @@ def _boxes(kp: np.ndarray, conf: np.ndarray) -> np.ndarray:
 
 
 def frame_to_dict(frame: FrameResult) -> Dict[str, object]:
-    """The JSON form of a frame: {"index", "time_s", "persons": [...]} (docs/CLI.md)."""
+    """The JSON form of a frame: {"index", "time_s", "persons": [...]} (README, "Images and video")."""
     return {"index": frame.index, "time_s": round(frame.time_s, 6), "persons": [
         {"id": p.id, "score": round(p.score, 4), "reprojection_error_px": round(p.reprojection_error_px, 3),
          "joints": {n: [round(float(v), 4) for v in p.joints_3d[j]] for j, n in enumerate(JOINT_NAMES)},

@@ -101,7 +101,8 @@ def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Op
 
 
 def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tuple[int, int]]:
-    """Keypoints2DArray -> (keypoints (N, J, 2), scores (N, J), ids (N,), layout, (w, h))."""
+    """Keypoints2DArray -> (keypoints (N, J, 2), scores (N, J), ids (N,), person scores (N,),
+    layout, (w, h))."""
     from pose_lifting_core.skeleton import layout_num_joints
 
     try:
@@ -120,7 +121,8 @@ def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tu
     sc = np.where(bad, 0.0, np.clip(sc, 0.0, 1.0))
     kp = np.where(bad[..., None], 0.0, kp)
     ids = np.array([p.id for p in msg.people], dtype=np.int64)
-    return kp, sc, ids, msg.layout, (int(msg.width), int(msg.height))
+    person_scores = np.array([p.score for p in msg.people], dtype=np.float64)
+    return kp, sc, ids, person_scores, msg.layout, (int(msg.width), int(msg.height))
 
 
 def points(xyz: np.ndarray) -> list:

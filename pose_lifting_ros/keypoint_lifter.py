@@ -2,7 +2,9 @@
 
 Subscribes `keypoints` (pose_lifting/Keypoints2DArray; layouts coco17, blazepose33, h36m17) and
 `camera_info`; publishes `skeletons`, `markers`, /tf and /diagnostics, stamped with the keypoints'
-header. Ids from the detector are kept when every person has one (> 0); otherwise ids come from
+header. People under `min_person_score` (Keypoints2D.score, or the mean keypoint confidence where
+the detector leaves it 0) are dropped and at most `max_people` are lifted, highest first. Ids
+from the detector are kept when every person has a distinct one (> 0); otherwise ids come from
 the tracker.
 """
 from __future__ import annotations
@@ -34,7 +36,7 @@ class KeypointLifter(LifterNodeBase):
 
     def process(self, msg):
         est = self.fresh_estimator()
-        kp, sc, ids, layout, size = keypoints_from_msg(msg)
+        kp, sc, ids, person_scores, layout, size = keypoints_from_msg(msg)
         info = self.info.lookup(msg.header.stamp)
         K = None
         problem = "no CameraInfo received" if info is None else camera_info_problem(info, size if all(size) else None)
@@ -47,7 +49,8 @@ class KeypointLifter(LifterNodeBase):
             if not all(size):
                 size = (info.width, info.height)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return est.process_keypoints(kp, sc, layout, size, K, stamp, ids), msg.header
+        return est.process_keypoints(kp, sc, layout, size, K, stamp, ids,
+                                     person_scores=person_scores), msg.header
 
 
 def main(args=None) -> int:

@@ -117,3 +117,29 @@ def test_nan_and_out_of_image_keypoints(estimator):
     assert all(np.isfinite(p.joints_3d).all() for p in res.persons)
     empty = estimator.process_keypoints(np.full((2, 17, 2), np.nan), None, "h36m17", (1280, 720), K, 3.0)
     assert empty.persons == [] and empty.time_s == 3.0
+
+
+def test_keypoint_input_honours_max_people_min_person_score_and_person_scores(estimator):
+    import dataclasses
+    X, kp = _crowd(6)
+    est = PoseEstimator(dataclasses.replace(estimator.config, max_people=3, min_person_score=0.5),
+                        lifter=estimator.lifter)
+    person = np.array([0.9, 0.2, 0.0, 0.7, 0.6, 0.95])      # 0: the detector left it unset
+    res = est.process_keypoints(kp, None, "h36m17", (1280, 720), K, person_scores=person)
+    # 1 is under the minimum; 2 falls back to its mean keypoint confidence (1.0); the top 3 stay
+    depth = X[:, 0, 2]                                           # 3.0, 3.7, ... 0.7 m apart
+    kept = sorted(int(np.argmin(np.abs(depth - p.joints_3d[0, 2]))) for p in res.persons)
+    assert kept == [0, 2, 5]
+    assert len(est.process_keypoints(kp, None, "h36m17", (1280, 720), K, person_scores=np.full(6, 0.1)).persons) == 0
+    with pytest.raises(ValueError, match="2 person scores for 6 people"):
+        est.process_keypoints(kp, None, "h36m17", (1280, 720), K, person_scores=np.ones(2))
+
+
+def test_duplicate_detector_ids_fall_back_to_tracker_ids(estimator):
+    X, kp = _crowd(3)
+    estimator.reset()
+    res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, ids=np.array([5, 5, 9]))
+    ids = [p.id for p in res.persons]
+    assert len(set(ids)) == 3                                    # tracker ids, not 5, 5, 9
+    own = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, ids=np.array([5, 7, 9]))
+    assert sorted(p.id for p in own.persons) == [5, 7, 9]

@@ -116,8 +116,9 @@ def test_keypoints_from_msg():
     m = Keypoints2DArray(layout="coco17", width=640, height=480)
     m.people = [Keypoints2D(id=3, score=0.9, keypoints=[Keypoint2D(x=float(i), y=2.0, confidence=0.5) for i in range(17)])]
     m.people[0].keypoints[4].x = math.nan
-    kp, sc, ids, layout, size = keypoints_from_msg(m)
+    kp, sc, ids, person_scores, layout, size = keypoints_from_msg(m)
     assert kp.shape == (1, 17, 2) and ids.tolist() == [3] and size == (640, 480)
+    assert person_scores.tolist() == pytest.approx([0.9])
     assert sc[0, 4] == 0.0 and sc[0, 5] == 0.5
     m.layout = "openpose"
     with pytest.raises(ConversionError, match="unknown keypoint layout"):

@@ -61,7 +61,7 @@ def test_keypoints_from_msg(layout, people):
     msg = Keypoints2DArray(layout=layout, width=640, height=480)
     msg.people = [Keypoints2D(keypoints=[Keypoint2D(x=a, y=b, confidence=c) for a, b, c in p]) for p in people]
     try:
-        kp, sc, ids, lay, size = keypoints_from_msg(msg)
+        kp, sc, ids, _, lay, size = keypoints_from_msg(msg)
     except ConversionError:
         return
     assert np.isfinite(kp).all() and ((sc >= 0) & (sc <= 1)).all() and len(kp) == len(people)
