@@ -150,18 +150,15 @@ def main() -> int:
 
     rclpy.init()
     node = rclpy.create_node("after_detector_bench")
-    # the node's outputs (skeletons, markers, TF) as message objects and as serialized bytes
-    # (the nodes' default, pose_lifting_ros/wire.py), published to a subscriber in another process
-    ways = {"message objects": Outputs(node, serialized=False), "serialized bytes": Outputs(node, serialized=True)}
-    sink = _sink.start(node, [p for out in ways.values() for p in (out.skeletons, out.markers, out.tf.publisher)], env)
+    # the node's outputs (skeletons, markers, TF), published to a subscriber in another process
+    out = Outputs(node)
+    sink = _sink.start(node, [out.skeletons, out.markers, out.tf.publisher], env)
     try:
         h = Header(frame_id="camera_optical_frame")
         config = OutputConfig.defaults()
-        for name, out in ways.items():
-            rows.append((f"build skeletons + markers + TF, {name}", *both(lambda: out.build(frame, h, config))))
-            built = out.build(frame, h, config)
-            rows.append((f"publish the three, {name} (subscriber in another process)",
-                         *both(lambda: out.publish(built))))
+        rows.append(("build skeletons + markers + TF", *both(lambda: out.build(frame, h, config))))
+        built = out.build(frame, h, config)
+        rows.append(("publish the three (subscriber in another process)", *both(lambda: out.publish(built))))
     finally:
         stop_process(sink)
         node.destroy_node()

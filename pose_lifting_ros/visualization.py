@@ -3,8 +3,7 @@
 Owns: MarkerArray building (`MarkerBuilder`: per person joint spheres, bone lines, a text
 label, in the track id's colour; a DELETEALL first when someone has gone) and TransformStamped
 building (`body_<id>` at the pelvis oriented by pose_lifting_core.frames, and optionally one frame
-per joint named `<joint>_<id>`, REP-155 style), each as message objects or as CDR bytes (wire.py).
-Everything is stamped with the image's header.
+per joint named `<joint>_<id>`, REP-155 style). Everything is stamped with the image's header.
 """
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import numpy as np
 from pose_lifting_core.frames import body_rotations, quaternion_from_matrix
 from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
-from pose_lifting_ros import wire
 from pose_lifting_ros.conversions import person_points
 
 LABEL_HEIGHT_M = 0.12          # text height of a person's label
@@ -28,10 +26,8 @@ class MarkerBuilder:
     """Builds the MarkerArray of each frame for one topic: per person joint spheres, bone lines
     and a text label, in the track id's colour. It remembers which ids it drew last: when one is
     gone, the array starts with a DELETEALL (so vanished skeletons disappear from RViz); when
-    none is gone, only the current markers are sent. `__call__` gives message objects (the
-    Marker objects of each id are kept and refilled, since building a Marker costs more than
-    filling one); `serialized` gives the same message as CDR bytes (wire.py), for
-    `Publisher.publish(bytes)`."""
+    none is gone, only the current markers are sent. The Marker objects of each id are kept and
+    refilled, since building a Marker costs more than filling one."""
 
     def __init__(self, lifetime_s: float = 0.0) -> None:
         self.lifetime_s = lifetime_s
@@ -94,23 +90,6 @@ class MarkerBuilder:
             out.markers.extend((joints, bones, label))
         return out
 
-    def serialized(self, frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02,
-                   padding: Optional[list] = None) -> bytes:
-        """The message `__call__` gives, as CDR bytes (wire.marker_array; padding as there)."""
-        clear = self._update_drawn(frame)
-        d, w, life = float(joint_diameter_m), float(line_width_m), self._lifetime
-        people = []
-        for p in frame.persons:
-            pid = int(p.id)
-            rgba = _rgba(pid)
-            J = np.asarray(p.joints_3d, dtype=np.float64)
-            hx, hy, hz = J[_HEAD].tolist()
-            people += [(b"joints", pid, wire.SPHERE_LIST, (0.0,) * 6 + (1.0, d, d, d), rgba, life, J, b""),
-                       (b"bones", pid, wire.LINE_LIST, (0.0,) * 6 + (1.0, w, 0.0, 0.0), rgba, life, J[_BONE_ENDS], b""),
-                       (b"labels", pid, wire.TEXT_VIEW_FACING, (hx, hy - LABEL_ABOVE_HEAD_M, hz, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, LABEL_HEIGHT_M),
-                        rgba, life, None, _label(pid, float(J[0, 2])).encode())]
-        return wire.marker_array(header, clear, people, padding)
-
 
 def _rgba(pid: int) -> tuple:
     """A person's marker colour: the track id's colour (render.colour), opaque, channels in [0, 1]."""
@@ -153,8 +132,3 @@ def transforms(frame, header, joint_frames: bool = False) -> List:
         rot.x, rot.y, rot.z, rot.w = quat
         out.append(t)
     return out
-
-
-def transforms_serialized(frame, header, joint_frames: bool = False, padding: Optional[list] = None) -> bytes:
-    """The tf2_msgs/TFMessage of `transforms` as CDR bytes (wire.tf_message; padding as there)."""
-    return wire.tf_message(header, _transform_data(frame, joint_frames), padding)

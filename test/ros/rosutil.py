@@ -86,3 +86,29 @@ def every(period_s: float, action: Callable[[], object]) -> Callable[[], bool]:
         return False
 
     return tick
+
+
+def sample_frames(seed: int = 0) -> list:
+    """FrameResults that exercise the outputs: two people, one of them gone (a DELETEALL),
+    nobody, three people with large ids, estimated and given intrinsics, NaN and zero
+    confidences."""
+    import numpy as np
+
+    from pose_lifting_core.camera import Intrinsics, intrinsics_from_fov
+    from pose_lifting_core.pipeline import FrameResult, Person3D
+
+    rng = np.random.default_rng(seed)
+
+    def person(pid: int) -> Person3D:
+        conf = rng.uniform(0, 1, 17)
+        conf[rng.integers(0, 17, 3)] = 0.0
+        return Person3D(pid, float(rng.uniform()), rng.uniform(0, 640, 4), rng.uniform(0, 640, (17, 2)), conf,
+                        rng.normal(0, 0.5, (17, 3)) + [0.0, 0.0, 4.0], float(rng.uniform(0, 9)))
+
+    given = Intrinsics(612.3, 611.9, 320.5, 241.25)
+    frames = [FrameResult(0, 0.0, given, (640, 480), [person(1), person(2)]),
+              FrameResult(1, 0.1, intrinsics_from_fov(1280, 720), (1280, 720), [person(2)]),
+              FrameResult(2, 0.2, given, (640, 480), []),
+              FrameResult(3, 0.3, given, (640, 480), [person(7), person(123456), person(2 ** 31 - 1)])]
+    frames[3].persons[0].confidence[4] = np.nan
+    return frames
