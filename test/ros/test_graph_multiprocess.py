@@ -244,3 +244,20 @@ def test_demo_graph_says_why_when_nothing_comes_out(tmp_path):
     err = r.stderr.strip().splitlines()
     assert len(err) == 1 and "no skeletons received" in err[0], r.stderr
     assert "file not found" in open(tmp_path / "out" / "video_source.log").read()
+
+
+def test_pose_lifter_without_models_says_what_to_run(tmp_path):
+    """A node started without the detector models exits at once with one line naming the
+    missing file and the fetch command (building the package downloads nothing)."""
+    env = dict(ros_env(), POSE_LIFTING_MODEL_DIR=str(tmp_path / "no_models"))
+    p = start("pose_lifter", [], env, str(tmp_path / "pl.log"))
+    try:
+        assert p.wait(60) == 1
+    finally:
+        if p.poll() is None:
+            p.kill()
+    log = open(tmp_path / "pl.log").read()
+    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]   # (LiteRT logs an INFO line too)
+    assert len(lines) == 1 and "Traceback" not in log, log
+    assert "pose_detection.tflite is missing; run: pose-lifting fetch-models" in lines[0]
+    assert "ros2 run pose_lifting fetch_models" in lines[0]

@@ -122,7 +122,8 @@ def test_grey_and_tiny_images_are_accepted(detector):
 
 
 def test_missing_model_file_raises_detector_error_naming_it(tmp_path):
-    with pytest.raises(DetectorError, match=r"pose_detection\.tflite is missing.*setup\.sh"):
+    with pytest.raises(DetectorError, match=r"pose_detection\.tflite is missing; run: pose-lifting fetch-models "
+                                            r"\(on a ROS install: ros2 run pose_lifting fetch_models\)"):
         BlazePoseDetector(model_dir=str(tmp_path))
     with pytest.raises(DetectorError, match=r"pose_landmark_heavy\.tflite"):
         model_path("heavy", str(tmp_path))
