@@ -4,8 +4,7 @@ Runs the evaluation protocol of pose_lifting_core/evaluate.py (held-out clips, h
 held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unknown K with the
 field-of-view prior, the pooled focal estimate and their fusion) in the lifter's default number
 format, then the known-K conditions again in every other format the machine runs natively
-(fp32 / bf16 / int8) and engine (PyTorch; LiteRT, which runs fp32 and int8 on CPU by default),
-side by side with the difference; then the test split of each training dataset (Bandai, ACCAD,
+(fp32 / bf16 / int8), side by side with the difference; then the test split of each training dataset (Bandai, ACCAD,
 HDM05) per pose category. Writes docs/accuracy.json and the accuracy section of
 docs/BENCHMARKS.md. Needs ../shared (the archives) or the caches in cache/.
 
@@ -27,13 +26,13 @@ from pose_lifting_core.evaluate import (EvalConfig, evaluate_known_k, evaluate_l
                                         lab_report_markdown, report_markdown)
 import torch  # noqa: E402
 
-from pose_lifting_core.lifter import ENGINES, PRECISIONS, Lifter, available_precisions  # noqa: E402
+from pose_lifting_core.lifter import PRECISIONS, Lifter, available_precisions  # noqa: E402
 from pose_lifting_core.train import ALL_DATASETS, TrainConfig, load_mocap  # noqa: E402
 
 
 def _name(lifter: Lifter) -> str:
-    """A lifter's number format and the engine that runs it for a large batch."""
-    return f"{lifter.precision} ({lifter.engine_for(100_000)})"
+    """A lifter's number format."""
+    return lifter.precision
 
 
 def precision_table(default: str, rows, others) -> str:
@@ -76,11 +75,8 @@ def main() -> int:
     rows = evaluate_known_k(lifter, data, cfg) + evaluate_unknown_k(lifter, data, cfg)
     others = {}
     for prec in available_precisions(torch.device("cpu")):
-        for engine in ENGINES:
-            other = Lifter.load(args.checkpoint, "cpu", prec, engine)
-            name = _name(other)
-            if name != _name(lifter) and name not in others:
-                others[name] = evaluate_known_k(other, data, cfg)
+        if prec != lifter.precision:
+            others[prec] = evaluate_known_k(Lifter.load(args.checkpoint, "cpu", prec), data, cfg)
     lab_rows = []
     for name in ALL_DATASETS:
         lab = data if name == "bandai" else load_mocap(name, TrainConfig())

@@ -4,8 +4,7 @@ back to back (warm caches), on this machine's CPU.
 The whole chain costs more than the sum of its steps timed alone: the detector (BlazePose
 through LiteRT/XNNPACK, all cores) leaves the caches holding its own code and data, so every
 step after it starts cold. This script measures, in one run, each step both ways:
-  - the lifting network (one person) in every CPU number format through PyTorch, and in fp32
-    and int8 through LiteRT (the Lifter's CPU engine in those formats), and a 64-wide PyTorch
+  - the lifting network (one person) in every CPU number format (PyTorch), and a 64-wide
     network of the same shape, which shows how much of the cost is the call itself rather
     than the weights;
   - the whole estimate of one person (encode, network, decode, root solve, score), the float64
@@ -14,7 +13,7 @@ step after it starts cold. This script measures, in one run, each step both ways
     messages to a subscriber in another process;
   - the detector's own time after lifting with one torch thread and with two (torch's worker
     threads keep spinning after a multi-threaded call and slow the detector that runs next),
-    and after a two-thread LiteRT lift, with OpenMP's default wait policy and with
+    with OpenMP's default wait policy and with
     OMP_WAIT_POLICY=PASSIVE, each in a fresh process.
 Writes docs/after_detector.json and the "after the detector" section of docs/BENCHMARKS.md.
 
@@ -40,8 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _one_person():
     """The sample image (RGB), a tracking PoseEstimator for one person (2 detector threads, torch
-    on 2 threads before the lifter loads: its multi-thread LiteRT network takes that count), one
-    processed frame, and the person's 17-joint keypoints and confidences."""
+    on 2 threads), one processed frame, and the person's 17-joint keypoints and confidences."""
     import cv2
     import torch
 
@@ -59,27 +57,21 @@ def _one_person():
 
 def detect_after_lift(repeats: int) -> dict:
     """Median detector ms right after lifting one person through PyTorch with 1 and with 2 torch
-    threads (the network called directly, bypassing Lifter.forward's engine choice), and after
-    lifting 17 people through LiteRT on 2 threads. Imports only the core, so the OpenMP wait
-    policy is the one in this process's environment."""
+    threads (the network called directly, bypassing Lifter.forward's thread choice). Imports only
+    the core, so the OpenMP wait policy is the one in this process's environment."""
     import torch
 
     rgb, est, frame, k17, c17 = _one_person()
     lifter = est.lifter
     x = torch.from_numpy(lifter.codec.encode(k17, c17, frame.intrinsics.K)).to(lifter.dtype)
     out = {}
-    for key in ("1", "2", "litert"):
-        if key == "litert" and lifter.litert_many is None:
-            continue
+    for key in ("1", "2"):
         ts = []
         for _ in range(repeats):
-            if key == "litert":
-                lifter.litert_many(np.repeat(x.float().numpy(), 17, axis=0))   # 17 people: the multi-thread network
-            else:
-                torch.set_num_threads(int(key))
-                with torch.inference_mode():
-                    lifter.model(x)         # the PyTorch network, whatever the Lifter's engine
-                torch.set_num_threads(2)
+            torch.set_num_threads(int(key))
+            with torch.inference_mode():
+                lifter.model(x)
+            torch.set_num_threads(2)
             t0 = time.perf_counter()
             est.detector.detect(rgb)
             ts.append(time.perf_counter() - t0)
@@ -102,7 +94,7 @@ def main() -> int:
     import torch
     from std_msgs.msg import Header
 
-    from pose_lifting_core.lifter import ENGINES, Lifter, available_precisions
+    from pose_lifting_core.lifter import Lifter, available_precisions
     from pose_lifting_core.model import LinearModel
     from pose_lifting_ros.main import stop_process
     from pose_lifting_ros.outputs import Outputs
@@ -128,24 +120,19 @@ def main() -> int:
         return float(np.median(warm) * 1000), float(np.median(cold) * 1000)
 
     rows = []
-    shipped = Lifter.load(device="cpu", precision="fp32", engine="torch")
+    shipped = Lifter.load(device="cpu", precision="fp32")
     x = torch.from_numpy(shipped.codec.encode(k17, c17, K))
     for prec in available_precisions(torch.device("cpu")):
-        seen = set()
-        for engine in ENGINES:
-            lifter = Lifter.load(device="cpu", precision=prec, engine=engine)
-            if lifter.engine_for(1) not in seen:
-                seen.add(lifter.engine_for(1))
-                rows.append((f"lifting network, {prec}, 1024 wide (shipped), {lifter.engine_for(1)}",
-                             *both(lambda: lifter.forward(x))))
+        lifter = Lifter.load(device="cpu", precision=prec)
+        rows.append((f"lifting network, {prec}, 1024 wide (shipped), PyTorch", *both(lambda: lifter.forward(x))))
     small = Lifter(LinearModel(shipped.codec.in_dim, shipped.codec.out_dim, width=64).eval(), shipped.codec, "cpu",
-                   precision="fp32", engine="torch")
+                   precision="fp32")
     xs = torch.from_numpy(small.codec.encode(k17, c17, K))
     rows.append(("lifting network, fp32, 64 wide (untrained, same shape), PyTorch", *both(lambda: small.forward(xs))))
     X_rel = est.lifter.lift(k17, c17, K)
     rows.append(("root solve + reprojection score (numpy, float64)", *both(lambda: est.lifter.place(X_rel, k17, c17, K))))
     lt = est.lifter
-    rows.append((f"whole estimate, {lt.precision}: numpy encode + LiteRT network + numpy decode, solve, score",
+    rows.append((f"whole estimate, {lt.precision}: encode, network, decode, root solve, score",
                  *both(lambda: lt.estimate(k17, c17, K))))
 
     rclpy.init()
@@ -191,16 +178,13 @@ def main() -> int:
             "| step | warm (ms) | after the detector (ms) | ratio |\n|---|---|---|---|\n"
             + "".join(f"| {s} | {w:.3f} | {c:.3f} | {c / w:.1f}x |\n" for s, w, c in rows)
             + f"\nThe detector (ms, median) right after lifting one person ({lifter.precision}) through PyTorch "
-            "with one or two torch threads, and after lifting 17 people through LiteRT on two threads, in a fresh "
-            "process for each OpenMP wait policy:\n\n"
-            "| OpenMP wait policy | after a one-thread PyTorch lift | after a two-thread PyTorch lift | "
-            "after a two-thread LiteRT lift |\n|---|---|---|---|\n"
-            + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} | "
-                      + (f"{v['litert']:.2f}" if "litert" in v else "LiteRT absent") + " |\n" for p, v in spin.items())
+            "with one or two torch threads, in a fresh process for each OpenMP wait policy:\n\n"
+            "| OpenMP wait policy | after a one-thread lift | after a two-thread lift |\n|---|---|---|\n"
+            + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} |\n" for p, v in spin.items())
             + "\nWith the default policy torch's idle worker threads spin after a multi-threaded call and slow the "
-            "detector; hence batches of up to 16 people lift on one thread (LiteRT in fp32 and int8, one torch "
-            "thread in bf16; `SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py), and the node processes set "
-            "`OMP_WAIT_POLICY=PASSIVE` (pose_lifting_ros/__init__.py), which covers larger PyTorch batches too.\n")
+            "detector; hence batches of up to 16 people lift on one torch thread (`SINGLE_THREAD_MAX` in "
+            "pose_lifting_core/lifter.py), and the node processes set `OMP_WAIT_POLICY=PASSIVE` "
+            "(pose_lifting_ros/__init__.py), which covers larger batches too.\n")
     replace_section(args.markdown, "after-detector", body)
     print(body)
     return 0

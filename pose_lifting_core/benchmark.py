@@ -3,9 +3,8 @@
 Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
 throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
 latency for 1 and 10 people (lift + root solve), for each number format the device runs natively
-(fp32; bf16 and int8 where supported), each against the fastest matmul measured in the same
-format (PyTorch's, and LiteRT's where the lifter runs on LiteRT); each row names its engine. Times
-are medians of repeated runs after a warm-up; CUDA runs are synchronised.
+(fp32; bf16 and int8 where supported), each against PyTorch's matmul measured in the same format.
+Times are medians of repeated runs after a warm-up; CUDA runs are synchronised.
 """
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ import torch
 
 from pose_lifting_core.camera import project
 from pose_lifting_core.lifter import Lifter, available_precisions, resolve_device, resolve_precision
-from pose_lifting_core.litert_network import LiteRTNetwork, matmul_flatbuffer
 from pose_lifting_core.model import quantize_linear_int8
 
 
@@ -66,26 +64,15 @@ def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 10
     return 2.0 * n * k * m / t
 
 
-def litert_matmul_flops(n: int = 4096, k: int = 1024, m: int = 1024, precision: str = "fp32") -> float:
-    """LiteRT's dense matmul FLOP/s on this CPU for the lifter's layer shape, on torch's thread
-    count: one FULLY_CONNECTED layer (litert_network.matmul_flatbuffer), int8 weights with
-    activations quantised per row at run time, as the LiteRT int8 lifter does."""
-    net = LiteRTNetwork(matmul_flatbuffer(k, m, precision == "int8"), torch.get_num_threads(), chunk=n)
-    a = np.random.default_rng(0).normal(size=(n, k)).astype(np.float32)
-    return 2.0 * n * k * m / _timeit(lambda: net(a), torch.device("cpu"))
-
-
 def throughput(lifter: Lifter, batches: Sequence[int]) -> List[Dict[str, object]]:
     """Network throughput per batch size in the lifter's own number format (inputs already on
-    the device; `Lifter.forward`, which chunks large batches and runs fp32 and int8 CPU ones on
-    LiteRT): poses/s, FLOP/s and the engine."""
+    the device; `Lifter.forward`, which chunks large batches): poses/s and FLOP/s."""
     fpp = flops_per_pose(lifter.model)
     rows = []
     for b in batches:
         x = torch.randn(b, lifter.codec.in_dim, device=lifter.device, dtype=lifter.dtype)
         t = _timeit(lambda: lifter.forward(x), lifter.device)
-        rows.append({"batch": b, "seconds": t, "poses_per_s": b / t, "flops_per_s": b * fpp / t,
-                     "engine": lifter.engine_for(b)})
+        rows.append({"batch": b, "seconds": t, "poses_per_s": b / t, "flops_per_s": b * fpp / t})
     return rows
 
 
@@ -101,39 +88,26 @@ def latency(lifter: Lifter, people: int) -> Dict[str, object]:
     """Seconds for `Lifter.lift` and for `Lifter.estimate` (lift + root solve + scores)."""
     kp, conf, K = synthetic_people(people)
     return {"people": people, "lift_s": _timeit(lambda: lifter.lift(kp, conf, K), lifter.device),
-            "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device),
-            "engine": lifter.engine_for(people)}
+            "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device)}
 
 
 def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)) -> Dict[str, object]:
     """Everything, as a dict (what `pose-lifting benchmark --json` prints): per number format the
-    device runs natively, the matmul reference in that format (the fastest of PyTorch's and,
-    where the lifter uses it, LiteRT's, each measured before and after the throughput sweep),
-    throughput against batch size and latency."""
+    device runs natively, PyTorch's matmul in that format (the reference; the faster of a
+    measurement before and one after the throughput sweep, since on a shared machine a slow
+    moment during a single reference run would inflate the share), throughput against batch
+    size, and latency."""
     dev = resolve_device(device)
     out: Dict[str, object] = {"device": str(dev), "threads": torch.get_num_threads(),
                               "default_precision": resolve_precision("auto", dev), "precisions": {}}
     for prec in available_precisions(dev):
         lifter = Lifter.load(device=device, precision=prec)
-        uses_litert = lifter.litert_many is not None
-
-        def references() -> Dict[str, float]:
-            refs = {"PyTorch": matmul_flops(dev, precision=prec)}
-            if uses_litert:
-                refs["LiteRT"] = litert_matmul_flops(precision=prec)
-            return refs
-
-        # the reference is the fastest matmul measured in this format, by PyTorch and (where the
-        # lifter uses it) LiteRT, once before and once after the sweep: on a shared machine a slow
-        # moment during a single reference run would inflate the share
-        before = references()
+        before = matmul_flops(dev, precision=prec)
         rows = throughput(lifter, batches)
-        after = references()
-        refs = {k: max(before[k], after[k]) for k in before}
-        ref = max(refs.values())
+        ref = max(before, matmul_flops(dev, precision=prec))
         for r in rows:
             r["fraction_of_matmul"] = r["flops_per_s"] / ref
         out["flops_per_pose"] = flops_per_pose(lifter.model)
-        out["precisions"][prec] = {"matmul_flops_per_s": ref, "matmul_by_engine": refs, "throughput": rows,
+        out["precisions"][prec] = {"matmul_flops_per_s": ref, "throughput": rows,
                                    "latency": [latency(lifter, 1), latency(lifter, 10)]}
     return out

@@ -291,16 +291,14 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     print(f"device {r['device']}, {r['threads']} threads; {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; "
           f"lifting uses {r['default_precision']} by default")
     for prec, p in r["precisions"].items():
-        refs = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in p.get("matmul_by_engine", {}).items())
-        print(f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (measured now"
-              + (f"; {refs}" if refs else "") + ")")
-        print("batch      poses/s    GFLOP/s  of matmul  engine")
+        print(f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (PyTorch, measured now)")
+        print("batch      poses/s    GFLOP/s  of matmul")
         for row in p["throughput"]:
             print(f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  {row['flops_per_s'] / 1e9:>9.1f}  "
-                  f"{row['fraction_of_matmul'] * 100:>8.0f} %  {row['engine']}")
+                  f"{row['fraction_of_matmul'] * 100:>8.0f} %")
         for lat in p["latency"]:
             print(f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, "
-                  f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms ({lat['engine']})")
+                  f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms")
     return 0
 
 

@@ -1,16 +1,15 @@
-"""Lifter: a checkpoint on a device, lifting batches of people with the camera in the loop.
+"""Lifter: a checkpoint's network on a device, lifting batches of people with the camera in the loop.
 
-Owns: checkpoint save/load (weights + codec + joint order + training config + provenance),
-device choice (CUDA when available, CPU otherwise), the network's number format (int8 hidden
-layers on x86 CPUs, bf16 where the hardware multiplies bf16 natively, fp32 otherwise;
-docs/BENCHMARKS.md has the accuracy and speed of each), which engine runs the network (LiteRT on
-CPU in fp32 and int8, litert_network.py; PyTorch for CUDA and bf16), and the batched call
+Owns: the one inference engine (PyTorch), the device choice (CUDA when available, CPU
+otherwise), the network's number format (bf16 where the hardware multiplies bf16 natively, fp32
+otherwise, int8 hidden layers on x86 CPUs when asked for; docs/BENCHMARKS.md has the accuracy
+and speed of each, and why PyTorch rather than ONNX Runtime), and the batched call
 `estimate(keypoints, confidence, K) -> LiftResult` that lifts, solves the root translation and
 scores every person by reprojection error (one float64 path, `place(lift())`, for every batch).
+Checkpoints are read by checkpoint.py.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
@@ -18,49 +17,12 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from pose_lifting_core.checkpoint import (CHECKPOINT_FORMAT, DEFAULT_CHECKPOINT, CheckpointError,  # noqa: F401
+                                          load_checkpoint, load_model, save_checkpoint)
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.litert_network import LiteRTNetwork, litert_available, to_flatbuffer
 from pose_lifting_core.model import FusedInference, LinearModel, int8_available, quantize_hidden_int8
 from pose_lifting_core.skeleton import JOINT_NAMES
 from pose_lifting_core.solvers import reprojection_error_px, solve_root
-
-CHECKPOINT_FORMAT = "pose_lifting.lifter/1"
-DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "lifter.pt")
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, unreadable, or not a pose_lifting lifter checkpoint."""
-
-
-def save_checkpoint(path: str, model: LinearModel, codec: Codec, train_config: Dict[str, Any],
-                    provenance: Dict[str, Any], extra: Optional[Dict[str, Any]] = None) -> None:
-    """Write weights and everything needed to use them (atomic rename)."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    blob = {"format": CHECKPOINT_FORMAT, "hparams": dict(model.hparams), "state_dict": state,
-            "codec": codec.to_dict(), "train_config": train_config, "provenance": provenance,
-            "extra": extra or {}}
-    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    torch.save(blob, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str) -> Dict[str, Any]:
-    """Read a checkpoint safely (weights_only). Raises CheckpointError with the reason."""
-    if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
-    if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a pose_lifting lifter checkpoint "
-                              f"(expected format {CHECKPOINT_FORMAT!r})")
-    missing = [k for k in ("hparams", "state_dict", "codec") if k not in blob]
-    if missing:
-        raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")
-    return blob
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -77,8 +39,6 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 SINGLE_THREAD_MAX = 16   # CPU batches up to this many people are lifted on one thread (Lifter.forward)
-LITERT_PRECISIONS = ("fp32", "int8")   # the formats LiteRT runs on CPU (litert_network.py)
-ENGINES = ("auto", "torch")
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -106,11 +66,12 @@ def check_precision(precision: str) -> str:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """The network's number format. 'auto' on CPU -> int8 hidden layers on x86, else bf16 where
-    it is native, else fp32 (each measured faster than the next and within 0.5 mm MPJPE of fp32,
-    docs/BENCHMARKS.md); 'auto' on CUDA -> fp32, because bf16 has not been timed on a GPU yet
-    (ask for 'bf16' explicitly). An explicit format the device lacks warns and gives the best
-    available one."""
+    """The network's number format. 'auto' on CPU -> bf16 where it is native, else fp32; int8 is
+    only used when asked for: PyTorch quantises the activations per call, with one scale for
+    the whole batch, so a person's joints move by a few millimetres (more in large batches) with
+    the company they are lifted in (docs/BENCHMARKS.md, lifter runtimes). 'auto' on CUDA -> fp32,
+    because bf16 has not been timed on a GPU yet (ask for 'bf16' explicitly). An explicit format
+    the device lacks warns and gives the best available one."""
     check_precision(precision)
     have = available_precisions(device)
     if precision in have:
@@ -118,7 +79,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cuda":
         best = "bf16" if precision == "int8" and "bf16" in have else "fp32"
     else:
-        best = "int8" if "int8" in have else ("bf16" if "bf16" in have else "fp32")
+        best = "bf16" if "bf16" in have else ("int8" if precision == "int8" and "int8" in have else "fp32")
     if precision != "auto":
         warnings.warn(f"precision {precision!r} requested but {device.type} has no native {precision} kernels; "
                       f"using {best}")
@@ -140,89 +101,43 @@ class Lifter:
     """Batched 2D->3D lifting with a checkpoint's network and codec."""
 
     def __init__(self, model: LinearModel, codec: Codec, device: str = "auto",
-                 info: Optional[Dict[str, Any]] = None, precision: str = "auto", engine: str = "auto") -> None:
-        """engine: 'auto' runs the network on CPU in fp32 or int8 through LiteRT (one thread for
-        up to SINGLE_THREAD_MAX people, torch's thread count above; litert_network.py) when
-        LiteRT can be imported, and through PyTorch otherwise (CUDA, bf16); 'torch' always
-        uses PyTorch."""
+                 info: Optional[Dict[str, Any]] = None, precision: str = "auto") -> None:
         if tuple(codec.joint_names) != JOINT_NAMES:
             raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32   # the network's input
         # batch norm folded, no dropout; weights in the network's number format
-        fused = FusedInference(model.eval())
-        # LiteRT copies of the network: one thread for a few people, all threads for many
-        self.litert_one: Optional[LiteRTNetwork] = None
-        self.litert_many: Optional[LiteRTNetwork] = None
-        if (engine == "auto" and self.device.type == "cpu" and self.precision in LITERT_PRECISIONS
-                and litert_available()):
-            int8 = self.precision == "int8"
-            try:
-                content = to_flatbuffer(fused, int8_hidden=int8)
-                self.litert_one = LiteRTNetwork(content, 1, self.chunk)
-                threads = torch.get_num_threads()
-                self.litert_many = self.litert_one if threads == 1 else LiteRTNetwork(content, threads, self.chunk)
-            except Exception as exc:  # an incompatible LiteRT build: PyTorch still runs the network
-                warnings.warn(f"LiteRT could not load the lifting network ({type(exc).__name__}: {exc}); "
-                              "lifting with PyTorch")
-                self.litert_one = self.litert_many = None
-        self.model = fused.to(self.device, self.dtype)
+        self.model = FusedInference(model.eval()).to(self.device, self.dtype)
         if self.precision == "int8":
             self.model = quantize_hidden_int8(self.model)
         self.codec = codec
         self.info = info or {}
 
     @staticmethod
-    def load(path: Optional[str] = None, device: str = "auto", precision: str = "auto",
-             engine: str = "auto") -> "Lifter":
-        path = path or DEFAULT_CHECKPOINT
-        blob = load_checkpoint(path)
-        try:
-            model = LinearModel.from_hparams(blob["hparams"])
-            model.load_state_dict(blob["state_dict"])
-            codec = Codec.from_dict(blob["codec"])
-        except Exception as exc:
-            raise CheckpointError(f"checkpoint {path} does not match the model: {exc}") from exc
-        info = {k: blob.get(k) for k in ("train_config", "provenance", "extra")}
-        info["path"] = path
-        return Lifter(model, codec, device, info, precision, engine)
+    def load(path: Optional[str] = None, device: str = "auto", precision: str = "auto") -> "Lifter":
+        """The lifter of a checkpoint (default: the shipped weights)."""
+        model, codec, info = load_model(path)
+        return Lifter(model, codec, device, info, precision)
 
     @property
     def chunk(self) -> int:
         """Largest batch sent through the network at once. On CPU, once a batch's activations
-        leave the caches FLOP/s drop (docs/BENCHMARKS.md), so bigger batches go in chunks: 512
-        people with int8 hidden layers (their fp32 activations plus int8 copies), 2048 in fp32 or
-        bf16 (LiteRT and PyTorch alike). On CUDA, 65536."""
+        leave the caches FLOP/s drop, so bigger batches go in chunks: 512 people with int8
+        hidden layers (their fp32 activations plus int8 copies), 2048 in fp32 or bf16. On CUDA,
+        65536."""
         if self.device.type == "cuda":
             return 65536
         return 512 if self.precision == "int8" else 2048
 
-    def _litert(self, people: int) -> Optional[LiteRTNetwork]:
-        """The LiteRT network for a batch of this many people, or None (PyTorch runs it)."""
-        return self.litert_one if people <= SINGLE_THREAD_MAX else self.litert_many
-
-    def engine_for(self, people: int) -> str:
-        """Which engine runs a batch of this many people, e.g. 'LiteRT, 1 thread' or 'PyTorch'."""
-        net = self._litert(people)
-        if net is None:
-            return "PyTorch"
-        return f"LiteRT, {net.num_threads} thread{'s' if net.num_threads > 1 else ''}"
-
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The network on standardised inputs (N, in_dim), in chunks of `chunk`; computes in
-        `self.dtype` and returns that format. On CPU in fp32 or int8 LiteRT runs it (see
-        __init__). Otherwise, batches of up to SINGLE_THREAD_MAX people run on one torch thread:
-        a second thread saves at most 0.1 ms there, and torch's idle worker threads keep
-        spinning after a multi-threaded call, which slowed the detector running next by about
-        5 ms per frame (docs/BENCHMARKS.md, "after the detector")."""
+        `self.dtype` and returns that format. On CPU, batches of up to SINGLE_THREAD_MAX people
+        run on one torch thread: a second thread saves little there, and torch's idle worker
+        threads keep spinning after a multi-threaded call, which slows the detector running next
+        (docs/BENCHMARKS.md, "after the detector")."""
         x = x.to(self.dtype)
-        net = self._litert(len(x))
-        if net is not None:
-            return torch.from_numpy(net(x.numpy()))
         if self.device.type == "cpu" and len(x) <= SINGLE_THREAD_MAX and torch.get_num_threads() > 1:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
@@ -242,9 +157,6 @@ class Lifter:
         if len(keypoints) == 0:
             return np.zeros((0, self.codec.num_joints, 3))
         x = self.codec.encode(keypoints, np.asarray(confidence), K)
-        net = self._litert(len(x))
-        if net is not None:
-            return self.codec.decode(net(x))
         xt = torch.from_numpy(x)
         if self.device.type == "cuda":
             xt = xt.pin_memory().to(self.device, non_blocking=True)

@@ -29,8 +29,8 @@ PIPELINE_PARAMS: List[Param] = [
     Param("checkpoint", "", "Lifter checkpoint (.pt); empty = the weights shipped with the package", read_only=True),
     Param("device", "auto", "Where the lifter runs: auto (CUDA when available), cpu or cuda",
           choices=("auto", "cpu", "cuda"), read_only=True),
-    Param("precision", "auto", "Number format of the lifting network: auto (CPU: int8 hidden layers on x86, else bf16 "
-          "where the hardware has it, else fp32; CUDA: fp32), fp32, bf16 or int8", choices=PRECISIONS,
+    Param("precision", "auto", "Number format of the lifting network: auto (bf16 on CPUs with native bf16, "
+          "else fp32; CUDA: fp32), fp32, bf16 or int8 (x86 CPUs, faster, joints move by a few mm)", choices=PRECISIONS,
           read_only=True),
     Param("max_people", 10, "Most people lifted per image", range=(1, 50)),
     Param("min_person_score", 0.5, "Minimum person confidence (BlazePose presence)", range=(0.0, 1.0)),

@@ -145,7 +145,10 @@ def test_precision_choice(monkeypatch):
     with pytest.warns(UserWarning, match="no native int8 kernels; using bf16"):
         assert resolve_precision("int8", cpu) == "bf16"
     monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16", "int8"))
-    assert resolve_precision("auto", cpu) == "int8"
+    assert resolve_precision("auto", cpu) == "bf16"               # int8 only when asked for
+    assert resolve_precision("int8", cpu) == "int8"
+    monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "int8"))
+    assert resolve_precision("auto", cpu) == "fp32"
     cuda = torch.device("cuda")
     monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16"))
     assert resolve_precision("auto", cuda) == "fp32"          # bf16 not yet timed on a GPU: opt-in
@@ -154,7 +157,7 @@ def test_precision_choice(monkeypatch):
         assert resolve_precision("int8", cuda) == "bf16"
 
 
-@pytest.mark.parametrize("precision", ["bf16", "int8"])
+@pytest.mark.parametrize("precision", ["bf16"])
 def test_faster_formats_stay_close_to_fp32(precision):
     if precision not in available_precisions(torch.device("cpu")):
         pytest.skip(f"this CPU has no native {precision} kernels")
@@ -168,6 +171,22 @@ def test_faster_formats_stay_close_to_fp32(precision):
     assert np.abs(a.joints_rel - b.joints_rel).max() < 0.02
     assert np.linalg.norm(a.joints_rel - b.joints_rel, axis=-1).mean() < 0.002
     assert not np.array_equal(a.joints_rel, b.joints_rel), "the format must actually change the arithmetic"
+
+
+def test_int8_moves_joints_by_millimetres_depending_on_the_batch():
+    """PyTorch's int8 quantises activations with one scale per call: alone, a person's joints
+    move by about 2 mm on average from fp32; in a batch of 256, by about 4 mm (measured on the
+    shipped weights: 1.8 and 4.2 mm, worst joints 11 and 34 mm). Why it is not the default."""
+    if "int8" not in available_precisions(torch.device("cpu")):
+        pytest.skip("no x86 int8 kernels (fbgemm) in this torch")
+    X_rel, kp, conf, K = _data(256, 4)
+    a = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32").lift(kp, conf, K)
+    int8 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "int8")
+    batch = np.linalg.norm(int8.lift(kp, conf, K) - a, axis=-1)
+    alone = np.linalg.norm(np.concatenate([int8.lift(kp[i:i + 1], conf[i:i + 1], K) for i in range(64)])
+                           - a[:64], axis=-1)
+    assert 0.0 < alone.mean() < 0.003 and alone.max() < 0.03
+    assert 0.0 < batch.mean() < 0.006 and batch.max() < 0.06
 
 
 def test_int8_keeps_input_and_output_layers_fp32():
@@ -220,7 +239,7 @@ def test_fused_inference_model_equals_eval_model():
 
 def test_small_batches_lift_on_one_thread_and_restore_the_thread_count(monkeypatch):
     from pose_lifting_core.lifter import SINGLE_THREAD_MAX
-    lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32", engine="torch")
+    lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32")
     seen = []
     real = lifter.model.forward
     monkeypatch.setattr(lifter.model, "forward", lambda x: (seen.append(torch.get_num_threads()), real(x))[1])
