@@ -8,7 +8,6 @@ everything numeric is in pose_lifting_core.
 import os
 
 # torch's OpenMP worker threads otherwise keep spinning after each multi-threaded lift and take
-# the CPU from the detector that runs next (13.9 instead of 8.7 ms per frame, docs/BENCHMARKS.md
-# "after the detector"). OpenMP reads this when torch loads, so it acts in the processes that
+# the CPU from the detector that runs next (docs/BENCHMARKS.md, "after the detector"). OpenMP reads this when torch loads, so it acts in the processes that
 # import this package before torch: the nodes. An explicit setting is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

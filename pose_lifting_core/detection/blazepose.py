@@ -231,13 +231,10 @@ class BlazePoseDetector:
     min_detection_score: minimum BlazePose person-detector score for a proposal (MediaPipe's
         pose graph: 0.2; proposals are cheap to reject since the presence score gates them).
     num_threads: LiteRT CPU threads per model.
-    person_detector: proposal source, "blazepose", "hog" or "both" (the default). Measured:
-        on the first 100 frames of a 768x576 surveillance video (people 80-150 px tall)
-        "blazepose" finds 0.3 people per frame, "hog" 3.4 and "both" 3.6; on a 640x480 indoor
-        image with a person cut off by the frame only "blazepose" and "both" find both people.
-        HOG costs ~125 ms per 640x480 image on one CPU core against ~12 ms for the BlazePose
-        detector, so "blazepose" is the fast choice for close-range cameras, and `track=True`
-        runs the proposal detectors only every `redetect_every` frames.
+    person_detector: proposal source, "blazepose", "hog" or "both" (the default). HOG finds
+        small people in wide views that the BlazePose detector misses, and costs about ten
+        times as much (docs/DETECTION.md), so "blazepose" is the fast choice for close-range
+        cameras, and `track=True` runs the proposal detectors only every `redetect_every` frames.
     min_torso_score: a person is kept only if the mean keypoint score over shoulders and hips
         reaches this.
     track: treat consecutive `detect` calls as video frames; each person's next ROI comes from
