@@ -4,6 +4,7 @@ On a pip-only machine `scripts/setup.sh` installs this into .venv; the console s
 .venv/bin/. The pure-Python core (`pose_lifting_core`) and the ROS nodes (`pose_lifting_ros`)
 are both installed; the shipped weights travel as package data.
 """
+
 from setuptools import find_packages, setup
 
 PACKAGE = "pose_lifting"
@@ -11,8 +12,14 @@ PACKAGE = "pose_lifting"
 setup(
     name=PACKAGE,
     version="0.1.0",
-    packages=find_packages(include=["pose_lifting_core", "pose_lifting_core.*",
-                                    "pose_lifting_ros", "pose_lifting_ros.*"]),
+    packages=find_packages(
+        include=[
+            "pose_lifting_core",
+            "pose_lifting_core.*",
+            "pose_lifting_ros",
+            "pose_lifting_ros.*",
+        ]
+    ),
     package_data={"pose_lifting_core": ["weights/*.pt", "weights/*.md", "weights/*.json"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
@@ -22,13 +29,17 @@ setup(
     install_requires=["numpy", "torch", "pyyaml", "tqdm"],
     zip_safe=False,
     maintainer="pose_lifting developers",
-    description="Metric 3D human skeletons from one RGB camera: 2D keypoints lifted with the camera in the loop.",
-    license="Apache-2.0 (code); shipped weights CC BY-NC 4.0 (see pose_lifting_core/weights/LICENSE.md)",
-    entry_points={"console_scripts": [
-        "pose-lifting = pose_lifting_core.cli:main",
-        "pose_lifter = pose_lifting_ros.pose_lifter:main",
-        "keypoint_lifter = pose_lifting_ros.keypoint_lifter:main",
-        "video_source = pose_lifting_ros.video_source:main",
-        "pose_lifting_demo = pose_lifting_ros.demo_graph:main",
-    ]},
+    description="Metric 3D human skeletons from one RGB camera: 2D keypoints lifted with the "
+    "camera in the loop.",
+    license="Apache-2.0 (code); shipped weights CC BY-NC 4.0 (see "
+    "pose_lifting_core/weights/LICENSE.md)",
+    entry_points={
+        "console_scripts": [
+            "pose-lifting = pose_lifting_core.cli:main",
+            "pose_lifter = pose_lifting_ros.pose_lifter:main",
+            "keypoint_lifter = pose_lifting_ros.keypoint_lifter:main",
+            "video_source = pose_lifting_ros.video_source:main",
+            "pose_lifting_demo = pose_lifting_ros.demo_graph:main",
+        ]
+    },
 )

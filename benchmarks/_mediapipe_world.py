@@ -1,6 +1,8 @@
 """Run inside .venv-bench (scripts/setup_bench.sh): MediaPipe Pose's own 3D world landmarks on one
 image, repeated as a video stream. Prints JSON: per-frame milliseconds (median, p95) and whether
-world landmarks came out. Usage: .venv-bench/bin/python benchmarks/_mediapipe_world.py IMAGE FRAMES"""
+world landmarks came out.
+Usage: .venv-bench/bin/python benchmarks/_mediapipe_world.py IMAGE FRAMES"""
+
 import json
 import sys
 import time
@@ -20,5 +22,13 @@ with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1) as pose
         if i >= 5:
             times.append(dt)
             found += r.pose_world_landmarks is not None
-print(json.dumps({"ms_median": float(np.median(times) * 1000), "ms_p95": float(np.percentile(times, 95) * 1000),
-                  "frames": frames, "frames_with_world_landmarks": found}))
+print(
+    json.dumps(
+        {
+            "ms_median": float(np.median(times) * 1000),
+            "ms_p95": float(np.percentile(times, 95) * 1000),
+            "frames": frames,
+            "frames_with_world_landmarks": found,
+        }
+    )
+)

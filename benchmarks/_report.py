@@ -1,6 +1,7 @@
 """Shared helpers for benchmark scripts: machine description, Markdown section updates, the
 ROS environment of a benchmark's graph, the pipeline's own time on the sample image, and the
 alternating blocks in which a chain and its floor (the detector alone) are timed."""
+
 from __future__ import annotations
 
 import datetime
@@ -29,9 +30,12 @@ def machine() -> str:
     except (OSError, ValueError, IndexError):
         pass
     import torch
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, torch {torch.__version__}, {gpu}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, torch {torch.__version__}, {gpu}"
+    )
 
 
 def today() -> str:
@@ -40,8 +44,12 @@ def today() -> str:
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              timeout=5).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or "unknown"
+        )
     except Exception:
         return "unknown"
 
@@ -53,23 +61,37 @@ def replace_section(path: str, name: str, body: str) -> None:
     text = open(path).read() if os.path.exists(path) else ""
     block = f"{begin}\n{body.rstrip()}\n{end}"
     if begin in text and end in text:
-        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+        text = re.sub(
+            re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S
+        )
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     with open(path, "w") as fh:
         fh.write(text)
 
 
-
 def bench_env(domain_base: int) -> dict:
     """Environment for a benchmark's own ROS graph: a domain id of its own, localhost only, and
     the Fast DDS profile for large images; also applied to this process."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_base + os.getpid() % 30), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               FASTDDS_DEFAULT_PROFILES_FILE=os.environ.get(
-                   "BENCH_FASTDDS", os.path.join(root, "config", "fastdds_large_images.xml")))
-    os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
-                                           "FASTDDS_DEFAULT_PROFILES_FILE")})
+    env = dict(
+        os.environ,
+        ROS_DOMAIN_ID=str(domain_base + os.getpid() % 30),
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        FASTDDS_DEFAULT_PROFILES_FILE=os.environ.get(
+            "BENCH_FASTDDS", os.path.join(root, "config", "fastdds_large_images.xml")
+        ),
+    )
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "ROS_DOMAIN_ID",
+                "ROS_AUTOMATIC_DISCOVERY_RANGE",
+                "FASTDDS_DEFAULT_PROFILES_FILE",
+            )
+        }
+    )
     return env
 
 
@@ -89,7 +111,7 @@ def pipeline_seconds(rgb, repeats: int, **config) -> list:
     return times
 
 
-BLOCK = 20   # frames per block when a chain and the detector alone are timed in alternation
+BLOCK = 20  # frames per block when a chain and the detector alone are timed in alternation
 
 
 def floor_block(i: int) -> bool:

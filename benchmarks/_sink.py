@@ -5,6 +5,7 @@ process under test publishes to a real other participant, as it would to RViz or
 Usage: python benchmarks/_sink.py TOPIC=PKG/msg/TYPE [...]
 From a benchmark: `start(node, publishers, env)`.
 """
+
 import importlib
 import os
 import subprocess
@@ -21,8 +22,12 @@ def start(node, publishers, env: dict, timeout_s: float = 60.0) -> subprocess.Po
     for pub in publishers:
         t = pub.msg_type
         args.append(f"{pub.topic_name}={t.__module__.split('.')[0]}/msg/{t.__name__}")
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__)] + list(dict.fromkeys(args)), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__)] + list(dict.fromkeys(args)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + timeout_s
     while min(p.get_subscription_count() for p in publishers) < 1:
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -38,7 +43,9 @@ def main() -> None:
     for arg in sys.argv[1:]:
         topic, typ = arg.split("=")
         pkg, _, name = typ.split("/")
-        node.create_subscription(getattr(importlib.import_module(f"{pkg}.msg"), name), topic, lambda m: None, 10)
+        node.create_subscription(
+            getattr(importlib.import_module(f"{pkg}.msg"), name), topic, lambda m: None, 10
+        )
     try:
         rclpy.spin(node)
     except KeyboardInterrupt:

@@ -4,13 +4,14 @@ Runs the evaluation protocol of pose_lifting_core/evaluate.py (held-out clips, h
 held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unknown K with the
 field-of-view prior, the pooled focal estimate and their fusion) in the lifter's default number
 format, then the known-K conditions again in every other format the machine runs natively
-(fp32 / bf16 / int8), side by side with the difference; then the test split of each training dataset (Bandai, ACCAD,
-HDM05) per pose category. Writes docs/accuracy.json and the accuracy section of
-docs/BENCHMARKS.md. Needs ../shared (the archives) or the caches in cache/.
+(fp32 / bf16 / int8), side by side with the difference; then the test split of each training
+dataset (Bandai, ACCAD, HDM05) per pose category. Writes docs/accuracy.json and the accuracy
+section of docs/BENCHMARKS.md. Needs ../shared (the archives) or the caches in cache/.
 
 Usage: .venv/bin/python benchmarks/accuracy.py [--checkpoint PATH] [--samples 20000] [--scenes 30]
        [--precision auto|fp32|bf16|int8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import commit, machine, replace_section, today  # noqa: E402
 
-from pose_lifting_core.evaluate import (EvalConfig, evaluate_known_k, evaluate_lab, evaluate_unknown_k,  # noqa: E402
-                                        lab_report_markdown, report_markdown)
+from pose_lifting_core.evaluate import (
+    EvalConfig,
+    evaluate_known_k,
+    evaluate_lab,
+    evaluate_unknown_k,  # noqa: E402
+    lab_report_markdown,
+    report_markdown,
+)
 import torch  # noqa: E402
 
 from pose_lifting_core.lifter import PRECISIONS, Lifter, available_precisions  # noqa: E402
@@ -40,15 +47,28 @@ def precision_table(default: str, rows, others) -> str:
     if not others:
         return ""
     names = list(others)
-    out = ["", f"Number formats, same samples and conditions (known K): MPJPE (mm) in {default} and in "
-           + ", ".join(names) + ". The rule: a faster format is the default only if no condition moves by more "
-           "than 0.5 mm.", "",
-           "| split | cameras | 2D noise (px) | input layout | " + f"{default} | "
-           + " | ".join(f"{n} | difference" for n in names) + " |",
-           "|---" * (5 + 2 * len(names)) + "|"]
+    out = [
+        "",
+        f"Number formats, same samples and conditions (known K): MPJPE (mm) in {default} and in "
+        + ", ".join(names)
+        + ". The rule: a faster format is the default only if no condition moves by more "
+        "than 0.5 mm.",
+        "",
+        "| split | cameras | 2D noise (px) | input layout | "
+        + f"{default} | "
+        + " | ".join(f"{n} | difference" for n in names)
+        + " |",
+        "|---" * (5 + 2 * len(names)) + "|",
+    ]
     worst = {n: 0.0 for n in names}
     for i, r in enumerate(r for r in rows if r["K"] == "known"):
-        cells = [r["split"], r["cameras"], f"{r['noise_px']:g}", r["layout"], f"{r['mpjpe_mm']:.2f}"]
+        cells = [
+            r["split"],
+            r["cameras"],
+            f"{r['noise_px']:g}",
+            r["layout"],
+            f"{r['mpjpe_mm']:.2f}",
+        ]
         for n in names:
             d = others[n][i]["mpjpe_mm"] - r["mpjpe_mm"]
             worst[n] = max(worst[n], abs(d))
@@ -84,31 +104,59 @@ def main() -> int:
     prov = lifter.info.get("provenance", {})
     cmd = "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:])
     with open(args.json, "w") as fh:
-        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(),
-                   "checkpoint": lifter.info.get("path"), "provenance": prov,
-                   "config": {**cfg.__dict__, "heldout_content": list(heldout)}, "precision": lifter.precision,
-                   "rows": rows, "other_precisions": others,
-                   "test_split_category_rows": lab_rows}, fh, indent=1)
-    main_row = next(r for r in rows if r["split"] == "test" and r["cameras"] == "train" and r["noise_px"] == 0
-                    and r["layout"] == "h36m17" and r["K"] == "known")
+        json.dump(
+            {
+                "command": cmd,
+                "machine": machine(),
+                "date": today(),
+                "commit": commit(),
+                "checkpoint": lifter.info.get("path"),
+                "provenance": prov,
+                "config": {**cfg.__dict__, "heldout_content": list(heldout)},
+                "precision": lifter.precision,
+                "rows": rows,
+                "other_precisions": others,
+                "test_split_category_rows": lab_rows,
+            },
+            fh,
+            indent=1,
+        )
+    main_row = next(
+        r
+        for r in rows
+        if r["split"] == "test"
+        and r["cameras"] == "train"
+        and r["noise_px"] == 0
+        and r["layout"] == "h36m17"
+        and r["K"] == "known"
+    )
     per_joint = " | ".join(f"{k} {v:.0f}" for k, v in main_row["per_joint_mm"].items())
     bandai = prov.get("datasets", {}).get("bandai", {})
     splits = bandai.get("clips_per_split", {})
     frames = bandai.get("frames_per_split", {})
-    body = (f"Command: `{cmd}` (the whole evaluation, {time.time() - t0:.0f} s)\n\n"
-            f"Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
-            f"Checkpoint: `{os.path.relpath(lifter.info.get('path'))}`, run in {_name(lifter)} (the default on "
-            f"this machine); {cfg.samples} samples per known-K "
-            f"condition; unknown K: {cfg.scenes} scenes of {cfg.scene_people} people per camera range, "
-            f"2D noise {cfg.noise_px:g} px, COCO layout.\n\n"
-            "Bandai splits (clips / frames): " + ", ".join(f"{k} {splits.get(k, '?')} / {frames.get(k, '?')}"
-                                                   for k in ("train", "val", "test", "content_test"))
-            + f"; content held out: {', '.join(heldout)}.\n\n" + report_markdown(rows)
-            + f"\n\nPer-joint error (mm), held-out clips, training camera ranges, exact 2D, known K: {per_joint}\n"
-            + precision_table(_name(lifter), rows, others)
-            + "\nThe test split (clips never trained on) of each training dataset, per pose category: "
-            "exact 2D and known K, all 17 joints, training camera ranges; last column with 2D noise.\n\n"
-            + lab_report_markdown(lab_rows, title="test split of") + "\n")
+    body = (
+        f"Command: `{cmd}` (the whole evaluation, {time.time() - t0:.0f} s)\n\n"
+        f"Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"Checkpoint: `{os.path.relpath(lifter.info.get('path'))}`, run in {_name(lifter)} (the "
+        f"default on this machine); {cfg.samples} samples per known-K "
+        f"condition; unknown K: {cfg.scenes} scenes of {cfg.scene_people} people per camera "
+        f"range, 2D noise {cfg.noise_px:g} px, COCO layout.\n\n"
+        "Bandai splits (clips / frames): "
+        + ", ".join(
+            f"{k} {splits.get(k, '?')} / {frames.get(k, '?')}"
+            for k in ("train", "val", "test", "content_test")
+        )
+        + f"; content held out: {', '.join(heldout)}.\n\n"
+        + report_markdown(rows)
+        + "\n\nPer-joint error (mm), held-out clips, training camera ranges, exact 2D, known K: "
+        f"{per_joint}\n"
+        + precision_table(_name(lifter), rows, others)
+        + "\nThe test split (clips never trained on) of each training dataset, per pose category: "
+        "exact 2D and known K, all 17 joints, training camera ranges; "
+        "last column with 2D noise.\n\n"
+        + lab_report_markdown(lab_rows, title="test split of")
+        + "\n"
+    )
     replace_section(args.markdown, "accuracy", body)
     print(report_markdown(rows))
     return 0

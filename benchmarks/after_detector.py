@@ -19,6 +19,7 @@ Writes docs/after_detector.json and the "after the detector" section of docs/BEN
 
 Usage: .venv/bin/python benchmarks/after_detector.py [--repeats 150]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,11 +48,19 @@ def _one_person():
     from pose_lifting_core.skeleton import to_skeleton17
 
     torch.set_num_threads(2)
-    rgb = cv2.cvtColor(cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB)
-    est = PoseEstimator(PipelineConfig(max_people=1, person_detector="blazepose", detector_threads=2, track=True))
+    rgb = cv2.cvtColor(
+        cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB
+    )
+    est = PoseEstimator(
+        PipelineConfig(max_people=1, person_detector="blazepose", detector_threads=2, track=True)
+    )
     frame = est.process(rgb)
     people = est.detector.detect(rgb)
-    k17, c17 = to_skeleton17(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]), "blazepose33")
+    k17, c17 = to_skeleton17(
+        np.stack([p.keypoints for p in people]),
+        np.stack([p.scores for p in people]),
+        "blazepose33",
+    )
     return rgb, est, frame, k17, c17
 
 
@@ -124,16 +133,39 @@ def main() -> int:
     x = torch.from_numpy(shipped.codec.encode(k17, c17, K))
     for prec in available_precisions(torch.device("cpu")):
         lifter = Lifter.load(device="cpu", precision=prec)
-        rows.append((f"lifting network, {prec}, 1024 wide (shipped), PyTorch", *both(lambda: lifter.forward(x))))
-    small = Lifter(LinearModel(shipped.codec.in_dim, shipped.codec.out_dim, width=64).eval(), shipped.codec, "cpu",
-                   precision="fp32")
+        rows.append(
+            (
+                f"lifting network, {prec}, 1024 wide (shipped), PyTorch",
+                *both(lambda: lifter.forward(x)),
+            )
+        )
+    small = Lifter(
+        LinearModel(shipped.codec.in_dim, shipped.codec.out_dim, width=64).eval(),
+        shipped.codec,
+        "cpu",
+        precision="fp32",
+    )
     xs = torch.from_numpy(small.codec.encode(k17, c17, K))
-    rows.append(("lifting network, fp32, 64 wide (untrained, same shape), PyTorch", *both(lambda: small.forward(xs))))
+    rows.append(
+        (
+            "lifting network, fp32, 64 wide (untrained, same shape), PyTorch",
+            *both(lambda: small.forward(xs)),
+        )
+    )
     X_rel = est.lifter.lift(k17, c17, K)
-    rows.append(("root solve + reprojection score (numpy, float64)", *both(lambda: est.lifter.place(X_rel, k17, c17, K))))
+    rows.append(
+        (
+            "root solve + reprojection score (numpy, float64)",
+            *both(lambda: est.lifter.place(X_rel, k17, c17, K)),
+        )
+    )
     lt = est.lifter
-    rows.append((f"whole estimate, {lt.precision}: encode, network, decode, root solve, score",
-                 *both(lambda: lt.estimate(k17, c17, K))))
+    rows.append(
+        (
+            f"whole estimate, {lt.precision}: encode, network, decode, root solve, score",
+            *both(lambda: lt.estimate(k17, c17, K)),
+        )
+    )
 
     rclpy.init()
     node = rclpy.create_node("after_detector_bench")
@@ -145,7 +177,12 @@ def main() -> int:
         config = OutputConfig.defaults()
         rows.append(("build skeletons + markers + TF", *both(lambda: out.build(frame, h, config))))
         built = out.build(frame, h, config)
-        rows.append(("publish the three (subscriber in another process)", *both(lambda: out.publish(built))))
+        rows.append(
+            (
+                "publish the three (subscriber in another process)",
+                *both(lambda: out.publish(built)),
+            )
+        )
     finally:
         stop_process(sink)
         node.destroy_node()
@@ -160,31 +197,57 @@ def main() -> int:
         child_env = {k: v for k, v in env.items() if k != "OMP_WAIT_POLICY"}
         if policy != "default":
             child_env["OMP_WAIT_POLICY"] = policy
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--detect-after-lift", "--repeats",
-                              str(args.repeats)], env=child_env, capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--detect-after-lift",
+                "--repeats",
+                str(args.repeats),
+            ],
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if out.returncode != 0:
-            raise SystemExit(f"detector-after-lift child failed: {out.stderr.strip().splitlines()[-1:]}")
+            raise SystemExit(
+                f"detector-after-lift child failed: {out.stderr.strip().splitlines()[-1:]}"
+            )
         spin[policy] = json.loads(out.stdout.strip().splitlines()[-1])
 
     cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
-    res = {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), "repeats": args.repeats,
-           "rows": [{"step": s, "warm_ms": w, "after_detector_ms": c} for s, w, c in rows],
-           "detect_ms_after_lifting_with_threads": spin, "lifting_precision": lifter.precision}
+    res = {
+        "command": cmd,
+        "machine": machine(),
+        "date": today(),
+        "commit": commit(),
+        "repeats": args.repeats,
+        "rows": [{"step": s, "warm_ms": w, "after_detector_ms": c} for s, w, c in rows],
+        "detect_ms_after_lifting_with_threads": spin,
+        "lifting_precision": lifter.precision,
+    }
     with open(args.json, "w") as fh:
         json.dump(res, fh, indent=1)
-    body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
-            f"One person (`samples/basketball1.png`), medians of {args.repeats}; \"warm\" repeats the step back to back, "
-            "\"after the detector\" runs it right after a BlazePose call (2 threads, tracking):\n\n"
-            "| step | warm (ms) | after the detector (ms) | ratio |\n|---|---|---|---|\n"
-            + "".join(f"| {s} | {w:.3f} | {c:.3f} | {c / w:.1f}x |\n" for s, w, c in rows)
-            + f"\nThe detector (ms, median) right after lifting one person ({lifter.precision}) through PyTorch "
-            "with one or two torch threads, in a fresh process for each OpenMP wait policy:\n\n"
-            "| OpenMP wait policy | after a one-thread lift | after a two-thread lift |\n|---|---|---|\n"
-            + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} |\n" for p, v in spin.items())
-            + "\nWith the default policy torch's idle worker threads spin after a multi-threaded call and slow the "
-            "detector; hence batches of up to 16 people lift on one torch thread (`SINGLE_THREAD_MAX` in "
-            "pose_lifting_core/lifter.py), and the node processes set `OMP_WAIT_POLICY=PASSIVE` "
-            "(pose_lifting_ros/__init__.py), which covers larger batches too.\n")
+    body = (
+        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f'One person (`samples/basketball1.png`), medians of {args.repeats}; "warm" repeats the '
+        'step back to back, "after the detector" runs it right after a BlazePose call '
+        "(2 threads, tracking):\n\n"
+        "| step | warm (ms) | after the detector (ms) | ratio |\n|---|---|---|---|\n"
+        + "".join(f"| {s} | {w:.3f} | {c:.3f} | {c / w:.1f}x |\n" for s, w, c in rows)
+        + f"\nThe detector (ms, median) right after lifting one person ({lifter.precision}) "
+        "through PyTorch with one or two torch threads, in a fresh process for each OpenMP wait "
+        "policy:\n\n"
+        "| OpenMP wait policy | after a one-thread lift | after a two-thread lift |\n"
+        "|---|---|---|\n"
+        + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} |\n" for p, v in spin.items())
+        + "\nWith the default policy torch's idle worker threads spin after a multi-threaded call "
+        "and slow the detector; hence batches of up to 16 people lift on one torch thread "
+        "(`SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py), and the node processes set "
+        "`OMP_WAIT_POLICY=PASSIVE` (pose_lifting_ros/__init__.py), which covers larger "
+        "batches too.\n"
+    )
     replace_section(args.markdown, "after-detector", body)
     print(body)
     return 0

@@ -17,6 +17,7 @@ Usage: .venv/bin/python benchmarks/end_to_end.py [--frames 600] [--threads 2] [-
 600 frames of each (30 blocks of 20): with 200 the detector's own drift between blocks moved the
 ratio between +8.5 % and +18.1 % in six runs at one commit; with 600, +13.6 % to +14.6 % in three.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,21 +65,38 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     jpeg = cv2.imencode(".jpg", cv2.imread(IMAGE), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
-    decode = lambda: cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)  # noqa: E731
+
+    def decode():
+        return cv2.cvtColor(
+            cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+        )
 
     # 1. the detector alone (the floor) and 2. the whole chain as the pose_lifter node runs it
     # (PoseEstimator, then the node's message building and publishing), in alternating blocks of
     # BLOCK frames so that each sees its own steady state (the chain's detector runs after
     # lifting and publishing, the floor's after the detector), with the same machine state
-    cfg = PipelineConfig(max_people=1, detector_threads=args.threads, person_detector="blazepose", track=True,
-                         precision=args.precision)
-    floor_det = BlazePoseDetector(max_people=1, num_threads=args.threads, person_detector="blazepose", track=True)
+    cfg = PipelineConfig(
+        max_people=1,
+        detector_threads=args.threads,
+        person_detector="blazepose",
+        track=True,
+        precision=args.precision,
+    )
+    floor_det = BlazePoseDetector(
+        max_people=1, num_threads=args.threads, person_detector="blazepose", track=True
+    )
     est = PoseEstimator(cfg)
     rclpy.init()
     node = rclpy.create_node("e2e_bench")
-    outputs, config = Outputs(node), OutputConfig.defaults()    # the node's outputs, as it publishes them
+    outputs, config = (
+        Outputs(node),
+        OutputConfig.defaults(),
+    )  # the node's outputs, as it publishes them
     sink = _sink.start(node, [outputs.skeletons, outputs.markers, outputs.tf.publisher], env)
-    stages = {k: [] for k in ("decode", "detect", "lift_solve", "track", "build_msgs", "publish", "total")}
+    stages = {
+        k: []
+        for k in ("decode", "detect", "lift_solve", "track", "build_msgs", "publish", "total")
+    }
     floor = []
     for i in range(2 * args.frames):
         if floor_block(i):
@@ -99,8 +117,15 @@ def main() -> int:
         outputs.publish(built)
         t4 = time.perf_counter()
         tm = frame.timing
-        for k, v in (("decode", t1 - t0), ("detect", tm["detect_s"]), ("lift_solve", tm["lift_solve_s"]),
-                     ("track", tm["track_s"]), ("build_msgs", t3 - t2), ("publish", t4 - t3), ("total", t4 - t0)):
+        for k, v in (
+            ("decode", t1 - t0),
+            ("detect", tm["detect_s"]),
+            ("lift_solve", tm["lift_solve_s"]),
+            ("track", tm["track_s"]),
+            ("build_msgs", t3 - t2),
+            ("publish", t4 - t3),
+            ("total", t4 - t0),
+        ):
             stages[k].append(v)
     lifter = est.lifter
     stop_process(sink)
@@ -111,9 +136,22 @@ def main() -> int:
     mp_py = os.path.join(ROOT, ".venv-bench", "bin", "python")
     mp_res = None
     if os.path.exists(mp_py):
-        out = subprocess.run([mp_py, os.path.join(ROOT, "benchmarks", "_mediapipe_world.py"), IMAGE, str(args.frames)],
-                             capture_output=True, text=True, timeout=600)
-        mp_res = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {"error": out.stderr[-300:]}
+        out = subprocess.run(
+            [
+                mp_py,
+                os.path.join(ROOT, "benchmarks", "_mediapipe_world.py"),
+                IMAGE,
+                str(args.frames),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        mp_res = (
+            json.loads(out.stdout.strip().splitlines()[-1])
+            if out.returncode == 0
+            else {"error": out.stderr[-300:]}
+        )
 
     # 4. scaling with people per frame, and detection with image size
     people_scaling = []
@@ -129,7 +167,9 @@ def main() -> int:
     base = cv2.cvtColor(cv2.imread(IMAGE), cv2.COLOR_BGR2RGB)
     for w, h in ((320, 240), (640, 480), (1280, 720), (1920, 1080)):
         img = cv2.resize(base, (w, h))
-        d = BlazePoseDetector(max_people=1, num_threads=args.threads, person_detector="blazepose", track=True)
+        d = BlazePoseDetector(
+            max_people=1, num_threads=args.threads, person_detector="blazepose", track=True
+        )
         ts = []
         for _ in range(50):
             t0 = time.perf_counter()
@@ -137,16 +177,29 @@ def main() -> int:
             ts.append(time.perf_counter() - t0)
         size_scaling.append({"width": w, "height": h, "detect_ms": _ms(ts)})
 
-    res = {"frames": args.frames, "threads": args.threads, "precision": lifter.precision,
-           "floor_decode_detect_ms": _ms(floor),
-           "stages_ms": {k: _ms(v) for k, v in stages.items()}, "mediapipe_world_landmarks": mp_res,
-           "people_scaling": people_scaling, "image_size_scaling": size_scaling}
-    res["chain_over_floor_pct"] = (res["stages_ms"]["total"] / res["floor_decode_detect_ms"] - 1) * 100
+    res = {
+        "frames": args.frames,
+        "threads": args.threads,
+        "precision": lifter.precision,
+        "floor_decode_detect_ms": _ms(floor),
+        "stages_ms": {k: _ms(v) for k, v in stages.items()},
+        "mediapipe_world_landmarks": mp_res,
+        "people_scaling": people_scaling,
+        "image_size_scaling": size_scaling,
+    }
+    res["chain_over_floor_pct"] = (
+        res["stages_ms"]["total"] / res["floor_decode_detect_ms"] - 1
+    ) * 100
     cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "end_to_end.json"), "w") as fh:
-        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res}, fh, indent=1)
+        json.dump(
+            {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res},
+            fh,
+            indent=1,
+        )
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -166,25 +219,35 @@ def main() -> int:
     fig.savefig(os.path.join(ROOT, "docs", "end_to_end.png"), dpi=110)
 
     s = res["stages_ms"]
-    mp_line = ("MediaPipe world landmarks: not measured (run scripts/setup_bench.sh)" if mp_res is None else
-               f"MediaPipe Pose world landmarks (model_complexity=1, video mode, in .venv-bench): {mp_res['ms_median']:.1f} ms "
-               f"median, {mp_res['ms_p95']:.1f} ms p95; world landmarks in {mp_res['frames_with_world_landmarks']}/"
-               f"{mp_res['frames']} frames (hip-centred metres, no position in the camera frame, one person per call)"
-               if "ms_median" in mp_res else f"MediaPipe failed: {mp_res['error']}")
-    body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
-            f"One person at 640x480, JPEG-decoded each frame, {args.frames} frames of each (whole chain and detector alone, in "
-            f"alternating blocks of {BLOCK}), {args.threads} detector threads, lifting in {lifter.precision}, "
-            "every output topic subscribed from another process; medians in ms:\n\n"
-            "| decode | detect | lift + solve + score | track | build msgs | publish | total | decode + detector alone | chain over detector alone |\n"
-            "|---|---|---|---|---|---|---|---|---|\n"
-            f"| {s['decode']:.2f} | {s['detect']:.2f} | {s['lift_solve']:.2f} | {s['track']:.3f} | "
-            f"{s['build_msgs']:.2f} | {s['publish']:.2f} | {s['total']:.2f} | {res['floor_decode_detect_ms']:.2f} | "
-            f"{res['chain_over_floor_pct']:+.1f} % |\n\n{mp_line}.\n\n"
-            "Lifting + root solving against people per frame (CPU): "
-            + ", ".join(f"{p['people']}: {p['lift_solve_ms']:.2f} ms" for p in people_scaling)
-            + ".\n\nDetection (one person, tracking) against image size: "
-            + ", ".join(f"{x['width']}x{x['height']}: {x['detect_ms']:.1f} ms" for x in size_scaling)
-            + ".\n\n![end to end](end_to_end.png)\n")
+    mp_line = (
+        "MediaPipe world landmarks: not measured (run scripts/setup_bench.sh)"
+        if mp_res is None
+        else "MediaPipe Pose world landmarks (model_complexity=1, video mode, in .venv-bench): "
+        f"{mp_res['ms_median']:.1f} ms median, {mp_res['ms_p95']:.1f} ms p95; world landmarks in "
+        f"{mp_res['frames_with_world_landmarks']}/{mp_res['frames']} frames (hip-centred metres, "
+        "no position in the camera frame, one person per call)"
+        if "ms_median" in mp_res
+        else f"MediaPipe failed: {mp_res['error']}"
+    )
+    body = (
+        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"One person at 640x480, JPEG-decoded each frame, {args.frames} frames of each (whole "
+        f"chain and detector alone, in alternating blocks of {BLOCK}), {args.threads} detector "
+        f"threads, lifting in {lifter.precision}, every output topic subscribed from another "
+        "process; medians in ms:\n\n"
+        "| decode | detect | lift + solve + score | track | build msgs | publish | total "
+        "| decode + detector alone | chain over detector alone |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+        f"| {s['decode']:.2f} | {s['detect']:.2f} | {s['lift_solve']:.2f} | {s['track']:.3f} | "
+        f"{s['build_msgs']:.2f} | {s['publish']:.2f} | {s['total']:.2f} | "
+        f"{res['floor_decode_detect_ms']:.2f} | {res['chain_over_floor_pct']:+.1f} % |\n\n"
+        f"{mp_line}.\n\n"
+        "Lifting + root solving against people per frame (CPU): "
+        + ", ".join(f"{p['people']}: {p['lift_solve_ms']:.2f} ms" for p in people_scaling)
+        + ".\n\nDetection (one person, tracking) against image size: "
+        + ", ".join(f"{x['width']}x{x['height']}: {x['detect_ms']:.1f} ms" for x in size_scaling)
+        + ".\n\n![end to end](end_to_end.png)\n"
+    )
     replace_section(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "end-to-end", body)
     print(body)
     return 0

@@ -8,13 +8,15 @@ measurement. In one run, on this machine, for the shipped checkpoint (batch norm
     fp32, as in PyTorch's int8);
 each: one person and ten people (one thread, as the nodes lift), throughput at 1,024 and 4,096
 people (all threads) against the fastest dense matmul measured in the same number format
-(PyTorch's or ONNX Runtime's, 4096 x 1024 x 1024, each measured before and after), and accuracy: MPJPE on 20,000 held-out Bandai
-frames (all of them when fewer; exact 2D, known K) and its largest difference from PyTorch fp32. Needs onnxruntime and
-onnx (not project dependencies: `pip install onnxruntime onnx`) and the Bandai cache or archive.
+(PyTorch's or ONNX Runtime's, 4096 x 1024 x 1024, each measured before and after), and
+accuracy: MPJPE on 20,000 held-out Bandai frames (all of them when fewer; exact 2D, known K) and
+its largest difference from PyTorch fp32. Needs onnxruntime and onnx (not project dependencies:
+`pip install onnxruntime onnx`) and the Bandai cache or archive.
 Writes docs/lifter_runtimes.json and the "lifter runtimes" section of docs/BENCHMARKS.md.
 
 Usage: .venv/bin/python benchmarks/lifter_runtimes.py
 """
+
 from __future__ import annotations
 
 import io
@@ -51,15 +53,24 @@ def median_s(fn: Callable[[], object], min_time: float = 0.3, reps: int = 400) -
     return float(np.median(times))
 
 
-def onnx_session(model: torch.nn.Module, in_dim: int, threads: int, int8: bool, keep_ends_fp32: bool = True):
+def onnx_session(
+    model: torch.nn.Module, in_dim: int, threads: int, int8: bool, keep_ends_fp32: bool = True
+):
     """An ONNX Runtime session for `model` (dynamic batch), int8-quantised when asked (the first
     and last layers kept fp32 unless keep_ends_fp32 is False)."""
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     buf = io.BytesIO()
-    torch.onnx.export(model, torch.zeros(1, in_dim), buf, input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, dynamo=False)
+    torch.onnx.export(
+        model,
+        torch.zeros(1, in_dim),
+        buf,
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+        dynamo=False,
+    )
     data = buf.getvalue()
     if int8:
         import tempfile
@@ -73,8 +84,13 @@ def onnx_session(model: torch.nn.Module, in_dim: int, threads: int, int8: bool, 
             graph = onnx.load(src).graph
             gemms = [n.name for n in graph.node if n.op_type in ("Gemm", "MatMul")]
             # the first and last layers stay fp32, as in PyTorch's int8 (quantize_hidden_int8)
-            quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
-                             nodes_to_exclude=[gemms[0], gemms[-1]] if keep_ends_fp32 else [])
+            quantize_dynamic(
+                src,
+                dst,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                nodes_to_exclude=[gemms[0], gemms[-1]] if keep_ends_fp32 else [],
+            )
             with open(dst, "rb") as fh:
                 data = fh.read()
     opts = ort.SessionOptions()
@@ -94,22 +110,31 @@ def main() -> int:
     fp32 = FusedInference(model.eval()).eval()
     int8 = quantize_hidden_int8(FusedInference(model.eval()).eval())
     in_dim, width = codec.in_dim, blob["hparams"]["width"]
-    flops = sum(2 * m.in_features * m.out_features for m in fp32.modules() if isinstance(m, torch.nn.Linear))
+    flops = sum(
+        2 * m.in_features * m.out_features
+        for m in fp32.modules()
+        if isinstance(m, torch.nn.Linear)
+    )
 
     def torch_fn(m, n_threads):
         def run(x):
             torch.set_num_threads(n_threads)
             with torch.inference_mode():
                 return m(torch.from_numpy(x)).numpy()
+
         return run
 
     engines: Dict[str, Dict[str, Callable]] = {
         "PyTorch fp32": {"one": torch_fn(fp32, 1), "many": torch_fn(fp32, threads)},
         "PyTorch int8": {"one": torch_fn(int8, 1), "many": torch_fn(int8, threads)},
-        "ONNX Runtime fp32": {"one": onnx_session(fp32, in_dim, 1, False),
-                              "many": onnx_session(fp32, in_dim, threads, False)},
-        "ONNX Runtime int8": {"one": onnx_session(fp32, in_dim, 1, True),
-                              "many": onnx_session(fp32, in_dim, threads, True)},
+        "ONNX Runtime fp32": {
+            "one": onnx_session(fp32, in_dim, 1, False),
+            "many": onnx_session(fp32, in_dim, threads, False),
+        },
+        "ONNX Runtime int8": {
+            "one": onnx_session(fp32, in_dim, 1, True),
+            "many": onnx_session(fp32, in_dim, threads, True),
+        },
     }
     # matmul references, 4096 x 1024 -> 1024, in each format and runtime, all threads
     ref_layer = torch.nn.Sequential(torch.nn.Linear(width, width, bias=False)).eval()
@@ -117,17 +142,24 @@ def main() -> int:
     ref_flops = 2 * 4096 * width * width
     from pose_lifting_core.model import quantize_linear_int8
 
-    references = {("fp32", "PyTorch"): torch_fn(ref_layer, threads),
-                  ("fp32", "ONNX Runtime"): onnx_session(ref_layer, width, threads, False),
-                  ("int8", "PyTorch"): torch_fn(quantize_linear_int8(ref_layer), threads),
-                  ("int8", "ONNX Runtime"): onnx_session(ref_layer, width, threads, True, keep_ends_fp32=False)}
+    references = {
+        ("fp32", "PyTorch"): torch_fn(ref_layer, threads),
+        ("fp32", "ONNX Runtime"): onnx_session(ref_layer, width, threads, False),
+        ("int8", "PyTorch"): torch_fn(quantize_linear_int8(ref_layer), threads),
+        ("int8", "ONNX Runtime"): onnx_session(
+            ref_layer, width, threads, True, keep_ends_fp32=False
+        ),
+    }
     matmul: Dict[str, Dict[str, float]] = {"fp32": {}, "int8": {}}
 
     def measure_references() -> None:
-        """Each reference's FLOP/s, keeping the fastest of every measurement: on a shared machine a
-        slow moment during one reference run would inflate the shares (measured before and after)."""
+        """Each reference's FLOP/s, keeping the fastest of every measurement: on a shared machine
+        a slow moment during one reference run would inflate the shares (measured before and
+        after)."""
         for (fmt, runtime), fn in references.items():
-            matmul[fmt][runtime] = max(matmul[fmt].get(runtime, 0.0), ref_flops / median_s(lambda: fn(a)))
+            matmul[fmt][runtime] = max(
+                matmul[fmt].get(runtime, 0.0), ref_flops / median_s(lambda: fn(a))
+            )
 
     measure_references()
 
@@ -135,20 +167,28 @@ def main() -> int:
     data = load_mocap("bandai", TrainConfig())
     test = data.positions[data.splits(blob["train_config"].get("heldout_content", ()))["test"]]
     rng = np.random.default_rng(1234)
-    views = synth.sample_views(test[rng.choice(len(test), min(20_000, len(test)), replace=False)].astype(np.float64), rng,
-                               synth.CAMERA_RANGES["train"])
+    views = synth.sample_views(
+        test[rng.choice(len(test), min(20_000, len(test)), replace=False)].astype(np.float64),
+        rng,
+        synth.CAMERA_RANGES["train"],
+    )
     x = codec.encode(views.keypoints, np.ones(views.keypoints.shape[:2]), views.K)
-    gt = views.joints_cam - views.joints_cam[:, ROOT:ROOT + 1]
+    gt = views.joints_cam - views.joints_cam[:, ROOT : ROOT + 1]
     reference = codec.decode(engines["PyTorch fp32"]["many"](x))
     rng = np.random.default_rng(0)
     rows = []
     for name, fns in engines.items():
         fmt = name.split()[-1]
-        out = codec.decode(np.concatenate([fns["many"](x[i:i + 4096]) for i in range(0, len(x), 4096)]))
-        row = {"engine": name, "format": fmt,
-               "mpjpe_mm": mpjpe_mm(out, gt),
-               "max_joint_diff_from_pytorch_fp32_mm": float(np.abs(out - reference).max() * 1000),
-               "mpjpe_diff_from_pytorch_fp32_mm": mpjpe_mm(out, gt) - mpjpe_mm(reference, gt)}
+        out = codec.decode(
+            np.concatenate([fns["many"](x[i : i + 4096]) for i in range(0, len(x), 4096)])
+        )
+        row = {
+            "engine": name,
+            "format": fmt,
+            "mpjpe_mm": mpjpe_mm(out, gt),
+            "max_joint_diff_from_pytorch_fp32_mm": float(np.abs(out - reference).max() * 1000),
+            "mpjpe_diff_from_pytorch_fp32_mm": mpjpe_mm(out, gt) - mpjpe_mm(reference, gt),
+        }
         for n in (1, 10):
             xb = x[rng.integers(0, len(x), n)]
             row[f"latency_{n}_ms"] = median_s(lambda: fns["one"](xb)) * 1000
@@ -162,25 +202,46 @@ def main() -> int:
         for n in (1024, 4096):
             row[f"fraction_of_matmul_{n}"] = row[f"poses_per_s_{n}"] * flops / best
     cmd = "python " + os.path.relpath(__file__)
-    doc = {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), "threads": threads,
-           "flops_per_pose": flops, "matmul_flops_per_s": matmul, "rows": rows}
+    doc = {
+        "command": cmd,
+        "machine": machine(),
+        "date": today(),
+        "commit": commit(),
+        "threads": threads,
+        "flops_per_pose": flops,
+        "matmul_flops_per_s": matmul,
+        "rows": rows,
+    }
     with open(os.path.join("docs", "lifter_runtimes.json"), "w") as fh:
         json.dump(doc, fh, indent=1)
-    table = ["| runtime | one person (ms) | 10 people (ms) | poses/s at 1,024 | of matmul | poses/s at 4,096 "
-             "| of matmul | MPJPE (mm) | vs PyTorch fp32: MPJPE / largest joint difference (mm) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    table = [
+        "| runtime | one person (ms) | 10 people (ms) | poses/s at 1,024 | of matmul "
+        "| poses/s at 4,096 | of matmul | MPJPE (mm) "
+        "| vs PyTorch fp32: MPJPE / largest joint difference (mm) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        table.append(f"| {r['engine']} | {r['latency_1_ms']:.3f} | {r['latency_10_ms']:.3f} | "
-                     f"{r['poses_per_s_1024']:.0f} | {r['fraction_of_matmul_1024'] * 100:.0f} % | "
-                     f"{r['poses_per_s_4096']:.0f} | {r['fraction_of_matmul_4096'] * 100:.0f} % | {r['mpjpe_mm']:.2f} | "
-                     f"{r['mpjpe_diff_from_pytorch_fp32_mm']:+.3f} / {r['max_joint_diff_from_pytorch_fp32_mm']:.2f} |")
-    refs = "; ".join(f"{fmt}: " + ", ".join(f"{k} {v / 1e9:.1f}" for k, v in d.items()) for fmt, d in matmul.items())
-    body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
-            f"The shipped network ({flops / 1e6:.2f} MFLOP per pose), batch norm folded. Latency: one thread, "
-            f"median of repeated calls on the network input (encoding and decoding excluded). Throughput: "
-            f"{threads} threads, against the fastest dense matmul (4096 x {width} x {width}) measured in the "
-            f"same format in this run, GFLOP/s: {refs}. Accuracy: held-out Bandai frames, exact 2D, "
-            "known K (the whole test split at 10 fps: 13,986 frames).\n\n" + "\n".join(table) + "\n")
+        table.append(
+            f"| {r['engine']} | {r['latency_1_ms']:.3f} | {r['latency_10_ms']:.3f} | "
+            f"{r['poses_per_s_1024']:.0f} | {r['fraction_of_matmul_1024'] * 100:.0f} % | "
+            f"{r['poses_per_s_4096']:.0f} | {r['fraction_of_matmul_4096'] * 100:.0f} % | "
+            f"{r['mpjpe_mm']:.2f} | {r['mpjpe_diff_from_pytorch_fp32_mm']:+.3f} / "
+            f"{r['max_joint_diff_from_pytorch_fp32_mm']:.2f} |"
+        )
+    refs = "; ".join(
+        f"{fmt}: " + ", ".join(f"{k} {v / 1e9:.1f}" for k, v in d.items())
+        for fmt, d in matmul.items()
+    )
+    body = (
+        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"The shipped network ({flops / 1e6:.2f} MFLOP per pose), batch norm folded. Latency: one "
+        "thread, median of repeated calls on the network input (encoding and decoding excluded). "
+        f"Throughput: {threads} threads, against the fastest dense matmul (4096 x {width} x "
+        f"{width}) measured in the same format in this run, GFLOP/s: {refs}. Accuracy: held-out "
+        "Bandai frames, exact 2D, known K (the whole test split at 10 fps: 13,986 frames).\n\n"
+        + "\n".join(table)
+        + "\n"
+    )
     replace_section(os.path.join("docs", "BENCHMARKS.md"), "lifter-runtimes", body)
     print(body)
     return 0

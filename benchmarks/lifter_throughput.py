@@ -8,6 +8,7 @@ docs/BENCHMARKS.md.
 
 Usage: .venv/bin/python benchmarks/lifter_throughput.py [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,9 +37,14 @@ def main() -> int:
         results["cuda"] = benchmark.run("cuda", BATCHES)
     cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "lifter_throughput.json"), "w") as fh:
-        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **results}, fh, indent=1)
+        json.dump(
+            {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **results},
+            fh,
+            indent=1,
+        )
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -46,10 +52,24 @@ def main() -> int:
     for dev, r in results.items():
         for prec, p in r["precisions"].items():
             b = [x["batch"] for x in p["throughput"]]
-            ax[0].loglog(b, [x["poses_per_s"] for x in p["throughput"]], "o-", label=f"{dev} {prec}")
-            ax[1].semilogx(b, [100 * x["fraction_of_matmul"] for x in p["throughput"]], "o-", label=f"{dev} {prec}")
-    ax[0].set(xlabel="batch (people lifted at once)", ylabel="poses / s", title="lifter throughput")
-    ax[1].set(xlabel="batch", ylabel="% of measured matmul FLOP/s (same format)", title="efficiency", ylim=(0, 120))
+            ax[0].loglog(
+                b, [x["poses_per_s"] for x in p["throughput"]], "o-", label=f"{dev} {prec}"
+            )
+            ax[1].semilogx(
+                b,
+                [100 * x["fraction_of_matmul"] for x in p["throughput"]],
+                "o-",
+                label=f"{dev} {prec}",
+            )
+    ax[0].set(
+        xlabel="batch (people lifted at once)", ylabel="poses / s", title="lifter throughput"
+    )
+    ax[1].set(
+        xlabel="batch",
+        ylabel="% of measured matmul FLOP/s (same format)",
+        title="efficiency",
+        ylim=(0, 120),
+    )
     ax[1].axhline(80, color="0.6", ls="--", lw=1)
     for a in ax:
         a.grid(True, which="both", alpha=0.3)
@@ -59,25 +79,42 @@ def main() -> int:
 
     lines = [f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.", ""]
     for dev, r in results.items():
-        lines += [f"**{dev}** ({r['threads']} threads): {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; lifting uses "
-                  f"**{r['default_precision']}** by default here. Each number format is set against a dense matmul "
-                  "(4096x1024 @ 1024x1024) in the same format by PyTorch, measured in the same run, before and "
-                  "after the batch sweep (the faster counts).", ""]
+        lines += [
+            f"**{dev}** ({r['threads']} threads): {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; "
+            f"lifting uses **{r['default_precision']}** by default here. Each number format is "
+            "set against a dense matmul (4096x1024 @ 1024x1024) in the same format by PyTorch, "
+            "measured in the same run, before and after the batch sweep (the faster counts).",
+            "",
+        ]
         for prec, p in r["precisions"].items():
-            lines += [f"{dev}, {prec}: matmul {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s.", "",
-                      "| batch | poses/s | GFLOP/s | of matmul |", "|---|---|---|---|"]
-            lines += [f"| {x['batch']} | {x['poses_per_s']:.0f} | {x['flops_per_s'] / 1e9:.1f} | "
-                      f"{100 * x['fraction_of_matmul']:.0f} % |" for x in p["throughput"]]
+            lines += [
+                f"{dev}, {prec}: matmul {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s.",
+                "",
+                "| batch | poses/s | GFLOP/s | of matmul |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| {x['batch']} | {x['poses_per_s']:.0f} | {x['flops_per_s'] / 1e9:.1f} | "
+                f"{100 * x['fraction_of_matmul']:.0f} % |"
+                for x in p["throughput"]
+            ]
             lines.append("")
-        lines += ["| people | format | lift (ms, median) | lift + root solve + scores (ms, median) |",
-                  "|---|---|---|---|"]
-        lines += [f"| {x['people']} | {prec} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |"
-                  for prec, p in r["precisions"].items() for x in p["latency"]]
+        lines += [
+            "| people | format | lift (ms, median) | lift + root solve + scores (ms, median) |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {x['people']} | {prec} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |"
+            for prec, p in r["precisions"].items()
+            for x in p["latency"]
+        ]
         lines.append("")
     if "cuda" not in results:
         lines.append("CUDA: not measured (no GPU on this machine; this task had no GPU lent).")
     lines.append("\n![lifter throughput](lifter_throughput.png)")
-    replace_section(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "lifter-throughput", "\n".join(lines))
+    replace_section(
+        os.path.join(ROOT, "docs", "BENCHMARKS.md"), "lifter-throughput", "\n".join(lines)
+    )
     print("\n".join(lines))
     return 0
 

@@ -10,6 +10,7 @@ its per-frame latency minus the pipeline's time. Writes docs/node_latency.json a
 
 Usage: .venv/bin/python benchmarks/node_latency.py [--rate 30] [--seconds 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def measure(args, env, rgb, reliable: bool) -> dict:
-    """pose_lifter in its own process fed at args.rate; sensor-data QoS or RELIABLE on both ends."""
+    """pose_lifter in its own process fed at args.rate; sensor-data QoS or RELIABLE on both
+    ends."""
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
@@ -39,29 +41,61 @@ def measure(args, env, rgb, reliable: bool) -> dict:
     from pose_lifting.msg import Skeleton3DArray
     from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
 
-    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE) if reliable else qos_profile_sensor_data
-    proc = subprocess.Popen([sys.executable, "-m", "pose_lifting_ros.pose_lifter", "--ros-args", "--params-file",
-                             os.path.join(ROOT, "config", "pose_lifter.yaml"), "-p", "person_detector:=blazepose",
-                             "-p", "max_people:=1", "-p", f"detector_threads:={args.detector_threads}",
-                             "-p", f"image_reliability:={'reliable' if reliable else 'best_effort'}"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    qos = (
+        QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        if reliable
+        else qos_profile_sensor_data
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pose_lifting_ros.pose_lifter",
+            "--ros-args",
+            "--params-file",
+            os.path.join(ROOT, "config", "pose_lifter.yaml"),
+            "-p",
+            "person_detector:=blazepose",
+            "-p",
+            "max_people:=1",
+            "-p",
+            f"detector_threads:={args.detector_threads}",
+            "-p",
+            f"image_reliability:={'reliable' if reliable else 'best_effort'}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     node = rclpy.create_node("latency_probe")
     sent, arrived = {}, {}
     from diagnostic_msgs.msg import DiagnosticArray
 
     diag = {}
-    node.create_subscription(DiagnosticArray, "/diagnostics",
-                             lambda m: diag.update({kv.key: kv.value for st in m.status for kv in st.values}), 10)
-    node.create_subscription(Skeleton3DArray, "skeletons",
-                             lambda m: arrived.setdefault((m.header.stamp.sec, m.header.stamp.nanosec), time.monotonic()), 50)
+    node.create_subscription(
+        DiagnosticArray,
+        "/diagnostics",
+        lambda m: diag.update({kv.key: kv.value for st in m.status for kv in st.values}),
+        10,
+    )
+    node.create_subscription(
+        Skeleton3DArray,
+        "skeletons",
+        lambda m: arrived.setdefault(
+            (m.header.stamp.sec, m.header.stamp.nanosec), time.monotonic()
+        ),
+        50,
+    )
     pub = node.create_publisher(Image, "image", qos)
     pub_info = node.create_publisher(CameraInfo, "camera_info", qos)
     K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
     try:
         deadline = time.monotonic() + 60
-        while (pub.get_subscription_count() == 0 or node.count_publishers("skeletons") == 0) and time.monotonic() < deadline:
+        while (
+            pub.get_subscription_count() == 0 or node.count_publishers("skeletons") == 0
+        ) and time.monotonic() < deadline:
             rclpy.spin_once(node, timeout_sec=0.05)
-        warm = time.monotonic() + 3.0           # let the node warm up (first inferences)
+        warm = time.monotonic() + 3.0  # let the node warm up (first inferences)
         t_end = warm + args.seconds
         next_t = time.monotonic()
         while time.monotonic() < t_end:
@@ -84,10 +118,15 @@ def measure(args, env, rgb, reliable: bool) -> dict:
         node.destroy_node()
     lat = np.array([arrived[k] - t for k, t in sent.items() if k in arrived]) * 1000
     got = [arrived[k] for k in sent if k in arrived]
-    return {"qos": "reliable" if reliable else "sensor data (best effort)", "sent": len(sent), "outputs": len(lat),
-            "output_rate_hz": (len(got) - 1) / (max(got) - min(got)) if len(got) > 1 else 0.0,
-            "latency_ms_median": float(np.median(lat)) if len(lat) else float("nan"),
-            "latency_ms_p95": float(np.percentile(lat, 95)) if len(lat) else float("nan"), "node_diagnostics": diag}
+    return {
+        "qos": "reliable" if reliable else "sensor data (best effort)",
+        "sent": len(sent),
+        "outputs": len(lat),
+        "output_rate_hz": (len(got) - 1) / (max(got) - min(got)) if len(got) > 1 else 0.0,
+        "latency_ms_median": float(np.median(lat)) if len(lat) else float("nan"),
+        "latency_ms_p95": float(np.percentile(lat, 95)) if len(lat) else float("nan"),
+        "node_diagnostics": diag,
+    }
 
 
 def main() -> int:
@@ -107,29 +146,50 @@ def main() -> int:
     import rclpy
 
     rclpy.init()
-    runs = {mode: measure(args, env, rgb, mode == "reliable") for mode in ("best_effort", "reliable")}
+    runs = {
+        mode: measure(args, env, rgb, mode == "reliable") for mode in ("best_effort", "reliable")
+    }
     rclpy.try_shutdown()
     pipe_ms = float(np.median(pipe) * 1000)
-    res = {"input_rate_hz": args.rate, "seconds": args.seconds, "pipeline_alone_ms_median": pipe_ms, "runs": runs}
+    res = {
+        "input_rate_hz": args.rate,
+        "seconds": args.seconds,
+        "pipeline_alone_ms_median": pipe_ms,
+        "runs": runs,
+    }
     cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(args.json, "w") as fh:
-        json.dump({"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res}, fh, indent=1)
+        json.dump(
+            {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res},
+            fh,
+            indent=1,
+        )
     rows = []
     for r in runs.values():
         d = r["node_diagnostics"]
-        rows.append(f"| {r['qos']} | {r['output_rate_hz']:.1f} Hz | {r['outputs']} / {r['sent']} | {r['latency_ms_median']:.1f} / "
-                    f"{r['latency_ms_p95']:.1f} ms | {r['latency_ms_median'] - pipe_ms:.1f} ms | {d.get('received', '?')} / "
-                    f"{d.get('dropped', '?')} / {d.get('published', '?')} |")
-    body = (f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
-            f"640x480 rgb8, one person (`samples/basketball1.png`), published at {args.rate:g} Hz for {args.seconds:g} s "
-            f"to pose_lifter in its own process (person_detector=blazepose, max_people=1, detector_threads={args.detector_threads}, "
-            f"tracking on), once with sensor-data QoS on both ends and once RELIABLE on both ends "
-            f"(`image_reliability: reliable`). Pipeline alone in this process (detect + lift + solve + track): "
-            f"{pipe_ms:.1f} ms median.\n\n"
-            "| image QoS | node output rate | outputs / images sent | latency median / p95 (publication to arrival) | "
-            "overhead over the pipeline (median) | node counters: received / dropped / published |\n|---|---|---|---|---|---|\n"
-            + "\n".join(rows) + "\n\nWith best effort, large images are lost in transport on this machine (a bare "
-            "subscriber also missed about 30 % of 640x480 images at 30 Hz); the node itself processes every image it gets.\n")
+        rows.append(
+            f"| {r['qos']} | {r['output_rate_hz']:.1f} Hz | {r['outputs']} / {r['sent']} | "
+            f"{r['latency_ms_median']:.1f} / {r['latency_ms_p95']:.1f} ms | "
+            f"{r['latency_ms_median'] - pipe_ms:.1f} ms | {d.get('received', '?')} / "
+            f"{d.get('dropped', '?')} / {d.get('published', '?')} |"
+        )
+    body = (
+        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"640x480 rgb8, one person (`samples/basketball1.png`), published at {args.rate:g} Hz for "
+        f"{args.seconds:g} s to pose_lifter in its own process (person_detector=blazepose, "
+        f"max_people=1, detector_threads={args.detector_threads}, tracking on), once with "
+        "sensor-data QoS on both ends and once RELIABLE on both ends "
+        "(`image_reliability: reliable`). "
+        "Pipeline alone in this process (detect + lift + solve + track): "
+        f"{pipe_ms:.1f} ms median.\n\n"
+        "| image QoS | node output rate | outputs / images sent "
+        "| latency median / p95 (publication to arrival) | overhead over the pipeline (median) "
+        "| node counters: received / dropped / published |\n|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\nWith best effort, large images are lost in transport on this machine (a bare "
+        "subscriber also missed about 30 % of 640x480 images at 30 Hz); the node itself processes "
+        "every image it gets.\n"
+    )
     replace_section(args.markdown, "node-latency", body)
     print(body)
     return 0

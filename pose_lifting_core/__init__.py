@@ -5,6 +5,7 @@ Owns nothing itself. It re-exports the skeleton data, which needs only numpy: `S
 the image pipeline (`pose_lifting_core.pipeline.PoseEstimator`) are imported from their modules,
 so that importing the package does not load torch.
 """
+
 from pose_lifting_core.skeleton import SKELETON, JOINT_NAMES, LAYOUTS, to_skeleton17  # noqa: F401
 
 __all__ = ["SKELETON", "JOINT_NAMES", "LAYOUTS", "to_skeleton17"]

@@ -1,4 +1,5 @@
-"""Lifter speed measurements, shared by `pose-lifting benchmark` and benchmarks/lifter_throughput.py.
+"""Lifter speed measurements, shared by `pose-lifting benchmark` and
+benchmarks/lifter_throughput.py.
 
 Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
 throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
@@ -6,6 +7,7 @@ latency for 1 and 10 people (lift + root solve), for each number format the devi
 (fp32; bf16 and int8 where supported), each against PyTorch's matmul measured in the same format.
 Times are medians of repeated runs after a warm-up; CUDA runs are synchronised.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,11 +17,18 @@ import numpy as np
 import torch
 
 from pose_lifting_core.camera import project
-from pose_lifting_core.lifter import Lifter, available_precisions, resolve_device, resolve_precision
+from pose_lifting_core.lifter import (
+    Lifter,
+    available_precisions,
+    resolve_device,
+    resolve_precision,
+)
 from pose_lifting_core.model import quantize_linear_int8
 
 
-def _timeit(fn: Callable[[], object], device: torch.device, min_time: float = 0.2, max_reps: int = 200) -> float:
+def _timeit(
+    fn: Callable[[], object], device: torch.device, min_time: float = 0.2, max_reps: int = 200
+) -> float:
     """Median seconds per call, after warm-up (three calls; one when a call takes over 0.1 s,
     which is then timed three times rather than five)."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -33,7 +42,9 @@ def _timeit(fn: Callable[[], object], device: torch.device, min_time: float = 0.
     min_reps = 3 if slow else 5
     times: List[float] = []
     start = time.perf_counter()
-    while len(times) < max_reps and (time.perf_counter() - start < min_time or len(times) < min_reps):
+    while len(times) < max_reps and (
+        time.perf_counter() - start < min_time or len(times) < min_reps
+    ):
         t0 = time.perf_counter()
         fn()
         sync()
@@ -43,12 +54,16 @@ def _timeit(fn: Callable[[], object], device: torch.device, min_time: float = 0.
 
 def flops_per_pose(model: torch.nn.Module) -> int:
     """Multiply-adds x 2 of every linear layer (fp32, bf16 or int8) for one pose."""
-    return sum(2 * m.in_features * m.out_features for m in model.modules()
-               if hasattr(m, "in_features") and hasattr(m, "out_features"))
+    return sum(
+        2 * m.in_features * m.out_features
+        for m in model.modules()
+        if hasattr(m, "in_features") and hasattr(m, "out_features")
+    )
 
 
-def matmul_flops(device: torch.device, n: int = 4096, k: int = 1024, m: int = 1024,
-                 precision: str = "fp32") -> float:
+def matmul_flops(
+    device: torch.device, n: int = 4096, k: int = 1024, m: int = 1024, precision: str = "fp32"
+) -> float:
     """Dense matmul FLOP/s of this device for the lifter's layer shape (batch n, k -> m) in a
     number format: fp32 and bf16 as torch.mm; int8 as the same dynamically quantised linear
     layer the PyTorch int8 lifter uses (activations quantised per call, int8 x int8 -> fp32)."""
@@ -77,29 +92,42 @@ def throughput(lifter: Lifter, batches: Sequence[int]) -> List[Dict[str, object]
 
 
 def synthetic_people(n: int, seed: int = 0):
-    """n people's pixel keypoints (17-joint layout), confidences and K, roughly standing 3-9 m away."""
+    """n people's pixel keypoints (17-joint layout), confidences and K, roughly standing
+    3-9 m away."""
     rng = np.random.default_rng(seed)
     K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
-    X = rng.normal(0, 0.3, (n, 17, 3)) + np.stack([rng.uniform(-3, 3, n), np.zeros(n), rng.uniform(3, 9, n)], -1)[:, None]
+    X = (
+        rng.normal(0, 0.3, (n, 17, 3))
+        + np.stack([rng.uniform(-3, 3, n), np.zeros(n), rng.uniform(3, 9, n)], -1)[:, None]
+    )
     return project(X, K), np.ones((n, 17)), K
 
 
 def latency(lifter: Lifter, people: int) -> Dict[str, object]:
     """Seconds for `Lifter.lift` and for `Lifter.estimate` (lift + root solve + scores)."""
     kp, conf, K = synthetic_people(people)
-    return {"people": people, "lift_s": _timeit(lambda: lifter.lift(kp, conf, K), lifter.device),
-            "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device)}
+    return {
+        "people": people,
+        "lift_s": _timeit(lambda: lifter.lift(kp, conf, K), lifter.device),
+        "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device),
+    }
 
 
-def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)) -> Dict[str, object]:
+def run(
+    device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)
+) -> Dict[str, object]:
     """Everything, as a dict (what `pose-lifting benchmark --json` prints): per number format the
     device runs natively, PyTorch's matmul in that format (the reference; the faster of a
     measurement before and one after the throughput sweep, since on a shared machine a slow
     moment during a single reference run would inflate the share), throughput against batch
     size, and latency."""
     dev = resolve_device(device)
-    out: Dict[str, object] = {"device": str(dev), "threads": torch.get_num_threads(),
-                              "default_precision": resolve_precision("auto", dev), "precisions": {}}
+    out: Dict[str, object] = {
+        "device": str(dev),
+        "threads": torch.get_num_threads(),
+        "default_precision": resolve_precision("auto", dev),
+        "precisions": {},
+    }
     for prec in available_precisions(dev):
         lifter = Lifter.load(device=device, precision=prec)
         before = matmul_flops(dev, precision=prec)
@@ -108,6 +136,9 @@ def run(device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 1
         for r in rows:
             r["fraction_of_matmul"] = r["flops_per_s"] / ref
         out["flops_per_pose"] = flops_per_pose(lifter.model)
-        out["precisions"][prec] = {"matmul_flops_per_s": ref, "throughput": rows,
-                                   "latency": [latency(lifter, 1), latency(lifter, 10)]}
+        out["precisions"][prec] = {
+            "matmul_flops_per_s": ref,
+            "throughput": rows,
+            "latency": [latency(lifter, 1), latency(lifter, 10)],
+        }
     return out

@@ -6,6 +6,7 @@ back-projection, and the field-of-view prior used when K is unknown.
 Shapes: points (..., 3) in metres in the camera optical frame; pixels (..., 2); K (3, 3) or
 (N, 3, 3), broadcast against the leading axis of the points when it is N.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,9 @@ class Intrinsics:
     @staticmethod
     def from_K(K: np.ndarray, estimated: bool = False) -> "Intrinsics":
         K = np.asarray(K, dtype=np.float64)
-        return Intrinsics(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), estimated)
+        return Intrinsics(
+            float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), estimated
+        )
 
 
 def intrinsics_from_fov(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> Intrinsics:
@@ -54,7 +57,7 @@ def K_is_valid(K: np.ndarray) -> bool:
     """True for a finite K with positive focal lengths (the all-zero K of uncalibrated drivers,
     NaN or negative focal lengths are invalid)."""
     K = np.asarray(K, dtype=np.float64)
-    return (K.shape == (3, 3) and bool(np.isfinite(K).all()) and K[0, 0] > 0 and K[1, 1] > 0)
+    return K.shape == (3, 3) and bool(np.isfinite(K).all()) and K[0, 0] > 0 and K[1, 1] > 0
 
 
 _DIAG2 = ([0, 1], [0, 1])
@@ -119,9 +122,14 @@ def load_camera_info_yaml(path: str) -> tuple:
         K = np.asarray(doc["camera_matrix"]["data"], dtype=np.float64).reshape(3, 3)
         size = (int(doc["image_width"]), int(doc["image_height"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"camera_info {path} lacks a 3x3 camera_matrix.data or image_width/height") from exc
+        raise ValueError(
+            f"camera_info {path} lacks a 3x3 camera_matrix.data or image_width/height"
+        ) from exc
     if not K_is_valid(K):
-        raise ValueError(f"camera_info {path} has an invalid camera matrix (zero, NaN or non-positive focal length)")
+        raise ValueError(
+            f"camera_info {path} has an invalid camera matrix "
+            "(zero, NaN or non-positive focal length)"
+        )
     if size[0] <= 0 or size[1] <= 0:
         raise ValueError(f"camera_info {path} has a non-positive image size {size}")
     dist = doc.get("distortion_coefficients") or {}
@@ -132,7 +140,9 @@ def load_camera_info_yaml(path: str) -> tuple:
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 
 
-def undistort_pixels(pixels: np.ndarray, K: np.ndarray, D: np.ndarray, model: str = "plumb_bob") -> np.ndarray:
+def undistort_pixels(
+    pixels: np.ndarray, K: np.ndarray, D: np.ndarray, model: str = "plumb_bob"
+) -> np.ndarray:
     """Remove lens distortion from pixel positions (..., 2): returns where each point would be
     seen by the ideal pinhole camera with the same K. `model` is the CameraInfo distortion_model:
     plumb_bob / rational_polynomial (OpenCV's radial-tangential model, 4-8+ coefficients) or
@@ -146,7 +156,9 @@ def undistort_pixels(pixels: np.ndarray, K: np.ndarray, D: np.ndarray, model: st
     if not np.isfinite(D).all():
         raise ValueError("distortion coefficients contain NaN or infinity")
     if model not in DISTORTION_MODELS:
-        raise ValueError(f"unsupported distortion model {model!r} (supported: {', '.join(DISTORTION_MODELS)})")
+        raise ValueError(
+            f"unsupported distortion model {model!r} (supported: {', '.join(DISTORTION_MODELS)})"
+        )
     K = np.asarray(K, dtype=np.float64)
     pts = px.reshape(-1, 1, 2)
     if model == "equidistant":
@@ -155,6 +167,8 @@ def undistort_pixels(pixels: np.ndarray, K: np.ndarray, D: np.ndarray, model: st
         out = cv2.fisheye.undistortPoints(pts, K, D, P=K)
     else:
         if D.size not in (4, 5, 8, 12, 14):
-            raise ValueError(f"{model} distortion needs 4, 5, 8, 12 or 14 coefficients, got {D.size}")
+            raise ValueError(
+                f"{model} distortion needs 4, 5, 8, 12 or 14 coefficients, got {D.size}"
+            )
         out = cv2.undistortPoints(pts, K, D, P=K)
     return out.reshape(px.shape)

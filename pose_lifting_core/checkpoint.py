@@ -4,6 +4,7 @@ Owns: saving and loading (weights, network hyper-parameters, the codec with its 
 training configuration, provenance with every dataset's licence and attribution), the shipped
 checkpoint's path, and `load_model` (checkpoint -> network and codec) for the inference engine.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,20 +16,34 @@ from pose_lifting_core.codec import Codec
 from pose_lifting_core.model import LinearModel
 
 CHECKPOINT_FORMAT = "pose_lifting.lifter/1"
-DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "lifter.pt")
+DEFAULT_CHECKPOINT = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "weights", "lifter.pt"
+)
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, unreadable, or not a pose_lifting lifter checkpoint."""
 
 
-def save_checkpoint(path: str, model: LinearModel, codec: Codec, train_config: Dict[str, Any],
-                    provenance: Dict[str, Any], extra: Optional[Dict[str, Any]] = None) -> None:
+def save_checkpoint(
+    path: str,
+    model: LinearModel,
+    codec: Codec,
+    train_config: Dict[str, Any],
+    provenance: Dict[str, Any],
+    extra: Optional[Dict[str, Any]] = None,
+) -> None:
     """Write weights and everything needed to use them (atomic rename)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    blob = {"format": CHECKPOINT_FORMAT, "hparams": dict(model.hparams), "state_dict": state,
-            "codec": codec.to_dict(), "train_config": train_config, "provenance": provenance,
-            "extra": extra or {}}
+    blob = {
+        "format": CHECKPOINT_FORMAT,
+        "hparams": dict(model.hparams),
+        "state_dict": state,
+        "codec": codec.to_dict(),
+        "train_config": train_config,
+        "provenance": provenance,
+        "extra": extra or {},
+    }
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
     tmp = path + ".tmp"
     torch.save(blob, tmp)
@@ -42,11 +57,15 @@ def load_checkpoint(path: str) -> Dict[str, Any]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or unreadable: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
     if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a pose_lifting lifter checkpoint "
-                              f"(expected format {CHECKPOINT_FORMAT!r})")
+        raise CheckpointError(
+            f"{path} is not a pose_lifting lifter checkpoint "
+            f"(expected format {CHECKPOINT_FORMAT!r})"
+        )
     missing = [k for k in ("hparams", "state_dict", "codec") if k not in blob]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")

@@ -3,6 +3,7 @@
 Owns: argument parsing and turning every expected failure into a one-line message on stderr
 with a non-zero exit (2 for bad input or arguments). `--debug` shows tracebacks instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,11 +41,17 @@ def _datasets_arg(text: str) -> tuple:
     """A comma-separated list of DATASETS names ('all' for every one)."""
     from pose_lifting_core.data.mocap import DATASETS
 
-    names = tuple(DATASETS) if text == "all" else tuple(n.strip() for n in text.split(",") if n.strip())
+    names = (
+        tuple(DATASETS)
+        if text == "all"
+        else tuple(n.strip() for n in text.split(",") if n.strip())
+    )
     unknown = [n for n in names if n not in DATASETS]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown dataset(s) {', '.join(unknown) or text!r}; "
-                                         f"known: {', '.join(DATASETS)} or all")
+        raise argparse.ArgumentTypeError(
+            f"unknown dataset(s) {', '.join(unknown) or text!r}; "
+            f"known: {', '.join(DATASETS)} or all"
+        )
     return names
 
 
@@ -69,8 +76,12 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             except DatasetError as exc:
                 raise CliError(str(exc))
         _print_warnings(caught)
-        counts = ", ".join(f"{k} {v}" for k, v in category_counts(pose_categories(d.positions)).items())
-        print(f"{name}: {len(d.clip_names)} clips, {len(d.positions)} frames -> {cache} ({counts})")
+        counts = ", ".join(
+            f"{k} {v}" for k, v in category_counts(pose_categories(d.positions)).items()
+        )
+        print(
+            f"{name}: {len(d.clip_names)} clips, {len(d.positions)} frames -> {cache} ({counts})"
+        )
     return 0
 
 
@@ -81,15 +92,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pose_lifting_core.train import TrainConfig, train
 
     augment = AugmentConfig(p_stature=args.stature_prior_fraction)
-    if args.no_joint_offsets:   # the ablation: joints where the capture put them
-        augment = dataclasses.replace(augment, p_joint_offsets=0.0, hip_width_scale=(1.0, 1.0),
-                                      shoulder_width_scale=(1.0, 1.0))
-    cfg = TrainConfig(datasets=args.datasets, data_dir=args.data_dir, cache_dir=args.cache_dir,
-                      out_dir=args.out_dir, epochs=args.epochs,
-                      samples_per_epoch=args.samples_per_epoch, batch_size=args.batch_size, lr=args.lr,
-                      width=args.width, num_blocks=args.blocks, dropout=args.dropout, seed=args.seed,
-                      device=args.device,
-                      time_budget_s=args.time_budget_s, augment=augment)
+    if args.no_joint_offsets:  # the ablation: joints where the capture put them
+        augment = dataclasses.replace(
+            augment,
+            p_joint_offsets=0.0,
+            hip_width_scale=(1.0, 1.0),
+            shoulder_width_scale=(1.0, 1.0),
+        )
+    cfg = TrainConfig(
+        datasets=args.datasets,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        out_dir=args.out_dir,
+        epochs=args.epochs,
+        samples_per_epoch=args.samples_per_epoch,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        width=args.width,
+        num_blocks=args.blocks,
+        dropout=args.dropout,
+        seed=args.seed,
+        device=args.device,
+        time_budget_s=args.time_budget_s,
+        augment=augment,
+    )
     try:
         r = train(cfg, resume=args.resume, export_path=args.export, progress=not args.quiet)
     except FileNotFoundError as exc:
@@ -106,13 +132,21 @@ def _write_json(path: Optional[str], doc: dict) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from pose_lifting_core.evaluate import (EvalConfig, evaluate_known_k, evaluate_lab, evaluate_unknown_k,
-                                            lab_report_markdown, report_markdown)
+    from pose_lifting_core.evaluate import (
+        EvalConfig,
+        evaluate_known_k,
+        evaluate_lab,
+        evaluate_unknown_k,
+        lab_report_markdown,
+        report_markdown,
+    )
     from pose_lifting_core.lifter import Lifter
     from pose_lifting_core.train import TrainConfig, load_mocap
 
     data_cfg = TrainConfig(data_dir=args.data_dir, cache_dir=args.cache_dir)
-    cfg = EvalConfig(samples=args.samples, noise_px=args.noise_px, scenes=args.scenes, hfov_prior_deg=args.hfov)
+    cfg = EvalConfig(
+        samples=args.samples, noise_px=args.noise_px, scenes=args.scenes, hfov_prior_deg=args.hfov
+    )
     if args.leave_one_lab_out:
         from pose_lifting_core.train import ALL_DATASETS
 
@@ -120,20 +154,32 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         for lab in ALL_DATASETS:
             path = os.path.join(args.leave_one_lab_out, lab, "lifter.pt")
             if not os.path.isfile(path):
-                raise CliError(f"no checkpoint trained without {lab} at {path} (train it with "
-                               f"`pose-lifting train --datasets {','.join(d for d in ALL_DATASETS if d != lab)} "
-                               f"--export {path}`)")
+                raise CliError(
+                    f"no checkpoint trained without {lab} at {path} (train it with "
+                    "`pose-lifting train --datasets "
+                    f"{','.join(d for d in ALL_DATASETS if d != lab)} --export {path}`)"
+                )
             lifter = Lifter.load(path, args.device, args.precision)
             seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
             if lab in seen:
-                raise CliError(f"{path} was trained on {lab}; leave-one-lab-out needs a model that never saw it")
+                raise CliError(
+                    f"{path} was trained on {lab}; "
+                    "leave-one-lab-out needs a model that never saw it"
+                )
             try:
                 rows += evaluate_lab(lifter, load_mocap(lab, data_cfg), cfg)
             except FileNotFoundError as exc:
                 raise CliError(str(exc))
         print(lab_report_markdown(rows))
-        _write_json(args.json, {"protocol": "leave-one-lab-out", "dir": args.leave_one_lab_out,
-                                "config": cfg.__dict__, "rows": rows})
+        _write_json(
+            args.json,
+            {
+                "protocol": "leave-one-lab-out",
+                "dir": args.leave_one_lab_out,
+                "config": cfg.__dict__,
+                "rows": rows,
+            },
+        )
         return 0
     lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
@@ -144,19 +190,37 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise CliError(str(exc))
     seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
     if args.split == "all" and args.dataset in seen:
-        raise CliError(f"--split all scores every frame of {args.dataset}, but {lifter.info.get('path')} was "
-                       f"trained on it; use --split test")
-    lab_rows = evaluate_lab(lifter, data, cfg, None if args.split == "all" else
-                            data.splits(cfg.heldout_content)["test"])
+        raise CliError(
+            f"--split all scores every frame of {args.dataset}, but {lifter.info.get('path')} was "
+            f"trained on it; use --split test"
+        )
+    lab_rows = evaluate_lab(
+        lifter,
+        data,
+        cfg,
+        None if args.split == "all" else data.splits(cfg.heldout_content)["test"],
+    )
     rows = evaluate_known_k(lifter, data, cfg)
     if not args.skip_unknown_k:
         rows += evaluate_unknown_k(lifter, data, cfg)
     print(report_markdown(rows))
     print()
-    print(lab_report_markdown(lab_rows, title="all frames of" if args.split == "all" else "test split of"))
-    _write_json(args.json, {"checkpoint": lifter.info.get("path"), "dataset": args.dataset, "split": args.split,
-                            "config": cfg.__dict__ | {"heldout_content": list(heldout)},
-                            "rows": rows, "category_rows": lab_rows})
+    print(
+        lab_report_markdown(
+            lab_rows, title="all frames of" if args.split == "all" else "test split of"
+        )
+    )
+    _write_json(
+        args.json,
+        {
+            "checkpoint": lifter.info.get("path"),
+            "dataset": args.dataset,
+            "split": args.split,
+            "config": cfg.__dict__ | {"heldout_content": list(heldout)},
+            "rows": rows,
+            "category_rows": lab_rows,
+        },
+    )
     return 0
 
 
@@ -178,28 +242,40 @@ def _cmd_lift(args: argparse.Namespace) -> int:
         if args.focal != "prior" and n > 0:
             est = estimate_focal(lifter.lift, kp, conf, (w, h))
             f = est.f_px if args.focal == "pooled" else fuse_focal(f, est)
-            print(f"pooled focal estimate {est.f_px:.0f} px (bootstrap sd {est.rel_sd * 100:.0f} %) "
-                  f"from {est.num_samples} people; using {f:.0f} px ({args.focal})")
+            print(
+                f"pooled focal estimate {est.f_px:.0f} px (bootstrap sd {est.rel_sd * 100:.0f} %) "
+                f"from {est.num_samples} people; using {f:.0f} px ({args.focal})"
+            )
         K = np.tile(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]), (n, 1, 1))
     else:
         K = inp.K
     res = lifter.estimate(kp, conf, K)
-    write_lift_output(args.output, res.joints_3d, K, np.full(n, estimated), res.reprojection_error_px)
+    write_lift_output(
+        args.output, res.joints_3d, K, np.full(n, estimated), res.reprojection_error_px
+    )
     ok = np.isfinite(res.reprojection_error_px)
-    print(f"lifted {int(ok.sum())}/{n} people -> {args.output}"
-          + (f" (K estimated: f={K[0, 0, 0]:.0f} px)" if estimated and n else ""))
+    print(
+        f"lifted {int(ok.sum())}/{n} people -> {args.output}"
+        + (f" (K estimated: f={K[0, 0, 0]:.0f} px)" if estimated and n else "")
+    )
     if ok.any():
-        print(f"  distance {np.median(res.root[ok, 2]):.2f} m median, reprojection error "
-              f"{np.median(res.reprojection_error_px[ok]):.1f} px median")
+        print(
+            f"  distance {np.median(res.root[ok, 2]):.2f} m median, reprojection error "
+            f"{np.median(res.reprojection_error_px[ok]):.1f} px median"
+        )
     if inp.joints_3d_gt is not None and ok.any():
         from pose_lifting_core.metrics import mpjpe_mm, pa_mpjpe_mm, root_error
 
         gt = inp.joints_3d_gt[ok]
         gt_rel = gt - gt[:, :1]
         rerr = root_error(res.root[ok], gt[:, 0])
-        print(f"  against the ground truth in the file: MPJPE {mpjpe_mm(res.joints_rel[ok], gt_rel):.1f} mm, "
-              f"PA-MPJPE {pa_mpjpe_mm(res.joints_rel[ok], gt_rel):.1f} mm, root error "
-              f"{np.median(rerr) * 1000:.0f} mm median ({np.median(rerr / np.linalg.norm(gt[:, 0], axis=-1)) * 100:.1f}% of distance)")
+        print(
+            "  against the ground truth in the file: MPJPE "
+            f"{mpjpe_mm(res.joints_rel[ok], gt_rel):.1f} mm, PA-MPJPE "
+            f"{pa_mpjpe_mm(res.joints_rel[ok], gt_rel):.1f} mm, root error "
+            f"{np.median(rerr) * 1000:.0f} mm median "
+            f"({np.median(rerr / np.linalg.norm(gt[:, 0], axis=-1)) * 100:.1f}% of distance)"
+        )
     return 0
 
 
@@ -222,14 +298,22 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         if D.size and D.any():
             distortion = (model, D)
         if tuple(size) != tuple(src.size):
-            raise CliError(f"camera_info is for {size[0]}x{size[1]} images but {args.input} is "
-                           f"{src.size[0]}x{src.size[1]}")
+            raise CliError(
+                f"camera_info is for {size[0]}x{size[1]} images but {args.input} is "
+                f"{src.size[0]}x{src.size[1]}"
+            )
         K = intr.K
-    cfg = PipelineConfig(checkpoint=args.checkpoint, device=args.device, precision=args.precision,
-                         landmark_model=args.landmark_model,
-                         person_detector=args.person_detector, max_people=args.max_people,
-                         hfov_deg=args.hfov, track=src.kind != "image" and not args.no_track,
-                         smoothing_alpha=args.smoothing)
+    cfg = PipelineConfig(
+        checkpoint=args.checkpoint,
+        device=args.device,
+        precision=args.precision,
+        landmark_model=args.landmark_model,
+        person_detector=args.person_detector,
+        max_people=args.max_people,
+        hfov_deg=args.hfov,
+        track=src.kind != "image" and not args.no_track,
+        smoothing_alpha=args.smoothing,
+    )
     est = PoseEstimator(cfg)
     writer = view = None
     if args.render:
@@ -238,7 +322,9 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         writer = RenderWriter(args.render, fps=src.fps or 10.0)
         view = View3D()
     frames, ids, busy, intr = [], set(), 0.0, None
-    bar = tqdm(src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet)
+    bar = tqdm(
+        src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet
+    )
     try:
         for index, t, rgb in bar:
             t0 = time.perf_counter()
@@ -257,17 +343,31 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         if writer is not None:
             writer.close()
             view.close()
-    doc = {"intrinsics": {"fx": intr.fx, "fy": intr.fy, "cx": intr.cx, "cy": intr.cy, "estimated": intr.estimated},
-           "frames": frames}
+    doc = {
+        "intrinsics": {
+            "fx": intr.fx,
+            "fy": intr.fy,
+            "cx": intr.cx,
+            "cy": intr.cy,
+            "estimated": intr.estimated,
+        },
+        "frames": frames,
+    }
     if args.output:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         with open(args.output, "w") as fh:
             json.dump(doc, fh)
     n_people = [len(f["persons"]) for f in frames]
-    print(f"{len(frames)} frame(s), {sum(n_people)} person detections ({len(ids)} track ids), "
-          f"{np.mean(n_people):.1f} people per frame, {len(frames) / max(busy, 1e-9):.1f} frames/s "
-          f"(detection + lifting, {cfg.detector_threads} threads)"
-          + (f"; K estimated (f={intr.fx:.0f} px, {args.hfov:g} deg prior)" if intr.estimated else ""))
+    print(
+        f"{len(frames)} frame(s), {sum(n_people)} person detections ({len(ids)} track ids), "
+        f"{np.mean(n_people):.1f} people per frame, {len(frames) / max(busy, 1e-9):.1f} frames/s "
+        f"(detection + lifting, {cfg.detector_threads} threads)"
+        + (
+            f"; K estimated (f={intr.fx:.0f} px, {args.hfov:g} deg prior)"
+            if intr.estimated
+            else ""
+        )
+    )
     if args.output:
         print(f"wrote {args.output}")
     if args.render:
@@ -288,17 +388,26 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(r, indent=1))
         return 0
-    print(f"device {r['device']}, {r['threads']} threads; {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; "
-          f"lifting uses {r['default_precision']} by default")
+    print(
+        f"device {r['device']}, {r['threads']} threads; {r['flops_per_pose'] / 1e6:.2f} MFLOP per "
+        f"pose; lifting uses {r['default_precision']} by default"
+    )
     for prec, p in r["precisions"].items():
-        print(f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (PyTorch, measured now)")
+        print(
+            f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s "
+            "(PyTorch, measured now)"
+        )
         print("batch      poses/s    GFLOP/s  of matmul")
         for row in p["throughput"]:
-            print(f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  {row['flops_per_s'] / 1e9:>9.1f}  "
-                  f"{row['fraction_of_matmul'] * 100:>8.0f} %")
+            print(
+                f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  "
+                f"{row['flops_per_s'] / 1e9:>9.1f}  {row['fraction_of_matmul'] * 100:>8.0f} %"
+            )
         for lat in p["latency"]:
-            print(f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, "
-                  f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms")
+            print(
+                f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, "
+                f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms"
+            )
     return 0
 
 
@@ -319,9 +428,13 @@ def _precision_arg(sub: argparse.ArgumentParser) -> None:
     """--precision, as evaluate, lift and estimate take it."""
     from pose_lifting_core.lifter import PRECISIONS
 
-    sub.add_argument("--precision", choices=PRECISIONS, default="auto",
-                     help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where native, "
-                          "else fp32)")
+    sub.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where "
+        "native, else fp32)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,23 +447,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def data_args(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--data-dir", default=SHARED_DATA,
-                       help="folder holding the motion-capture archives (docs/TRAINING.md)")
+        s.add_argument(
+            "--data-dir",
+            default=SHARED_DATA,
+            help="folder holding the motion-capture archives (docs/TRAINING.md)",
+        )
         s.add_argument("--cache-dir", default="cache", help="where the 17-joint caches live")
 
-    s = sub.add_parser("prepare-data", help="convert motion-capture archives into cached 17-joint arrays")
+    s = sub.add_parser(
+        "prepare-data", help="convert motion-capture archives into cached 17-joint arrays"
+    )
     data_args(s)
-    s.add_argument("--dataset", type=_datasets_arg, default=tuple(DATASETS),
-                   help=f"comma-separated, of {', '.join(DATASETS)} (default: all)")
-    s.add_argument("--fps", type=_positive_float, default=None,
-                   help="frame rate kept in the cache (default: each dataset's, docs/TRAINING.md)")
+    s.add_argument(
+        "--dataset",
+        type=_datasets_arg,
+        default=tuple(DATASETS),
+        help=f"comma-separated, of {', '.join(DATASETS)} (default: all)",
+    )
+    s.add_argument(
+        "--fps",
+        type=_positive_float,
+        default=None,
+        help="frame rate kept in the cache (default: each dataset's, docs/TRAINING.md)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_prepare)
 
     s = sub.add_parser("train", help="train the lifter (seeded, resumable)")
     data_args(s)
-    s.add_argument("--datasets", type=_datasets_arg, default=tuple(DATASETS),
-                   help="comma-separated datasets to train on (default: all)")
+    s.add_argument(
+        "--datasets",
+        type=_datasets_arg,
+        default=tuple(DATASETS),
+        help="comma-separated datasets to train on (default: all)",
+    )
     s.add_argument("--out-dir", default=os.path.join("runs", "lifter"))
     s.add_argument("--export", default=None, help="where to write the final checkpoint")
     s.add_argument("--epochs", type=int, default=30)
@@ -362,13 +492,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dropout", type=float, default=TrainConfig.dropout)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument("--time-budget-s", type=float, default=0.0,
-                   help="stop before an epoch that would end later than this (0: no limit)")
-    s.add_argument("--stature-prior-fraction", type=float, default=AugmentConfig.p_stature,
-                   help="share of samples scaled to a stature from the adult prior (the rest keep "
-                        "their actor's size)")
-    s.add_argument("--no-joint-offsets", action="store_true",
-                   help="ablation: train without the joint-definition augmentation")
+    s.add_argument(
+        "--time-budget-s",
+        type=float,
+        default=0.0,
+        help="stop before an epoch that would end later than this (0: no limit)",
+    )
+    s.add_argument(
+        "--stature-prior-fraction",
+        type=float,
+        default=AugmentConfig.p_stature,
+        help="share of samples scaled to a stature from the adult prior (the rest keep "
+        "their actor's size)",
+    )
+    s.add_argument(
+        "--no-joint-offsets",
+        action="store_true",
+        help="ablation: train without the joint-definition augmentation",
+    )
     s.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_train)
@@ -376,13 +517,25 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("evaluate", help="MPJPE, PA-MPJPE, root and focal errors on held-out data")
     data_args(s)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
-    s.add_argument("--dataset", choices=tuple(DATASETS), default="bandai",
-                   help="whose held-out clips to score (default bandai)")
-    s.add_argument("--split", choices=("test", "all"), default="test",
-                   help="the per-category table on the dataset's test clips, or on all its frames (only for "
-                        "a model that never saw the dataset)")
-    s.add_argument("--leave-one-lab-out", metavar="DIR", default=None,
-                   help="score DIR/<lab>/lifter.pt, trained without <lab>, on all of <lab>, for each lab")
+    s.add_argument(
+        "--dataset",
+        choices=tuple(DATASETS),
+        default="bandai",
+        help="whose held-out clips to score (default bandai)",
+    )
+    s.add_argument(
+        "--split",
+        choices=("test", "all"),
+        default="test",
+        help="the per-category table on the dataset's test clips, or on all its frames (only for "
+        "a model that never saw the dataset)",
+    )
+    s.add_argument(
+        "--leave-one-lab-out",
+        metavar="DIR",
+        default=None,
+        help="score DIR/<lab>/lifter.pt, trained without <lab>, on all of <lab>, for each lab",
+    )
     s.add_argument("--device", default="auto")
     _precision_arg(s)
     s.add_argument("--samples", type=int, default=20_000)
@@ -394,52 +547,94 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("lift", help="lift 2D keypoints from an .npz to metric 3D")
-    s.add_argument("--keypoints", required=True, help="IN.npz (keys: README, \"Lifting your own keypoints\")")
+    s.add_argument(
+        "--keypoints", required=True, help='IN.npz (keys: README, "Lifting your own keypoints")'
+    )
     s.add_argument("--output", required=True, help="OUT.npz")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     _precision_arg(s)
-    s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
-                   help="horizontal field-of-view prior (degrees) when K is unknown")
-    s.add_argument("--focal", choices=("prior", "pooled", "fused"), default="prior",
-                   help="unknown K: the field-of-view prior (default), a focal length pooled over all people "
-                        "in the file (one static camera), or both fused by their uncertainties (docs/CAMERA.md)")
+    s.add_argument(
+        "--hfov",
+        type=_positive_float,
+        default=DEFAULT_HFOV_DEG,
+        help="horizontal field-of-view prior (degrees) when K is unknown",
+    )
+    s.add_argument(
+        "--focal",
+        choices=("prior", "pooled", "fused"),
+        default="prior",
+        help="unknown K: the field-of-view prior (default), a focal length pooled over all people "
+        "in the file (one static camera), or both fused by their uncertainties (docs/CAMERA.md)",
+    )
     s.set_defaults(func=_cmd_lift)
-    s = sub.add_parser("estimate", help="metric 3D skeletons of every person in an image, video or folder")
+    s = sub.add_parser(
+        "estimate", help="metric 3D skeletons of every person in an image, video or folder"
+    )
     s.add_argument("input", help="an image, a video, or a folder of images")
     cam = s.add_mutually_exclusive_group()
-    cam.add_argument("--intrinsics", nargs=4, type=_positive_float, metavar=("FX", "FY", "CX", "CY"),
-                     help="pinhole intrinsics in pixels")
+    cam.add_argument(
+        "--intrinsics",
+        nargs=4,
+        type=_positive_float,
+        metavar=("FX", "FY", "CX", "CY"),
+        help="pinhole intrinsics in pixels",
+    )
     cam.add_argument("--camera-info", help="camera_info YAML written by ROS camera_calibration")
-    s.add_argument("--output", help="OUT.json (format: README, \"Images and video\")")
+    s.add_argument("--output", help='OUT.json (format: README, "Images and video")')
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     _precision_arg(s)
-    s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG,
-                   help="horizontal field-of-view prior (degrees) when no intrinsics are given")
+    s.add_argument(
+        "--hfov",
+        type=_positive_float,
+        default=DEFAULT_HFOV_DEG,
+        help="horizontal field-of-view prior (degrees) when no intrinsics are given",
+    )
     s.add_argument("--max-people", type=int, default=10)
     s.add_argument("--landmark-model", choices=("lite", "full", "heavy"), default="full")
     s.add_argument("--person-detector", choices=("blazepose", "hog", "both"), default="both")
-    s.add_argument("--smoothing", type=_positive_float, default=1.0,
-                   help="temporal smoothing alpha in (0, 1]; 1 = off; lag (1 - a) / a frames")
+    s.add_argument(
+        "--smoothing",
+        type=_positive_float,
+        default=1.0,
+        help="temporal smoothing alpha in (0, 1]; 1 = off; lag (1 - a) / a frames",
+    )
     s.add_argument("--no-track", action="store_true", help="detect every frame, no track ids")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_estimate)
 
     from pose_lifting_core.detection.models import MODELS
 
-    s = sub.add_parser("fetch-models", help="download the BlazePose detector models (pip and npm registries); "
-                                            "a separate step: building and running never download")
-    s.add_argument("--dir", default=None, help="model directory (default: $POSE_LIFTING_MODEL_DIR, else the "
-                                               "pose_lifting share directory, else <prefix>/share/pose_lifting/models)")
-    s.add_argument("--models", nargs="+", choices=list(MODELS), default=None, help="which models (default: all)")
+    s = sub.add_parser(
+        "fetch-models",
+        help="download the BlazePose detector models (pip and npm registries); "
+        "a separate step: building and running never download",
+    )
+    s.add_argument(
+        "--dir",
+        default=None,
+        help="model directory (default: $POSE_LIFTING_MODEL_DIR, else the "
+        "pose_lifting share directory, else <prefix>/share/pose_lifting/models)",
+    )
+    s.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(MODELS),
+        default=None,
+        help="which models (default: all)",
+    )
     s.add_argument("--list", action="store_true", help="only say which model files are present")
     s.set_defaults(func=_cmd_fetch_models)
 
-    s = sub.add_parser("benchmark", help="lifter throughput and latency on this machine (under a minute)")
+    s = sub.add_parser(
+        "benchmark", help="lifter throughput and latency on this machine (under a minute)"
+    )
     s.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    s.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    s.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)"
+    )
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_cmd_benchmark)
     return p

@@ -12,6 +12,7 @@ The body centre is the pelvis when its confidence is > 0, else the confidence-we
 Missing joints (confidence 0) have their coordinate features set to 0 after standardisation.
 Output: root-relative joints (J, 3) in metres, camera optical frame, standardised per coordinate.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,9 +33,9 @@ def features_raw(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -
     xy = np.where(w[..., None] > 0, xy, 0.0)
     wsum = np.maximum(w.sum(-1, keepdims=True), 1e-9)
     mean = (xy * w[..., None]).sum(-2) / wsum
-    centre = np.where(w[:, ROOT:ROOT + 1] > 0, xy[:, ROOT], mean)
+    centre = np.where(w[:, ROOT : ROOT + 1] > 0, xy[:, ROOT], mean)
     rel = xy - centre[:, None]
-    radius = np.sqrt((w * (rel ** 2).sum(-1)).sum(-1, keepdims=True) / wsum)
+    radius = np.sqrt((w * (rel**2).sum(-1)).sum(-1, keepdims=True) / wsum)
     radius = np.maximum(radius, 1e-6)
     rel = np.where(w[..., None] > 0, rel / radius[..., None], 0.0)
     N = len(xy)
@@ -64,23 +65,29 @@ class Codec:
         return len(self.out_mean)
 
     @staticmethod
-    def fit(features: np.ndarray, targets_rel: np.ndarray,
-            joint_names: Sequence[str] = JOINT_NAMES) -> "Codec":
+    def fit(
+        features: np.ndarray, targets_rel: np.ndarray, joint_names: Sequence[str] = JOINT_NAMES
+    ) -> "Codec":
         """Statistics from raw training features (N, D) and root-relative targets (N, J, 3)."""
         J = len(joint_names)
-        valid = np.repeat(features[:, 2 * J:3 * J] > 0, 2, axis=1)
-        coords = features[:, :2 * J]
+        valid = np.repeat(features[:, 2 * J : 3 * J] > 0, 2, axis=1)
+        coords = features[:, : 2 * J]
         cnt = np.maximum(valid.sum(0), 1)
         cmean = (coords * valid).sum(0) / cnt
         cstd = np.sqrt((((coords - cmean) * valid) ** 2).sum(0) / cnt)
-        rest = features[:, 2 * J:]
+        rest = features[:, 2 * J :]
         in_mean = np.concatenate([cmean, rest.mean(0)])
         in_std = np.concatenate([cstd, rest.std(0)])
-        in_std[2 * J:3 * J] = 1.0   # confidences stay as they are
-        in_mean[2 * J:3 * J] = 0.0
+        in_std[2 * J : 3 * J] = 1.0  # confidences stay as they are
+        in_mean[2 * J : 3 * J] = 0.0
         t = targets_rel.reshape(len(targets_rel), -1)
-        return Codec(tuple(joint_names), in_mean, np.maximum(in_std, 1e-6), t.mean(0),
-                     np.maximum(t.std(0), 1e-6))
+        return Codec(
+            tuple(joint_names),
+            in_mean,
+            np.maximum(in_std, 1e-6),
+            t.mean(0),
+            np.maximum(t.std(0), 1e-6),
+        )
 
     def encode(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:
         """Network input (N, in_dim) float32 from pixels (N, J, 2), confidence (N, J), K."""
@@ -89,24 +96,37 @@ class Codec:
     def standardize(self, raw: np.ndarray) -> np.ndarray:
         J = self.num_joints
         x = (raw - self.in_mean) / self.in_std
-        x[:, :2 * J] *= np.repeat(raw[:, 2 * J:3 * J] > 0, 2, axis=1)
+        x[:, : 2 * J] *= np.repeat(raw[:, 2 * J : 3 * J] > 0, 2, axis=1)
         return x.astype(np.float32)
 
     def encode_target(self, joints_rel: np.ndarray) -> np.ndarray:
-        return ((joints_rel.reshape(len(joints_rel), -1) - self.out_mean) / self.out_std).astype(np.float32)
+        return ((joints_rel.reshape(len(joints_rel), -1) - self.out_mean) / self.out_std).astype(
+            np.float32
+        )
 
     def decode(self, out: np.ndarray) -> np.ndarray:
-        """Network output (N, out_dim) -> root-relative joints (N, J, 3) metres (root exactly 0)."""
-        X = (np.asarray(out, dtype=np.float64) * self.out_std + self.out_mean).reshape(len(out), -1, 3)
-        return X - X[:, ROOT:ROOT + 1]
+        """Network output (N, out_dim) -> root-relative joints (N, J, 3) metres
+        (root exactly 0)."""
+        X = (np.asarray(out, dtype=np.float64) * self.out_std + self.out_mean).reshape(
+            len(out), -1, 3
+        )
+        return X - X[:, ROOT : ROOT + 1]
 
     def to_dict(self) -> Dict[str, object]:
-        return {"joint_names": list(self.joint_names), "in_mean": self.in_mean.tolist(),
-                "in_std": self.in_std.tolist(), "out_mean": self.out_mean.tolist(),
-                "out_std": self.out_std.tolist()}
+        return {
+            "joint_names": list(self.joint_names),
+            "in_mean": self.in_mean.tolist(),
+            "in_std": self.in_std.tolist(),
+            "out_mean": self.out_mean.tolist(),
+            "out_std": self.out_std.tolist(),
+        }
 
     @staticmethod
     def from_dict(d: Dict[str, object]) -> "Codec":
-        return Codec(tuple(d["joint_names"]), np.asarray(d["in_mean"], dtype=np.float64),
-                     np.asarray(d["in_std"], dtype=np.float64), np.asarray(d["out_mean"], dtype=np.float64),
-                     np.asarray(d["out_std"], dtype=np.float64))
+        return Codec(
+            tuple(d["joint_names"]),
+            np.asarray(d["in_mean"], dtype=np.float64),
+            np.asarray(d["in_std"], dtype=np.float64),
+            np.asarray(d["out_mean"], dtype=np.float64),
+            np.asarray(d["out_std"], dtype=np.float64),
+        )

@@ -12,6 +12,7 @@ Leave-one-lab-out: a model trained on two of the three labs is scored on every f
 third (people, skeleton definitions and poses it never saw), per pose category, with exact 2D
 and known K (so the error is the lifter's own), and with 2D noise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
 @dataclass(frozen=True)
 class EvalConfig:
+    """Evaluation settings: sample counts, pixel noise, seed, field-of-view prior, scenes."""
+
     samples: int = 20_000
     noise_px: float = 5.0
     seed: int = 1234
@@ -50,18 +53,29 @@ def _layout_conf(n: int, layout: str) -> np.ndarray:
     return conf
 
 
-def _score(lifter: Lifter, views: synth.Views, kp: np.ndarray, conf: np.ndarray,
-           K: np.ndarray) -> Dict[str, Any]:
+def _score(
+    lifter: Lifter, views: synth.Views, kp: np.ndarray, conf: np.ndarray, K: np.ndarray
+) -> Dict[str, Any]:
     res = lifter.estimate(kp, conf, K)
     gt = views.joints_cam
-    gt_rel = gt - gt[:, ROOT:ROOT + 1]
+    gt_rel = gt - gt[:, ROOT : ROOT + 1]
     rerr = root_error(res.root, gt[:, ROOT])
-    return {"mpjpe_mm": mpjpe_mm(res.joints_rel, gt_rel), "pa_mpjpe_mm": pa_mpjpe_mm(res.joints_rel, gt_rel),
-            "root_err_median_mm": float(np.median(rerr) * 1000),
-            "root_err_median_pct_of_distance": float(np.median(rerr / np.linalg.norm(gt[:, ROOT], axis=-1)) * 100),
-            "reproj_err_median_px": float(np.nanmedian(res.reprojection_error_px)),
-            "per_joint_mm": dict(zip(JOINT_NAMES, (per_joint_error(res.joints_rel, gt_rel).mean(0) * 1000).round(1).tolist())),
-            "n": int(len(kp))}
+    return {
+        "mpjpe_mm": mpjpe_mm(res.joints_rel, gt_rel),
+        "pa_mpjpe_mm": pa_mpjpe_mm(res.joints_rel, gt_rel),
+        "root_err_median_mm": float(np.median(rerr) * 1000),
+        "root_err_median_pct_of_distance": float(
+            np.median(rerr / np.linalg.norm(gt[:, ROOT], axis=-1)) * 100
+        ),
+        "reproj_err_median_px": float(np.nanmedian(res.reprojection_error_px)),
+        "per_joint_mm": dict(
+            zip(
+                JOINT_NAMES,
+                (per_joint_error(res.joints_rel, gt_rel).mean(0) * 1000).round(1).tolist(),
+            )
+        ),
+        "n": int(len(kp)),
+    }
 
 
 def _draw(P: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -77,12 +91,19 @@ def evaluate_known_k(lifter: Lifter, data: MocapSet, cfg: EvalConfig) -> List[Di
         if not splits[split].any():
             continue
         rng = np.random.default_rng([cfg.seed, len(rows)])
-        views = synth.sample_views(_draw(data.positions[splits[split]], cfg.samples, rng), rng,
-                                   synth.CAMERA_RANGES[cam])
+        views = synth.sample_views(
+            _draw(data.positions[splits[split]], cfg.samples, rng), rng, synth.CAMERA_RANGES[cam]
+        )
         for noise in (0.0, cfg.noise_px):
             kp = views.keypoints + rng.standard_normal(views.keypoints.shape) * noise
             for layout in ("h36m17", "coco17"):
-                row = {"split": split, "cameras": cam, "noise_px": noise, "layout": layout, "K": "known"}
+                row = {
+                    "split": split,
+                    "cameras": cam,
+                    "noise_px": noise,
+                    "layout": layout,
+                    "K": "known",
+                }
                 row.update(_score(lifter, views, kp, _layout_conf(len(kp), layout), views.K))
                 rows.append(row)
     return rows
@@ -113,51 +134,89 @@ def evaluate_unknown_k(lifter: Lifter, data: MocapSet, cfg: EvalConfig) -> List[
             else:
                 f = float(np.exp(rng.uniform(*np.log(ranges["focal_px"]))))
             r = dict(ranges, focal_px=(f, f))
-            views = synth.sample_views(_draw(P_test, cfg.scene_people, rng), rng, r,
-                                       image_size=size, principal_jitter=0.01)
+            views = synth.sample_views(
+                _draw(P_test, cfg.scene_people, rng),
+                rng,
+                r,
+                image_size=size,
+                principal_jitter=0.01,
+            )
             kp = views.keypoints + rng.standard_normal(views.keypoints.shape) * cfg.noise_px
             conf = _layout_conf(len(kp), "coco17")
             gt = views.joints_cam
             prior = intrinsics_from_fov(size[0], size[1], cfg.hfov_prior_deg)
             est = estimate_focal(lifter.lift, kp, conf, size)
             rel_sd.append(est.rel_sd)
-            for name, fx in (("prior", prior.fx), ("pooled", est.f_px), ("fused", fuse_focal(prior.fx, est))):
+            for name, fx in (
+                ("prior", prior.fx),
+                ("pooled", est.f_px),
+                ("fused", fuse_focal(prior.fx, est)),
+            ):
                 K = np.array([[fx, 0, size[0] / 2], [0, fx, size[1] / 2], [0, 0, 1.0]])
                 X_rel = lifter.lift(kp, conf, K)
                 T = solve_root(X_rel, kp, conf, K)
                 acc[name]["f"].append(abs(fx - f) / f)
-                acc[name]["root"].extend(root_error(T, gt[:, ROOT]) / np.linalg.norm(gt[:, ROOT], axis=-1))
-                acc[name]["mp"].append(mpjpe_mm(X_rel, gt - gt[:, ROOT:ROOT + 1]))
+                acc[name]["root"].extend(
+                    root_error(T, gt[:, ROOT]) / np.linalg.norm(gt[:, ROOT], axis=-1)
+                )
+                acc[name]["mp"].append(mpjpe_mm(X_rel, gt - gt[:, ROOT : ROOT + 1]))
         for name, a in acc.items():
-            rows.append({"split": "test", "cameras": cam, "noise_px": cfg.noise_px, "layout": "coco17",
-                         "K": f"unknown ({name})", "scenes": cfg.scenes, "people_per_scene": cfg.scene_people,
-                         "focal_err_median_pct": float(np.median(a["f"]) * 100),
-                         "root_err_median_pct_of_distance": float(np.median(a["root"]) * 100),
-                         "mpjpe_mm": float(np.mean(a["mp"])),
-                         **({"focal_rel_sd_median_pct": float(np.median(rel_sd) * 100)} if name != "prior" else {})})
+            rows.append(
+                {
+                    "split": "test",
+                    "cameras": cam,
+                    "noise_px": cfg.noise_px,
+                    "layout": "coco17",
+                    "K": f"unknown ({name})",
+                    "scenes": cfg.scenes,
+                    "people_per_scene": cfg.scene_people,
+                    "focal_err_median_pct": float(np.median(a["f"]) * 100),
+                    "root_err_median_pct_of_distance": float(np.median(a["root"]) * 100),
+                    "mpjpe_mm": float(np.mean(a["mp"])),
+                    **(
+                        {"focal_rel_sd_median_pct": float(np.median(rel_sd) * 100)}
+                        if name != "prior"
+                        else {}
+                    ),
+                }
+            )
     return rows
 
 
 def report_markdown(rows: List[Dict[str, Any]]) -> str:
     """The rows as Markdown tables (known K, then unknown K)."""
     known = [r for r in rows if r["K"] == "known"]
-    out = ["| split | cameras | 2D noise (px) | input layout | MPJPE (mm) | PA-MPJPE (mm) | root err median (mm) | root err median (% of distance) |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| split | cameras | 2D noise (px) | input layout | MPJPE (mm) | PA-MPJPE (mm) "
+        "| root err median (mm) | root err median (% of distance) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in known:
-        out.append(f"| {r['split']} | {r['cameras']} | {r['noise_px']:g} | {r['layout']} | {r['mpjpe_mm']:.1f} | "
-                   f"{r['pa_mpjpe_mm']:.1f} | {r['root_err_median_mm']:.0f} | {r['root_err_median_pct_of_distance']:.2f} |")
+        out.append(
+            f"| {r['split']} | {r['cameras']} | {r['noise_px']:g} | {r['layout']} | "
+            f"{r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | {r['root_err_median_mm']:.0f} | "
+            f"{r['root_err_median_pct_of_distance']:.2f} |"
+        )
     unk = [r for r in rows if r["K"] != "known"]
     if unk:
-        out += ["", "| cameras | K | focal err median (%) | root err median (% of distance) | MPJPE (mm) | bootstrap sd of f (median %) |",
-                "|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "| cameras | K | focal err median (%) | root err median (% of distance) | MPJPE (mm) "
+            "| bootstrap sd of f (median %) |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in unk:
             sd = f"{r['focal_rel_sd_median_pct']:.1f}" if "focal_rel_sd_median_pct" in r else "-"
-            out.append(f"| {r['cameras']} | {r['K']} | {r['focal_err_median_pct']:.1f} | "
-                       f"{r['root_err_median_pct_of_distance']:.2f} | {r['mpjpe_mm']:.1f} | {sd} |")
+            out.append(
+                f"| {r['cameras']} | {r['K']} | {r['focal_err_median_pct']:.1f} | "
+                f"{r['root_err_median_pct_of_distance']:.2f} | {r['mpjpe_mm']:.1f} | {sd} |"
+            )
     return "\n".join(out)
 
 
-def _lab_row(lifter: Lifter, P: np.ndarray, rng: np.random.Generator, noise_px: float) -> Dict[str, Any]:
+def _lab_row(
+    lifter: Lifter, P: np.ndarray, rng: np.random.Generator, noise_px: float
+) -> Dict[str, Any]:
     """Exact-2D and noisy-2D scores of world skeletons P (N, 17, 3) seen through training-range
     cameras, known K, all 17 joints given."""
     views = synth.sample_views(P, rng, synth.CAMERA_RANGES["train"])
@@ -165,14 +224,20 @@ def _lab_row(lifter: Lifter, P: np.ndarray, rng: np.random.Generator, noise_px: 
     exact = _score(lifter, views, views.keypoints, conf, views.K)
     noisy = views.keypoints + rng.standard_normal(views.keypoints.shape) * noise_px
     res = lifter.lift(noisy, conf, views.K)
-    gt_rel = views.joints_cam - views.joints_cam[:, ROOT:ROOT + 1]
-    return {"n": exact["n"], "mpjpe_mm": exact["mpjpe_mm"], "pa_mpjpe_mm": exact["pa_mpjpe_mm"],
-            "root_err_median_pct_of_distance": exact["root_err_median_pct_of_distance"],
-            "mpjpe_noise_mm": mpjpe_mm(res, gt_rel), "noise_px": noise_px}
+    gt_rel = views.joints_cam - views.joints_cam[:, ROOT : ROOT + 1]
+    return {
+        "n": exact["n"],
+        "mpjpe_mm": exact["mpjpe_mm"],
+        "pa_mpjpe_mm": exact["pa_mpjpe_mm"],
+        "root_err_median_pct_of_distance": exact["root_err_median_pct_of_distance"],
+        "mpjpe_noise_mm": mpjpe_mm(res, gt_rel),
+        "noise_px": noise_px,
+    }
 
 
-def evaluate_lab(lifter: Lifter, data: MocapSet, cfg: EvalConfig,
-                 mask: np.ndarray | None = None) -> List[Dict[str, Any]]:
+def evaluate_lab(
+    lifter: Lifter, data: MocapSet, cfg: EvalConfig, mask: np.ndarray | None = None
+) -> List[Dict[str, Any]]:
     """Per-category rows for one dataset's frames (all of them, or `mask`): a row 'all' with up
     to `samples` frames drawn uniformly, then one per category present with up to
     `samples_per_category` of its frames. Each row says how many frames the category has."""
@@ -188,19 +253,26 @@ def evaluate_lab(lifter: Lifter, data: MocapSet, cfg: EvalConfig,
         if not sel.any():
             continue
         row = {"dataset": data.dataset, "category": name, "frames": int(sel.sum())}
-        row.update(_lab_row(lifter, _draw(P_all[sel], cfg.samples_per_category, rng), rng,
-                            cfg.noise_px))
+        row.update(
+            _lab_row(lifter, _draw(P_all[sel], cfg.samples_per_category, rng), rng, cfg.noise_px)
+        )
         rows.append(row)
     return rows
 
 
 def lab_report_markdown(rows: List[Dict[str, Any]], title: str = "held-out lab") -> str:
     """Rows of `evaluate_lab` (several datasets) as one Markdown table."""
-    out = [f"| {title} | pose | frames | MPJPE (mm) | PA-MPJPE (mm) | root err median (% of distance) "
-           f"| MPJPE, {rows[0]['noise_px']:g} px noise (mm) |" if rows else "",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        f"| {title} | pose | frames | MPJPE (mm) | PA-MPJPE (mm) "
+        f"| root err median (% of distance) | MPJPE, {rows[0]['noise_px']:g} px noise (mm) |"
+        if rows
+        else "",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        out.append(f"| {r['dataset']} | {r['category']} | {r['frames']} | {r['mpjpe_mm']:.1f} | "
-                   f"{r['pa_mpjpe_mm']:.1f} | {r['root_err_median_pct_of_distance']:.2f} | "
-                   f"{r['mpjpe_noise_mm']:.1f} |")
+        out.append(
+            f"| {r['dataset']} | {r['category']} | {r['frames']} | {r['mpjpe_mm']:.1f} | "
+            f"{r['pa_mpjpe_mm']:.1f} | {r['root_err_median_pct_of_distance']:.2f} | "
+            f"{r['mpjpe_noise_mm']:.1f} |"
+        )
     return "\n".join(out)

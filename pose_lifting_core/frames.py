@@ -6,6 +6,7 @@ x forward (the direction the body faces), y to the body's left (right hip -> lef
 rotations (N, 3, 3) whose columns are the body axes in camera coordinates; quaternions (N, 4)
 as (x, y, z, w).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,17 @@ from pose_lifting_core.skeleton import JOINT_NAMES
 _J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
 
-_LEFT_HIP, _RIGHT_HIP, _THORAX, _PELVIS = _J["left_hip"], _J["right_hip"], _J["thorax"], _J["pelvis"]
-_NEXT, _AFTER = [1, 2, 0], [2, 0, 1]   # cyclic index shifts for the cross product
+_LEFT_HIP, _RIGHT_HIP, _THORAX, _PELVIS = (
+    _J["left_hip"],
+    _J["right_hip"],
+    _J["thorax"],
+    _J["pelvis"],
+)
+_NEXT, _AFTER = [1, 2, 0], [2, 0, 1]  # cyclic index shifts for the cross product
 # 1 + these rows . (m00, m11, m22) = 4 x^2, 4 y^2, 4 z^2, 4 w^2 of the quaternion
-_DIAG_TO_SQUARES = np.array([[1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0], [1.0, 1.0, 1.0]])
+_DIAG_TO_SQUARES = np.array(
+    [[1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0], [1.0, 1.0, 1.0]]
+)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -33,7 +41,7 @@ def body_rotations(joints: np.ndarray) -> np.ndarray:
     y = _unit(J[:, _LEFT_HIP] - J[:, _RIGHT_HIP])
     up = J[:, _THORAX] - J[:, _PELVIS]
     z = _unit(up - (up * y).sum(-1, keepdims=True) * y)
-    x = y[:, _NEXT] * z[:, _AFTER] - y[:, _AFTER] * z[:, _NEXT]     # y x z
+    x = y[:, _NEXT] * z[:, _AFTER] - y[:, _AFTER] * z[:, _NEXT]  # y x z
     return np.stack([x, y, z], -1)
 
 
@@ -42,7 +50,9 @@ def quaternion_from_matrix(R: np.ndarray) -> np.ndarray:
     from the diagonal, signs of x, y, z from the antisymmetric part (w >= 0)."""
     R = np.asarray(R, dtype=np.float64).reshape(-1, 9)
     q = np.sqrt(np.maximum(1.0 + R[:, [0, 4, 8]] @ _DIAG_TO_SQUARES.T, 0.0))
-    q[:, :3] = np.copysign(q[:, :3], R[:, [7, 2, 3]] - R[:, [5, 6, 1]])   # m21-m12, m02-m20, m10-m01
+    q[:, :3] = np.copysign(
+        q[:, :3], R[:, [7, 2, 3]] - R[:, [5, 6, 1]]
+    )  # m21-m12, m02-m20, m10-m01
     return _unit(q)
 
 
@@ -50,6 +60,17 @@ def matrix_from_quaternion(q: np.ndarray) -> np.ndarray:
     """Rotation matrices (N, 3, 3) from quaternions (N, 4) as (x, y, z, w)."""
     q = np.asarray(q, dtype=np.float64).reshape(-1, 4)
     x, y, z, w = q.T
-    return np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
-                     2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
-                     2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1).reshape(-1, 3, 3)
+    return np.stack(
+        [
+            1 - 2 * (y * y + z * z),
+            2 * (x * y - z * w),
+            2 * (x * z + y * w),
+            2 * (x * y + z * w),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z - x * w),
+            2 * (x * z - y * w),
+            2 * (y * z + x * w),
+            1 - 2 * (x * x + y * y),
+        ],
+        -1,
+    ).reshape(-1, 3, 3)

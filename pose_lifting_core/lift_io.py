@@ -10,6 +10,7 @@ IN.npz:  keypoints (N, J, 2) px; layout (str, default coco17); scores (N, J) opt
 OUT.npz: joints_3d (N, 17, 3) metres, absolute, camera optical frame; joint_names (17,);
          K (N, 3, 3) as used; K_estimated (N,) bool; reprojection_error_px (N,).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,14 @@ class InputError(ValueError):
 
 @dataclass
 class LiftInput:
-    keypoints: np.ndarray                 # (N, J, 2) px
+    """The validated contents of an IN.npz file (see the module docstring for the keys)."""
+
+    keypoints: np.ndarray  # (N, J, 2) px
     layout: str
-    scores: Optional[np.ndarray]          # (N, J) or None
-    K: Optional[np.ndarray]               # (N, 3, 3) or None when it must be estimated
+    scores: Optional[np.ndarray]  # (N, J) or None
+    K: Optional[np.ndarray]  # (N, 3, 3) or None when it must be estimated
     image_size: Optional[Tuple[float, float]]
-    joints_3d_gt: Optional[np.ndarray] = None   # (N, 17, 3) metres, when the file carries it
+    joints_3d_gt: Optional[np.ndarray] = None  # (N, 17, 3) metres, when the file carries it
 
 
 def _array(z, key: str) -> np.ndarray:
@@ -65,7 +68,9 @@ def read_lift_input(path: str) -> LiftInput:
         raise InputError(f"{path} is a single .npy array, not an .npz archive with named arrays")
     with z:
         if "keypoints" not in z.files:
-            raise InputError(f"{path} has no 'keypoints' array (found: {', '.join(z.files) or 'none'})")
+            raise InputError(
+                f"{path} has no 'keypoints' array (found: {', '.join(z.files) or 'none'})"
+            )
         layout = "coco17"
         if "layout" in z.files:
             la = _array(z, "layout")
@@ -79,7 +84,9 @@ def read_lift_input(path: str) -> LiftInput:
         nj = layout_num_joints(layout)
         kp = _numeric(_array(z, "keypoints"), "keypoints")
         if kp.ndim != 3 or kp.shape[1:] != (nj, 2):
-            raise InputError(f"'keypoints' must have shape (N, {nj}, 2) for layout {layout}, got {kp.shape}")
+            raise InputError(
+                f"'keypoints' must have shape (N, {nj}, 2) for layout {layout}, got {kp.shape}"
+            )
         n = kp.shape[0]
         scores = None
         if "scores" in z.files:
@@ -92,7 +99,9 @@ def read_lift_input(path: str) -> LiftInput:
         if "image_size" in z.files:
             s = _numeric(_array(z, "image_size"), "image_size").reshape(-1)
             if s.shape != (2,) or (s <= 0).any():
-                raise InputError(f"'image_size' must be two positive numbers (width, height), got {s.tolist()}")
+                raise InputError(
+                    f"'image_size' must be two positive numbers (width, height), got {s.tolist()}"
+                )
             image_size = (float(s[0]), float(s[1]))
         K = None
         if "K" in z.files:
@@ -103,9 +112,11 @@ def read_lift_input(path: str) -> LiftInput:
                 raise InputError(f"'K' must have shape (3, 3) or ({n}, 3, 3), got {K.shape}")
             zero = ~K.any(axis=(1, 2))
             if zero.all():
-                K = None                              # uncalibrated driver: estimate it
+                K = None  # uncalibrated driver: estimate it
             elif zero.any():
-                raise InputError(f"'K' is all zero for {int(zero.sum())} of {n} people; give all or none")
+                raise InputError(
+                    f"'K' is all zero for {int(zero.sum())} of {n} people; give all or none"
+                )
             elif (K[:, 0, 0] <= 0).any() or (K[:, 1, 1] <= 0).any():
                 raise InputError("'K' has a non-positive focal length (fx or fy <= 0)")
         if K is None and image_size is None:
@@ -114,15 +125,27 @@ def read_lift_input(path: str) -> LiftInput:
         if "joints_3d_gt" in z.files:
             gt = _numeric(_array(z, "joints_3d_gt"), "joints_3d_gt")
             if gt.shape != (n, len(JOINT_NAMES), 3):
-                raise InputError(f"'joints_3d_gt' must have shape ({n}, {len(JOINT_NAMES)}, 3), got {gt.shape}")
+                raise InputError(
+                    f"'joints_3d_gt' must have shape ({n}, {len(JOINT_NAMES)}, 3), got {gt.shape}"
+                )
     return LiftInput(kp, layout, scores, K, image_size, gt)
 
 
-def write_lift_output(path: str, joints_3d: np.ndarray, K: np.ndarray, K_estimated: np.ndarray,
-                      reprojection_error_px: np.ndarray) -> None:
+def write_lift_output(
+    path: str,
+    joints_3d: np.ndarray,
+    K: np.ndarray,
+    K_estimated: np.ndarray,
+    reprojection_error_px: np.ndarray,
+) -> None:
     """Write OUT.npz (creating the parent folder)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    np.savez(path, joints_3d=joints_3d.astype(np.float64), joint_names=np.array(JOINT_NAMES),
-             K=K.astype(np.float64), K_estimated=K_estimated.astype(bool),
-             reprojection_error_px=reprojection_error_px.astype(np.float64))
+    np.savez(
+        path,
+        joints_3d=joints_3d.astype(np.float64),
+        joint_names=np.array(JOINT_NAMES),
+        K=K.astype(np.float64),
+        K_estimated=K_estimated.astype(bool),
+        reprojection_error_px=reprojection_error_px.astype(np.float64),
+    )

@@ -1,4 +1,5 @@
-"""Lifter: a checkpoint's network on a device, lifting batches of people with the camera in the loop.
+"""Lifter: a checkpoint's network on a device, lifting batches of people with the camera in
+the loop.
 
 Owns: the one inference engine (PyTorch), the device choice (CUDA when available, CPU
 otherwise), the network's number format (bf16 where the hardware multiplies bf16 natively, fp32
@@ -8,6 +9,7 @@ and speed of each, and why PyTorch rather than ONNX Runtime), and the batched ca
 scores every person by reprojection error (one float64 path, `place(lift())`, for every batch).
 Checkpoints are read by checkpoint.py.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -17,10 +19,21 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from pose_lifting_core.checkpoint import (CHECKPOINT_FORMAT, DEFAULT_CHECKPOINT, CheckpointError,  # noqa: F401
-                                          load_checkpoint, load_model, save_checkpoint)
+from pose_lifting_core.checkpoint import (  # re-exported: callers import these from lifter
+    CHECKPOINT_FORMAT,  # noqa: F401
+    DEFAULT_CHECKPOINT,  # noqa: F401
+    CheckpointError,  # noqa: F401
+    load_checkpoint,  # noqa: F401
+    load_model,
+    save_checkpoint,  # noqa: F401
+)
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.model import FusedInference, LinearModel, int8_available, quantize_hidden_int8
+from pose_lifting_core.model import (
+    FusedInference,
+    LinearModel,
+    int8_available,
+    quantize_hidden_int8,
+)
 from pose_lifting_core.skeleton import JOINT_NAMES
 from pose_lifting_core.solvers import reprojection_error_px, solve_root
 
@@ -38,7 +51,9 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
-SINGLE_THREAD_MAX = 16   # CPU batches up to this many people are lifted on one thread (Lifter.forward)
+SINGLE_THREAD_MAX = (
+    16  # CPU batches up to this many people are lifted on one thread (Lifter.forward)
+)
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -54,8 +69,11 @@ def native_bf16(device: torch.device) -> bool:
 def available_precisions(device: torch.device) -> Tuple[str, ...]:
     """The number formats this device runs natively: fp32 always, bf16 with `native_bf16`, int8
     hidden layers on CPUs with PyTorch's x86 int8 kernels."""
-    return (("fp32",) + (("bf16",) if native_bf16(device) else ())
-            + (("int8",) if device.type == "cpu" and int8_available() else ()))
+    return (
+        ("fp32",)
+        + (("bf16",) if native_bf16(device) else ())
+        + (("int8",) if device.type == "cpu" and int8_available() else ())
+    )
 
 
 def check_precision(precision: str) -> str:
@@ -79,10 +97,16 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cuda":
         best = "bf16" if precision == "int8" and "bf16" in have else "fp32"
     else:
-        best = "bf16" if "bf16" in have else ("int8" if precision == "int8" and "int8" in have else "fp32")
+        best = (
+            "bf16"
+            if "bf16" in have
+            else ("int8" if precision == "int8" and "int8" in have else "fp32")
+        )
     if precision != "auto":
-        warnings.warn(f"precision {precision!r} requested but {device.type} has no native {precision} kernels; "
-                      f"using {best}")
+        warnings.warn(
+            f"precision {precision!r} requested but {device.type} has no native {precision} "
+            f"kernels; using {best}"
+        )
     return best
 
 
@@ -100,13 +124,21 @@ class LiftResult:
 class Lifter:
     """Batched 2D->3D lifting with a checkpoint's network and codec."""
 
-    def __init__(self, model: LinearModel, codec: Codec, device: str = "auto",
-                 info: Optional[Dict[str, Any]] = None, precision: str = "auto") -> None:
+    def __init__(
+        self,
+        model: LinearModel,
+        codec: Codec,
+        device: str = "auto",
+        info: Optional[Dict[str, Any]] = None,
+        precision: str = "auto",
+    ) -> None:
         if tuple(codec.joint_names) != JOINT_NAMES:
             raise CheckpointError("checkpoint joint order differs from the 17-joint skeleton")
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32   # the network's input
+        self.dtype = (
+            torch.bfloat16 if self.precision == "bf16" else torch.float32
+        )  # the network's input
         # batch norm folded, no dropout; weights in the network's number format
         self.model = FusedInference(model.eval()).to(self.device, self.dtype)
         if self.precision == "int8":
@@ -115,7 +147,9 @@ class Lifter:
         self.info = info or {}
 
     @staticmethod
-    def load(path: Optional[str] = None, device: str = "auto", precision: str = "auto") -> "Lifter":
+    def load(
+        path: Optional[str] = None, device: str = "auto", precision: str = "auto"
+    ) -> "Lifter":
         """The lifter of a checkpoint (default: the shipped weights)."""
         model, codec, info = load_model(path)
         return Lifter(model, codec, device, info, precision)
@@ -138,7 +172,11 @@ class Lifter:
         threads keep spinning after a multi-threaded call, which slows the detector running next
         (docs/BENCHMARKS.md, "after the detector")."""
         x = x.to(self.dtype)
-        if self.device.type == "cpu" and len(x) <= SINGLE_THREAD_MAX and torch.get_num_threads() > 1:
+        if (
+            self.device.type == "cpu"
+            and len(x) <= SINGLE_THREAD_MAX
+            and torch.get_num_threads() > 1
+        ):
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
@@ -147,7 +185,7 @@ class Lifter:
                 torch.set_num_threads(threads)
         if len(x) <= self.chunk:
             return self.model(x)
-        return torch.cat([self.model(x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)])
+        return torch.cat([self.model(x[i : i + self.chunk]) for i in range(0, len(x), self.chunk)])
 
     @torch.inference_mode()
     def lift(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -162,7 +200,9 @@ class Lifter:
             xt = xt.pin_memory().to(self.device, non_blocking=True)
         return self.codec.decode(self.forward(xt).float().cpu().numpy())
 
-    def place(self, X_rel: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> LiftResult:
+    def place(
+        self, X_rel: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray
+    ) -> LiftResult:
         """Put lifted root-relative skeletons (N, J, 3) in the camera frame (root solve) and
         score them by reprojection error against their keypoints (N, J, 2) px."""
         kp = np.asarray(keypoints, dtype=np.float64)

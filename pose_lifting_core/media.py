@@ -3,6 +3,7 @@
 Owns: turning a path (an image, a video, or a folder of images) into a stream of RGB frames
 with their times, and writing a PNG or an MP4. OpenCV does the decoding and encoding.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,7 +53,9 @@ class Source:
 
 
 def _images_in(folder: str) -> list:
-    return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXT))
+    return sorted(
+        os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXT)
+    )
 
 
 def read_image(path: str) -> np.ndarray:
@@ -66,7 +69,8 @@ def read_image(path: str) -> np.ndarray:
 
 
 def open_source(path: str) -> Source:
-    """Inspect a path. Raises MediaError for a missing path, an unknown type or an unreadable file."""
+    """Inspect a path. Raises MediaError for a missing path, an unknown type or an unreadable
+    file."""
     import cv2
 
     if not os.path.exists(path):
@@ -92,7 +96,9 @@ def open_source(path: str) -> Source:
             return Source(path, "video", max(n, 1), fps, (frame.shape[1], frame.shape[0]))
         finally:
             cap.release()
-    raise MediaError(f"unknown input type {ext or '(none)'} for {path}: give an image, a video or a folder")
+    raise MediaError(
+        f"unknown input type {ext or '(none)'} for {path}: give an image, a video or a folder"
+    )
 
 
 class RenderWriter:
@@ -115,8 +121,12 @@ class RenderWriter:
             self._last = bgr
             return
         if self._writer is None:
-            fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.path.lower().endswith(".mp4") else "MJPG"))
-            self._writer = cv2.VideoWriter(self.path, fourcc, self.fps, (bgr.shape[1], bgr.shape[0]))
+            fourcc = cv2.VideoWriter_fourcc(
+                *("mp4v" if self.path.lower().endswith(".mp4") else "MJPG")
+            )
+            self._writer = cv2.VideoWriter(
+                self.path, fourcc, self.fps, (bgr.shape[1], bgr.shape[0])
+            )
             if not self._writer.isOpened():
                 raise MediaError(f"cannot open video writer for {self.path}")
         self._writer.write(bgr)

@@ -2,6 +2,7 @@
 
 Shapes: pred, gt (N, J, 3). Every function is vectorised over N.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,8 @@ def procrustes_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", U, Vt)))
     D = np.ones_like(S)
     D[:, -1] = d
-    R = np.einsum("nij,nj,njk->nik", U, D, Vt)           # maps p -> g as p @ R
-    scale = (S * D).sum(-1) / np.maximum((p ** 2).sum((1, 2)), 1e-12)
+    R = np.einsum("nij,nj,njk->nik", U, D, Vt)  # maps p -> g as p @ R
+    scale = (S * D).sum(-1) / np.maximum((p**2).sum((1, 2)), 1e-12)
     return scale[:, None, None] * np.einsum("nji,nik->njk", p, R) + mg
 
 

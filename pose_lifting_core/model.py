@@ -3,9 +3,11 @@
 Owns: the network (`LinearModel`) and its max-norm weight constraint. Knows nothing about
 cameras or normalisation (see codec.py).
 
-in (N, in_dim) -> Linear -> BN -> ReLU -> Dropout -> [residual block] x num_blocks -> Linear -> out (N, out_dim)
+in (N, in_dim) -> Linear -> BN -> ReLU -> Dropout -> [residual block] x num_blocks -> Linear
+   -> out (N, out_dim)
 residual block: x + (Linear -> BN -> ReLU -> Dropout) x 2
 """
+
 from __future__ import annotations
 
 import warnings
@@ -19,8 +21,14 @@ class _Block(nn.Module):
     def __init__(self, width: int, dropout: float) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(width, width),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(width, width),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -28,15 +36,31 @@ class _Block(nn.Module):
 
 
 class LinearModel(nn.Module):
-    """Martinez's baseline: `width` wide, `num_blocks` residual blocks, batch norm, ReLU, dropout."""
+    """Martinez's baseline: `width` wide, `num_blocks` residual blocks, batch norm, ReLU,
+    dropout."""
 
-    def __init__(self, in_dim: int, out_dim: int, width: int = 1024, num_blocks: int = 2,
-                 dropout: float = 0.5) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        width: int = 1024,
+        num_blocks: int = 2,
+        dropout: float = 0.5,
+    ) -> None:
         super().__init__()
-        self.hparams = {"in_dim": in_dim, "out_dim": out_dim, "width": width,
-                        "num_blocks": num_blocks, "dropout": dropout}
-        self.inp = nn.Sequential(nn.Linear(in_dim, width), nn.BatchNorm1d(width),
-                                 nn.ReLU(inplace=True), nn.Dropout(dropout))
+        self.hparams = {
+            "in_dim": in_dim,
+            "out_dim": out_dim,
+            "width": width,
+            "num_blocks": num_blocks,
+            "dropout": dropout,
+        }
+        self.inp = nn.Sequential(
+            nn.Linear(in_dim, width),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+        )
         self.blocks = nn.Sequential(*[_Block(width, dropout) for _ in range(num_blocks)])
         self.out = nn.Linear(width, out_dim)
         for m in self.modules():
@@ -49,8 +73,13 @@ class LinearModel(nn.Module):
 
     @staticmethod
     def from_hparams(hparams: Dict[str, float]) -> "LinearModel":
-        return LinearModel(int(hparams["in_dim"]), int(hparams["out_dim"]), int(hparams["width"]),
-                           int(hparams["num_blocks"]), float(hparams["dropout"]))
+        return LinearModel(
+            int(hparams["in_dim"]),
+            int(hparams["out_dim"]),
+            int(hparams["width"]),
+            int(hparams["num_blocks"]),
+            float(hparams["dropout"]),
+        )
 
 
 @torch.no_grad()
@@ -86,8 +115,10 @@ class FusedInference(nn.Module):
             return out
 
         self.inp = fold(model.inp[0], model.inp[1])
-        self.blocks = nn.ModuleList(nn.ModuleList([fold(b.layers[0], b.layers[1]), fold(b.layers[4], b.layers[5])])
-                                    for b in model.blocks)
+        self.blocks = nn.ModuleList(
+            nn.ModuleList([fold(b.layers[0], b.layers[1]), fold(b.layers[4], b.layers[5])])
+            for b in model.blocks
+        )
         self.out = nn.Linear(model.out.in_features, model.out.out_features)
         self.out.load_state_dict(model.out.state_dict())
         self.eval()

@@ -6,6 +6,7 @@ owns the handling of intrinsics: a valid K is used as given; a missing, all-zero
 replaced by the field-of-view prior (principal point at the image centre) and flagged estimated.
 Built once from a frozen `PipelineConfig` and reused frame after frame.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,7 +15,13 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from pose_lifting_core.camera import DEFAULT_HFOV_DEG, Intrinsics, K_is_valid, intrinsics_from_fov, undistort_pixels
+from pose_lifting_core.camera import (
+    DEFAULT_HFOV_DEG,
+    Intrinsics,
+    K_is_valid,
+    intrinsics_from_fov,
+    undistort_pixels,
+)
 from pose_lifting_core.lifter import Lifter, check_precision
 from pose_lifting_core.skeleton import JOINT_NAMES, to_skeleton17
 from pose_lifting_core.tracking import Smoother, Tracker
@@ -24,20 +31,20 @@ from pose_lifting_core.tracking import Smoother, Tracker
 class PipelineConfig:
     """Every setting of the pipeline (ROS parameters and CLI flags map onto these)."""
 
-    checkpoint: Optional[str] = None          # None: the shipped weights
-    device: str = "auto"                      # auto | cpu | cuda
-    precision: str = "auto"                   # auto | fp32 | bf16 | int8 (lifter.resolve_precision)
-    landmark_model: str = "full"              # BlazePose lite | full | heavy
-    person_detector: str = "both"             # blazepose | hog | both
+    checkpoint: Optional[str] = None  # None: the shipped weights
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto | fp32 | bf16 | int8 (lifter.resolve_precision)
+    landmark_model: str = "full"  # BlazePose lite | full | heavy
+    person_detector: str = "both"  # blazepose | hog | both
     max_people: int = 10
     min_person_score: float = 0.5
-    min_keypoint_score: float = 0.2           # keypoints below this get confidence 0
+    min_keypoint_score: float = 0.2  # keypoints below this get confidence 0
     detector_threads: int = 2
-    hfov_deg: float = DEFAULT_HFOV_DEG        # field-of-view prior when K is unknown
-    track: bool = True                        # video: track ids (and detector ROIs) across frames
+    hfov_deg: float = DEFAULT_HFOV_DEG  # field-of-view prior when K is unknown
+    track: bool = True  # video: track ids (and detector ROIs) across frames
     tracker_min_iou: float = 0.1
     tracker_max_age: int = 20
-    smoothing_alpha: float = 1.0              # 1 = off; lag (1 - a) / a frames
+    smoothing_alpha: float = 1.0  # 1 = off; lag (1 - a) / a frames
 
     def validate(self) -> "PipelineConfig":
         """Raise ValueError naming the first bad setting."""
@@ -83,8 +90,9 @@ class FrameResult:
     timing: Dict[str, float] = field(default_factory=dict)
 
 
-def resolve_intrinsics(K: Optional[np.ndarray], width: int, height: int,
-                       hfov_deg: float = DEFAULT_HFOV_DEG) -> Intrinsics:
+def resolve_intrinsics(
+    K: Optional[np.ndarray], width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG
+) -> Intrinsics:
     """A valid K as given; otherwise (None, all zero, NaN, non-positive focal) the prior."""
     if K is not None and K_is_valid(np.asarray(K, dtype=np.float64)):
         return Intrinsics.from_K(K)
@@ -94,15 +102,23 @@ def resolve_intrinsics(K: Optional[np.ndarray], width: int, height: int,
 class PoseEstimator:
     """detect -> lift -> solve -> track, for a stream of frames from one camera."""
 
-    def __init__(self, config: PipelineConfig = PipelineConfig(), detector=None,
-                 lifter: Optional[Lifter] = None) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig = PipelineConfig(),
+        detector=None,
+        lifter: Optional[Lifter] = None,
+    ) -> None:
         self.config = config.validate()
         self.lifter = lifter or Lifter.load(config.checkpoint, config.device, config.precision)
         self._detector = detector
         self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
         self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None
         self._index = 0
-        self._intrinsics: Tuple[object, Intrinsics, np.ndarray] = (None, None, None)   # (key, intrinsics, K)
+        self._intrinsics: Tuple[object, Intrinsics, np.ndarray] = (
+            None,
+            None,
+            None,
+        )  # (key, intrinsics, K)
 
     @property
     def detector(self):
@@ -111,9 +127,14 @@ class PoseEstimator:
             from pose_lifting_core.detection.blazepose import BlazePoseDetector
 
             c = self.config
-            self._detector = BlazePoseDetector(model_complexity=c.landmark_model, max_people=c.max_people,
-                                               min_score=c.min_person_score, num_threads=c.detector_threads,
-                                               person_detector=c.person_detector, track=c.track)
+            self._detector = BlazePoseDetector(
+                model_complexity=c.landmark_model,
+                max_people=c.max_people,
+                min_score=c.min_person_score,
+                num_threads=c.detector_threads,
+                person_detector=c.person_detector,
+                track=c.track,
+            )
         return self._detector
 
     def reset(self) -> None:
@@ -125,8 +146,13 @@ class PoseEstimator:
             self._detector.reset()
         self._index = 0
 
-    def process(self, image: np.ndarray, K: Optional[np.ndarray] = None,
-                time_s: Optional[float] = None, distortion: Optional[Tuple[str, np.ndarray]] = None) -> FrameResult:
+    def process(
+        self,
+        image: np.ndarray,
+        K: Optional[np.ndarray] = None,
+        time_s: Optional[float] = None,
+        distortion: Optional[Tuple[str, np.ndarray]] = None,
+    ) -> FrameResult:
         """One RGB (H, W, 3) uint8 image (grey accepted) -> FrameResult. distortion: (model, D)
         of the camera; with non-zero D the keypoints are undistorted before lifting (with K)."""
         t0 = time.perf_counter()
@@ -140,16 +166,29 @@ class PoseEstimator:
             boxes = np.stack([p.box for p in people])
             scores = np.array([p.score for p in people])
         else:
-            layout, kp, sc, boxes, scores = self.detector.layout, None, None, np.zeros((0, 4)), np.zeros(0)
+            layout, kp, sc, boxes, scores = (
+                self.detector.layout,
+                None,
+                None,
+                np.zeros((0, 4)),
+                np.zeros(0),
+            )
         res = self._lift(kp, sc, layout, boxes, scores, K, (w, h), time_s, distortion=distortion)
         res.timing = {"detect_s": t1 - t0, **res.timing}
         return res
 
-    def process_keypoints(self, keypoints: np.ndarray, scores: Optional[np.ndarray], layout: str,
-                          image_size: Tuple[int, int], K: Optional[np.ndarray] = None,
-                          time_s: Optional[float] = None, ids: Optional[np.ndarray] = None,
-                          distortion: Optional[Tuple[str, np.ndarray]] = None,
-                          person_scores: Optional[np.ndarray] = None) -> FrameResult:
+    def process_keypoints(
+        self,
+        keypoints: np.ndarray,
+        scores: Optional[np.ndarray],
+        layout: str,
+        image_size: Tuple[int, int],
+        K: Optional[np.ndarray] = None,
+        time_s: Optional[float] = None,
+        ids: Optional[np.ndarray] = None,
+        distortion: Optional[Tuple[str, np.ndarray]] = None,
+        person_scores: Optional[np.ndarray] = None,
+    ) -> FrameResult:
         """Bring your own detector: keypoints (N, J, 2) px of `layout`, scores (N, J) or None.
 
         person_scores (N,): the detector's confidence per person; where it is 0 or absent (a
@@ -161,7 +200,11 @@ class PoseEstimator:
         sc = None if scores is None else np.asarray(scores, dtype=np.float64)
         k17, c17 = to_skeleton17(kp, sc, layout)
         mean_conf = c17.mean(-1) if len(kp) else np.zeros(0)
-        ps = mean_conf if person_scores is None else np.asarray(person_scores, dtype=np.float64).reshape(-1)
+        ps = (
+            mean_conf
+            if person_scores is None
+            else np.asarray(person_scores, dtype=np.float64).reshape(-1)
+        )
         if len(ps) != len(kp):
             raise ValueError(f"{len(ps)} person scores for {len(kp)} people")
         ps = np.where(np.isfinite(ps) & (ps > 0), np.clip(ps, 0.0, 1.0), mean_conf)
@@ -175,10 +218,23 @@ class PoseEstimator:
                 own = None
         kp, k17, c17 = kp[keep], k17[keep], c17[keep]
         sc = None if sc is None else sc[keep]
-        return self._lift(kp, sc, layout, _boxes(k17, c17), ps[keep], K, image_size, time_s, own,
-                          (k17, c17), distortion)
+        return self._lift(
+            kp,
+            sc,
+            layout,
+            _boxes(k17, c17),
+            ps[keep],
+            K,
+            image_size,
+            time_s,
+            own,
+            (k17, c17),
+            distortion,
+        )
 
-    def _resolve_intrinsics(self, K: Optional[np.ndarray], w: int, h: int) -> Tuple[Intrinsics, np.ndarray]:
+    def _resolve_intrinsics(
+        self, K: Optional[np.ndarray], w: int, h: int
+    ) -> Tuple[Intrinsics, np.ndarray]:
         """resolve_intrinsics and its K matrix, kept while K and the image size stay the same."""
         Ka = None if K is None else np.asarray(K, dtype=np.float64)
         key = (None if Ka is None else (Ka.shape, Ka.tobytes()), w, h)
@@ -186,12 +242,24 @@ class PoseEstimator:
         if key != cached_key:
             intr = resolve_intrinsics(K, w, h, self.config.hfov_deg)
             K_used = intr.K
-            K_used.setflags(write=False)        # shared by every frame until K or the size changes
+            K_used.setflags(write=False)  # shared by every frame until K or the size changes
             self._intrinsics = (key, intr, K_used)
         return intr, K_used
 
-    def _lift(self, kp, sc, layout, boxes, scores, K, image_size, time_s, own_ids=None,
-              converted=None, distortion=None) -> FrameResult:
+    def _lift(
+        self,
+        kp,
+        sc,
+        layout,
+        boxes,
+        scores,
+        K,
+        image_size,
+        time_s,
+        own_ids=None,
+        converted=None,
+        distortion=None,
+    ) -> FrameResult:
         t0 = time.perf_counter()
         w, h = image_size
         intr, K = self._resolve_intrinsics(K, w, h)
@@ -215,14 +283,29 @@ class PoseEstimator:
             if self.smoother is not None:
                 joints = self.smoother(ids, joints)
             idx = np.flatnonzero(ok)
-            persons = [Person3D(int(i), float(scores[j]), boxes[j], k17[j], c17[j], joints[n],
-                                float(out.reprojection_error_px[j])) for n, (i, j) in enumerate(zip(ids, idx))]
+            persons = [
+                Person3D(
+                    int(i),
+                    float(scores[j]),
+                    boxes[j],
+                    k17[j],
+                    c17[j],
+                    joints[n],
+                    float(out.reprojection_error_px[j]),
+                )
+                for n, (i, j) in enumerate(zip(ids, idx))
+            ]
         elif self.config.track:
             self.tracker.update(np.zeros((0, 4)))
         t3 = time.perf_counter()
-        res = FrameResult(self._index, float(self._index if time_s is None else time_s), intr,
-                          (int(w), int(h)), persons, {"lift_solve_s": t2 - t0, "track_s": t3 - t2,
-                                                      "lift_solve_track_s": t3 - t0})
+        res = FrameResult(
+            self._index,
+            float(self._index if time_s is None else time_s),
+            intr,
+            (int(w), int(h)),
+            persons,
+            {"lift_solve_s": t2 - t0, "track_s": t3 - t2, "lift_solve_track_s": t3 - t0},
+        )
         self._index += 1
         return res
 
@@ -236,10 +319,29 @@ def _boxes(kp: np.ndarray, conf: np.ndarray) -> np.ndarray:
 
 
 def frame_to_dict(frame: FrameResult) -> Dict[str, object]:
-    """The JSON form of a frame: {"index", "time_s", "persons": [...]} (README, "Images and video")."""
-    return {"index": frame.index, "time_s": round(frame.time_s, 6), "persons": [
-        {"id": p.id, "score": round(p.score, 4), "reprojection_error_px": round(p.reprojection_error_px, 3),
-         "joints": {n: [round(float(v), 4) for v in p.joints_3d[j]] for j, n in enumerate(JOINT_NAMES)},
-         "keypoints_2d": {n: [round(float(p.keypoints_2d[j, 0]), 2), round(float(p.keypoints_2d[j, 1]), 2),
-                              round(float(p.confidence[j]), 3)] for j, n in enumerate(JOINT_NAMES)}}
-        for p in frame.persons]}
+    """The JSON form of a frame: {"index", "time_s", "persons": [...]} (README, "Images and
+    video")."""
+    return {
+        "index": frame.index,
+        "time_s": round(frame.time_s, 6),
+        "persons": [
+            {
+                "id": p.id,
+                "score": round(p.score, 4),
+                "reprojection_error_px": round(p.reprojection_error_px, 3),
+                "joints": {
+                    n: [round(float(v), 4) for v in p.joints_3d[j]]
+                    for j, n in enumerate(JOINT_NAMES)
+                },
+                "keypoints_2d": {
+                    n: [
+                        round(float(p.keypoints_2d[j, 0]), 2),
+                        round(float(p.keypoints_2d[j, 1]), 2),
+                        round(float(p.confidence[j]), 3),
+                    ]
+                    for j, n in enumerate(JOINT_NAMES)
+                },
+            }
+            for p in frame.persons
+        ],
+    }

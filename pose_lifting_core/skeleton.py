@@ -8,6 +8,7 @@ A joint that an input layout lacks is derived where that is geometrically sound 
 thorax = mid-shoulders, head = mid-ears) and otherwise given confidence 0 (spine, neck for COCO and
 BlazePose). Derived joints take the minimum confidence of the joints they come from.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,22 +47,50 @@ class Skeleton:
 
 
 JOINT_NAMES: Tuple[str, ...] = (
-    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
-    "spine", "thorax", "neck", "head", "left_shoulder", "left_elbow", "left_wrist",
-    "right_shoulder", "right_elbow", "right_wrist",
+    "pelvis",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "spine",
+    "thorax",
+    "neck",
+    "head",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
 )
 _PARENT_NAMES = {
-    "pelvis": None, "right_hip": "pelvis", "right_knee": "right_hip", "right_ankle": "right_knee",
-    "left_hip": "pelvis", "left_knee": "left_hip", "left_ankle": "left_knee", "spine": "pelvis",
-    "thorax": "spine", "neck": "thorax", "head": "neck", "left_shoulder": "thorax",
-    "left_elbow": "left_shoulder", "left_wrist": "left_elbow", "right_shoulder": "thorax",
-    "right_elbow": "right_shoulder", "right_wrist": "right_elbow",
+    "pelvis": None,
+    "right_hip": "pelvis",
+    "right_knee": "right_hip",
+    "right_ankle": "right_knee",
+    "left_hip": "pelvis",
+    "left_knee": "left_hip",
+    "left_ankle": "left_knee",
+    "spine": "pelvis",
+    "thorax": "spine",
+    "neck": "thorax",
+    "head": "neck",
+    "left_shoulder": "thorax",
+    "left_elbow": "left_shoulder",
+    "left_wrist": "left_elbow",
+    "right_shoulder": "thorax",
+    "right_elbow": "right_shoulder",
+    "right_wrist": "right_elbow",
 }
 
 
 def _build() -> Skeleton:
-    parents = tuple(-1 if _PARENT_NAMES[n] is None else JOINT_NAMES.index(_PARENT_NAMES[n])
-                    for n in JOINT_NAMES)
+    parents = tuple(
+        -1 if _PARENT_NAMES[n] is None else JOINT_NAMES.index(_PARENT_NAMES[n])
+        for n in JOINT_NAMES
+    )
     left = tuple(i for i, n in enumerate(JOINT_NAMES) if n.startswith("left_"))
     right = tuple(JOINT_NAMES.index("right_" + JOINT_NAMES[i][5:]) for i in left)
     return Skeleton(JOINT_NAMES, parents, left, right)
@@ -72,17 +101,58 @@ ROOT: int = SKELETON.index("pelvis")
 
 # --- input layouts --------------------------------------------------------------------------
 COCO17_NAMES: Tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 BLAZEPOSE33_NAMES: Tuple[str, ...] = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
-    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
-    "right_heel", "left_foot_index", "right_foot_index",
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
 )
 
 # How each of the 17 joints is obtained from a layout: a tuple of source joint names whose mean it
@@ -114,7 +184,9 @@ LAYOUTS: Dict[str, Tuple[str, ...]] = {
 _RECIPES = {name: _recipe(names) for name, names in LAYOUTS.items()}
 
 
-def _tables(recipe: List[Tuple[int, ...]], n_src: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tables(
+    recipe: List[Tuple[int, ...]], n_src: int
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised form of a recipe: averaging matrix (17, n_src), two source indices per joint
     (the same one twice for copied joints) and a mask of the joints the layout provides."""
     avg = np.zeros((len(recipe), n_src))
@@ -136,8 +208,9 @@ def layout_num_joints(layout: str) -> int:
     return len(LAYOUTS[layout])
 
 
-def to_skeleton17(keypoints: np.ndarray, scores: np.ndarray | None = None,
-                  layout: str = "coco17") -> Tuple[np.ndarray, np.ndarray]:
+def to_skeleton17(
+    keypoints: np.ndarray, scores: np.ndarray | None = None, layout: str = "coco17"
+) -> Tuple[np.ndarray, np.ndarray]:
     """Convert keypoints of `layout` into the 17-joint layout.
 
     keypoints: (..., J_layout, 2) pixels. scores: (..., J_layout) in [0, 1] or None (all 1).
@@ -147,7 +220,9 @@ def to_skeleton17(keypoints: np.ndarray, scores: np.ndarray | None = None,
     n = layout_num_joints(layout)
     kp = np.asarray(keypoints, dtype=np.float64)
     if kp.shape[-2:] != (n, 2):
-        raise ValueError(f"layout {layout!r} needs keypoints of shape (..., {n}, 2), got {kp.shape}")
+        raise ValueError(
+            f"layout {layout!r} needs keypoints of shape (..., {n}, 2), got {kp.shape}"
+        )
     sc = np.ones(kp.shape[:-1]) if scores is None else np.asarray(scores, dtype=np.float64)
     if sc.shape != kp.shape[:-1]:
         raise ValueError(f"scores shape {sc.shape} does not match keypoints {kp.shape[:-1]}")
@@ -155,7 +230,7 @@ def to_skeleton17(keypoints: np.ndarray, scores: np.ndarray | None = None,
     sc = np.where(bad, 0.0, np.clip(sc, 0.0, 1.0))
     kp = np.where(bad[..., None], 0.0, kp)
     avg, pair, provided = _TABLES[layout]
-    out = avg @ kp                      # (17, J_layout) @ (..., J_layout, 2)
+    out = avg @ kp  # (17, J_layout) @ (..., J_layout, 2)
     conf = np.where(provided, np.minimum(sc[..., pair[:, 0]], sc[..., pair[:, 1]]), 0.0)
     out = np.where(conf[..., None] > 0, out, 0.0)
     return out, conf

@@ -7,6 +7,7 @@ camera with its uncertainty.
 Shapes: X_rel (N, J, 3) metres, root-relative, camera optical frame; keypoints (N, J, 2) pixels;
 weights/confidences (N, J); K (3, 3) or (N, 3, 3); T (N, 3) metres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,14 @@ import numpy as np
 from pose_lifting_core.camera import normalize, project
 
 
-def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K: np.ndarray,
-               iterations: int = 3, min_depth: float = 0.1) -> np.ndarray:
+def solve_root(
+    X_rel: np.ndarray,
+    keypoints: np.ndarray,
+    weights: np.ndarray,
+    K: np.ndarray,
+    iterations: int = 3,
+    min_depth: float = 0.1,
+) -> np.ndarray:
     """Root translation T (N, 3) minimising the confidence-weighted reprojection error of
     X_rel + T onto the keypoints.
 
@@ -44,10 +51,19 @@ def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K:
     Xz = X_rel[..., 2]
     # per joint: rows [1, 0, -x] and [0, 1, -y]; right-hand sides (bx, by) = (x, y) Xz - (Xx, Xy)
     b = xy * Xz[..., None] - X_rel[..., :2]
-    terms = np.concatenate([np.ones_like(Xz)[..., None], xy, (xy * xy).sum(-1, keepdims=True), b,
-                            (xy * b).sum(-1, keepdims=True)], -1)   # (N, J, 7): 1, x, y, r², bx, by, x bx + y by
-    usable = (w > 0).sum(-1) >= 2            # one joint cannot fix the depth
+    terms = np.concatenate(
+        [
+            np.ones_like(Xz)[..., None],
+            xy,
+            (xy * xy).sum(-1, keepdims=True),
+            b,
+            (xy * b).sum(-1, keepdims=True),
+        ],
+        -1,
+    )  # (N, J, 7): 1, x, y, r², bx, by, x bx + y by
+    usable = (w > 0).sum(-1) >= 2  # one joint cannot fix the depth
     s = w
+    T = np.zeros(Xz.shape[:-1] + (3,))  # (N, 3): set by iteration 0, read from iteration 1 on
     with np.errstate(invalid="ignore", divide="ignore"):
         for it in range(iterations):
             if it > 0:
@@ -65,8 +81,9 @@ def solve_root(X_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K:
     return T
 
 
-def reprojection_error_px(X_cam: np.ndarray, keypoints: np.ndarray, weights: np.ndarray,
-                          K: np.ndarray) -> np.ndarray:
+def reprojection_error_px(
+    X_cam: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K: np.ndarray
+) -> np.ndarray:
     """Confidence-weighted mean pixel distance (N,) between project(X_cam) and the keypoints.
     NaN for people with no usable joint."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -102,10 +119,16 @@ def _parabolic_min(grid_log: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return grid_log[i] + np.clip(off, -1, 1) * h
 
 
-def estimate_focal(lift: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-                   keypoints: np.ndarray, weights: np.ndarray, image_size: Tuple[int, int],
-                   f_range: Tuple[float, float] = (150.0, 8000.0), num_grid: int = 41,
-                   num_bootstrap: int = 200, seed: int = 0) -> FocalEstimate:
+def estimate_focal(
+    lift: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    keypoints: np.ndarray,
+    weights: np.ndarray,
+    image_size: Tuple[int, int],
+    f_range: Tuple[float, float] = (150.0, 8000.0),
+    num_grid: int = 41,
+    num_bootstrap: int = 200,
+    seed: int = 0,
+) -> FocalEstimate:
     """Pool many people/frames of one static camera to estimate its focal length (square
     pixels, principal point at the image centre).
 
@@ -123,7 +146,9 @@ def estimate_focal(lift: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarr
     K[..., 0, 0] = K[..., 1, 1] = grid[:, None]
     K[..., 0, 2], K[..., 1, 2], K[..., 2, 2] = w / 2.0, h / 2.0, 1.0
     K = K.reshape(-1, 3, 3)
-    kp = np.broadcast_to(keypoints, (num_grid,) + keypoints.shape).reshape(-1, *keypoints.shape[1:])
+    kp = np.broadcast_to(keypoints, (num_grid,) + keypoints.shape).reshape(
+        -1, *keypoints.shape[1:]
+    )
     wt = np.broadcast_to(weights, (num_grid,) + weights.shape).reshape(-1, weights.shape[1])
     X_rel = lift(kp, wt, K)
     T = solve_root(X_rel, kp, wt, K)
@@ -131,11 +156,11 @@ def estimate_focal(lift: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarr
     valid = weights[..., None] > 0
     lo = np.where(valid, keypoints, np.inf).min(1)
     hi = np.where(valid, keypoints, -np.inf).max(1)
-    size = np.where(np.isfinite(hi - lo), hi - lo, 1.0).max(-1)              # (S,) px
-    rel = (np.nan_to_num(err, nan=1e3) / np.maximum(size, 1.0)) ** 2          # (G, S)
+    size = np.where(np.isfinite(hi - lo), hi - lo, 1.0).max(-1)  # (S,) px
+    rel = (np.nan_to_num(err, nan=1e3) / np.maximum(size, 1.0)) ** 2  # (G, S)
     cost = rel.mean(1)
     rng = np.random.default_rng(seed)
-    boot = rel[:, rng.integers(0, S, (num_bootstrap, S))].mean(-1).T         # (B, G)
+    boot = rel[:, rng.integers(0, S, (num_bootstrap, S))].mean(-1).T  # (B, G)
     glog = np.log(grid)
     best = float(_parabolic_min(glog, cost[None])[0])
     spread = float(np.std(_parabolic_min(glog, boot)))
@@ -147,5 +172,7 @@ def fuse_focal(prior_f_px: float, estimate: FocalEstimate, prior_log_sd: float =
     `prior_log_sd`, 0.35 ~ horizontal fields of view of about 40-100 degrees) and the pooled
     estimate (its bootstrap spread as its standard deviation). Returns f in pixels."""
     sd = max(np.log1p(estimate.rel_sd), 1e-3)
-    w_prior, w_est = 1.0 / prior_log_sd ** 2, 1.0 / sd ** 2
-    return float(np.exp((w_prior * np.log(prior_f_px) + w_est * np.log(estimate.f_px)) / (w_prior + w_est)))
+    w_prior, w_est = 1.0 / prior_log_sd**2, 1.0 / sd**2
+    return float(
+        np.exp((w_prior * np.log(prior_f_px) + w_est * np.log(estimate.f_px)) / (w_prior + w_est))
+    )

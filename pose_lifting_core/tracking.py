@@ -6,6 +6,7 @@ frames) and `Smoother` (per-track exponential smoothing of 3D joints; off unless
 
 Shapes: boxes (N, 4) pixels x0, y0, x1, y1; joints (N, J, 3) metres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,7 +19,11 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise IoU (N, M) of boxes a (N, 4) and b (M, 4)."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    wh = np.clip(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0, None)
+    wh = np.clip(
+        np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]),
+        0,
+        None,
+    )
     inter = wh[..., 0] * wh[..., 1]
     area = lambda r: np.clip(r[:, 2:] - r[:, :2], 0, None).prod(-1)  # noqa: E731
     union = area(a)[:, None] + area(b)[None, :] - inter
@@ -30,7 +35,7 @@ class _Track:
     id: int
     box: np.ndarray
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
-    age: int = 0        # frames since last matched
+    age: int = 0  # frames since last matched
     hits: int = 1
 
 
@@ -65,7 +70,7 @@ class Tracker:
         iou = box_iou(pred, boxes)
         matched_t, matched_d = set(), set()
         if iou.size:
-            for flat in np.argsort(-iou, axis=None).tolist():     # best overlap first
+            for flat in np.argsort(-iou, axis=None).tolist():  # best overlap first
                 ti, di = divmod(flat, iou.shape[1])
                 if iou[ti, di] < self.min_iou:
                     break

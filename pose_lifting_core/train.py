@@ -6,6 +6,7 @@ epoch, seeded by (seed, epoch) so a resumed run sees the same data), the optimis
 Martinez's max-norm constraint (on CUDA when there is one), and the export of the best model
 with its codec and provenance (datasets, licences, attributions, frame counts).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,8 +22,11 @@ import torch
 
 from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core.data import synth
-from pose_lifting_core.data.mixing import (DEFAULT_CATEGORY_WEIGHTS, DEFAULT_DATASET_WEIGHTS,
-                                           mixing_probabilities)
+from pose_lifting_core.data.mixing import (
+    DEFAULT_CATEGORY_WEIGHTS,
+    DEFAULT_DATASET_WEIGHTS,
+    mixing_probabilities,
+)
 from pose_lifting_core.data.mocap import DATASETS, SHARED_DATA, MocapSet, load_dataset
 from pose_lifting_core.data.poses import category_counts, pose_categories
 from pose_lifting_core.lifter import resolve_device, save_checkpoint
@@ -39,10 +43,14 @@ class TrainConfig:
     """Everything that defines a training run (stored in the checkpoint)."""
 
     datasets: Tuple[str, ...] = ALL_DATASETS
-    data_dir: str = SHARED_DATA      # the archives, converted on first use
-    cache_dir: str = "cache"         # <cache_dir>/<dataset>_17.npz
-    dataset_weights: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DATASET_WEIGHTS))
-    category_weights: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_WEIGHTS))
+    data_dir: str = SHARED_DATA  # the archives, converted on first use
+    cache_dir: str = "cache"  # <cache_dir>/<dataset>_17.npz
+    dataset_weights: Dict[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_DATASET_WEIGHTS)
+    )
+    category_weights: Dict[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_CATEGORY_WEIGHTS)
+    )
     balance: float = 0.5
     out_dir: str = os.path.join("runs", "lifter")
     epochs: int = 30
@@ -62,7 +70,7 @@ class TrainConfig:
     augment: synth.AugmentConfig = field(default_factory=synth.AugmentConfig)
     threads: int = 0
     device: str = "auto"
-    time_budget_s: float = 0.0       # > 0: stop before an epoch that would end past it
+    time_budget_s: float = 0.0  # > 0: stop before an epoch that would end past it
 
     def to_dict(self) -> Dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -75,8 +83,11 @@ def load_mocap(name: str, cfg: TrainConfig) -> MocapSet:
     """One dataset's cached 17-joint arrays, converting its archive on first use."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    return load_dataset(name, os.path.join(cfg.cache_dir, f"{name}_17.npz"),
-                        os.path.join(cfg.data_dir, DATASETS[name].archive))
+    return load_dataset(
+        name,
+        os.path.join(cfg.cache_dir, f"{name}_17.npz"),
+        os.path.join(cfg.data_dir, DATASETS[name].archive),
+    )
 
 
 @dataclass
@@ -104,8 +115,11 @@ def build_pool(sets: Dict[str, MocapSet], split: str, cfg: TrainConfig) -> Pool:
     parts, ids, cats = [], [], []
     for i, name in enumerate(names):
         data = sets[name]
-        mask = (np.ones(len(data.positions), bool) if split == "all"
-                else data.splits(cfg.heldout_content)[split])
+        mask = (
+            np.ones(len(data.positions), bool)
+            if split == "all"
+            else data.splits(cfg.heldout_content)[split]
+        )
         if split == "all":
             mask &= ~data.splits(cfg.heldout_content)["content_test"]
         P = data.positions[mask]
@@ -113,37 +127,54 @@ def build_pool(sets: Dict[str, MocapSet], split: str, cfg: TrainConfig) -> Pool:
         ids.append(np.full(len(P), i))
         cats.append(pose_categories(P))
     P, ids, cats = np.concatenate(parts), np.concatenate(ids), np.concatenate(cats)
-    probs = mixing_probabilities(ids, cats, names, cfg.dataset_weights, cfg.category_weights,
-                                 cfg.balance)
+    probs = mixing_probabilities(
+        ids, cats, names, cfg.dataset_weights, cfg.category_weights, cfg.balance
+    )
     return Pool(names, P, ids, cats, probs)
 
 
-def make_samples(P_world: np.ndarray, rng: np.random.Generator, cfg: TrainConfig,
-                 augment: bool = True, camera_range: Optional[str] = None,
-                 noise_px: Optional[float] = None):
+def make_samples(
+    P_world: np.ndarray,
+    rng: np.random.Generator,
+    cfg: TrainConfig,
+    augment: bool = True,
+    camera_range: Optional[str] = None,
+    noise_px: Optional[float] = None,
+):
     """World skeletons (N, 17, 3) -> (raw features, root-relative targets, views, kp, conf)."""
     P = P_world.astype(np.float64)
     if augment:
         P = synth.augment_all(P, rng, cfg.augment)
-    views = synth.sample_views(P, rng, synth.CAMERA_RANGES[camera_range or cfg.camera_range], cfg.augment)
+    views = synth.sample_views(
+        P, rng, synth.CAMERA_RANGES[camera_range or cfg.camera_range], cfg.augment
+    )
     if augment or noise_px is None:
         kp, conf = synth.corrupt_2d(views.keypoints, rng, cfg.augment, None if augment else 0.0)
     else:
         kp, conf = synth.corrupt_2d(views.keypoints, rng, cfg.augment, noise_px)
-    target = views.joints_cam - views.joints_cam[:, ROOT:ROOT + 1]
+    target = views.joints_cam - views.joints_cam[:, ROOT : ROOT + 1]
     return features_raw(kp, conf, views.K), target, views, kp, conf
 
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=5).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or "unknown"
+        )
     except Exception:
         return "unknown"
 
 
-def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = None,
-          progress: bool = True, stop_after: Optional[int] = None) -> Dict[str, Any]:
+def train(
+    cfg: TrainConfig,
+    resume: bool = False,
+    export_path: Optional[str] = None,
+    progress: bool = True,
+    stop_after: Optional[int] = None,
+) -> Dict[str, Any]:
     """Train (or resume) and export the best-on-validation model. Returns a summary dict.
 
     stop_after ends this call after that many epochs in total (as an interruption would); a later
@@ -160,8 +191,9 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
     pool = build_pool(sets, "train", cfg)
     val_rng = np.random.default_rng(cfg.seed + 10_000)
     val_pool = build_pool(sets, "val", cfg)
-    val_raw, val_tgt, *_ = make_samples(val_pool.draw(val_rng, cfg.val_samples), val_rng, cfg,
-                                        augment=False)
+    val_raw, val_tgt, *_ = make_samples(
+        val_pool.draw(val_rng, cfg.val_samples), val_rng, cfg, augment=False
+    )
 
     torch.manual_seed(cfg.seed)
     codec_rng = np.random.default_rng(cfg.seed + 20_000)
@@ -185,7 +217,7 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
         torch.set_rng_state(st["torch_rng"])
         print(f"resumed from {state_path} at epoch {start_epoch}")
     model.to(device)
-    for state in opt.state.values():   # a resumed optimiser's moments go where the weights are
+    for state in opt.state.values():  # a resumed optimiser's moments go where the weights are
         for k, v in state.items():
             if torch.is_tensor(v) and k != "step":
                 state[k] = v.to(device)
@@ -197,8 +229,10 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
         if cfg.time_budget_s > 0 and history and epoch > start_epoch:
             per_epoch = (time.time() - t0) / (epoch - start_epoch)
             if time.time() - t0 + per_epoch > cfg.time_budget_s:
-                print(f"time budget of {cfg.time_budget_s:.0f} s reached after {epoch} epochs",
-                      flush=True)
+                print(
+                    f"time budget of {cfg.time_budget_s:.0f} s reached after {epoch} epochs",
+                    flush=True,
+                )
                 break
         rng = np.random.default_rng([cfg.seed, epoch])
         raw, tgt, *_ = make_samples(pool.draw(rng, cfg.samples_per_epoch), rng, cfg)
@@ -206,11 +240,15 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
         y = torch.from_numpy(codec.encode_target(tgt)).to(device)
         model.train()
         perm = torch.randperm(len(x)).to(device)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress,
-                   leave=False)
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            disable=not progress,
+            leave=False,
+        )
         run_loss = 0.0
         for step in bar:
-            idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             pred = model(x[idx])
             # mean per-joint Euclidean error in metres (MPJPE) on the de-standardised output
             diff = ((pred - y[idx]) * out_std).view(len(idx), -1, 3)
@@ -226,31 +264,61 @@ def train(cfg: TrainConfig, resume: bool = False, export_path: Optional[str] = N
                 bar.set_postfix(mpjpe_mm=f"{run_loss * 1000:.1f}")
         model.eval()
         with torch.inference_mode():
-            pv = torch.from_numpy(codec.decode(model(xv).cpu().numpy()).reshape(len(xv), -1).astype(np.float32))
+            pv = torch.from_numpy(
+                codec.decode(model(xv).cpu().numpy()).reshape(len(xv), -1).astype(np.float32)
+            )
             val = (pv - yv).view(len(yv), -1, 3).norm(dim=-1).mean().item() * 1000
-        history.append({"epoch": epoch + 1, "train_mpjpe_mm": run_loss * 1000, "val_mpjpe_mm": val,
-                        "lr": sched.get_last_lr()[0], "elapsed_s": time.time() - t0})
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "train_mpjpe_mm": run_loss * 1000,
+                "val_mpjpe_mm": val,
+                "lr": sched.get_last_lr()[0],
+                "elapsed_s": time.time() - t0,
+            }
+        )
         print(json.dumps(history[-1]), flush=True)
         if val < best[0]:
             best = (val, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
-        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()},
-                    "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "codec": codec.to_dict(), "epoch": epoch + 1, "history": history,
-                    "best_mpjpe": best[0], "best_state": best[1], "torch_rng": torch.get_rng_state(),
-                    "config": cfg.to_dict()}, state_path + ".tmp")
+        torch.save(
+            {
+                "model": {k: v.cpu() for k, v in model.state_dict().items()},
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "codec": codec.to_dict(),
+                "epoch": epoch + 1,
+                "history": history,
+                "best_mpjpe": best[0],
+                "best_state": best[1],
+                "torch_rng": torch.get_rng_state(),
+                "config": cfg.to_dict(),
+            },
+            state_path + ".tmp",
+        )
         os.replace(state_path + ".tmp", state_path)
     model = model.cpu()
     model.load_state_dict(best[1])
     provenance = _provenance(sets, pool, cfg, model)
     export_path = export_path or os.path.join(cfg.out_dir, "lifter.pt")
-    save_checkpoint(export_path, model, codec, cfg.to_dict(), provenance,
-                    {"history": history, "best_val_mpjpe_mm": best[0]})
-    return {"export": export_path, "best_val_mpjpe_mm": best[0], "history": history,
-            "provenance": provenance}
+    save_checkpoint(
+        export_path,
+        model,
+        codec,
+        cfg.to_dict(),
+        provenance,
+        {"history": history, "best_val_mpjpe_mm": best[0]},
+    )
+    return {
+        "export": export_path,
+        "best_val_mpjpe_mm": best[0],
+        "history": history,
+        "provenance": provenance,
+    }
 
 
-def _provenance(sets: Dict[str, MocapSet], pool: Pool, cfg: TrainConfig,
-                model: LinearModel) -> Dict[str, Any]:
+def _provenance(
+    sets: Dict[str, MocapSet], pool: Pool, cfg: TrainConfig, model: LinearModel
+) -> Dict[str, Any]:
     """What the weights were trained on: every dataset with its licence and attribution, the
     frames and clips per split, the training pool's frames per pose category, the code commit."""
     licences = sorted({DATASETS[n].licence for n in sets})
@@ -259,16 +327,25 @@ def _provenance(sets: Dict[str, MocapSet], pool: Pool, cfg: TrainConfig,
         splits = data.splits(cfg.heldout_content)
         mine = pool.dataset_ids == i
         per_dataset[name] = {
-            "attribution": DATASETS[name].attribution, "licence": DATASETS[name].licence,
-            "subjects": sorted(set(data.clip_subjects)) if name != "bandai" else DATASETS[name].subjects,
+            "attribution": DATASETS[name].attribution,
+            "licence": DATASETS[name].licence,
+            "subjects": sorted(set(data.clip_subjects))
+            if name != "bandai"
+            else DATASETS[name].subjects,
             "frames_per_split": {k: int(v.sum()) for k, v in splits.items()},
-            "clips_per_split": {k: int(len(np.unique(data.clip_index[v]))) for k, v in splits.items()},
+            "clips_per_split": {
+                k: int(len(np.unique(data.clip_index[v]))) for k, v in splits.items()
+            },
             "train_frames_per_category": category_counts(pool.categories[mine]),
-            "sampling_share": float(pool.probabilities[mine].sum())}
+            "sampling_share": float(pool.probabilities[mine].sum()),
+        }
     noncommercial = any("NC" in lic for lic in licences)
-    return {"datasets": per_dataset,
-            "attribution": "; ".join(DATASETS[n].attribution for n in sets),
-            "licence": ", ".join(licences)
-            + (" (weights: non-commercial use only)" if noncommercial else ""),
-            "heldout_content": list(cfg.heldout_content), "code_commit": _git_commit(),
-            "parameters": count_parameters(model)}
+    return {
+        "datasets": per_dataset,
+        "attribution": "; ".join(DATASETS[n].attribution for n in sets),
+        "licence": ", ".join(licences)
+        + (" (weights: non-commercial use only)" if noncommercial else ""),
+        "heldout_content": list(cfg.heldout_content),
+        "code_commit": _git_commit(),
+        "parameters": count_parameters(model),
+    }

@@ -9,6 +9,7 @@ fallback with the same role is used instead:
   - TF: tf2_ros.TransformBroadcaster, else a publisher of tf2_msgs/TFMessage on /tf with the
     broadcaster's QoS (tf2_msgs built from its definition has Jazzy's type hash).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -29,7 +30,6 @@ try:
     from tf2_ros import TransformBroadcaster as _TfBroadcaster
 except ImportError:
     _TfBroadcaster = None
-
 
 
 class ImageConverter:
@@ -91,7 +91,11 @@ class TfBroadcaster:
 
             self._impl = None
             self._msg = TFMessage
-            qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
+            qos = QoSProfile(
+                depth=100,
+                reliability=ReliabilityPolicy.RELIABLE,
+                durability=DurabilityPolicy.VOLATILE,
+            )
             self._pub = node.create_publisher(TFMessage, "/tf", qos)
 
     @property

@@ -5,6 +5,7 @@ sensor_msgs/CompressedImage -> RGB array, CameraInfo checks, Keypoints2DArray ->
 FrameResult -> Skeleton3DArray, and arrays -> Image/CameraInfo (for video_source).
 Every failure raises ConversionError with a message that names the problem.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -20,10 +21,19 @@ class ConversionError(ValueError):
 
 # encoding -> (channels, numpy dtype)
 _ENCODINGS = {
-    "rgb8": (3, np.uint8), "bgr8": (3, np.uint8), "rgba8": (4, np.uint8), "bgra8": (4, np.uint8),
-    "mono8": (1, np.uint8), "8UC1": (1, np.uint8), "8UC3": (3, np.uint8),
-    "mono16": (1, np.uint16), "16UC1": (1, np.uint16),
-    "yuv422": (2, np.uint8), "uyvy": (2, np.uint8), "yuv422_yuy2": (2, np.uint8), "yuyv": (2, np.uint8),
+    "rgb8": (3, np.uint8),
+    "bgr8": (3, np.uint8),
+    "rgba8": (4, np.uint8),
+    "bgra8": (4, np.uint8),
+    "mono8": (1, np.uint8),
+    "8UC1": (1, np.uint8),
+    "8UC3": (3, np.uint8),
+    "mono16": (1, np.uint16),
+    "16UC1": (1, np.uint16),
+    "yuv422": (2, np.uint8),
+    "uyvy": (2, np.uint8),
+    "yuv422_yuy2": (2, np.uint8),
+    "yuyv": (2, np.uint8),
 }
 SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
 
@@ -35,23 +45,36 @@ def image_to_rgb(msg) -> np.ndarray:
     encoding, a step smaller than a row, or data shorter than height * step."""
     enc = msg.encoding
     if enc not in _ENCODINGS:
-        raise ConversionError(f"unsupported image encoding {enc!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})")
+        raise ConversionError(
+            f"unsupported image encoding {enc!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})"
+        )
     ch, dtype = _ENCODINGS[enc]
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
     if h == 0 or w == 0:
         raise ConversionError(f"empty image ({w}x{h})")
-    if ch == 2 and w % 2:        # YUV 4:2:2 packs two pixels into 4 bytes
+    if ch == 2 and w % 2:  # YUV 4:2:2 packs two pixels into 4 bytes
         raise ConversionError(f"{enc} images need an even width, got {w}")
     row = w * ch * np.dtype(dtype).itemsize
     if step < row:
-        raise ConversionError(f"image step {step} is smaller than a row ({w} px x {ch} ch = {row} bytes)")
+        raise ConversionError(
+            f"image step {step} is smaller than a row ({w} px x {ch} ch = {row} bytes)"
+        )
     data = msg.data
-    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.view(np.uint8)
+    buf = (
+        np.frombuffer(data, dtype=np.uint8)
+        if not isinstance(data, np.ndarray)
+        else data.view(np.uint8)
+    )
     if buf.size < h * step:
-        raise ConversionError(f"image data has {buf.size} bytes, expected height x step = {h * step}")
+        raise ConversionError(
+            f"image data has {buf.size} bytes, expected height x step = {h * step}"
+        )
     rows = buf[: h * step].reshape(h, step)[:, :row]
-    img = rows.view(dtype).reshape(h, w, ch) if dtype == np.uint8 else \
-        rows.copy().view(dtype).reshape(h, w, ch)
+    img = (
+        rows.view(dtype).reshape(h, w, ch)
+        if dtype == np.uint8
+        else rows.copy().view(dtype).reshape(h, w, ch)
+    )
     if dtype == np.uint16:
         if msg.is_bigendian != (np.little_endian is False):
             img = img.byteswap()
@@ -94,9 +117,16 @@ def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Op
         return "CameraInfo K contains NaN or infinity"
     if K[0, 0] <= 0 or K[1, 1] <= 0:
         return f"CameraInfo K has non-positive focal lengths fx={K[0, 0]}, fy={K[1, 1]}"
-    if image_size is not None and msg.width and msg.height and (msg.width, msg.height) != tuple(image_size):
-        return (f"CameraInfo is for {msg.width}x{msg.height} but the image is "
-                f"{image_size[0]}x{image_size[1]}")
+    if (
+        image_size is not None
+        and msg.width
+        and msg.height
+        and (msg.width, msg.height) != tuple(image_size)
+    ):
+        return (
+            f"CameraInfo is for {msg.width}x{msg.height} but the image is "
+            f"{image_size[0]}x{image_size[1]}"
+        )
     return None
 
 
@@ -114,8 +144,12 @@ def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tu
     sc = np.zeros((n, nj))
     for i, person in enumerate(msg.people):
         if len(person.keypoints) != nj:
-            raise ConversionError(f"person {i} has {len(person.keypoints)} keypoints; layout {msg.layout} needs {nj}")
-        a = np.array([(k.x, k.y, k.confidence) for k in person.keypoints], dtype=np.float64).reshape(nj, 3)
+            raise ConversionError(
+                f"person {i} has {len(person.keypoints)} keypoints; layout {msg.layout} needs {nj}"
+            )
+        a = np.array(
+            [(k.x, k.y, k.confidence) for k in person.keypoints], dtype=np.float64
+        ).reshape(nj, 3)
         kp[i], sc[i] = a[:, :2], a[:, 2]
     bad = ~np.isfinite(kp).all(-1) | ~np.isfinite(sc)
     sc = np.where(bad, 0.0, np.clip(sc, 0.0, 1.0))
@@ -126,7 +160,8 @@ def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tu
 
 
 def points(xyz: np.ndarray) -> list:
-    """(J, 3) metres -> [geometry_msgs/Point] (filled from a list: cheaper than per-element float())."""
+    """(J, 3) metres -> [geometry_msgs/Point] (filled from a list: cheaper than per-element
+    float())."""
     from geometry_msgs.msg import Point
 
     return [Point(x=x, y=y, z=z) for x, y, z in np.asarray(xyz, dtype=np.float64).tolist()]
@@ -152,13 +187,19 @@ def frame_to_msg(frame, header, positions: Optional[list] = None):
     if positions is None:
         positions = person_points(frame)
     for p, pts in zip(frame.persons, positions):
-        s = Skeleton3D(id=int(p.id), names=names, reprojection_error_px=float(p.reprojection_error_px),
-                       score=float(p.score))
+        s = Skeleton3D(
+            id=int(p.id),
+            names=names,
+            reprojection_error_px=float(p.reprojection_error_px),
+            score=float(p.score),
+        )
         s.positions = pts
         conf = np.asarray(p.confidence, dtype=np.float64).tolist()
         s.confidence = conf
-        s.keypoints_2d = [Keypoint2D(x=u, y=v, confidence=c)
-                          for (u, v), c in zip(np.asarray(p.keypoints_2d, dtype=np.float64).tolist(), conf)]
+        s.keypoints_2d = [
+            Keypoint2D(x=u, y=v, confidence=c)
+            for (u, v), c in zip(np.asarray(p.keypoints_2d, dtype=np.float64).tolist(), conf)
+        ]
         out.skeletons.append(s)
     return out
 
@@ -206,8 +247,17 @@ def msg_to_frame(msg):
         valid = kp[conf > 0] if (conf > 0).any() else kp
         box = np.concatenate([valid.min(0), valid.max(0)]) if len(valid) else np.zeros(4)
         joints = np.array([(p.x, p.y, p.z) for p in s.positions], dtype=np.float64).reshape(-1, 3)
-        persons.append(Person3D(int(s.id), float(s.score), box, kp, conf, joints, float(s.reprojection_error_px)))
+        persons.append(
+            Person3D(
+                int(s.id), float(s.score), box, kp, conf, joints, float(s.reprojection_error_px)
+            )
+        )
     K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
     t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-    return FrameResult(0, t, Intrinsics.from_K(K, bool(msg.intrinsics_estimated)), (int(msg.width), int(msg.height)),
-                       persons)
+    return FrameResult(
+        0,
+        t,
+        Intrinsics.from_K(K, bool(msg.intrinsics_estimated)),
+        (int(msg.width), int(msg.height)),
+        persons,
+    )

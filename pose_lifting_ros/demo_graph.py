@@ -6,6 +6,7 @@ publishes, prints skeletons per frame, and writes a render (MP4 or PNG) and a JS
 recording. The same graph as `ros2 launch pose_lifting demo.launch.py rviz:=false`.
 Exits non-zero with a one-line reason when the graph produces nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,9 @@ def _env() -> Dict[str, str]:
     env = dict(os.environ)
     env.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", share_path("config", "fastdds_large_images.xml"))
+    env.setdefault(
+        "FASTDDS_DEFAULT_PROFILES_FILE", share_path("config", "fastdds_large_images.xml")
+    )
     return env
 
 
@@ -38,7 +41,16 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0)
     args = ap.parse_args(argv)
     env = _env()
-    os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "FASTDDS_DEFAULT_PROFILES_FILE")})
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "ROS_DOMAIN_ID",
+                "ROS_AUTOMATIC_DISCOVERY_RANGE",
+                "FASTDDS_DEFAULT_PROFILES_FILE",
+            )
+        }
+    )
 
     import numpy as np
     import rclpy
@@ -52,20 +64,50 @@ def main(argv: List[str] | None = None) -> int:
     py = [sys.executable, "-m"]
     os.makedirs("out", exist_ok=True)
     logs = {n: open(os.path.join("out", f"{n}.log"), "w") for n in ("pose_lifter", "video_source")}
-    lifter = subprocess.Popen(py + ["pose_lifting_ros.pose_lifter", "--ros-args", "--params-file",
-                                    os.path.join(cfg, "pose_lifter.yaml")], env=env, stdout=logs["pose_lifter"],
-                              stderr=subprocess.STDOUT)
-    source = subprocess.Popen(py + ["pose_lifting_ros.video_source", "--ros-args", "--params-file",
-                                    os.path.join(cfg, "video_source.yaml"), "-p", f"source:={args.source}",
-                                    "-p", f"rate_hz:={args.rate}", "-p", f"max_frames:={args.frames}", "-p", "loop:=false",
-                                    "-p", "wait_for_subscribers:=2"], env=env, stdout=logs["video_source"],
-                              stderr=subprocess.STDOUT)
+    lifter = subprocess.Popen(
+        py
+        + [
+            "pose_lifting_ros.pose_lifter",
+            "--ros-args",
+            "--params-file",
+            os.path.join(cfg, "pose_lifter.yaml"),
+        ],
+        env=env,
+        stdout=logs["pose_lifter"],
+        stderr=subprocess.STDOUT,
+    )
+    source = subprocess.Popen(
+        py
+        + [
+            "pose_lifting_ros.video_source",
+            "--ros-args",
+            "--params-file",
+            os.path.join(cfg, "video_source.yaml"),
+            "-p",
+            f"source:={args.source}",
+            "-p",
+            f"rate_hz:={args.rate}",
+            "-p",
+            f"max_frames:={args.frames}",
+            "-p",
+            "loop:=false",
+            "-p",
+            "wait_for_subscribers:=2",
+        ],
+        env=env,
+        stdout=logs["video_source"],
+        stderr=subprocess.STDOUT,
+    )
     rclpy.init()
     node = rclpy.create_node("pose_lifting_demo_recorder")
     images: Dict[tuple, object] = {}
     recs: List = []
-    node.create_subscription(Image, "image", lambda m: images.__setitem__((m.header.stamp.sec, m.header.stamp.nanosec), m),
-                             qos_profile_sensor_data)
+    node.create_subscription(
+        Image,
+        "image",
+        lambda m: images.__setitem__((m.header.stamp.sec, m.header.stamp.nanosec), m),
+        qos_profile_sensor_data,
+    )
     node.create_subscription(Skeleton3DArray, "skeletons", recs.append, 50)
     t0 = time.monotonic()
     last_activity = t0
@@ -77,9 +119,11 @@ def main(argv: List[str] | None = None) -> int:
                 seen, last_activity = (len(images), len(recs)), time.monotonic()
             if lifter.poll() is not None or (source.poll() is not None and source.returncode != 0):
                 break
-            # the source has sent its frames and the lifter has gone quiet (it gets longer before its
-            # first output: models load and warm up)
-            if source.poll() is not None and time.monotonic() - last_activity > (3.0 if recs else 15.0):
+            # the source has sent its frames and the lifter has gone quiet (it gets longer before
+            # its first output: models load and warm up)
+            if source.poll() is not None and time.monotonic() - last_activity > (
+                3.0 if recs else 15.0
+            ):
                 break
     finally:
         for p in (source, lifter):
@@ -87,20 +131,32 @@ def main(argv: List[str] | None = None) -> int:
         node.destroy_node()
         rclpy.try_shutdown()
     if not recs:
-        print(f"pose_lifting_demo: error: no skeletons received ({len(images)} images); see out/pose_lifter.log",
-              file=sys.stderr)
+        print(
+            f"pose_lifting_demo: error: no skeletons received ({len(images)} images); see "
+            "out/pose_lifter.log",
+            file=sys.stderr,
+        )
         return 1
     frames = [msg_to_frame(m) for m in recs]
     rows = []
     for m, f in zip(recs, frames):
         depths = ", ".join(f"#{p.id} {p.joints_3d[0, 2]:.1f} m" for p in f.persons)
-        rows.append({"stamp": f.time_s, "people": len(f.persons), "ids": [p.id for p in f.persons],
-                     "pelvis_depth_m": [round(float(p.joints_3d[0, 2]), 3) for p in f.persons]})
+        rows.append(
+            {
+                "stamp": f.time_s,
+                "people": len(f.persons),
+                "ids": [p.id for p in f.persons],
+                "pelvis_depth_m": [round(float(p.joints_3d[0, 2]), 3) for p in f.persons],
+            }
+        )
         print(f"frame {len(rows):3d}  {len(f.persons)} skeleton(s)  {depths}")
     n = np.array([r["people"] for r in rows])
     ids = sorted({i for r in rows for i in r["ids"]})
-    print(f"{len(images)} images received, {len(recs)} Skeleton3DArray messages received, {n.mean():.1f} people per "
-          f"frame, {len(ids)} track ids; intrinsics {'estimated' if frames[0].intrinsics.estimated else 'from CameraInfo'}")
+    print(
+        f"{len(images)} images received, {len(recs)} Skeleton3DArray messages received, "
+        f"{n.mean():.1f} people per frame, {len(ids)} track ids; intrinsics "
+        f"{'estimated' if frames[0].intrinsics.estimated else 'from CameraInfo'}"
+    )
     with open(args.json, "w") as fh:
         json.dump({"images": len(images), "messages": len(recs), "frames": rows}, fh, indent=1)
     if args.render:

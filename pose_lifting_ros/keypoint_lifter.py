@@ -7,6 +7,7 @@ the detector leaves it 0) are dropped and at most `max_people` are lifted, highe
 from the detector are kept when every person has a distinct one (> 0); otherwise ids come from
 the tracker.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,6 +24,8 @@ from pose_lifting_ros.params import KEYPOINT_LIFTER_PARAMS, pipeline_config
 
 
 class KeypointLifter(LifterNodeBase):
+    """The keypoint_lifter node: lifts 2D keypoints from any detector to 3D skeletons."""
+
     def __init__(self, **kwargs) -> None:
         from pose_lifting.msg import Keypoints2DArray
 
@@ -39,18 +42,27 @@ class KeypointLifter(LifterNodeBase):
         kp, sc, ids, person_scores, layout, size = keypoints_from_msg(msg)
         info = self.info.lookup(msg.header.stamp)
         K = None
-        problem = "no CameraInfo received" if info is None else camera_info_problem(info, size if all(size) else None)
+        problem = (
+            "no CameraInfo received"
+            if info is None
+            else camera_info_problem(info, size if all(size) else None)
+        )
         if problem:
-            self.warn_once(f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view")
+            self.warn_once(
+                f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view"
+            )
             if not all(size):
-                raise ValueError("Keypoints2DArray has no width/height and there is no usable CameraInfo")
+                raise ValueError(
+                    "Keypoints2DArray has no width/height and there is no usable CameraInfo"
+                )
         else:
             K = np.reshape(info.k, (3, 3))
             if not all(size):
                 size = (info.width, info.height)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return est.process_keypoints(kp, sc, layout, size, K, stamp, ids,
-                                     person_scores=person_scores), msg.header
+        return est.process_keypoints(
+            kp, sc, layout, size, K, stamp, ids, person_scores=person_scores
+        ), msg.header
 
 
 def main(args=None) -> int:

@@ -6,6 +6,7 @@ in a one-element slot (a newer message replaces an unprocessed one, counted as a
 never block; a worker thread takes the newest, calls `process(msg)` of the subclass and
 publishes. An exception on one message is logged (throttled) and counted; the node goes on.
 """
+
 from __future__ import annotations
 
 import collections
@@ -104,7 +105,7 @@ class LifterNodeBase(Node):
         self._pending = None
 
         def apply(values) -> None:
-            self._pending = pipeline_config(values)   # raises ValueError -> refused with the reason
+            self._pending = pipeline_config(values)  # raises ValueError -> refused with the reason
             self.outputs = OutputConfig.from_values(values)
 
         on_set_validator(self, specs, apply)
@@ -147,19 +148,35 @@ class LifterNodeBase(Node):
 
     def stats(self) -> dict:
         lat = sorted(self._latency)
-        pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0)  # noqa: E731
-        return {"input_rate_hz": self._rate(self._in_times), "output_rate_hz": self._rate(self._out_times),
-                "latency_ms_p50": pct(0.5), "latency_ms_p95": pct(0.95), "received": self.slot.received,
-                "dropped": self.slot.dropped, "failed": self.failed, "published": self.published}
+        pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0  # noqa: E731
+        return {
+            "input_rate_hz": self._rate(self._in_times),
+            "output_rate_hz": self._rate(self._out_times),
+            "latency_ms_p50": pct(0.5),
+            "latency_ms_p95": pct(0.95),
+            "received": self.slot.received,
+            "dropped": self.slot.dropped,
+            "failed": self.failed,
+            "published": self.published,
+        }
 
     def _publish_diagnostics(self) -> None:
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
         s = self.stats()
         st = DiagnosticStatus(name=f"{self.get_name()}: pipeline", hardware_id="pose_lifting")
-        st.level = DiagnosticStatus.OK if s["failed"] == 0 or s["published"] > 0 else DiagnosticStatus.WARN
-        st.message = f"{s['output_rate_hz']:.1f} Hz out, {s['dropped']} dropped, {s['failed']} failed"
-        st.values = [KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v)) for k, v in s.items()]
+        st.level = (
+            DiagnosticStatus.OK
+            if s["failed"] == 0 or s["published"] > 0
+            else DiagnosticStatus.WARN
+        )
+        st.message = (
+            f"{s['output_rate_hz']:.1f} Hz out, {s['dropped']} dropped, {s['failed']} failed"
+        )
+        st.values = [
+            KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
+            for k, v in s.items()
+        ]
         arr = DiagnosticArray(status=[st])
         arr.header.stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(arr)

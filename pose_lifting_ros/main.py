@@ -4,6 +4,7 @@ and, for whoever starts nodes as processes (demo, tests, benchmarks), the one wa
 A node that cannot start (bad parameter, missing or corrupt checkpoint or model) prints one line
 naming the problem and exits with status 1. SIGINT and SIGTERM end the spin and shut down.
 """
+
 from __future__ import annotations
 
 import signal
@@ -43,9 +44,12 @@ def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
         pass
     except Exception as exc:
         if not rclpy.ok():
-            pass    # SIGINT/SIGTERM arrived while the node was still starting: a clean stop
+            pass  # SIGINT/SIGTERM arrived while the node was still starting: a clean stop
         elif isinstance(exc, (ValueError, CheckpointError, DetectorError, OSError)):
-            print(f"{getattr(factory, '__name__', 'node')}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            print(
+                f"{getattr(factory, '__name__', 'node')}: error: {' '.join(str(exc).split())}",
+                file=sys.stderr,
+            )
             code = 1
         else:
             raise

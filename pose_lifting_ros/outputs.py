@@ -5,6 +5,7 @@ Owns: the publishers of `skeletons` (pose_lifting/Skeleton3DArray) and `markers`
 messages are made. Each output is built on its own, so one that fails does not hold back the
 others. The benchmarks use this class too, so they time the node's own code.
 """
+
 from __future__ import annotations
 
 from typing import Callable, List, Tuple
@@ -28,19 +29,32 @@ class Outputs:
         self.tf = TfBroadcaster(node)
         self._marker_builder = visualization.MarkerBuilder()
 
-    def build(self, frame, header, config: OutputConfig) -> Tuple[List[Tuple[Callable, object]], List[Exception]]:
+    def build(
+        self, frame, header, config: OutputConfig
+    ) -> Tuple[List[Tuple[Callable, object]], List[Exception]]:
         """(publish function, message) for every output of a FrameResult, stamped with the
         image's header, and the errors of outputs that could not be built."""
         c = config
-        positions = person_points(frame)   # one set of Points for both messages
+        positions = person_points(frame)  # one set of Points for both messages
         makers: List[Tuple[Callable, Callable[[], object]]] = [
-            (self.skeletons.publish, lambda: frame_to_msg(frame, header, positions))]
+            (self.skeletons.publish, lambda: frame_to_msg(frame, header, positions))
+        ]
         if c.publish_markers:
-            makers.append((self.markers.publish, lambda: self._marker_builder(
-                frame, header, c.marker_joint_diameter_m, c.marker_line_width_m, positions)))
+            makers.append(
+                (
+                    self.markers.publish,
+                    lambda: self._marker_builder(
+                        frame, header, c.marker_joint_diameter_m, c.marker_line_width_m, positions
+                    ),
+                )
+            )
         if c.publish_tf and frame.persons:
-            makers.append((self.tf.sendTransform,
-                           lambda: visualization.transforms(frame, header, c.publish_joint_frames)))
+            makers.append(
+                (
+                    self.tf.sendTransform,
+                    lambda: visualization.transforms(frame, header, c.publish_joint_frames),
+                )
+            )
         built, errors = [], []
         for send, make in makers:
             try:
@@ -51,7 +65,8 @@ class Outputs:
 
     @staticmethod
     def publish(built: Tuple[List[Tuple[Callable, object]], List[Exception]]) -> None:
-        """Send what `build` made; then raise the first error of an output that could not be built."""
+        """Send what `build` made; then raise the first error of an output that could not be
+        built."""
         payloads, errors = built
         for send, payload in payloads:
             send(payload)

@@ -5,6 +5,7 @@ declaring them on a node, validating values (at start and on every run-time upda
 with the reason), and building the frozen configs the nodes run with. Config flows one way:
 YAML -> declared parameters -> frozen dataclass -> pose_lifting_core.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pose_lifting_core.pipeline import PipelineConfig
 
 @dataclass(frozen=True)
 class Param:
+    """A declared ROS parameter: name, default, description, range or choices, read-only flag."""
+
     name: str
     default: Any
     description: str
@@ -26,39 +29,95 @@ class Param:
 
 
 PIPELINE_PARAMS: List[Param] = [
-    Param("checkpoint", "", "Lifter checkpoint (.pt); empty = the weights shipped with the package", read_only=True),
-    Param("device", "auto", "Where the lifter runs: auto (CUDA when available), cpu or cuda",
-          choices=("auto", "cpu", "cuda"), read_only=True),
-    Param("precision", "auto", "Number format of the lifting network: auto (bf16 on CPUs with native bf16, "
-          "else fp32; CUDA: fp32), fp32, bf16 or int8 (x86 CPUs, faster, joints move by a few mm)", choices=PRECISIONS,
-          read_only=True),
+    Param(
+        "checkpoint",
+        "",
+        "Lifter checkpoint (.pt); empty = the weights shipped with the package",
+        read_only=True,
+    ),
+    Param(
+        "device",
+        "auto",
+        "Where the lifter runs: auto (CUDA when available), cpu or cuda",
+        choices=("auto", "cpu", "cuda"),
+        read_only=True,
+    ),
+    Param(
+        "precision",
+        "auto",
+        "Number format of the lifting network: auto (bf16 on CPUs with native bf16, "
+        "else fp32; CUDA: fp32), fp32, bf16 or int8 (x86 CPUs, faster, joints move by a few mm)",
+        choices=PRECISIONS,
+        read_only=True,
+    ),
     Param("max_people", 10, "Most people lifted per image", range=(1, 50)),
-    Param("min_person_score", 0.5, "Minimum person confidence (BlazePose presence)", range=(0.0, 1.0)),
-    Param("min_keypoint_score", 0.2, "Keypoints below this confidence are treated as absent", range=(0.0, 1.0)),
-    Param("fallback_hfov_deg", DEFAULT_HFOV_DEG,
-          "Horizontal field of view (degrees) assumed when CameraInfo is missing or its K is unusable",
-          range=(10.0, 170.0)),
+    Param(
+        "min_person_score", 0.5, "Minimum person confidence (BlazePose presence)", range=(0.0, 1.0)
+    ),
+    Param(
+        "min_keypoint_score",
+        0.2,
+        "Keypoints below this confidence are treated as absent",
+        range=(0.0, 1.0),
+    ),
+    Param(
+        "fallback_hfov_deg",
+        DEFAULT_HFOV_DEG,
+        "Horizontal field of view (degrees) assumed when CameraInfo is missing "
+        "or its K is unusable",
+        range=(10.0, 170.0),
+    ),
     Param("track", True, "Keep track ids (and detector regions) from frame to frame"),
     Param("tracker_max_age", 20, "Frames a track survives without being seen", range=(0, 1000)),
-    Param("tracker_min_iou", 0.1, "Least box overlap between a track's prediction and a person to keep the id",
-          range=(0.0, 0.99)),
-    Param("smoothing_alpha", 1.0, "Temporal smoothing of 3D joints, 1 = off; lag (1 - a) / a frames",
-          range=(0.01, 1.0)),
+    Param(
+        "tracker_min_iou",
+        0.1,
+        "Least box overlap between a track's prediction and a person to keep the id",
+        range=(0.0, 0.99),
+    ),
+    Param(
+        "smoothing_alpha",
+        1.0,
+        "Temporal smoothing of 3D joints, 1 = off; lag (1 - a) / a frames",
+        range=(0.01, 1.0),
+    ),
 ]
 INPUT_PARAMS: List[Param] = [
-    Param("image_transport", "raw", "raw: sensor_msgs/Image on image; compressed: sensor_msgs/CompressedImage "
-          "(jpeg/png) on image/compressed", choices=("raw", "compressed"), read_only=True),
-    Param("image_reliability", "best_effort",
-          "QoS reliability of the image subscription: best_effort (sensor data QoS, matches every publisher) or "
-          "reliable (needs a reliable publisher; no transport loss of large images)", choices=("best_effort", "reliable"),
-          read_only=True),
+    Param(
+        "image_transport",
+        "raw",
+        "raw: sensor_msgs/Image on image; compressed: sensor_msgs/CompressedImage "
+        "(jpeg/png) on image/compressed",
+        choices=("raw", "compressed"),
+        read_only=True,
+    ),
+    Param(
+        "image_reliability",
+        "best_effort",
+        "QoS reliability of the image subscription: best_effort (sensor data QoS, matches every "
+        "publisher) or reliable (needs a reliable publisher; no transport loss of large images)",
+        choices=("best_effort", "reliable"),
+        read_only=True,
+    ),
 ]
 DETECTOR_PARAMS: List[Param] = [
-    Param("landmark_model", "full", "BlazePose landmark model", choices=("lite", "full", "heavy"), read_only=True),
-    Param("person_detector", "both",
-          "Person proposals: blazepose (fast, close range), hog (small people), both", choices=("blazepose", "hog", "both"),
-          read_only=True),
-    Param("detector_threads", 2, "CPU threads of each detector model", range=(1, 64), read_only=True),
+    Param(
+        "landmark_model",
+        "full",
+        "BlazePose landmark model",
+        choices=("lite", "full", "heavy"),
+        read_only=True,
+    ),
+    Param(
+        "person_detector",
+        "both",
+        "Person proposals: blazepose (fast, close range), hog (small people), both",
+        choices=("blazepose", "hog", "both"),
+        read_only=True,
+    ),
+    Param(
+        "detector_threads", 2, "CPU threads of each detector model", range=(1, 64), read_only=True
+    ),
 ]
 OUTPUT_PARAMS: List[Param] = [
     Param("publish_markers", True, "Publish visualization_msgs/MarkerArray on markers"),
@@ -72,21 +131,48 @@ LIFTER_PARAMS = PIPELINE_PARAMS + INPUT_PARAMS + DETECTOR_PARAMS + OUTPUT_PARAMS
 KEYPOINT_LIFTER_PARAMS = PIPELINE_PARAMS + OUTPUT_PARAMS
 
 VIDEO_SOURCE_PARAMS: List[Param] = [
-    Param("source", "", "Video file, image file, or camera device (an integer index or /dev/videoN); "
-          "empty = the bundled sample video", read_only=True),
-    Param("rate_hz", 0.0, "Publish rate; 0 = the video's own frame rate (10 Hz for images)", range=(0.0, 1000.0)),
+    Param(
+        "source",
+        "",
+        "Video file, image file, or camera device (an integer index or /dev/videoN); "
+        "empty = the bundled sample video",
+        read_only=True,
+    ),
+    Param(
+        "rate_hz",
+        0.0,
+        "Publish rate; 0 = the video's own frame rate (10 Hz for images)",
+        range=(0.0, 1000.0),
+    ),
     Param("loop", True, "Start again at the end of a file"),
     Param("max_frames", 0, "Stop after this many frames (0 = never)", range=(0, 10_000_000)),
     Param("frame_id", "camera_optical_frame", "frame_id of the published image and camera_info"),
-    Param("camera_info_file", "", "camera_info YAML (camera_calibration format); empty = use hfov_deg",
-          read_only=True),
-    Param("hfov_deg", DEFAULT_HFOV_DEG, "Horizontal field of view used when there is no camera_info_file",
-          range=(10.0, 170.0)),
+    Param(
+        "camera_info_file",
+        "",
+        "camera_info YAML (camera_calibration format); empty = use hfov_deg",
+        read_only=True,
+    ),
+    Param(
+        "hfov_deg",
+        DEFAULT_HFOV_DEG,
+        "Horizontal field of view used when there is no camera_info_file",
+        range=(10.0, 170.0),
+    ),
     Param("publish_zero_k", False, "Publish an all-zero K, as uncalibrated drivers do"),
-    Param("reliable", False, "Publish image and camera_info RELIABLE (matches best-effort and reliable "
-          "subscribers) instead of sensor-data best effort", read_only=True),
-    Param("wait_for_subscribers", 0, "Hold the first frame until the image topic has this many subscribers",
-          range=(0, 1000)),
+    Param(
+        "reliable",
+        False,
+        "Publish image and camera_info RELIABLE (matches best-effort and reliable "
+        "subscribers) instead of sensor-data best effort",
+        read_only=True,
+    ),
+    Param(
+        "wait_for_subscribers",
+        0,
+        "Hold the first frame until the image topic has this many subscribers",
+        range=(0, 1000),
+    ),
 ]
 
 
@@ -100,14 +186,20 @@ def check(specs: Sequence[Param], values: Dict[str, Any]) -> None:
             if not isinstance(v, bool):
                 raise ValueError(f"parameter {p.name} must be true or false, got {v!r}")
             continue
-        if isinstance(p.default, (int, float)) and (isinstance(v, bool) or not isinstance(v, (int, float))):
+        if isinstance(p.default, (int, float)) and (
+            isinstance(v, bool) or not isinstance(v, (int, float))
+        ):
             raise ValueError(f"parameter {p.name} must be a number, got {v!r}")
         if isinstance(p.default, int) and not isinstance(p.default, bool) and int(v) != v:
             raise ValueError(f"parameter {p.name} must be an integer, got {v!r}")
         if p.range is not None and not (p.range[0] <= v <= p.range[1]):
-            raise ValueError(f"parameter {p.name} must be in [{p.range[0]:g}, {p.range[1]:g}], got {v!r}")
+            raise ValueError(
+                f"parameter {p.name} must be in [{p.range[0]:g}, {p.range[1]:g}], got {v!r}"
+            )
         if p.choices is not None and v not in p.choices:
-            raise ValueError(f"parameter {p.name} must be one of {', '.join(p.choices)}, got {v!r}")
+            raise ValueError(
+                f"parameter {p.name} must be one of {', '.join(p.choices)}, got {v!r}"
+            )
         if isinstance(p.default, str) and not isinstance(v, str):
             raise ValueError(f"parameter {p.name} must be a string, got {v!r}")
 
@@ -124,14 +216,20 @@ def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
         kw = {}
         if p.range is not None:
             if isinstance(p.default, int) and not isinstance(p.default, bool):
-                kw["integer_range"] = [IntegerRange(from_value=int(p.range[0]), to_value=int(p.range[1]), step=1)]
+                kw["integer_range"] = [
+                    IntegerRange(from_value=int(p.range[0]), to_value=int(p.range[1]), step=1)
+                ]
             else:
-                kw["floating_point_range"] = [FloatingPointRange(from_value=float(p.range[0]),
-                                                                 to_value=float(p.range[1]), step=0.0)]
+                kw["floating_point_range"] = [
+                    FloatingPointRange(
+                        from_value=float(p.range[0]), to_value=float(p.range[1]), step=0.0
+                    )
+                ]
         if p.choices is not None:
             extra = "one of: " + ", ".join(p.choices)
-        desc = ParameterDescriptor(description=p.description, additional_constraints=extra,
-                                   read_only=p.read_only, **kw)
+        desc = ParameterDescriptor(
+            description=p.description, additional_constraints=extra, read_only=p.read_only, **kw
+        )
         try:
             values[p.name] = node.declare_parameter(p.name, p.default, desc).value
         except (ParameterException, TypeError, ValueError) as exc:
@@ -143,12 +241,20 @@ def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
 def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
     """Pipeline settings from checked parameter values."""
     return PipelineConfig(
-        checkpoint=v["checkpoint"] or None, device=v["device"], precision=v["precision"], max_people=int(v["max_people"]),
-        min_person_score=float(v["min_person_score"]), min_keypoint_score=float(v["min_keypoint_score"]),
-        hfov_deg=float(v["fallback_hfov_deg"]), track=bool(v["track"]), tracker_max_age=int(v["tracker_max_age"]),
+        checkpoint=v["checkpoint"] or None,
+        device=v["device"],
+        precision=v["precision"],
+        max_people=int(v["max_people"]),
+        min_person_score=float(v["min_person_score"]),
+        min_keypoint_score=float(v["min_keypoint_score"]),
+        hfov_deg=float(v["fallback_hfov_deg"]),
+        track=bool(v["track"]),
+        tracker_max_age=int(v["tracker_max_age"]),
         tracker_min_iou=float(v["tracker_min_iou"]),
-        smoothing_alpha=float(v["smoothing_alpha"]), landmark_model=v.get("landmark_model", "full"),
-        person_detector=v.get("person_detector", "both"), detector_threads=int(v.get("detector_threads", 2)),
+        smoothing_alpha=float(v["smoothing_alpha"]),
+        landmark_model=v.get("landmark_model", "full"),
+        person_detector=v.get("person_detector", "both"),
+        detector_threads=int(v.get("detector_threads", 2)),
     ).validate()
 
 
@@ -159,6 +265,8 @@ def _pick(cls, values: Dict[str, Any]):
 
 @dataclass(frozen=True)
 class OutputConfig:
+    """What a node publishes (markers, TF, joint frames), marker sizes, diagnostics period."""
+
     publish_markers: bool
     publish_tf: bool
     publish_joint_frames: bool
@@ -178,6 +286,8 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class VideoSourceConfig:
+    """The video_source node's parameters, picked from the declared values."""
+
     source: str
     rate_hz: float
     loop: bool

@@ -1,5 +1,6 @@
 """Where the package's data (config/, samples/, launch/) is: the ament share directory on a ROS
 install, else the source tree (pip-only machines install the Python packages in editable mode)."""
+
 from __future__ import annotations
 
 import os

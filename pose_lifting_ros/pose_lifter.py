@@ -1,4 +1,5 @@
-"""pose_lifter node: image + camera_info -> 3D skeletons (Skeleton3DArray), markers, TF, diagnostics.
+"""pose_lifter node: image + camera_info -> 3D skeletons (Skeleton3DArray), markers, TF,
+diagnostics.
 
 Subscribes `image` (sensor_msgs/Image) and `camera_info` with sensor-data QoS; publishes
 `skeletons`, `markers`, /tf (`body_<id>` under the image's frame_id) and /diagnostics. Outputs
@@ -6,6 +7,7 @@ carry the image's header. Without a usable CameraInfo the intrinsics come from t
 `fallback_hfov_deg` prior (flagged in the output; warned once).
 Run: `ros2 run pose_lifting pose_lifter --ros-args --params-file config/pose_lifter.yaml`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,6 +26,8 @@ from pose_lifting_ros.params import LIFTER_PARAMS, pipeline_config
 
 
 class PoseLifter(LifterNodeBase):
+    """The pose_lifter node: detects people in each image and lifts them to 3D skeletons."""
+
     def __init__(self, **kwargs) -> None:
         from sensor_msgs.msg import CompressedImage, Image
 
@@ -49,12 +53,17 @@ class PoseLifter(LifterNodeBase):
         info = self.info.lookup(msg.header.stamp)
         K, distortion = None, None
         if info is None:
-            self.warn_once(f"no CameraInfo on {self.resolve_topic_name('camera_info')}: intrinsics estimated "
-                           f"from a {est.config.hfov_deg:g} deg field of view")
+            self.warn_once(
+                f"no CameraInfo on {self.resolve_topic_name('camera_info')}: intrinsics estimated "
+                f"from a {est.config.hfov_deg:g} deg field of view"
+            )
         else:
             problem = camera_info_problem(info, size)
             if problem:
-                self.warn_once(f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view")
+                self.warn_once(
+                    f"{problem}: intrinsics estimated from a "
+                    f"{est.config.hfov_deg:g} deg field of view"
+                )
             else:
                 K = info.k
                 D = np.asarray(info.d, dtype=np.float64)
@@ -62,10 +71,14 @@ class PoseLifter(LifterNodeBase):
                     if info.distortion_model in DISTORTION_MODELS and np.isfinite(D).all():
                         distortion = (info.distortion_model, D)
                     else:
-                        self.warn_once(f"unusable distortion (model {info.distortion_model!r}, D {D.tolist()}): "
-                                       "keypoints not undistorted")
+                        self.warn_once(
+                            f"unusable distortion (model {info.distortion_model!r}, D "
+                            f"{D.tolist()}): keypoints not undistorted"
+                        )
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return est.process(rgb, None if K is None else np.reshape(K, (3, 3)), stamp, distortion), msg.header
+        return est.process(
+            rgb, None if K is None else np.reshape(K, (3, 3)), stamp, distortion
+        ), msg.header
 
 
 def main(args=None) -> int:

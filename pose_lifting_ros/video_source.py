@@ -6,6 +6,7 @@ at `rate_hz` (or the video's own rate), looping at the end when `loop` is true; 
 from `camera_info_file` (camera_calibration YAML) or from `hfov_deg`; `publish_zero_k` publishes
 the all-zero K of an uncalibrated driver instead. For demos, tests and users without a driver.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,13 +19,18 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from pose_lifting_core.camera import intrinsics_from_fov, load_camera_info_yaml
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
 from pose_lifting_ros.main import run_node
-from pose_lifting_ros.params import VIDEO_SOURCE_PARAMS, VideoSourceConfig, declare, on_set_validator
+from pose_lifting_ros.params import (
+    VIDEO_SOURCE_PARAMS,
+    VideoSourceConfig,
+    declare,
+    on_set_validator,
+)
 from pose_lifting_ros.paths import share_path
 
 
-
-
 class VideoSource(Node):
+    """The video_source node: publishes a video, an image or a camera as image + camera_info."""
+
     def __init__(self, **kwargs) -> None:
         import cv2
         from sensor_msgs.msg import CameraInfo, Image
@@ -53,7 +59,9 @@ class VideoSource(Node):
         if self.cfg.camera_info_file:
             intr, size, _, _ = load_camera_info_yaml(self.cfg.camera_info_file)
             if tuple(size) != (w, h):
-                raise ValueError(f"camera_info_file is for {size[0]}x{size[1]} but {src} is {w}x{h}")
+                raise ValueError(
+                    f"camera_info_file is for {size[0]}x{size[1]} but {src} is {w}x{h}"
+                )
             K = intr.K
         else:
             K = intrinsics_from_fov(w, h, self.cfg.hfov_deg).K
@@ -61,7 +69,11 @@ class VideoSource(Node):
         self._size = (w, h)
         fps = self._cap.get(cv2.CAP_PROP_FPS) if self._cap is not None else 0.0
         rate = self.cfg.rate_hz or (fps if fps and fps > 0 else 10.0)
-        qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE) if self.cfg.reliable else qos_profile_sensor_data
+        qos = (
+            QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+            if self.cfg.reliable
+            else qos_profile_sensor_data
+        )
         self.pub_image = self.create_publisher(Image, "image", qos)
         self.pub_info = self.create_publisher(CameraInfo, "camera_info", qos)
         self.sent = 0

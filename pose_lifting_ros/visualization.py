@@ -5,6 +5,7 @@ label, in the track id's colour; a DELETEALL first when someone has gone) and Tr
 building (`body_<id>` at the pelvis oriented by pose_lifting_core.frames, and optionally one frame
 per joint named `<joint>_<id>`, REP-155 style). Everything is stamped with the image's header.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -16,10 +17,10 @@ from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
 from pose_lifting_ros.conversions import person_points
 
-LABEL_HEIGHT_M = 0.12          # text height of a person's label
-LABEL_ABOVE_HEAD_M = 0.2       # the label sits this far above the head (-y in the optical frame)
+LABEL_HEIGHT_M = 0.12  # text height of a person's label
+LABEL_ABOVE_HEAD_M = 0.2  # the label sits this far above the head (-y in the optical frame)
 _HEAD = JOINT_NAMES.index("head")
-_BONE_ENDS = [i for pair in SKELETON.bones for i in pair]   # LINE_LIST: both ends of every bone
+_BONE_ENDS = [i for pair in SKELETON.bones for i in pair]  # LINE_LIST: both ends of every bone
 
 
 class MarkerBuilder:
@@ -52,16 +53,32 @@ class MarkerBuilder:
         life = Duration(sec=self._lifetime[0], nanosec=self._lifetime[1])
         r, g, b, _ = _rgba(pid)
         out = []
-        for ns, mtype in (("joints", Marker.SPHERE_LIST), ("bones", Marker.LINE_LIST), ("labels", Marker.TEXT_VIEW_FACING)):
-            m = Marker(ns=ns, id=int(pid), type=mtype, action=Marker.ADD, lifetime=life,
-                       color=ColorRGBA(r=r, g=g, b=b, a=1.0))
+        for ns, mtype in (
+            ("joints", Marker.SPHERE_LIST),
+            ("bones", Marker.LINE_LIST),
+            ("labels", Marker.TEXT_VIEW_FACING),
+        ):
+            m = Marker(
+                ns=ns,
+                id=int(pid),
+                type=mtype,
+                action=Marker.ADD,
+                lifetime=life,
+                color=ColorRGBA(r=r, g=g, b=b, a=1.0),
+            )
             m.pose.orientation.w = 1.0
             out.append(m)
         out[2].scale.z = LABEL_HEIGHT_M
         return tuple(out)
 
-    def __call__(self, frame, header, joint_diameter_m: float = 0.05, line_width_m: float = 0.02,
-                 positions: Optional[list] = None):
+    def __call__(
+        self,
+        frame,
+        header,
+        joint_diameter_m: float = 0.05,
+        line_width_m: float = 0.02,
+        positions: Optional[list] = None,
+    ):
         """visualization_msgs/MarkerArray for every person of a FrameResult, stamped with header;
         joint spheres of joint_diameter_m, bone lines line_width_m wide (metres). positions:
         conversions.person_points(frame) when the caller has it already."""
@@ -92,7 +109,8 @@ class MarkerBuilder:
 
 
 def _rgba(pid: int) -> tuple:
-    """A person's marker colour: the track id's colour (render.colour), opaque, channels in [0, 1]."""
+    """A person's marker colour: the track id's colour (render.colour), opaque, channels in
+    [0, 1]."""
     return tuple(v / 255.0 for v in colour(pid)) + (1.0,)
 
 
@@ -101,7 +119,7 @@ def _label(pid: int, depth_m: float) -> str:
     return f"#{pid} {depth_m:.1f} m"
 
 
-_IDENTITY = (0.0, 0.0, 0.0, 1.0)   # a joint frame's rotation: its parent's axes
+_IDENTITY = (0.0, 0.0, 0.0, 1.0)  # a joint frame's rotation: its parent's axes
 
 
 def _transform_data(frame, joint_frames: bool) -> List[tuple]:
@@ -116,7 +134,9 @@ def _transform_data(frame, joint_frames: bool) -> List[tuple]:
     for i, p in enumerate(frame.persons):
         out.append((f"body_{p.id}", Jl[i][0], ql[i]))
         if joint_frames:
-            out.extend((f"{name}_{p.id}", Jl[i][j], _IDENTITY) for j, name in enumerate(JOINT_NAMES))
+            out.extend(
+                (f"{name}_{p.id}", Jl[i][j], _IDENTITY) for j, name in enumerate(JOINT_NAMES)
+            )
     return out
 
 

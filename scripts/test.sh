@@ -4,5 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-run
+# lint as ament does (ruff.toml); fails the run on any finding
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 exec .venv/bin/python -m pytest test -q -rs "$@"

@@ -1,4 +1,5 @@
 """Shared test helpers: paths to the project, to ../shared, and skip reasons."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,12 @@ BANDAI_ARCHIVE = os.path.join(SHARED, "data", "bandai-namco-motion", "bvh.tar.xz
 # DDS settings for every test process, before any ROS participant exists: localhost only, and the
 # Fast DDS profile that lets best-effort images over ~0.5 MB through (docs/ROS.md).
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", os.path.join(ROOT, "config", "fastdds_large_images.xml"))
+os.environ.setdefault(
+    "FASTDDS_DEFAULT_PROFILES_FILE", os.path.join(ROOT, "config", "fastdds_large_images.xml")
+)
 
 needs_shared = pytest.mark.skipif(
     not os.path.isfile(BANDAI_ARCHIVE),
-    reason=f"needs ../shared (the Bandai archive at {BANDAI_ARCHIVE}); users and some CI machines lack it")
+    reason=f"needs ../shared (the Bandai archive at {BANDAI_ARCHIVE}); "
+    "users and some CI machines lack it",
+)

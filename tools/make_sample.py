@@ -8,6 +8,7 @@ Research Motion Dataset (CC BY-NC 4.0): non-commercial use only.
 
 Usage: .venv/bin/python tools/make_sample.py [--cache-dir cache]
 """
+
 import argparse
 import os
 
@@ -28,7 +29,13 @@ def main() -> None:
     data = load_mocap("bandai", TrainConfig(cache_dir=args.cache_dir))
     test = data.splits(HELDOUT_CONTENT)["test"]
     info = data.clip_info()
-    clips = sorted({int(c) for c in np.unique(data.clip_index[test]) if info[c]["content"] == "walk-turn-left"})
+    clips = sorted(
+        {
+            int(c)
+            for c in np.unique(data.clip_index[test])
+            if info[c]["content"] == "walk-turn-left"
+        }
+    )
     clip = clips[0]
     P = data.positions[data.clip_index == clip].astype(np.float64)
     centre = P[:, 0].mean(0)
@@ -39,10 +46,18 @@ def main() -> None:
     K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
     kp = project(Xc, K) + np.random.default_rng(0).normal(0, 1.5, Xc.shape[:2] + (2,))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    np.savez_compressed(args.out, keypoints=kp, layout="h36m17", scores=np.ones(kp.shape[:2]), K=K,
-                        image_size=np.array([1280, 720]), joints_3d_gt=Xc, joint_names=np.array(JOINT_NAMES),
-                        source=f"{data.clip_names[clip]} (test split), all frames at 30 fps",
-                        attribution=BANDAI_ATTRIBUTION + "; non-commercial use only")
+    np.savez_compressed(
+        args.out,
+        keypoints=kp,
+        layout="h36m17",
+        scores=np.ones(kp.shape[:2]),
+        K=K,
+        image_size=np.array([1280, 720]),
+        joints_3d_gt=Xc,
+        joint_names=np.array(JOINT_NAMES),
+        source=f"{data.clip_names[clip]} (test split), all frames at 30 fps",
+        attribution=BANDAI_ATTRIBUTION + "; non-commercial use only",
+    )
     print(f"{args.out}: {len(kp)} frames of {data.clip_names[clip]}")
 
 

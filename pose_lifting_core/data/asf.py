@@ -13,6 +13,7 @@ Units are whatever the file uses (lengths in file units, often inches / `length`
 to metres, e.g. with `units_to_m`. Angles are degrees unless the ASF says `angle rad` or the AMC
 header says `:RADIANS`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,8 +24,14 @@ import numpy as np
 _ROT_DOFS = ("rx", "ry", "rz")
 _ALL_DOFS = ("rx", "ry", "rz", "tx", "ty", "tz", "l")
 _ROOT_CHANNELS = ("TX", "TY", "TZ", "RX", "RY", "RZ")
-_ANGLE_UNITS = {"deg": "deg", "degree": "deg", "degrees": "deg",
-                "rad": "rad", "radian": "rad", "radians": "rad"}
+_ANGLE_UNITS = {
+    "deg": "deg",
+    "degree": "deg",
+    "degrees": "deg",
+    "rad": "rad",
+    "radian": "rad",
+    "radians": "rad",
+}
 
 
 @dataclass
@@ -259,8 +266,9 @@ def _set_parents(bones: List[AsfBone], lines: List[Tuple[int, List[str]]]) -> No
             if child not in index:
                 raise AsfError(f"line {lineno}: unknown bone {child!r} in :hierarchy")
             if child in seen:
-                raise AsfError(f"line {lineno}: bone {child!r} already has a parent "
-                               f"(line {seen[child]})")
+                raise AsfError(
+                    f"line {lineno}: bone {child!r} already has a parent (line {seen[child]})"
+                )
             seen[child] = lineno
             bones[index[child]].parent = -1 if parent == "root" else index[parent]
     missing = [b.name for b in bones if b.name not in seen]
@@ -299,8 +307,10 @@ def parse_asf(text: str) -> AsfSkeleton:
             root_order = [t.upper() for t in rest]
             bad = [t for t in root_order if t not in _ROOT_CHANNELS]
             if bad or len(set(root_order)) != len(root_order):
-                raise AsfError(f"line {lineno}: root order must list distinct channels of "
-                               f"{' '.join(_ROOT_CHANNELS)}, got {' '.join(rest)!r}")
+                raise AsfError(
+                    f"line {lineno}: root order must list distinct channels of "
+                    f"{' '.join(_ROOT_CHANNELS)}, got {' '.join(rest)!r}"
+                )
         elif key == "axis":
             if len(rest) != 1:
                 raise AsfError(f"line {lineno}: root axis needs one order like XYZ")
@@ -319,8 +329,9 @@ def parse_asf(text: str) -> AsfSkeleton:
     if "hierarchy" not in sections:
         raise AsfError("no :hierarchy section")
     _set_parents(bones, sections["hierarchy"])
-    return AsfSkeleton(bones, length_scale, angle_unit, root_order, root_axis,
-                       root_orientation, root_position)
+    return AsfSkeleton(
+        bones, length_scale, angle_unit, root_order, root_axis, root_orientation, root_position
+    )
 
 
 def parse_amc(text: str, skeleton: AsfSkeleton) -> AmcMotion:
@@ -334,7 +345,8 @@ def parse_amc(text: str, skeleton: AsfSkeleton) -> AmcMotion:
     n_dof["root"] = len(skeleton.root_order)
     angle_unit = skeleton.angle_unit
     rows: Dict[str, Tuple[List[int], List[int], List[List[str]]]] = {
-        name: ([], [], []) for name in n_dof}  # frame indices, line numbers, value tokens
+        name: ([], [], []) for name in n_dof
+    }  # frame indices, line numbers, value tokens
     frame_line: List[int] = []
     in_frame: set = set()
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -356,11 +368,14 @@ def parse_amc(text: str, skeleton: AsfSkeleton) -> AmcMotion:
         if name not in n_dof:
             raise AsfError(f"AMC line {lineno}: unknown bone {name!r}")
         if len(vals) != n_dof[name]:
-            raise AsfError(f"AMC line {lineno}: bone {name!r} has {len(vals)} values, "
-                           f"expected {n_dof[name]}")
+            raise AsfError(
+                f"AMC line {lineno}: bone {name!r} has {len(vals)} values, expected {n_dof[name]}"
+            )
         if name in in_frame:
-            raise AsfError(f"AMC line {lineno}: bone {name!r} given twice in the frame of "
-                           f"line {frame_line[-1]}")
+            raise AsfError(
+                f"AMC line {lineno}: bone {name!r} given twice in the frame of "
+                f"line {frame_line[-1]}"
+            )
         in_frame.add(name)
         frame_idx, line_nos, toks = rows[name]
         frame_idx.append(len(frame_line) - 1)
@@ -380,13 +395,15 @@ def parse_amc(text: str, skeleton: AsfSkeleton) -> AmcMotion:
                         try:
                             float(v)
                         except ValueError as exc:
-                            raise AsfError(f"AMC line {lineno}: malformed number {v!r} for "
-                                           f"bone {name!r}") from exc
+                            raise AsfError(
+                                f"AMC line {lineno}: malformed number {v!r} for bone {name!r}"
+                            ) from exc
                 raise
             bad = np.argwhere(~np.isfinite(arr[frame_idx]))
             if bad.size:
-                raise AsfError(f"AMC line {line_nos[int(bad[0, 0])]}: non-finite value for "
-                               f"bone {name!r}")
+                raise AsfError(
+                    f"AMC line {line_nos[int(bad[0, 0])]}: non-finite value for bone {name!r}"
+                )
         values[name] = arr
     root = values.pop("root")
     return AmcMotion(root, values, angle_unit)
@@ -411,8 +428,9 @@ def forward_kinematics(skel: AsfSkeleton, motion: AmcMotion) -> Tuple[List[str],
     """
     F = motion.n_frames
     if motion.root.shape != (F, len(skel.root_order)):
-        raise AsfError(f"motion root has shape {motion.root.shape}, expected "
-                       f"({F}, {len(skel.root_order)})")
+        raise AsfError(
+            f"motion root has shape {motion.root.shape}, expected ({F}, {len(skel.root_order)})"
+        )
     B = len(skel.bones)
     pos = np.zeros((F, 1 + B, 3))
     rot = np.zeros((F, 1 + B, 3, 3))  # slot 0 is the root
@@ -426,12 +444,16 @@ def forward_kinematics(skel: AsfSkeleton, motion: AmcMotion) -> Tuple[List[str],
         bone = skel.bones[i]
         extra = [d for d in bone.dof if d not in _ROT_DOFS]
         if extra:
-            raise AsfError(f"bone {bone.name!r}: dofs {extra} are not supported by "
-                           "forward_kinematics (rotations only)")
+            raise AsfError(
+                f"bone {bone.name!r}: dofs {extra} are not supported by "
+                "forward_kinematics (rotations only)"
+            )
         vals = motion.dofs.get(bone.name, np.zeros((F, len(bone.dof))))
         if vals.shape != (F, len(bone.dof)):
-            raise AsfError(f"motion for bone {bone.name!r} has shape {vals.shape}, expected "
-                           f"({F}, {len(bone.dof)})")
+            raise AsfError(
+                f"motion for bone {bone.name!r} has shape {vals.shape}, expected "
+                f"({F}, {len(bone.dof)})"
+            )
         c = euler_matrix(_to_rad(bone.axis_deg, skel.angle_unit), bone.axis_order)
         m = _dof_matrix(bone.dof, vals, motion.angle_unit, F)
         p = bone.parent + 1
@@ -452,8 +474,9 @@ def _read(path: str) -> str:
         return fh.read()
 
 
-def load_asf_amc(asf_path: str, amc_path: str,
-                 metres: bool = False) -> Tuple[List[str], np.ndarray]:
+def load_asf_amc(
+    asf_path: str, amc_path: str, metres: bool = False
+) -> Tuple[List[str], np.ndarray]:
     """Read an ASF and an AMC from disk and run forward_kinematics: (names, (F, 1 + B, 3)).
 
     Positions are in file units, or in metres (times `units_to_m`) when `metres` is True.

@@ -8,6 +8,7 @@ OFFSET. Rotations compose in the order the CHANNELS line lists them (intrinsic),
 
 Units are whatever the file uses (Bandai: centimetres); callers convert to metres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ import numpy as np
 
 @dataclass
 class BvhJoint:
+    """One joint of the hierarchy: parent index (-1 for the root), OFFSET, CHANNELS, End Site."""
+
     name: str
     parent: int
     offset: np.ndarray
@@ -84,7 +87,7 @@ def parse_bvh(text: str) -> BvhClip:
                 pending_end = False
                 i += 1
             elif t == "OFFSET":
-                off = np.array(head[i + 1:i + 4], dtype=np.float64)
+                off = np.array(head[i + 1 : i + 4], dtype=np.float64)
                 if stack and stack[-1] == -2:
                     joints[[k for k in stack if k >= 0][-1]].end_site = off
                 else:
@@ -92,7 +95,7 @@ def parse_bvh(text: str) -> BvhClip:
                 i += 4
             elif t == "CHANNELS":
                 n = int(head[i + 1])
-                joints[-1].channels = head[i + 2:i + 2 + n]
+                joints[-1].channels = head[i + 2 : i + 2 + n]
                 i += 2 + n
             else:
                 i += 1
@@ -100,13 +103,15 @@ def parse_bvh(text: str) -> BvhClip:
         n_frames = int(tokens[motion_at + 2])
         frame_time = float(tokens[motion_at + 5])
         n_ch = sum(len(j.channels) for j in joints)
-        values = np.array(tokens[motion_at + 6:], dtype=np.float64)
+        values = np.array(tokens[motion_at + 6 :], dtype=np.float64)
     except (IndexError, ValueError) as exc:
         raise BvhError(f"malformed BVH: {exc}") from exc
     if not joints:
         raise BvhError("no joints in HIERARCHY")
     if values.size != n_frames * n_ch:
-        raise BvhError(f"motion has {values.size} values, expected {n_frames} frames x {n_ch} channels")
+        raise BvhError(
+            f"motion has {values.size} values, expected {n_frames} frames x {n_ch} channels"
+        )
     return BvhClip(joints, values.reshape(n_frames, n_ch), frame_time)
 
 

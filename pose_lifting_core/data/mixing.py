@@ -7,6 +7,7 @@ likely, and the default 0.5 lifts rare poses (lying, squatting, kneeling) well a
 of the frames without repeating a few frames too often. Frames within a (dataset, category)
 cell are equally likely.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Mapping, Sequence
@@ -22,11 +23,14 @@ standing; ACCAD and HDM05 bring 8 real bodies and the floor, squat and bending p
 DEFAULT_CATEGORY_WEIGHTS: Dict[str, float] = {name: 1.0 for name in CATEGORIES}
 
 
-def mixing_probabilities(dataset_ids: np.ndarray, categories: np.ndarray,
-                         dataset_names: Sequence[str],
-                         dataset_weights: Mapping[str, float] = DEFAULT_DATASET_WEIGHTS,
-                         category_weights: Mapping[str, float] = DEFAULT_CATEGORY_WEIGHTS,
-                         balance: float = 0.5) -> np.ndarray:
+def mixing_probabilities(
+    dataset_ids: np.ndarray,
+    categories: np.ndarray,
+    dataset_names: Sequence[str],
+    dataset_weights: Mapping[str, float] = DEFAULT_DATASET_WEIGHTS,
+    category_weights: Mapping[str, float] = DEFAULT_CATEGORY_WEIGHTS,
+    balance: float = 0.5,
+) -> np.ndarray:
     """Sampling probability of every frame (N,), summing to 1.
 
     dataset_ids: (N,) index into dataset_names. categories: (N,) index into CATEGORIES.
@@ -41,14 +45,15 @@ def mixing_probabilities(dataset_ids: np.ndarray, categories: np.ndarray,
     counts = np.zeros((n_d, n_c))
     np.add.at(counts, (dataset_ids, categories), 1.0)
     cw = np.array([float(category_weights.get(c, 1.0)) for c in CATEGORIES])
-    share = np.where(counts > 0, counts ** balance, 0.0) * cw[None]          # (D, C)
+    share = np.where(counts > 0, counts**balance, 0.0) * cw[None]  # (D, C)
     share = share / np.maximum(share.sum(1, keepdims=True), 1e-300)
     dw = np.array([float(dataset_weights.get(name, 0.0)) for name in dataset_names])
     dw = np.where(counts.sum(1) > 0, dw, 0.0)
     if dw.sum() <= 0 or not np.isfinite(dw).all() or (dw < 0).any() or (cw < 0).any():
-        raise ValueError("no frame can be drawn: every dataset present has weight 0 "
-                         "(or a weight is negative)")
-    cell = dw[:, None] / dw.sum() * share / np.maximum(counts, 1.0)        # per-frame prob.
+        raise ValueError(
+            "no frame can be drawn: every dataset present has weight 0 (or a weight is negative)"
+        )
+    cell = dw[:, None] / dw.sum() * share / np.maximum(counts, 1.0)  # per-frame prob.
     p = cell[dataset_ids, categories]
     total = p.sum()
     if total <= 0:

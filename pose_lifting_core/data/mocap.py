@@ -11,6 +11,7 @@ file's units; Bandai's head centre, which it lacks), or `{"joint": NAME, "end_fr
 point the fraction f of the way from the joint to its BVH end site; ACCAD's head centre).
 Acclaim ASF/AMC maps name bone ends (`lfemur` = the knee).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,13 +28,18 @@ import numpy as np
 from pose_lifting_core.data.bvh import BvhClip, BvhError, forward_kinematics, parse_bvh
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
 
-BANDAI_ATTRIBUTION = ("Bandai Namco Research Motion Dataset, Bandai Namco Research Inc., "
-                      "CC BY-NC 4.0")
-ACCAD_ATTRIBUTION = ("ACCAD MoCap Library, The Ohio State University Advanced Computing Center "
-                     "for the Arts and Design, CC BY 3.0")
-HDM05_ATTRIBUTION = ("Motion Capture Database HDM05 (M. Mueller, T. Roeder, M. Clausen, "
-                     "B. Eberhardt, B. Krueger, A. Weber: Documentation Mocap Database HDM05, "
-                     "Tech. Report CG-2007-2, Universitaet Bonn, 2007), CC BY-SA 3.0")
+BANDAI_ATTRIBUTION = (
+    "Bandai Namco Research Motion Dataset, Bandai Namco Research Inc., CC BY-NC 4.0"
+)
+ACCAD_ATTRIBUTION = (
+    "ACCAD MoCap Library, The Ohio State University Advanced Computing Center "
+    "for the Arts and Design, CC BY 3.0"
+)
+HDM05_ATTRIBUTION = (
+    "Motion Capture Database HDM05 (M. Mueller, T. Roeder, M. Clausen, "
+    "B. Eberhardt, B. Krueger, A. Weber: Documentation Mocap Database HDM05, "
+    "Tech. Report CG-2007-2, Universitaet Bonn, 2007), CC BY-SA 3.0"
+)
 
 SHARED_DATA = os.path.join("..", "shared", "data")
 """Where the archives live in the development checkout (users do not have it)."""
@@ -43,51 +49,85 @@ JOINT_MAPS: Dict[str, Dict[str, object]] = {
     "bandai": {
         "units_to_m": 0.01,
         "pelvis": ["UpperLeg_L", "UpperLeg_R"],
-        "right_hip": ["UpperLeg_R"], "right_knee": ["LowerLeg_R"], "right_ankle": ["Foot_R"],
-        "left_hip": ["UpperLeg_L"], "left_knee": ["LowerLeg_L"], "left_ankle": ["Foot_L"],
+        "right_hip": ["UpperLeg_R"],
+        "right_knee": ["LowerLeg_R"],
+        "right_ankle": ["Foot_R"],
+        "left_hip": ["UpperLeg_L"],
+        "left_knee": ["LowerLeg_L"],
+        "left_ankle": ["Foot_L"],
         "spine": ["Spine"],
         "thorax": ["UpperArm_L", "UpperArm_R"],
         "neck": ["Neck"],
         "head": {"joint": "Head", "local_offset": [10.0, 0.0, 0.0]},
-        "left_shoulder": ["UpperArm_L"], "left_elbow": ["LowerArm_L"], "left_wrist": ["Hand_L"],
-        "right_shoulder": ["UpperArm_R"], "right_elbow": ["LowerArm_R"], "right_wrist": ["Hand_R"],
+        "left_shoulder": ["UpperArm_L"],
+        "left_elbow": ["LowerArm_L"],
+        "left_wrist": ["Hand_L"],
+        "right_shoulder": ["UpperArm_R"],
+        "right_elbow": ["LowerArm_R"],
+        "right_wrist": ["Hand_R"],
     },
     # ACCAD (Vicon exported through MotionBuilder; centimetres, Y up). The Head joint sits at the
     # skull base and its end site at the head top: the head centre is half way.
     "accad": {
         "units_to_m": 0.01,
         "pelvis": ["LeftUpLeg", "RightUpLeg"],
-        "right_hip": ["RightUpLeg"], "right_knee": ["RightLeg"], "right_ankle": ["RightFoot"],
-        "left_hip": ["LeftUpLeg"], "left_knee": ["LeftLeg"], "left_ankle": ["LeftFoot"],
+        "right_hip": ["RightUpLeg"],
+        "right_knee": ["RightLeg"],
+        "right_ankle": ["RightFoot"],
+        "left_hip": ["LeftUpLeg"],
+        "left_knee": ["LeftLeg"],
+        "left_ankle": ["LeftFoot"],
         "spine": ["Spine"],
         "thorax": ["LeftArm", "RightArm"],
         "neck": ["Neck"],
         "head": {"joint": "Head", "end_fraction": 0.5},
-        "left_shoulder": ["LeftArm"], "left_elbow": ["LeftForeArm"], "left_wrist": ["LeftHand"],
-        "right_shoulder": ["RightArm"], "right_elbow": ["RightForeArm"], "right_wrist": ["RightHand"],
+        "left_shoulder": ["LeftArm"],
+        "left_elbow": ["LeftForeArm"],
+        "left_wrist": ["LeftHand"],
+        "right_shoulder": ["RightArm"],
+        "right_elbow": ["RightForeArm"],
+        "right_wrist": ["RightHand"],
     },
     # HDM05 (Acclaim ASF/AMC): names are bone ends. units_to_m comes from the ASF header.
     "hdm05": {
         "pelvis": ["lhipjoint", "rhipjoint"],
-        "right_hip": ["rhipjoint"], "right_knee": ["rfemur"], "right_ankle": ["rtibia"],
-        "left_hip": ["lhipjoint"], "left_knee": ["lfemur"], "left_ankle": ["ltibia"],
+        "right_hip": ["rhipjoint"],
+        "right_knee": ["rfemur"],
+        "right_ankle": ["rtibia"],
+        "left_hip": ["lhipjoint"],
+        "left_knee": ["lfemur"],
+        "left_ankle": ["ltibia"],
         "spine": ["lowerback"],
         "thorax": ["lclavicle", "rclavicle"],
         "neck": ["lowerneck"],
         "head": ["upperneck", "head"],
-        "left_shoulder": ["lclavicle"], "left_elbow": ["lhumerus"], "left_wrist": ["lradius"],
-        "right_shoulder": ["rclavicle"], "right_elbow": ["rhumerus"], "right_wrist": ["rradius"],
+        "left_shoulder": ["lclavicle"],
+        "left_elbow": ["lhumerus"],
+        "left_wrist": ["lradius"],
+        "right_shoulder": ["rclavicle"],
+        "right_elbow": ["rhumerus"],
+        "right_wrist": ["rradius"],
     },
     # CMU Graphics Lab mocap as converted to BVH (OFFSET-only skeletons; inches*scale, Y up).
     "cmu": {
         "units_to_m": 0.0254 * 0.45,
         "pelvis": ["LeftUpLeg", "RightUpLeg"],
-        "right_hip": ["RightUpLeg"], "right_knee": ["RightLeg"], "right_ankle": ["RightFoot"],
-        "left_hip": ["LeftUpLeg"], "left_knee": ["LeftLeg"], "left_ankle": ["LeftFoot"],
-        "spine": ["Spine"], "thorax": ["LeftArm", "RightArm"], "neck": ["Neck1"],
+        "right_hip": ["RightUpLeg"],
+        "right_knee": ["RightLeg"],
+        "right_ankle": ["RightFoot"],
+        "left_hip": ["LeftUpLeg"],
+        "left_knee": ["LeftLeg"],
+        "left_ankle": ["LeftFoot"],
+        "spine": ["Spine"],
+        "thorax": ["LeftArm", "RightArm"],
+        "neck": ["Neck1"],
         "head": ["Head"],
-        "left_shoulder": ["LeftArm"], "left_elbow": ["LeftForeArm"], "left_wrist": ["LeftHand"],
-        "right_shoulder": ["RightArm"], "right_elbow": ["RightForeArm"], "right_wrist": ["RightHand"],
+        "left_shoulder": ["LeftArm"],
+        "left_elbow": ["LeftForeArm"],
+        "left_wrist": ["LeftHand"],
+        "right_shoulder": ["RightArm"],
+        "right_elbow": ["RightForeArm"],
+        "right_wrist": ["RightHand"],
     },
 }
 
@@ -97,28 +137,67 @@ class DatasetSpec:
     """What the project knows about one motion-capture set (data, not code)."""
 
     name: str
-    archive: str            # path under SHARED_DATA
-    reader: str             # "bvh" or "asf_amc"
-    fps: float              # frame rate of the cache (every k-th frame of each clip is kept)
+    archive: str  # path under SHARED_DATA
+    reader: str  # "bvh" or "asf_amc"
+    fps: float  # frame rate of the cache (every k-th frame of each clip is kept)
     attribution: str
     licence: str
-    subjects: str           # how many people, in words (for the reports)
-    expected_joints: Tuple[str, ...] = ()   # the joint names a normal clip has (deviations warn)
+    subjects: str  # how many people, in words (for the reports)
+    expected_joints: Tuple[str, ...] = ()  # the joint names a normal clip has (deviations warn)
 
 
 DATASETS: Dict[str, DatasetSpec] = {
-    "bandai": DatasetSpec("bandai", os.path.join("bandai-namco-motion", "bvh.tar.xz"), "bvh", 10.0,
-                          BANDAI_ATTRIBUTION, "CC BY-NC 4.0",
-                          "3 actors retargeted onto one skeleton"),
-    "accad": DatasetSpec("accad", os.path.join("accad", "accad_bvh.tar.xz"), "bvh", 30.0,
-                         ACCAD_ATTRIBUTION, "CC BY 3.0", "3 actors, own skeletons",
-                         ("Hips", "ToSpine", "Spine", "Spine1", "Neck", "Head", "LeftShoulder",
-                          "LeftArm", "LeftForeArm", "LeftHand", "RightShoulder", "RightArm",
-                          "RightForeArm", "RightHand", "LeftUpLeg", "LeftLeg", "LeftFoot",
-                          "LeftToeBase", "RightUpLeg", "RightLeg", "RightFoot", "RightToeBase")),
-    "hdm05": DatasetSpec("hdm05", os.path.join("hdm05-subset", "hdm05_subset_amc.tar.xz"),
-                         "asf_amc", 30.0, HDM05_ATTRIBUTION, "CC BY-SA 3.0",
-                         "5 actors, own skeletons"),
+    "bandai": DatasetSpec(
+        "bandai",
+        os.path.join("bandai-namco-motion", "bvh.tar.xz"),
+        "bvh",
+        10.0,
+        BANDAI_ATTRIBUTION,
+        "CC BY-NC 4.0",
+        "3 actors retargeted onto one skeleton",
+    ),
+    "accad": DatasetSpec(
+        "accad",
+        os.path.join("accad", "accad_bvh.tar.xz"),
+        "bvh",
+        30.0,
+        ACCAD_ATTRIBUTION,
+        "CC BY 3.0",
+        "3 actors, own skeletons",
+        (
+            "Hips",
+            "ToSpine",
+            "Spine",
+            "Spine1",
+            "Neck",
+            "Head",
+            "LeftShoulder",
+            "LeftArm",
+            "LeftForeArm",
+            "LeftHand",
+            "RightShoulder",
+            "RightArm",
+            "RightForeArm",
+            "RightHand",
+            "LeftUpLeg",
+            "LeftLeg",
+            "LeftFoot",
+            "LeftToeBase",
+            "RightUpLeg",
+            "RightLeg",
+            "RightFoot",
+            "RightToeBase",
+        ),
+    ),
+    "hdm05": DatasetSpec(
+        "hdm05",
+        os.path.join("hdm05-subset", "hdm05_subset_amc.tar.xz"),
+        "asf_amc",
+        30.0,
+        HDM05_ATTRIBUTION,
+        "CC BY-SA 3.0",
+        "5 actors, own skeletons",
+    ),
 }
 """Frame rates: Bandai's 416,845 frames at 30 fps are kept at 10 fps (neighbouring frames of its
 mostly standing motions are near copies); ACCAD (30 and 120 fps) and HDM05 (120 fps) at 30 fps."""
@@ -134,9 +213,13 @@ def default_archive(name: str) -> str:
     return os.path.join(SHARED_DATA, DATASETS[name].archive)
 
 
-def _map_positions(names: Sequence[str], pos: np.ndarray, joint_map: Dict[str, object],
-                   rot: Optional[np.ndarray] = None,
-                   end_sites: Optional[Dict[str, np.ndarray]] = None) -> np.ndarray:
+def _map_positions(
+    names: Sequence[str],
+    pos: np.ndarray,
+    joint_map: Dict[str, object],
+    rot: Optional[np.ndarray] = None,
+    end_sites: Optional[Dict[str, np.ndarray]] = None,
+) -> np.ndarray:
     """Joint map applied to world positions (F, J, 3) of the joints `names` (file units)."""
     names = list(names)
     out = np.zeros((pos.shape[0], len(JOINT_NAMES), 3))
@@ -174,7 +257,12 @@ def parse_clip_name(name: str) -> Dict[str, str]:
     """`dataset-2_raise-up-both-hands_active_001.bvh` -> set, content, style, take."""
     stem = os.path.basename(name).rsplit(".", 1)[0]
     parts = stem.split("_")
-    return {"set": parts[0], "content": "_".join(parts[1:-2]), "style": parts[-2], "take": parts[-1]}
+    return {
+        "set": parts[0],
+        "content": "_".join(parts[1:-2]),
+        "style": parts[-2],
+        "take": parts[-1],
+    }
 
 
 def _split_of(name: str, val_frac: float, test_frac: float) -> str:
@@ -204,17 +292,25 @@ class MocapSet:
         subjects = self.clip_subjects or [""] * len(self.clip_names)
         return np.asarray(subjects)[self.clip_index]
 
-    def splits(self, heldout_content: Sequence[str] = (), val_frac: float = 0.1,
-               test_frac: float = 0.1) -> Dict[str, np.ndarray]:
+    def splits(
+        self, heldout_content: Sequence[str] = (), val_frac: float = 0.1, test_frac: float = 0.1
+    ) -> Dict[str, np.ndarray]:
         """Clip-level splits as frame masks.
 
         train/val/test hold out whole clips (by a hash of the clip name, so stable); every clip
         whose content is in `heldout_content` goes to `content_test` and nowhere else.
         """
         info = self.clip_info()
-        labels = np.array([("content_test" if i["content"] in heldout_content
-                            else _split_of(n, val_frac, test_frac))
-                           for n, i in zip(self.clip_names, info)])
+        labels = np.array(
+            [
+                (
+                    "content_test"
+                    if i["content"] in heldout_content
+                    else _split_of(n, val_frac, test_frac)
+                )
+                for n, i in zip(self.clip_names, info)
+            ]
+        )
         frame_label = labels[self.clip_index]
         return {k: frame_label == k for k in ("train", "val", "test", "content_test")}
 
@@ -224,10 +320,16 @@ class MocapSet:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = path + ".tmp.npz"
         pelvis = self.positions[:, ROOT].astype(np.float32)
-        rel = (self.positions - self.positions[:, ROOT:ROOT + 1]).astype(np.float16)
-        np.savez(tmp, pelvis=pelvis, relative=rel, clip_index=self.clip_index.astype(np.int32),
-                 clip_names=np.array(self.clip_names), clip_subjects=np.array(self.clip_subjects),
-                 dataset=np.array(self.dataset))
+        rel = (self.positions - self.positions[:, ROOT : ROOT + 1]).astype(np.float16)
+        np.savez(
+            tmp,
+            pelvis=pelvis,
+            relative=rel,
+            clip_index=self.clip_index.astype(np.int32),
+            clip_names=np.array(self.clip_names),
+            clip_subjects=np.array(self.clip_subjects),
+            dataset=np.array(self.dataset),
+        )
         os.replace(tmp, path)
 
     @staticmethod
@@ -240,8 +342,9 @@ class MocapSet:
                 positions = z["relative"].astype(np.float32) + z["pelvis"][:, None]
             subjects = [str(s) for s in z["clip_subjects"]] if "clip_subjects" in z else []
             dataset = str(z["dataset"]) if "dataset" in z else "bandai"
-            return MocapSet(positions, z["clip_index"], [str(s) for s in z["clip_names"]],
-                            subjects, dataset)
+            return MocapSet(
+                positions, z["clip_index"], [str(s) for s in z["clip_names"]], subjects, dataset
+            )
 
 
 class DatasetError(ValueError):
@@ -256,8 +359,11 @@ def _bvh_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str, obj
             continue
         name = os.path.basename(member.name)
         try:
-            clip = parse_bvh(io.TextIOWrapper(tar.extractfile(member), encoding="utf-8",
-                                              errors="replace").read())
+            clip = parse_bvh(
+                io.TextIOWrapper(
+                    tar.extractfile(member), encoding="utf-8", errors="replace"
+                ).read()
+            )
         except BvhError as exc:
             warnings.warn(f"{spec.name}: skipping {name}: {exc}")
             continue
@@ -266,12 +372,16 @@ def _bvh_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str, obj
             lacks = sorted(set(spec.expected_joints) - names)
             extra = sorted(names - set(spec.expected_joints))
             if needed <= names:
-                warnings.warn(f"{spec.name}: {name} deviates from the usual skeleton "
-                              f"(lacks {lacks or 'nothing'}, extra {extra or 'nothing'}); "
-                              "the joint map does not use those joints, so it is kept")
+                warnings.warn(
+                    f"{spec.name}: {name} deviates from the usual skeleton "
+                    f"(lacks {lacks or 'nothing'}, extra {extra or 'nothing'}); "
+                    "the joint map does not use those joints, so it is kept"
+                )
             else:
-                warnings.warn(f"{spec.name}: skipping {name}: it lacks the mapped joints "
-                              f"{sorted(needed - names)}")
+                warnings.warn(
+                    f"{spec.name}: skipping {name}: it lacks the mapped joints "
+                    f"{sorted(needed - names)}"
+                )
                 continue
         subject = os.path.basename(os.path.dirname(member.name)).replace("_bvh", "")
         yield name, subject, clip_to_skeleton17(clip, joint_map), clip.frame_time
@@ -284,7 +394,7 @@ def _asf_amc_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str,
     from pose_lifting_core.data import asf
 
     skeletons, motions = {}, []
-    for member in tar:   # the ASF files may come after the AMC files: read everything first
+    for member in tar:  # the ASF files may come after the AMC files: read everything first
         if not member.isfile():
             continue
         text = io.TextIOWrapper(tar.extractfile(member), encoding="utf-8", errors="replace").read()
@@ -308,8 +418,13 @@ def _asf_amc_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str,
         yield base, key.split("_", 1)[-1], pts, 1.0 / 120.0
 
 
-def convert_dataset(name: str, archive: Optional[str] = None, out_path: Optional[str] = None,
-                    fps: Optional[float] = None, progress: bool = True) -> MocapSet:
+def convert_dataset(
+    name: str,
+    archive: Optional[str] = None,
+    out_path: Optional[str] = None,
+    fps: Optional[float] = None,
+    progress: bool = True,
+) -> MocapSet:
     """Stream one DATASETS archive (no unpacking to disk) into a cached 17-joint `.npz`.
 
     Each clip keeps every k-th frame, k = round(clip fps / fps) (at least 1); fps defaults to
@@ -346,20 +461,34 @@ def convert_dataset(name: str, archive: Optional[str] = None, out_path: Optional
     data = MocapSet(np.concatenate(chunks), np.concatenate(index), names, subjects, name)
     data.save(out_path)
     with open(out_path + ".json", "w") as fh:
-        json.dump({"dataset": name, "source": os.path.abspath(archive), "clips": len(names),
-                   "frames": int(len(data.positions)), "fps": fps,
-                   "subjects": sorted(set(subjects)), "attribution": spec.attribution}, fh, indent=1)
+        json.dump(
+            {
+                "dataset": name,
+                "source": os.path.abspath(archive),
+                "clips": len(names),
+                "frames": int(len(data.positions)),
+                "fps": fps,
+                "subjects": sorted(set(subjects)),
+                "attribution": spec.attribution,
+            },
+            fh,
+            indent=1,
+        )
     return data
 
 
-def load_dataset(name: str, cache: Optional[str] = None, archive: Optional[str] = None) -> MocapSet:
+def load_dataset(
+    name: str, cache: Optional[str] = None, archive: Optional[str] = None
+) -> MocapSet:
     """A dataset's cached arrays, converting its archive on first use."""
     cache = cache or default_cache(name)
     if not os.path.isfile(cache):
         archive = archive or default_archive(name)
         if not os.path.isfile(archive):
-            raise FileNotFoundError(f"no mocap cache at {cache} and no archive at {archive} "
-                                    f"(dataset {name}; run `pose-lifting prepare-data`)")
+            raise FileNotFoundError(
+                f"no mocap cache at {cache} and no archive at {archive} "
+                f"(dataset {name}; run `pose-lifting prepare-data`)"
+            )
         convert_dataset(name, archive, cache, progress=False)
     data = MocapSet.load(cache)
     data.dataset = name

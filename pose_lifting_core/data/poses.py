@@ -8,6 +8,7 @@ of `skeleton.py`. The floor is taken as the lowest joint of the frame, so the ru
 floor height from the dataset. Thresholds are in leg lengths (thigh + shin), so they hold for
 short and tall people alike.
 """
+
 from __future__ import annotations
 
 from typing import Dict
@@ -41,9 +42,11 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def leg_length_m(P: np.ndarray) -> np.ndarray:
     """Mean of the two legs' thigh + shin lengths (N,) metres. P: (N, 17, 3)."""
-    legs = [np.linalg.norm(P[:, J[f"{s}_knee"]] - P[:, J[f"{s}_hip"]], axis=-1)
-            + np.linalg.norm(P[:, J[f"{s}_ankle"]] - P[:, J[f"{s}_knee"]], axis=-1)
-            for s in ("left", "right")]
+    legs = [
+        np.linalg.norm(P[:, J[f"{s}_knee"]] - P[:, J[f"{s}_hip"]], axis=-1)
+        + np.linalg.norm(P[:, J[f"{s}_ankle"]] - P[:, J[f"{s}_knee"]], axis=-1)
+        for s in ("left", "right")
+    ]
     return 0.5 * (legs[0] + legs[1])
 
 
@@ -59,22 +62,33 @@ def pose_features(P: np.ndarray) -> Dict[str, np.ndarray]:
     leg = np.maximum(leg_length_m(P), 1e-6)
     floor = P[..., 1].min(1)
     up = np.array([0.0, 1.0, 0.0])
-    height = {n: (P[:, J[n], 1] - floor) / leg for n in
-              ("pelvis", "left_knee", "right_knee", "left_ankle", "right_ankle")}
+    height = {
+        n: (P[:, J[n], 1] - floor) / leg
+        for n in ("pelvis", "left_knee", "right_knee", "left_ankle", "right_ankle")
+    }
     trunk = _angle_deg(P[:, J["thorax"]] - P[:, J["pelvis"]], up[None])
-    thigh = {s: _angle_deg(P[:, J[f"{s}_knee"]] - P[:, J[f"{s}_hip"]], -up[None])
-             for s in ("left", "right")}
-    knee = {s: _angle_deg(P[:, J[f"{s}_hip"]] - P[:, J[f"{s}_knee"]],
-                          P[:, J[f"{s}_ankle"]] - P[:, J[f"{s}_knee"]]) for s in ("left", "right")}
+    thigh = {
+        s: _angle_deg(P[:, J[f"{s}_knee"]] - P[:, J[f"{s}_hip"]], -up[None])
+        for s in ("left", "right")
+    }
+    knee = {
+        s: _angle_deg(
+            P[:, J[f"{s}_hip"]] - P[:, J[f"{s}_knee"]],
+            P[:, J[f"{s}_ankle"]] - P[:, J[f"{s}_knee"]],
+        )
+        for s in ("left", "right")
+    }
     mid_ankle = 0.5 * (P[:, J["left_ankle"]] + P[:, J["right_ankle"]])
     behind = np.linalg.norm((P[:, J["pelvis"]] - mid_ankle)[:, [0, 2]], axis=-1) / leg
-    return {"pelvis_h": height["pelvis"],
-            "knee_h_min": np.minimum(height["left_knee"], height["right_knee"]),
-            "ankle_h_diff": np.abs(height["left_ankle"] - height["right_ankle"]),
-            "trunk_deg": trunk,
-            "thigh_deg_min": np.minimum(thigh["left"], thigh["right"]),
-            "knee_deg_mean": 0.5 * (knee["left"] + knee["right"]),
-            "pelvis_ankle_horizontal": behind}
+    return {
+        "pelvis_h": height["pelvis"],
+        "knee_h_min": np.minimum(height["left_knee"], height["right_knee"]),
+        "ankle_h_diff": np.abs(height["left_ankle"] - height["right_ankle"]),
+        "trunk_deg": trunk,
+        "thigh_deg_min": np.minimum(thigh["left"], thigh["right"]),
+        "knee_deg_mean": 0.5 * (knee["left"] + knee["right"]),
+        "pelvis_ankle_horizontal": behind,
+    }
 
 
 def pose_categories(P: np.ndarray) -> np.ndarray:
@@ -96,12 +110,16 @@ def pose_categories(P: np.ndarray) -> np.ndarray:
         ("one_leg", f["ankle_h_diff"] > 0.2),
         ("bending", f["trunk_deg"] > 45.0),
         ("squat", (f["knee_deg_mean"] < 120.0) & (f["pelvis_h"] < 0.75)),
-        ("seated", (f["thigh_deg_min"] >= 55.0) & (f["pelvis_ankle_horizontal"] >= 0.3)
-         & (f["trunk_deg"] <= 60.0)),
+        (
+            "seated",
+            (f["thigh_deg_min"] >= 55.0)
+            & (f["pelvis_ankle_horizontal"] >= 0.3)
+            & (f["trunk_deg"] <= 60.0),
+        ),
         ("kneeling", f["knee_h_min"] < 0.15),
         ("floor", (f["pelvis_h"] < 0.35) | ((f["pelvis_h"] < 0.6) & (f["trunk_deg"] > 60.0))),
     ]
-    for name, mask in rules:   # applied in reverse priority: the last write wins
+    for name, mask in rules:  # applied in reverse priority: the last write wins
         cat[mask] = CATEGORIES.index(name)
     return cat
 

@@ -10,6 +10,7 @@ within a hip-flexion limit), 2D noise, dropped joints.
 Conventions: world frame of the capture, metres, Y up, the body facing +Z, left = +X.
 Camera frame: optical (x right, y down, z forward). All functions are vectorised over N samples.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,19 +28,55 @@ DETECTOR_MISSING = ("spine", "neck")
 # Camera ranges as data. "train" covers what the shipped model was trained on; the others lie
 # outside it and are only used for evaluation ("held-out camera ranges").
 CAMERA_RANGES: Dict[str, Dict[str, Tuple[float, float]]] = {
-    "train": {"focal_px": (300.0, 3000.0), "distance_m": (1.5, 10.0),
-              "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (-5.0, 5.0)},
-    "heldout_far": {"focal_px": (300.0, 3000.0), "distance_m": (10.0, 15.0),
-                    "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (-5.0, 5.0)},
-    "heldout_steep": {"focal_px": (300.0, 3000.0), "distance_m": (1.5, 10.0),
-                      "elevation_deg": (45.0, 65.0), "height_m": (3.0, 6.0), "roll_deg": (-5.0, 5.0)},
-    "heldout_focal": {"focal_px": (3000.0, 5000.0), "distance_m": (1.5, 10.0),
-                      "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (-5.0, 5.0)},
-    "heldout_roll": {"focal_px": (300.0, 3000.0), "distance_m": (1.5, 10.0),
-                     "elevation_deg": (-20.0, 45.0), "height_m": (0.3, 3.0), "roll_deg": (10.0, 25.0)},
+    "train": {
+        "focal_px": (300.0, 3000.0),
+        "distance_m": (1.5, 10.0),
+        "elevation_deg": (-20.0, 45.0),
+        "height_m": (0.3, 3.0),
+        "roll_deg": (-5.0, 5.0),
+    },
+    "heldout_far": {
+        "focal_px": (300.0, 3000.0),
+        "distance_m": (10.0, 15.0),
+        "elevation_deg": (-20.0, 45.0),
+        "height_m": (0.3, 3.0),
+        "roll_deg": (-5.0, 5.0),
+    },
+    "heldout_steep": {
+        "focal_px": (300.0, 3000.0),
+        "distance_m": (1.5, 10.0),
+        "elevation_deg": (45.0, 65.0),
+        "height_m": (3.0, 6.0),
+        "roll_deg": (-5.0, 5.0),
+    },
+    "heldout_focal": {
+        "focal_px": (3000.0, 5000.0),
+        "distance_m": (1.5, 10.0),
+        "elevation_deg": (-20.0, 45.0),
+        "height_m": (0.3, 3.0),
+        "roll_deg": (-5.0, 5.0),
+    },
+    "heldout_roll": {
+        "focal_px": (300.0, 3000.0),
+        "distance_m": (1.5, 10.0),
+        "elevation_deg": (-20.0, 45.0),
+        "height_m": (0.3, 3.0),
+        "roll_deg": (10.0, 25.0),
+    },
 }
-IMAGE_SIZES = np.array([(640, 480), (848, 480), (1280, 720), (1920, 1080), (1024, 768),
-                        (1440, 1080), (480, 640), (720, 1280)], dtype=np.float64)
+IMAGE_SIZES = np.array(
+    [
+        (640, 480),
+        (848, 480),
+        (1280, 720),
+        (1920, 1080),
+        (1024, 768),
+        (1440, 1080),
+        (480, 640),
+        (720, 1280),
+    ],
+    dtype=np.float64,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +86,7 @@ class AugmentConfig:
     p_proportions: float = 0.8
     global_scale_sd: float = 0.05
     bone_scale: Tuple[float, float] = (0.92, 1.08)
-    hip_width_scale: Tuple[float, float] = (0.9, 1.9)      # Bandai hip width 12.9 cm
+    hip_width_scale: Tuple[float, float] = (0.9, 1.9)  # Bandai hip width 12.9 cm
     shoulder_width_scale: Tuple[float, float] = (0.9, 1.8)  # Bandai shoulder width ~20 cm
     p_limb_swap: float = 0.3
     p_limb_perturb: float = 0.3
@@ -60,7 +97,7 @@ class AugmentConfig:
     noise_px: Tuple[float, float] = (0.0, 6.0)
     p_noise: float = 0.7
     p_drop: float = 0.05
-    p_detector_layout: float = 0.6   # spine and neck absent (COCO/BlazePose inputs)
+    p_detector_layout: float = 0.6  # spine and neck absent (COCO/BlazePose inputs)
     min_height_px: float = 80.0
     min_inside_frac: float = 0.75
     # where joints are defined: hips and shoulders moved along the trunk, the head along the neck
@@ -101,9 +138,20 @@ def rotation_about(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     x, y, z = a[..., 0], a[..., 1], a[..., 2]
     c, s = np.cos(angle), np.sin(angle)
     C = 1.0 - c
-    return np.stack([c + x * x * C, x * y * C - z * s, x * z * C + y * s,
-                     y * x * C + z * s, c + y * y * C, y * z * C - x * s,
-                     z * x * C - y * s, z * y * C + x * s, c + z * z * C], -1).reshape(a.shape[:-1] + (3, 3))
+    return np.stack(
+        [
+            c + x * x * C,
+            x * y * C - z * s,
+            x * z * C + y * s,
+            y * x * C + z * s,
+            c + y * y * C,
+            y * z * C - x * s,
+            z * x * C - y * s,
+            z * y * C + x * s,
+            c + z * z * C,
+        ],
+        -1,
+    ).reshape(a.shape[:-1] + (3, 3))
 
 
 def body_frames(P: np.ndarray, side: str = "hip") -> np.ndarray:
@@ -127,7 +175,7 @@ _PARENTS = np.array(SKELETON.parents)
 
 def _bones(P: np.ndarray) -> np.ndarray:
     """Bone vectors (N, 17, 3): child minus parent, zero for the root."""
-    Pt = np.ascontiguousarray(P.transpose(1, 0, 2))          # joint-major: whole-joint blocks
+    Pt = np.ascontiguousarray(P.transpose(1, 0, 2))  # joint-major: whole-joint blocks
     Bt = Pt - Pt[np.maximum(_PARENTS, 0)]
     Bt[_PARENTS < 0] = 0.0
     return Bt.transpose(1, 0, 2)
@@ -155,8 +203,12 @@ def augment_proportions(P: np.ndarray, rng: np.random.Generator, cfg: AugmentCon
     sel = rng.random(N) < cfg.p_proportions
     g = np.clip(1.0 + cfg.global_scale_sd * rng.standard_normal(N), 0.85, 1.15)
     lo, hi = cfg.bone_scale
-    for left, right in (("left_knee", "right_knee"), ("left_ankle", "right_ankle"),
-                        ("left_elbow", "right_elbow"), ("left_wrist", "right_wrist")):
+    for left, right in (
+        ("left_knee", "right_knee"),
+        ("left_ankle", "right_ankle"),
+        ("left_elbow", "right_elbow"),
+        ("left_wrist", "right_wrist"),
+    ):
         base = rng.uniform(lo, hi, N)
         s[:, J[left]] = base * rng.uniform(0.98, 1.02, N)
         s[:, J[right]] = base * rng.uniform(0.98, 1.02, N)
@@ -194,7 +246,7 @@ def augment_pose(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) ->
     for limb, (bones, side) in _LIMBS.items():
         F = frames[side]
         idx = [J[b] for b in bones]
-        local = np.einsum("nji,nkj->nki", F, B[:, idx])            # world -> body frame
+        local = np.einsum("nji,nkj->nki", F, B[:, idx])  # world -> body frame
         swap = rng.random(N) < cfg.p_limb_swap * 0.5
         donor = rng.integers(0, N, N)
         length = np.linalg.norm(local, axis=-1, keepdims=True)
@@ -203,7 +255,7 @@ def augment_pose(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) ->
         ang = np.radians(cfg.limb_perturb_deg) * rng.random(N) * pert
         R = rotation_about(rng.standard_normal((N, 3)), ang)
         local = np.einsum("nij,nkj->nki", R, local)
-        B[:, idx] = np.einsum("nij,nkj->nki", F, local)             # body frame -> world
+        B[:, idx] = np.einsum("nij,nkj->nki", F, local)  # body frame -> world
     flex = rng.random(N) < cfg.p_flex
     if flex.any():
         F = frames["hip"][flex]
@@ -253,7 +305,7 @@ def synthesize_legs(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
     B = _bones(P)
     F = gravity_frames(P)
     trunk = _unit(P[:, J["thorax"]] - P[:, J["pelvis"]])
-    u = np.where(trunk[:, 1] > np.cos(np.radians(30.0)), rng.random(N), 1.0)   # upright only
+    u = np.where(trunk[:, 1] > np.cos(np.radians(30.0)), rng.random(N), 1.0)  # upright only
     edges = np.cumsum([cfg.p_kneel, cfg.p_half_kneel, cfg.p_chair, cfg.p_floor_sit])
     kneel = u < edges[0]
     half = (u >= edges[0]) & (u < edges[1])
@@ -261,20 +313,20 @@ def synthesize_legs(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
     floor_sit = (u >= edges[2]) & (u < edges[3])
     if not (kneel | half | chair | floor_sit).any():
         return P
-    front = rng.random(N) < 0.5            # for a half kneel: which leg stands in front
+    front = rng.random(N) < 0.5  # for a half kneel: which leg stands in front
     for leg, (side, knee, ankle) in _LEGS.items():
         thigh_t = np.full(N, np.nan)
         shin_t = np.full(N, np.nan)
         down = kneel | (half & (front != (leg == "left")))
         up = half & ~down
         thigh_t[down] = rng.uniform(-10.0, 30.0, N)[down]
-        shin_t[down] = rng.uniform(-100.0, -85.0, N)[down]     # shin on the floor, backwards
+        shin_t[down] = rng.uniform(-100.0, -85.0, N)[down]  # shin on the floor, backwards
         thigh_t[up] = rng.uniform(60.0, 95.0, N)[up]
         shin_t[up] = rng.uniform(-15.0, 15.0, N)[up]
         thigh_t[chair] = rng.uniform(65.0, 100.0, N)[chair]
         shin_t[chair] = rng.uniform(-20.0, 30.0, N)[chair]
         thigh_t[floor_sit] = rng.uniform(70.0, 100.0, N)[floor_sit]
-        shin_t[floor_sit] = rng.uniform(50.0, 100.0, N)[floor_sit]     # legs out in front
+        shin_t[floor_sit] = rng.uniform(50.0, 100.0, N)[floor_sit]  # legs out in front
         sel = np.isfinite(thigh_t)
         abd = rng.uniform(0.0, 12.0, N)
         for bone, theta in ((knee, thigh_t), (ankle, shin_t)):
@@ -283,11 +335,23 @@ def synthesize_legs(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
     return _rebuild(P[:, J["pelvis"]], B)
 
 
-_UPPER = ("spine", "thorax", "neck", "head", "left_shoulder", "left_elbow", "left_wrist",
-          "right_shoulder", "right_elbow", "right_wrist")
+_UPPER = (
+    "spine",
+    "thorax",
+    "neck",
+    "head",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+)
 
 
-def recombine_upper_bodies(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+def recombine_upper_bodies(
+    P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig
+) -> np.ndarray:
     """Real upper bodies on other real lower bodies, on (N, 17, 3) world skeletons: a sample's
     upper-body bones take a random donor's, carried from the donor's gravity frame to this
     sample's (the donor's lean and twist over its hips are kept). A combination is refused
@@ -300,20 +364,24 @@ def recombine_upper_bodies(P: np.ndarray, rng: np.random.Generator, cfg: Augment
     B = _bones(P)
     F = gravity_frames(P)
     idx = [J[n] for n in _UPPER]
-    local = np.einsum("nji,nkj->nki", F[donor], B[donor][:, idx])     # donor world -> its frame
-    new_upper = np.einsum("nij,nkj->nki", F, _unit(local))             # -> this sample's world
-    new_upper *= np.linalg.norm(B[:, idx], axis=-1, keepdims=True)     # with this body's lengths
-    trunk = new_upper[:, 0] + new_upper[:, 1]                          # pelvis -> thorax
+    local = np.einsum("nji,nkj->nki", F[donor], B[donor][:, idx])  # donor world -> its frame
+    new_upper = np.einsum("nij,nkj->nki", F, _unit(local))  # -> this sample's world
+    new_upper *= np.linalg.norm(B[:, idx], axis=-1, keepdims=True)  # with this body's lengths
+    trunk = new_upper[:, 0] + new_upper[:, 1]  # pelvis -> thorax
     ok = sel.copy()
     for thigh in ("left_knee", "right_knee"):
         t = B[:, J[thigh]]
-        cos = (trunk * t).sum(-1) / np.maximum(np.linalg.norm(trunk, axis=-1) * np.linalg.norm(t, axis=-1), 1e-9)
+        cos = (trunk * t).sum(-1) / np.maximum(
+            np.linalg.norm(trunk, axis=-1) * np.linalg.norm(t, axis=-1), 1e-9
+        )
         ok &= np.degrees(np.arccos(np.clip(cos, -1, 1))) >= cfg.min_trunk_thigh_deg
     B[ok[:, None] & np.isin(np.arange(17), idx)[None]] = new_upper[ok].reshape(-1, 3)
     return _rebuild(P[:, J["pelvis"]], B)
 
 
-def augment_joint_definitions(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+def augment_joint_definitions(
+    P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig
+) -> np.ndarray:
     """Where the joints are: labs and 2D detectors put the hips, shoulders and head at different
     points of the body (a detector's hips sit higher and wider than mocap hip centres; Bandai's
     retargeted torso points sit 12 cm lower than the other labs'). With probability
@@ -332,9 +400,17 @@ def augment_joint_definitions(P: np.ndarray, rng: np.random.Generator, cfg: Augm
     neck = rng.uniform(*cfg.neck_shift_m, N)[:, None] * axis * sel
     neck_dir = _unit(P[:, J["head"]] - P[:, J["neck"]])
     head = rng.uniform(*cfg.head_shift_m, N)[:, None] * neck_dir * sel
-    for name, d in (("left_hip", hip), ("right_hip", hip), ("pelvis", hip), ("spine", spine),
-                    ("left_shoulder", sho), ("right_shoulder", sho), ("thorax", sho),
-                    ("neck", neck), ("head", head)):
+    for name, d in (
+        ("left_hip", hip),
+        ("right_hip", hip),
+        ("pelvis", hip),
+        ("spine", spine),
+        ("left_shoulder", sho),
+        ("right_shoulder", sho),
+        ("thorax", sho),
+        ("neck", neck),
+        ("head", head),
+    ):
         P[:, J[name]] += d
     return P
 
@@ -363,7 +439,9 @@ def sample_stature_m(rng: np.random.Generator, n: int, cfg: AugmentConfig) -> np
     """Adult statures (n,) metres from the prior: an equal mixture of the two components
     (`stature_means_m`, `stature_sds_m`), clipped to `stature_range_m`."""
     k = rng.integers(0, 2, n)
-    h = np.asarray(cfg.stature_means_m)[k] + np.asarray(cfg.stature_sds_m)[k] * rng.standard_normal(n)
+    h = np.asarray(cfg.stature_means_m)[k] + np.asarray(cfg.stature_sds_m)[
+        k
+    ] * rng.standard_normal(n)
     return np.clip(h, *cfg.stature_range_m)
 
 
@@ -383,7 +461,10 @@ def apply_stature_prior(P: np.ndarray, rng: np.random.Generator, cfg: AugmentCon
 def refloor(P: np.ndarray, lowest_m: float = 0.08) -> np.ndarray:
     """Shift each skeleton vertically so its lowest joint is `lowest_m` above y = 0 (an ankle's
     height when standing), after augmentations changed its legs or size."""
-    return P - np.stack([np.zeros(len(P)), P[..., 1].min(1) - lowest_m, np.zeros(len(P))], -1)[:, None]
+    return (
+        P
+        - np.stack([np.zeros(len(P)), P[..., 1].min(1) - lowest_m, np.zeros(len(P))], -1)[:, None]
+    )
 
 
 def augment_all(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -434,9 +515,15 @@ def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return rotation_about(axis, ang)
 
 
-def sample_views(P: np.ndarray, rng: np.random.Generator, ranges: Dict[str, Tuple[float, float]],
-                 cfg: AugmentConfig = AugmentConfig(), max_tries: int = 20,
-                 image_size: Tuple[int, int] | None = None, principal_jitter: float = 0.03) -> Views:
+def sample_views(
+    P: np.ndarray,
+    rng: np.random.Generator,
+    ranges: Dict[str, Tuple[float, float]],
+    cfg: AugmentConfig = AugmentConfig(),
+    max_tries: int = 20,
+    image_size: Tuple[int, int] | None = None,
+    principal_jitter: float = 0.03,
+) -> Views:
     """Place a random camera for each world skeleton (N, 17, 3) and project it.
 
     The pelvis is moved to the horizontal origin. Each camera sits at a horizontal distance,
@@ -473,28 +560,46 @@ def sample_views(P: np.ndarray, rng: np.random.Generator, ranges: Dict[str, Tupl
         C = np.stack([dist * np.sin(az), h, dist * np.cos(az)], -1)
         pelvis = Pi[:, J["pelvis"]]
         R = _look_at(C, pelvis)
-        target_px = np.stack([rng.uniform(0.15, 0.85, n) * size[:, 0],
-                              rng.uniform(0.15, 0.85, n) * size[:, 1]], -1)
-        ray = _unit(np.concatenate([(target_px - np.stack([cx, cy], -1)) / f[:, None],
-                                    np.ones((n, 1))], -1))
+        target_px = np.stack(
+            [rng.uniform(0.15, 0.85, n) * size[:, 0], rng.uniform(0.15, 0.85, n) * size[:, 1]], -1
+        )
+        ray = _unit(
+            np.concatenate(
+                [(target_px - np.stack([cx, cy], -1)) / f[:, None], np.ones((n, 1))], -1
+            )
+        )
         R = _rotation_between(np.broadcast_to([0.0, 0.0, 1.0], ray.shape), ray) @ R
         roll = np.radians(rng.uniform(*ranges["roll_deg"], n) * rng.choice([-1.0, 1.0], n))
         # roll about the pelvis ray keeps the pelvis where it was placed
         R = rotation_about(ray, roll) @ R
         Xc = np.einsum("nij,nkj->nki", R, Pi - C[:, None])
-        fwd_world = R[:, 2]                       # optical axis in world coordinates
+        fwd_world = R[:, 2]  # optical axis in world coordinates
         elev = np.degrees(np.arcsin(np.clip(-fwd_world[:, 1], -1, 1)))
         z = Xc[..., 2]
-        ok = (z.min(1) > 0.3) & (elev >= ranges["elevation_deg"][0]) & (elev <= ranges["elevation_deg"][1])
+        ok = (
+            (z.min(1) > 0.3)
+            & (elev >= ranges["elevation_deg"][0])
+            & (elev <= ranges["elevation_deg"][1])
+        )
         uv = Xc[..., :2] / np.maximum(z, 1e-6)[..., None] * f[:, None, None]
         uv[..., 0] += cx[:, None]
         uv[..., 1] = Xc[..., 1] / np.maximum(z, 1e-6) * K[:, 1, 1][:, None] + cy[:, None]
-        inside = ((uv[..., 0] >= 0) & (uv[..., 0] < size[:, :1]) & (uv[..., 1] >= 0)
-                  & (uv[..., 1] < size[:, 1:])).mean(1)
+        inside = (
+            (uv[..., 0] >= 0)
+            & (uv[..., 0] < size[:, :1])
+            & (uv[..., 1] >= 0)
+            & (uv[..., 1] < size[:, 1:])
+        ).mean(1)
         height = uv[..., 1].max(1) - uv[..., 1].min(1)
         ok &= (inside >= cfg.min_inside_frac) & (height >= cfg.min_height_px)
-        for key, val in (("Xc", Xc), ("uv", uv), ("K", K), ("size", size), ("elev", elev),
-                         ("dist", np.linalg.norm(C - pelvis, axis=-1))):
+        for key, val in (
+            ("Xc", Xc),
+            ("uv", uv),
+            ("K", K),
+            ("size", size),
+            ("elev", elev),
+            ("dist", np.linalg.norm(C - pelvis, axis=-1)),
+        ):
             if out[key] is None:
                 out[key] = np.zeros((N,) + val.shape[1:])
             out[key][todo[ok]] = val[ok]
@@ -503,12 +608,23 @@ def sample_views(P: np.ndarray, rng: np.random.Generator, ranges: Dict[str, Tupl
             break
     keep = np.ones(N, bool)
     keep[todo] = False  # samples that never found a valid camera are dropped
-    return Views(out["Xc"][keep], out["uv"][keep], out["K"][keep], out["size"][keep],
-                 out["elev"][keep], out["dist"][keep], {"kept": keep})
+    return Views(
+        out["Xc"][keep],
+        out["uv"][keep],
+        out["K"][keep],
+        out["size"][keep],
+        out["elev"][keep],
+        out["dist"][keep],
+        {"kept": keep},
+    )
 
 
-def corrupt_2d(keypoints: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
-               noise_px: float | None = None) -> Tuple[np.ndarray, np.ndarray]:
+def corrupt_2d(
+    keypoints: np.ndarray,
+    rng: np.random.Generator,
+    cfg: AugmentConfig,
+    noise_px: float | None = None,
+) -> Tuple[np.ndarray, np.ndarray]:
     """2D augmentation: Gaussian pixel noise, dropped joints and detector-style layouts.
 
     keypoints: (N, 17, 2) pixels. noise_px: a fixed sigma for evaluation, or None to draw one
@@ -527,6 +643,7 @@ def corrupt_2d(keypoints: np.ndarray, rng: np.random.Generator, cfg: AugmentConf
         det = rng.random(N) < cfg.p_detector_layout
         conf[np.ix_(det, [J[n] for n in DETECTOR_MISSING])] = 0.0
         conf[:, J["pelvis"]] = np.minimum(conf[:, J["left_hip"]], conf[:, J["right_hip"]])
-        conf[:, J["thorax"]] = np.minimum(conf[:, J["left_shoulder"]], conf[:, J["right_shoulder"]])
+        conf[:, J["thorax"]] = np.minimum(
+            conf[:, J["left_shoulder"]], conf[:, J["right_shoulder"]]
+        )
     return kp, conf
-

@@ -12,6 +12,7 @@ are loaded by the backend that uses them. No module here downloads anything at r
 Coordinates are image pixels, x to the right and y down, with the centre of the top-left pixel
 at (0, 0) (the OpenCV convention).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,5 +77,4 @@ class Detector(Protocol):
 
     layout: str
 
-    def detect(self, image: np.ndarray) -> List[Person2D]:
-        ...
+    def detect(self, image: np.ndarray) -> List[Person2D]: ...

@@ -21,6 +21,7 @@ every `redetect_every` frames or after a person is lost.
 
 Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,9 @@ class Roi:
         return np.array([self.cx - h, self.cy - h, self.cx + h, self.cy + h])
 
 
-def roi_from_alignment(center: np.ndarray, scale_point: np.ndarray,
-                       scale: float = _ROI_SCALE) -> Roi:
+def roi_from_alignment(
+    center: np.ndarray, scale_point: np.ndarray, scale: float = _ROI_SCALE
+) -> Roi:
     """ROI from two alignment points in pixels, as MediaPipe's AlignmentPointsRects +
     RectTransformation do: side = 2 |scale_point - center| * scale, rotation such that the
     vector centre -> scale point points up in the crop."""
@@ -113,8 +115,9 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return pairwise_iou(np.asarray(a)[None], b)[0]
 
 
-def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray,
-                 iou: float = _NMS_IOU) -> List[Tuple[np.ndarray, np.ndarray, float]]:
+def weighted_nms(
+    boxes: np.ndarray, points: np.ndarray, scores: np.ndarray, iou: float = _NMS_IOU
+) -> List[Tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's weighted non-maximum suppression.
 
     boxes (N, 4), points (N, K, 2), scores (N,). Going down the scores, each detection absorbs
@@ -128,8 +131,13 @@ def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray,
         merge[0] = True  # also for a degenerate (zero-area) box
         group = remaining[merge]
         w = scores[group] / max(float(scores[group].sum()), 1e-12)
-        out.append(((boxes[group] * w[:, None]).sum(0), (points[group] * w[:, None, None]).sum(0),
-                    float(scores[remaining[0]])))
+        out.append(
+            (
+                (boxes[group] * w[:, None]).sum(0),
+                (points[group] * w[:, None, None]).sum(0),
+                float(scores[remaining[0]]),
+            )
+        )
         remaining = remaining[~merge]
     return out
 
@@ -176,6 +184,7 @@ class _Model:
 
     def __init__(self, path: str, num_threads: int):
         from ai_edge_litert.interpreter import Interpreter
+
         try:
             self.interp = Interpreter(model_path=path, num_threads=num_threads)
             self.interp.allocate_tensors()
@@ -183,8 +192,10 @@ class _Model:
             raise DetectorError(f"model file {path} could not be loaded (corrupt?): {e}")
         inp = self.interp.get_input_details()
         if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["dtype"] != np.float32:
-            raise DetectorError(f"model file {path}: expected one float32 NHWC input, got "
-                                f"{[(d['shape'].tolist(), d['dtype'].__name__) for d in inp]}")
+            raise DetectorError(
+                f"model file {path}: expected one float32 NHWC input, got "
+                f"{[(d['shape'].tolist(), d['dtype'].__name__) for d in inp]}"
+            )
         self.path = path
         self.input_index = inp[0]["index"]
         _, self.height, self.width, _ = (int(v) for v in inp[0]["shape"])
@@ -200,8 +211,10 @@ class _Model:
         """Index (into `outputs`) of the one output whose shape satisfies pred(shape)."""
         hits = [i for i, d in enumerate(self.outputs) if pred(tuple(int(v) for v in d["shape"]))]
         if len(hits) != 1:
-            raise DetectorError(f"model file {self.path}: unexpected outputs "
-                                f"{[d['shape'].tolist() for d in self.outputs]}")
+            raise DetectorError(
+                f"model file {self.path}: unexpected outputs "
+                f"{[d['shape'].tolist() for d in self.outputs]}"
+            )
         return hits[0]
 
 
@@ -248,24 +261,35 @@ class BlazePoseDetector:
 
     layout: str = LAYOUT
 
-    def __init__(self, model_complexity: Union[str, int] = "full", max_people: int = 10,
-                 min_score: float = 0.5, min_detection_score: float = 0.2, num_threads: int = 2,
-                 person_detector: str = "both",
-                 min_torso_score: float = 0.5, track: bool = False, redetect_every: int = 10,
-                 model_dir: Optional[str] = None):
+    def __init__(
+        self,
+        model_complexity: Union[str, int] = "full",
+        max_people: int = 10,
+        min_score: float = 0.5,
+        min_detection_score: float = 0.2,
+        num_threads: int = 2,
+        person_detector: str = "both",
+        min_torso_score: float = 0.5,
+        track: bool = False,
+        redetect_every: int = 10,
+        model_dir: Optional[str] = None,
+    ):
         if isinstance(model_complexity, int) and not isinstance(model_complexity, bool):
             if not 0 <= model_complexity < len(LANDMARK_MODELS):
                 raise ValueError(f"model_complexity must be 0, 1 or 2, got {model_complexity}")
             model_complexity = LANDMARK_MODELS[model_complexity]
         if model_complexity not in LANDMARK_MODELS:
-            raise ValueError(f"model_complexity must be one of {LANDMARK_MODELS}, "
-                             f"got {model_complexity!r}")
+            raise ValueError(
+                f"model_complexity must be one of {LANDMARK_MODELS}, got {model_complexity!r}"
+            )
         if person_detector not in PERSON_DETECTORS:
-            raise ValueError(f"person_detector must be one of {PERSON_DETECTORS}, "
-                             f"got {person_detector!r}")
+            raise ValueError(
+                f"person_detector must be one of {PERSON_DETECTORS}, got {person_detector!r}"
+            )
         if max_people < 1 or redetect_every < 1 or num_threads < 1:
             raise ValueError("max_people, redetect_every and num_threads must be >= 1")
         import cv2
+
         self.model_complexity = model_complexity
         self.max_people = int(max_people)
         self.min_score = float(min_score)
@@ -289,8 +313,9 @@ class BlazePoseDetector:
     def _setup_detector(self) -> None:
         m = self._det
         if m.width != m.height:
-            raise DetectorError(f"model file {m.path}: expected a square input, got "
-                                f"{m.height}x{m.width}")
+            raise DetectorError(
+                f"model file {m.path}: expected a square input, got {m.height}x{m.width}"
+            )
         self._anchors = ssd_anchors(m.width)
         n = len(self._anchors)
         self._det_boxes = m.output_by_shape(lambda s: len(s) == 3 and s[1] == n and s[2] >= 12)
@@ -298,18 +323,24 @@ class BlazePoseDetector:
 
     def _setup_landmarks(self) -> None:
         m = self._lmk
-        flat = [i for i, d in enumerate(m.outputs)
-                if len(d["shape"]) == 2 and int(d["shape"][1]) % 5 == 0 and d["shape"][1] > 5]
+        flat = [
+            i
+            for i, d in enumerate(m.outputs)
+            if len(d["shape"]) == 2 and int(d["shape"][1]) % 5 == 0 and d["shape"][1] > 5
+        ]
         if len(flat) != 1:
-            raise DetectorError(f"model file {m.path}: no single landmark output among "
-                                f"{[d['shape'].tolist() for d in m.outputs]}")
+            raise DetectorError(
+                f"model file {m.path}: no single landmark output among "
+                f"{[d['shape'].tolist() for d in m.outputs]}"
+            )
         self._lmk_points = flat[0]
         self._num_landmarks = int(m.outputs[flat[0]]["shape"][1]) // 5
         if self._num_landmarks < 35:
             raise DetectorError(f"model file {m.path}: {self._num_landmarks} landmarks, need 35")
         self._lmk_flag = m.output_by_shape(lambda s: int(np.prod(s)) == 1)
         self._lmk_heatmap = m.output_by_shape(
-            lambda s: len(s) == 4 and s[3] == self._num_landmarks)
+            lambda s: len(s) == 4 and s[3] == self._num_landmarks
+        )
 
     def reset(self) -> None:
         """Forget the tracked people (start of a new video)."""
@@ -320,15 +351,17 @@ class BlazePoseDetector:
     # --- stage 1: proposals ---------------------------------------------------------------------
     def _blazepose_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
         import cv2
+
         m = self._det
         h, w = rgb.shape[:2]
         s = m.width / max(h, w)
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
         ox, oy = (m.width - nw) // 2, (m.height - nh) // 2
-        small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else
-                           cv2.INTER_LINEAR)
+        small = cv2.resize(
+            rgb, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        )
         canvas = np.zeros((m.height, m.width, 3), np.float32)
-        canvas[oy:oy + nh, ox:ox + nw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
+        canvas[oy : oy + nh, ox : ox + nw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
         outs = m.run(canvas)
         raw = outs[self._det_boxes][0]
         scores = _sigmoid(np.clip(outs[self._det_scores][0, :, 0], -_SCORE_CLIP, _SCORE_CLIP))
@@ -346,12 +379,14 @@ class BlazePoseDetector:
         half = np.stack([raw[:, 2] / sx, raw[:, 3] / sy], -1) / 2
         boxes = np.concatenate([centre - half, centre + half], 1)
         nk = (raw.shape[1] - 4) // 2
-        kps = to_img(raw[:, 4:4 + 2 * nk].reshape(-1, nk, 2) + anchors[:, None, :])
-        return [(roi_from_alignment(k[0], k[1]), sc)
-                for _, k, sc in weighted_nms(boxes, kps, scores)]
+        kps = to_img(raw[:, 4 : 4 + 2 * nk].reshape(-1, nk, 2) + anchors[:, None, :])
+        return [
+            (roi_from_alignment(k[0], k[1]), sc) for _, k, sc in weighted_nms(boxes, kps, scores)
+        ]
 
     def _hog_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
         import cv2
+
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         up = _HOG_UPSCALE
         if up != 1.0:
@@ -359,8 +394,9 @@ class BlazePoseDetector:
         win_w, win_h = self._hog.winSize
         if grey.shape[0] < win_h or grey.shape[1] < win_w:
             return []  # smaller than one detection window (OpenCV crashes on these)
-        rects, weights = self._hog.detectMultiScale(grey, winStride=(8, 8), padding=(8, 8),
-                                                    scale=_HOG_SCALE_STEP)
+        rects, weights = self._hog.detectMultiScale(
+            grey, winStride=(8, 8), padding=(8, 8), scale=_HOG_SCALE_STEP
+        )
         if len(rects) == 0:
             return []
         rects = np.asarray(rects, np.float64) / up
@@ -372,13 +408,15 @@ class BlazePoseDetector:
                 continue
             box, wt = boxes[i], weights[i]
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-            out.append((Roi(cx - 0.5, cy - 0.5, (box[3] - box[1]) * _HOG_ROI_PER_HEIGHT, 0.0),
-                        float(wt)))
+            out.append(
+                (Roi(cx - 0.5, cy - 0.5, (box[3] - box[1]) * _HOG_ROI_PER_HEIGHT, 0.0), float(wt))
+            )
         return out
 
     # --- stage 2: landmarks ---------------------------------------------------------------------
     def _landmarks(self, rgb: np.ndarray, roi: Roi) -> _Result:
         import cv2
+
         m = self._lmk
         c, s = math.cos(roi.angle), math.sin(roi.angle)
         a = (roi.size / m.width) * np.array([[c, -s], [s, c]])
@@ -386,9 +424,14 @@ class BlazePoseDetector:
         half = np.array([m.width / 2, m.height / 2])
         # crop pixel (u, v) -> image pixel: centre + a @ ((u, v) + 0.5 - half)
         mat = np.hstack([a, (centre + a @ (0.5 - half))[:, None]])
-        crop = cv2.warpAffine(rgb, mat, (m.width, m.height),
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        crop = cv2.warpAffine(
+            rgb,
+            mat,
+            (m.width, m.height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
         outs = m.run(crop.astype(np.float32) * (1.0 / 255.0))
         lm = outs[self._lmk_points].reshape(self._num_landmarks, 5).astype(np.float64)
         xy = self._refine(lm[:, :2], outs[self._lmk_heatmap][0])
@@ -439,8 +482,13 @@ class BlazePoseDetector:
         h, w = shape
         lo = np.clip(kp.min(0), 0, [w - 1, h - 1])
         hi = np.clip(kp.max(0), 0, [w - 1, h - 1])
-        return Person2D(keypoints=kp, scores=res.scores, box=np.concatenate([lo, hi]),
-                        score=res.presence, layout=LAYOUT)
+        return Person2D(
+            keypoints=kp,
+            scores=res.scores,
+            box=np.concatenate([lo, hi]),
+            score=res.presence,
+            layout=LAYOUT,
+        )
 
     def detect(self, image: np.ndarray) -> List[Person2D]:
         """People in `image` ((H, W, 3) uint8 RGB, or (H, W) / (H, W, 1) grey), most confident
@@ -454,8 +502,11 @@ class BlazePoseDetector:
             nonlocal t_lmk, n_lmk
             if len(kept) >= self.max_people or not roi.size >= 1.0:  # also NaN
                 return
-            if kept and box_iou(roi.box(), np.stack([k.roi.box() for k in kept])).max() \
-                    > _ROI_MATCH_IOU:
+            if (
+                kept
+                and box_iou(roi.box(), np.stack([k.roi.box() for k in kept])).max()
+                > _ROI_MATCH_IOU
+            ):
                 return
             t0 = time.perf_counter()
             res = self._landmarks(rgb, roi)
@@ -468,8 +519,9 @@ class BlazePoseDetector:
         for prev in sorted(tracked, key=lambda r: -r.presence):
             consider(prev.next_roi())
         lost = len(kept) < len(tracked)
-        run_detectors = (not self.track or self._lost
-                         or self._frames_since_detection + 1 >= self.redetect_every)
+        run_detectors = (
+            not self.track or self._lost or self._frames_since_detection + 1 >= self.redetect_every
+        )
         if run_detectors:
             t0 = time.perf_counter()
             proposals: List[Tuple[Roi, float]] = []
@@ -490,6 +542,10 @@ class BlazePoseDetector:
         kept.sort(key=lambda r: -r.presence)
         self._tracked = kept
         self._lost = lost or not kept
-        self.last_timing = {"detector_s": t_det, "landmark_s": t_lmk,
-                            "landmark_runs": n_lmk, "detector_runs": n_det}
+        self.last_timing = {
+            "detector_s": t_det,
+            "landmark_s": t_lmk,
+            "landmark_runs": n_lmk,
+            "detector_runs": n_det,
+        }
         return [self._to_person(r, rgb.shape[:2]) for r in kept]

@@ -17,6 +17,7 @@ Model directory: $POSE_LIFTING_MODEL_DIR, else the pose_lifting package's share 
 ament index (a colcon install, or the messages built into .venv), else
 <sys.prefix>/share/pose_lifting/models.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,15 @@ from pose_lifting_core.detection import DetectorError
 MEDIAPIPE_WHEEL = "mediapipe==0.10.21"
 # Every mediapipe 0.10.21 wheel carries the same .tflite files; pinning one platform makes the
 # download independent of the machine running set-up.
-_WHEEL_PLATFORM = ("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
-                   "--implementation", "cp", "--only-binary=:all:")
+_WHEEL_PLATFORM = (
+    "--platform",
+    "manylinux_2_28_x86_64",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+    "--only-binary=:all:",
+)
 NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
 
 
@@ -53,18 +61,33 @@ class ModelFile:
 
 MODELS: Dict[str, ModelFile] = {
     "detector": ModelFile(
-        "pose_detection.tflite", "pypi", "mediapipe/modules/pose_detection/pose_detection.tflite",
-        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 2959046),
+        "pose_detection.tflite",
+        "pypi",
+        "mediapipe/modules/pose_detection/pose_detection.tflite",
+        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        2959046,
+    ),
     "full": ModelFile(
-        "pose_landmark_full.tflite", "pypi",
+        "pose_landmark_full.tflite",
+        "pypi",
         "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
-        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6440512),
+        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+        6440512,
+    ),
     "lite": ModelFile(
-        "pose_landmark_lite.tflite", "npm", "package/pose_landmark_lite.tflite",
-        "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2819824),
+        "pose_landmark_lite.tflite",
+        "npm",
+        "package/pose_landmark_lite.tflite",
+        "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+        2819824,
+    ),
     "heavy": ModelFile(
-        "pose_landmark_heavy.tflite", "npm", "package/pose_landmark_heavy.tflite",
-        "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe", 27709200),
+        "pose_landmark_heavy.tflite",
+        "npm",
+        "package/pose_landmark_heavy.tflite",
+        "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+        27709200,
+    ),
 }
 LANDMARK_MODELS = ("lite", "full", "heavy")
 
@@ -112,19 +135,26 @@ def sha256_of(path: str) -> str:
 
 
 def _is_good(path: str, spec: ModelFile) -> bool:
-    return (os.path.isfile(path) and os.path.getsize(path) == spec.size
-            and sha256_of(path) == spec.sha256)
+    return (
+        os.path.isfile(path)
+        and os.path.getsize(path) == spec.size
+        and sha256_of(path) == spec.sha256
+    )
 
 
 def _run(cmd: List[str], cwd: str, what: str) -> None:
     try:
-        r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=600)
+        r = subprocess.run(
+            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise DetectorError(f"{what} failed: {e}")
     if r.returncode != 0:
-        lines = [ln for ln in (r.stderr + r.stdout).splitlines()
-                 if ln.strip() and "is ignored" not in ln]
+        lines = [
+            ln
+            for ln in (r.stderr + r.stdout).splitlines()
+            if ln.strip() and "is ignored" not in ln
+        ]
         last = lines[-1].strip() if lines else f"exit code {r.returncode}"
         raise DetectorError(f"{what} failed: {last}")
 
@@ -132,8 +162,22 @@ def _run(cmd: List[str], cwd: str, what: str) -> None:
 def _download_package(source: str, tmp: str) -> str:
     """Download the package of `source` into `tmp`; return the archive path."""
     if source == "pypi":
-        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", *_WHEEL_PLATFORM,
-              MEDIAPIPE_WHEEL, "-d", tmp], tmp, f"pip download {MEDIAPIPE_WHEEL}")
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                *_WHEEL_PLATFORM,
+                MEDIAPIPE_WHEEL,
+                "-d",
+                tmp,
+            ],
+            tmp,
+            f"pip download {MEDIAPIPE_WHEEL}",
+        )
         found = [f for f in os.listdir(tmp) if f.startswith("mediapipe-") and f.endswith(".whl")]
     else:
         npm = shutil.which("npm")
@@ -163,8 +207,11 @@ def _extract(archive: str, member: str, dest: str) -> None:
         raise DetectorError(f"{os.path.basename(archive)} lacks {member} or is unreadable: {e}")
 
 
-def fetch(names: Optional[Iterable[str]] = None, directory: Optional[str] = None,
-          log: Callable[[str], None] = print) -> Dict[str, str]:
+def fetch(
+    names: Optional[Iterable[str]] = None,
+    directory: Optional[str] = None,
+    log: Callable[[str], None] = print,
+) -> Dict[str, str]:
     """Make sure the model files are in `directory` (default `model_dir()`).
 
     names: models to fetch (default all). A file already there with the right sha256 is kept;

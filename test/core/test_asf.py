@@ -1,4 +1,5 @@
 """ASF/AMC reader and forward kinematics on small hand-made files with known answers."""
+
 import os
 import tarfile
 
@@ -120,8 +121,7 @@ def test_parse_amc_shapes_and_missing_bones():
 def test_zero_pose():
     names, pos = _fk([ZERO])
     assert names == ["root", "a", "b", "c"]
-    np.testing.assert_allclose(pos[0], [[0, 0, 0], [0, 2, 0], [1, 2, 0], [0, -1.5, 0]],
-                               atol=1e-12)
+    np.testing.assert_allclose(pos[0], [[0, 0, 0], [0, 2, 0], [1, 2, 0], [0, -1.5, 0]], atol=1e-12)
 
 
 def test_rotation_90_about_z_on_a():
@@ -144,10 +144,8 @@ def test_axis_conjugation_matters():
 def test_root_translation_and_rotation():
     # Root at (1,2,3), RY = 90: Ry(90) leaves +Y alone and maps (1,0,0) to (0,0,-1).
     _, pos = _fk([([1, 2, 3, 0, 90, 0], [0, 0, 0], [0]), ([1, 2, 3, 0, 0, 0], [0, 0, 0], [0])])
-    np.testing.assert_allclose(pos[0], [[1, 2, 3], [1, 4, 3], [1, 4, 2], [1, 0.5, 3]],
-                               atol=1e-12)
-    np.testing.assert_allclose(pos[1], [[1, 2, 3], [1, 4, 3], [2, 4, 3], [1, 0.5, 3]],
-                               atol=1e-12)
+    np.testing.assert_allclose(pos[0], [[1, 2, 3], [1, 4, 3], [1, 4, 2], [1, 0.5, 3]], atol=1e-12)
+    np.testing.assert_allclose(pos[1], [[1, 2, 3], [1, 4, 3], [2, 4, 3], [1, 0.5, 3]], atol=1e-12)
 
 
 def test_dof_order_is_rz_ry_rx():
@@ -159,8 +157,14 @@ def test_dof_order_is_rz_ry_rx():
 
 def test_bone_lengths_preserved_under_random_rotations():
     rng = np.random.default_rng(0)
-    frames = [(list(rng.uniform(-50, 50, 3)) + list(rng.uniform(-400, 400, 3)),
-               list(rng.uniform(-400, 400, 3)), [rng.uniform(-400, 400)]) for _ in range(50)]
+    frames = [
+        (
+            list(rng.uniform(-50, 50, 3)) + list(rng.uniform(-400, 400, 3)),
+            list(rng.uniform(-400, 400, 3)),
+            [rng.uniform(-400, 400)],
+        )
+        for _ in range(50)
+    ]
     skel = parse_asf(_asf(b_axis="33.3"))
     names, pos = forward_kinematics(skel, parse_amc(_amc(frames), skel))
     assert pos.shape == (50, 4, 3)
@@ -172,10 +176,18 @@ def test_bone_lengths_preserved_under_random_rotations():
 
 def test_radians_match_degrees():
     rng = np.random.default_rng(1)
-    deg = [(list(rng.uniform(-5, 5, 3)) + list(rng.uniform(-180, 180, 3)),
-            list(rng.uniform(-180, 180, 3)), [rng.uniform(-180, 180)]) for _ in range(10)]
-    rad = [(r[:3] + list(np.radians(r[3:])), list(np.radians(a)), list(np.radians(b)))
-           for r, a, b in deg]
+    deg = [
+        (
+            list(rng.uniform(-5, 5, 3)) + list(rng.uniform(-180, 180, 3)),
+            list(rng.uniform(-180, 180, 3)),
+            [rng.uniform(-180, 180)],
+        )
+        for _ in range(10)
+    ]
+    rad = [
+        (r[:3] + list(np.radians(r[3:])), list(np.radians(a)), list(np.radians(b)))
+        for r, a, b in deg
+    ]
     _, ref = _fk(deg, asf=_asf(b_axis="30"))
     # ASF in radians, AMC without a unit header: the skeleton's unit applies to both.
     asf_rad = _asf(angle="rad", b_axis=repr(float(np.radians(30))))
@@ -196,16 +208,22 @@ def test_load_asf_amc_from_disk(tmp_path):
     np.testing.assert_allclose(pos_m, pos * 0.0254 / 0.5)
 
 
-@pytest.mark.parametrize("amc, message", [
-    ("1\nroot 0 0 0 0 0 0\na 0 1.2.3 0\n", "AMC line 3: malformed number '1.2.3' for bone 'a'"),
-    ("1\nroot 0 0 0 0 0 0\nzz 1\n", "AMC line 3: unknown bone 'zz'"),
-    ("1\nroot 0 0 0 0 0 0\na 0 0\n", "AMC line 3: bone 'a' has 2 values, expected 3"),
-    ("1\nroot 0 0 0 0 0\n", "AMC line 2: bone 'root' has 5 values, expected 6"),
-    (":FULLY-SPECIFIED\n:DEGREES\n", "AMC has no frames"),
-    ("root 0 0 0 0 0 0\n", "AMC line 1: 'root' before the first frame number"),
-    ("1\nb 1\nb 2\n", "AMC line 3: bone 'b' given twice in the frame of line 1"),
-    ("1\nb nan\n", "AMC line 2: non-finite value for bone 'b'"),
-])
+@pytest.mark.parametrize(
+    "amc, message",
+    [
+        (
+            "1\nroot 0 0 0 0 0 0\na 0 1.2.3 0\n",
+            "AMC line 3: malformed number '1.2.3' for bone 'a'",
+        ),
+        ("1\nroot 0 0 0 0 0 0\nzz 1\n", "AMC line 3: unknown bone 'zz'"),
+        ("1\nroot 0 0 0 0 0 0\na 0 0\n", "AMC line 3: bone 'a' has 2 values, expected 3"),
+        ("1\nroot 0 0 0 0 0\n", "AMC line 2: bone 'root' has 5 values, expected 6"),
+        (":FULLY-SPECIFIED\n:DEGREES\n", "AMC has no frames"),
+        ("root 0 0 0 0 0 0\n", "AMC line 1: 'root' before the first frame number"),
+        ("1\nb 1\nb 2\n", "AMC line 3: bone 'b' given twice in the frame of line 1"),
+        ("1\nb nan\n", "AMC line 2: non-finite value for bone 'b'"),
+    ],
+)
 def test_amc_errors(amc, message):
     skel = parse_asf(_asf())
     with pytest.raises(AsfError) as exc:
@@ -213,18 +231,21 @@ def test_amc_errors(amc, message):
     assert str(exc.value) == message
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda t: t.replace(":bonedata", ":nobones"), "no :bonedata section"),
-    (lambda t: t[:t.index(":hierarchy")], "no :hierarchy section"),
-    (lambda t: t.replace("length 2\n", "length 2.x\n"), "malformed number in bone 'a'"),
-    (lambda t: t.replace("direction 0 1 0", "direction 0 1"), "direction needs 3 values"),
-    (lambda t: t.replace("a b\n", "a bb\n"), "unknown bone 'bb' in :hierarchy"),
-    (lambda t: t.replace("a b\n", ""), "bones not attached in :hierarchy: ['b']"),
-    (lambda t: t.replace("root a c", "root c\n    b a"), "cycle in :hierarchy"),
-    (lambda t: t.replace("dof rx\n", "dof rq\n"), "unknown dof 'rq'"),
-    (lambda t: t.replace("angle deg", "angle grad"), ":units angle must be deg or rad"),
-    (lambda t: t.replace("axis 0 0 90 XYZ", "axis 0 0 90 XYY"), "permutation of XYZ"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.replace(":bonedata", ":nobones"), "no :bonedata section"),
+        (lambda t: t[: t.index(":hierarchy")], "no :hierarchy section"),
+        (lambda t: t.replace("length 2\n", "length 2.x\n"), "malformed number in bone 'a'"),
+        (lambda t: t.replace("direction 0 1 0", "direction 0 1"), "direction needs 3 values"),
+        (lambda t: t.replace("a b\n", "a bb\n"), "unknown bone 'bb' in :hierarchy"),
+        (lambda t: t.replace("a b\n", ""), "bones not attached in :hierarchy: ['b']"),
+        (lambda t: t.replace("root a c", "root c\n    b a"), "cycle in :hierarchy"),
+        (lambda t: t.replace("dof rx\n", "dof rq\n"), "unknown dof 'rq'"),
+        (lambda t: t.replace("angle deg", "angle grad"), ":units angle must be deg or rad"),
+        (lambda t: t.replace("axis 0 0 90 XYZ", "axis 0 0 90 XYY"), "permutation of XYZ"),
+    ],
+)
 def test_asf_errors(edit, message):
     with pytest.raises(AsfError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_asf(edit(_asf()))
@@ -237,13 +258,23 @@ def test_translation_dof_is_refused_by_fk():
         forward_kinematics(skel, motion)
 
 
-HDM05 = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
-                     "hdm05-subset", "hdm05_subset_amc.tar.xz")
+HDM05 = os.path.join(
+    os.path.dirname(__file__),
+    "..",
+    "..",
+    "..",
+    "shared",
+    "data",
+    "hdm05-subset",
+    "hdm05_subset_amc.tar.xz",
+)
 
 
-@pytest.mark.skipif(not os.path.exists(HDM05),
-                    reason="HDM05 subset not present at ../shared/data/hdm05-subset (read-only "
-                           "shared data, outside the repo)")
+@pytest.mark.skipif(
+    not os.path.exists(HDM05),
+    reason="HDM05 subset not present at ../shared/data/hdm05-subset (read-only "
+    "shared data, outside the repo)",
+)
 def test_real_hdm05_clip():
     # Stream the tar (AMC files come before the ASF files): keep the first bd clip and bd's ASF.
     asf_text = amc_text = None

@@ -1,4 +1,5 @@
 """Forward kinematics on small hand-made BVH files with known answers."""
+
 import numpy as np
 import pytest
 
@@ -72,10 +73,11 @@ def test_offset_only_skeleton_rest_and_translation():
 
 def test_offset_only_skeleton_rotations_compose_down_the_chain():
     pos, rot = forward_kinematics(parse_bvh(CMU_STYLE))
-    # frame 1: root Zrot 90 maps +y to -x and +x to +y; the arm's own rotation moves only its end site
-    np.testing.assert_allclose(pos[1, 1], [-10, 0, 0], atol=1e-9)      # chest at R_z(90) * (0,10,0)
-    np.testing.assert_allclose(pos[1, 2], [-10, 5, 0], atol=1e-9)      # arm offset (5,0,0) -> (0,5,0)
-    np.testing.assert_allclose(pos[1, 3], [8, 0, 0], atol=1e-9)        # leg (0,-8,0) -> (8,0,0)
+    # frame 1: root Zrot 90 maps +y to -x and +x to +y; the arm's own rotation moves only its
+    # end site
+    np.testing.assert_allclose(pos[1, 1], [-10, 0, 0], atol=1e-9)  # chest at R_z(90) * (0,10,0)
+    np.testing.assert_allclose(pos[1, 2], [-10, 5, 0], atol=1e-9)  # arm offset (5,0,0) -> (0,5,0)
+    np.testing.assert_allclose(pos[1, 3], [8, 0, 0], atol=1e-9)  # leg (0,-8,0) -> (8,0,0)
     np.testing.assert_allclose(rot[1, 0] @ [1, 0, 0], [0, 1, 0], atol=1e-12)
 
 
@@ -101,36 +103,87 @@ def test_malformed_bvh_raises():
 
 def test_clip_name_parsing():
     info = parse_clip_name("dataset-2_raise-up-both-hands_active_001.bvh")
-    assert info == {"set": "dataset-2", "content": "raise-up-both-hands", "style": "active", "take": "001"}
+    assert info == {
+        "set": "dataset-2",
+        "content": "raise-up-both-hands",
+        "style": "active",
+        "take": "001",
+    }
 
 
 def test_joint_maps_cover_all_17_joints():
     from pose_lifting_core.skeleton import JOINT_NAMES
+
     for name, jm in JOINT_MAPS.items():
         assert set(JOINT_NAMES) <= set(jm), name
 
 
 def test_bandai_map_on_a_synthetic_clip():
     """A minimal Bandai-named skeleton: the 17-joint output uses the map (means and offsets)."""
-    names = ["Hips", "Spine", "Neck", "Head", "UpperArm_L", "LowerArm_L", "Hand_L", "UpperArm_R",
-             "LowerArm_R", "Hand_R", "UpperLeg_L", "LowerLeg_L", "Foot_L", "UpperLeg_R", "LowerLeg_R", "Foot_R"]
-    offsets = {"Hips": (0, 100, 0), "Spine": (0, 10, 0), "Neck": (0, 40, 0), "Head": (0, 7, 0),
-               "UpperArm_L": (18, 30, 0), "LowerArm_L": (25, 0, 0), "Hand_L": (22, 0, 0),
-               "UpperArm_R": (-18, 30, 0), "LowerArm_R": (-25, 0, 0), "Hand_R": (-22, 0, 0),
-               "UpperLeg_L": (6, -10, 0), "LowerLeg_L": (0, -40, 0), "Foot_L": (0, -41, 0),
-               "UpperLeg_R": (-6, -10, 0), "LowerLeg_R": (0, -40, 0), "Foot_R": (0, -41, 0)}
-    parent = {"Spine": "Hips", "Neck": "Spine", "Head": "Neck", "UpperArm_L": "Spine", "LowerArm_L": "UpperArm_L",
-              "Hand_L": "LowerArm_L", "UpperArm_R": "Spine", "LowerArm_R": "UpperArm_R", "Hand_R": "LowerArm_R",
-              "UpperLeg_L": "Hips", "LowerLeg_L": "UpperLeg_L", "Foot_L": "LowerLeg_L", "UpperLeg_R": "Hips",
-              "LowerLeg_R": "UpperLeg_R", "Foot_R": "LowerLeg_R"}
+    names = [
+        "Hips",
+        "Spine",
+        "Neck",
+        "Head",
+        "UpperArm_L",
+        "LowerArm_L",
+        "Hand_L",
+        "UpperArm_R",
+        "LowerArm_R",
+        "Hand_R",
+        "UpperLeg_L",
+        "LowerLeg_L",
+        "Foot_L",
+        "UpperLeg_R",
+        "LowerLeg_R",
+        "Foot_R",
+    ]
+    offsets = {
+        "Hips": (0, 100, 0),
+        "Spine": (0, 10, 0),
+        "Neck": (0, 40, 0),
+        "Head": (0, 7, 0),
+        "UpperArm_L": (18, 30, 0),
+        "LowerArm_L": (25, 0, 0),
+        "Hand_L": (22, 0, 0),
+        "UpperArm_R": (-18, 30, 0),
+        "LowerArm_R": (-25, 0, 0),
+        "Hand_R": (-22, 0, 0),
+        "UpperLeg_L": (6, -10, 0),
+        "LowerLeg_L": (0, -40, 0),
+        "Foot_L": (0, -41, 0),
+        "UpperLeg_R": (-6, -10, 0),
+        "LowerLeg_R": (0, -40, 0),
+        "Foot_R": (0, -41, 0),
+    }
+    parent = {
+        "Spine": "Hips",
+        "Neck": "Spine",
+        "Head": "Neck",
+        "UpperArm_L": "Spine",
+        "LowerArm_L": "UpperArm_L",
+        "Hand_L": "LowerArm_L",
+        "UpperArm_R": "Spine",
+        "LowerArm_R": "UpperArm_R",
+        "Hand_R": "LowerArm_R",
+        "UpperLeg_L": "Hips",
+        "LowerLeg_L": "UpperLeg_L",
+        "Foot_L": "LowerLeg_L",
+        "UpperLeg_R": "Hips",
+        "LowerLeg_R": "UpperLeg_R",
+        "Foot_R": "LowerLeg_R",
+    }
     children = {n: [c for c in names if parent.get(c) == n] for n in names}
 
     def emit(n, depth):
         pad = "  " * depth
         kind = "ROOT" if depth == 0 else "JOINT"
         s = f"{pad}{kind} {n}\n{pad}{{\n{pad}  OFFSET {' '.join(map(str, offsets[n]))}\n"
-        s += f"{pad}  CHANNELS 3 Zrotation Xrotation Yrotation\n" if depth else \
-            f"{pad}  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n"
+        s += (
+            f"{pad}  CHANNELS 3 Zrotation Xrotation Yrotation\n"
+            if depth
+            else f"{pad}  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n"
+        )
         for c in children[n]:
             s += emit(c, depth + 1)
         if not children[n]:
@@ -142,10 +195,11 @@ def test_bandai_map_on_a_synthetic_clip():
     jm = dict(JOINT_MAPS["bandai"])
     out = clip_to_skeleton17(parse_bvh(text), jm)[0]
     from pose_lifting_core.skeleton import JOINT_NAMES
+
     j = {n: i for i, n in enumerate(JOINT_NAMES)}
-    np.testing.assert_allclose(out[j["pelvis"]], [0, 0.90, 0], atol=1e-9)        # mid UpperLeg_L/R
+    np.testing.assert_allclose(out[j["pelvis"]], [0, 0.90, 0], atol=1e-9)  # mid UpperLeg_L/R
     np.testing.assert_allclose(out[j["left_hip"]], [0.06, 0.90, 0], atol=1e-9)
     np.testing.assert_allclose(out[j["left_ankle"]], [0.06, 0.09, 0], atol=1e-9)
-    np.testing.assert_allclose(out[j["thorax"]], [0, 1.40, 0], atol=1e-9)        # mid UpperArm_L/R
+    np.testing.assert_allclose(out[j["thorax"]], [0, 1.40, 0], atol=1e-9)  # mid UpperArm_L/R
     # head centre: 10 cm along the Head joint's local X axis (identity rotation here)
     np.testing.assert_allclose(out[j["head"]], [0.10, 1.57, 0], atol=1e-9)

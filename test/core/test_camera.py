@@ -3,8 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from pose_lifting_core.camera import (Intrinsics, K_is_valid, backproject, denormalize,
-                                      intrinsics_from_fov, normalize, project)
+from pose_lifting_core.camera import (
+    Intrinsics,
+    K_is_valid,
+    backproject,
+    denormalize,
+    intrinsics_from_fov,
+    normalize,
+    project,
+)
 
 
 def _K(f=800.0, cx=320.0, cy=240.0):
@@ -39,7 +46,7 @@ def test_per_person_K_broadcasts():
 
 def test_optical_frame_convention_z_forward_y_down():
     uv = project(np.array([0.0, 1.0, 2.0]), _K())
-    assert uv[1] > 240   # +y (down) lands below the principal point
+    assert uv[1] > 240  # +y (down) lands below the principal point
 
 
 def test_fov_prior():

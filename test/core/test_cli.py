@@ -1,4 +1,5 @@
 """`pose-lifting lift`: the happy path and every bad-input path (one line, non-zero exit)."""
+
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 from pose_lifting_core.camera import project
 from pose_lifting_core.cli import main
 from pose_lifting_core.codec import Codec, features_raw
-from pose_lifting_core.lifter import DEFAULT_CHECKPOINT, save_checkpoint
+from pose_lifting_core.lifter import save_checkpoint
 from pose_lifting_core.model import LinearModel
 from pose_lifting_core.skeleton import JOINT_NAMES
 
@@ -29,10 +30,27 @@ def tiny_ckpt(tmp_path):
 
 def _standing_h36m(n=4):
     """Pixel keypoints of a standing person (h36m17 layout) about 4 m in front of the camera."""
-    base = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0],
-                     [0.1, 0.43, 0], [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0],
-                     [0, -0.65, 0], [0.17, -0.45, 0], [0.2, -0.18, 0], [0.22, 0.05, 0],
-                     [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])
+    base = np.array(
+        [
+            [0, 0.0, 0],
+            [-0.1, 0, 0],
+            [-0.1, 0.43, 0],
+            [-0.1, 0.85, 0],
+            [0.1, 0, 0],
+            [0.1, 0.43, 0],
+            [0.1, 0.85, 0],
+            [0, -0.2, 0],
+            [0, -0.45, 0],
+            [0, -0.52, 0],
+            [0, -0.65, 0],
+            [0.17, -0.45, 0],
+            [0.2, -0.18, 0],
+            [0.22, 0.05, 0],
+            [-0.17, -0.45, 0],
+            [-0.2, -0.18, 0],
+            [-0.22, 0.05, 0],
+        ]
+    )
     X = base[None] + np.array([[0.3 * i, 0.2, 4.0 + i] for i in range(n)])[:, None]
     return X, project(X, K)
 
@@ -61,14 +79,18 @@ def test_lift_with_known_K_writes_the_documented_output(tmp_path, capsys):
         assert z["K"].shape == (4, 3, 3) and not z["K_estimated"].any()
         assert z["reprojection_error_px"].shape == (4,)
         depth = z["joints_3d"][:, 0, 2]
-        np.testing.assert_allclose(depth, X[:, 0, 2], rtol=0.15)   # metric distance from the shipped model
+        np.testing.assert_allclose(
+            depth, X[:, 0, 2], rtol=0.15
+        )  # metric distance from the shipped model
         assert (z["reprojection_error_px"] < 15).all()
     assert "lifted 4/4" in out
 
 
 def test_lift_without_K_uses_the_prior_and_flags_it(tmp_path, capsys):
     _, kp = _standing_h36m(2)
-    src = _write(tmp_path, keypoints=kp[:, :, :], layout="h36m17", image_size=np.array([1280, 720]))
+    src = _write(
+        tmp_path, keypoints=kp[:, :, :], layout="h36m17", image_size=np.array([1280, 720])
+    )
     dst = str(tmp_path / "o.npz")
     assert _run(["lift", "--keypoints", src, "--output", dst, "--hfov", "90"], capsys)[0] == 0
     with np.load(dst) as z:
@@ -78,7 +100,13 @@ def test_lift_without_K_uses_the_prior_and_flags_it(tmp_path, capsys):
 
 def test_all_zero_K_is_treated_as_unknown(tmp_path, capsys):
     _, kp = _standing_h36m(1)
-    src = _write(tmp_path, keypoints=kp, layout="h36m17", K=np.zeros((3, 3)), image_size=np.array([1280, 720]))
+    src = _write(
+        tmp_path,
+        keypoints=kp,
+        layout="h36m17",
+        K=np.zeros((3, 3)),
+        image_size=np.array([1280, 720]),
+    )
     assert _run(["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz")], capsys)[0] == 0
     with np.load(str(tmp_path / "o.npz")) as z:
         assert z["K_estimated"].all()
@@ -87,8 +115,21 @@ def test_all_zero_K_is_treated_as_unknown(tmp_path, capsys):
 def test_coco_input_with_scores(tmp_path, capsys, tiny_ckpt):
     kp = np.random.default_rng(1).uniform(100, 600, (3, 17, 2))
     src = _write(tmp_path, keypoints=kp, scores=np.full((3, 17), 0.9), K=K)
-    assert _run(["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz"),
-                 "--checkpoint", tiny_ckpt], capsys)[0] == 0
+    assert (
+        _run(
+            [
+                "lift",
+                "--keypoints",
+                src,
+                "--output",
+                str(tmp_path / "o.npz"),
+                "--checkpoint",
+                tiny_ckpt,
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
 
 
 def _bad(tmp_path, capsys, match, ckpt=None, **arrays):
@@ -110,7 +151,9 @@ def test_missing_file(tmp_path, capsys):
 def test_not_an_npz(tmp_path, capsys):
     path = tmp_path / "junk.npz"
     path.write_bytes(b"this is not a zip file")
-    code, _, err = _run(["lift", "--keypoints", str(path), "--output", str(tmp_path / "o.npz")], capsys)
+    code, _, err = _run(
+        ["lift", "--keypoints", str(path), "--output", str(tmp_path / "o.npz")], capsys
+    )
     assert code == 2 and "cannot read" in err and len(err.strip().splitlines()) == 1
 
 
@@ -133,12 +176,33 @@ def test_nan_keypoints(tmp_path, capsys):
 
 
 def test_unknown_layout(tmp_path, capsys):
-    _bad(tmp_path, capsys, "unknown layout 'openpose'", keypoints=np.ones((1, 17, 2)), layout="openpose", K=K)
+    _bad(
+        tmp_path,
+        capsys,
+        "unknown layout 'openpose'",
+        keypoints=np.ones((1, 17, 2)),
+        layout="openpose",
+        K=K,
+    )
 
 
 def test_bad_scores(tmp_path, capsys):
-    _bad(tmp_path, capsys, "'scores' must have shape", keypoints=np.ones((2, 17, 2)), scores=np.ones((2, 5)), K=K)
-    _bad(tmp_path, capsys, "[0, 1]", keypoints=np.ones((2, 17, 2)), scores=np.full((2, 17), 3.0), K=K)
+    _bad(
+        tmp_path,
+        capsys,
+        "'scores' must have shape",
+        keypoints=np.ones((2, 17, 2)),
+        scores=np.ones((2, 5)),
+        K=K,
+    )
+    _bad(
+        tmp_path,
+        capsys,
+        "[0, 1]",
+        keypoints=np.ones((2, 17, 2)),
+        scores=np.full((2, 17), 3.0),
+        K=K,
+    )
 
 
 def test_bad_K(tmp_path, capsys):
@@ -154,8 +218,13 @@ def test_no_K_and_no_image_size(tmp_path, capsys):
 
 
 def test_bad_image_size(tmp_path, capsys):
-    _bad(tmp_path, capsys, "'image_size' must be two positive", keypoints=np.ones((2, 17, 2)),
-         image_size=np.array([640, 0]))
+    _bad(
+        tmp_path,
+        capsys,
+        "'image_size' must be two positive",
+        keypoints=np.ones((2, 17, 2)),
+        image_size=np.array([640, 0]),
+    )
 
 
 def test_text_keypoints(tmp_path, capsys):
@@ -163,8 +232,14 @@ def test_text_keypoints(tmp_path, capsys):
 
 
 def test_missing_checkpoint(tmp_path, capsys):
-    _bad(tmp_path, capsys, "checkpoint not found", ckpt=str(tmp_path / "nope.pt"),
-         keypoints=np.ones((1, 17, 2)), K=K)
+    _bad(
+        tmp_path,
+        capsys,
+        "checkpoint not found",
+        ckpt=str(tmp_path / "nope.pt"),
+        keypoints=np.ones((1, 17, 2)),
+        K=K,
+    )
 
 
 def test_corrupt_checkpoint(tmp_path, capsys):
@@ -184,8 +259,19 @@ def test_console_script_exits_non_zero_with_one_line(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "pose-lifting")
     if not os.path.exists(exe):
         pytest.skip("pose-lifting console script not installed (run scripts/setup.sh)")
-    r = subprocess.run([exe, "lift", "--keypoints", str(tmp_path / "none.npz"), "--output",
-                        str(tmp_path / "o.npz")], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            exe,
+            "lift",
+            "--keypoints",
+            str(tmp_path / "none.npz"),
+            "--output",
+            str(tmp_path / "o.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "input file not found" in r.stderr
 
@@ -194,7 +280,9 @@ def test_console_script_exits_non_zero_with_one_line(tmp_path):
 def test_lift_pooled_focal_modes(tmp_path, capsys, mode):
     _, kp = _standing_h36m(4)
     src = _write(tmp_path, keypoints=kp, layout="h36m17", image_size=np.array([1280, 720]))
-    code, out, err = _run(["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz"), "--focal", mode], capsys)
+    code, out, err = _run(
+        ["lift", "--keypoints", src, "--output", str(tmp_path / "o.npz"), "--focal", mode], capsys
+    )
     assert code == 0, err
     assert "pooled focal estimate" in out
     with np.load(str(tmp_path / "o.npz")) as z:
@@ -203,7 +291,10 @@ def test_lift_pooled_focal_modes(tmp_path, capsys, mode):
 
 def test_benchmark_command_json(capsys, monkeypatch):
     import pose_lifting_core.benchmark as b
-    monkeypatch.setattr(b, "run", lambda device="cpu": {"device": device, "throughput": [], "latency": []})
+
+    monkeypatch.setattr(
+        b, "run", lambda device="cpu": {"device": device, "throughput": [], "latency": []}
+    )
     assert main(["benchmark", "--json"]) == 0
     assert '"device": "cpu"' in capsys.readouterr().out
 
@@ -211,16 +302,20 @@ def test_benchmark_command_json(capsys, monkeypatch):
 def test_benchmark_command_table(capsys, monkeypatch):
     import functools
     import pose_lifting_core.benchmark as b
+
     monkeypatch.setattr(b, "run", functools.partial(b.run, batches=(1, 8)))
     assert main(["benchmark"]) == 0
     out = capsys.readouterr().out
-    assert "fp32: dense matmul in fp32" in out and " 1 people: lift" in out and "lifting uses" in out
+    assert (
+        "fp32: dense matmul in fp32" in out and " 1 people: lift" in out and "lifting uses" in out
+    )
 
 
 def test_benchmark_measures_something_real():
     import torch
     from pose_lifting_core import benchmark as b
     from pose_lifting_core.lifter import Lifter
+
     lifter = Lifter.load(device="cpu")
     rows = b.throughput(lifter, [1, 64])
     assert rows[1]["poses_per_s"] > rows[0]["poses_per_s"] > 0
@@ -231,6 +326,7 @@ def test_benchmark_measures_something_real():
 
 def test_benchmark_cuda_without_cuda_is_one_line(capsys):
     import torch
+
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert main(["benchmark", "--device", "cuda"]) == 2
@@ -247,5 +343,6 @@ def test_fetch_models_lists_and_reports_failures_in_one_line(tmp_path, capsys, m
 
     monkeypatch.setattr(models, "_download_package", offline)
     code, _, err = _run(["fetch-models", "--dir", str(tmp_path), "--models", "detector"], capsys)
-    assert code == 2 and err.strip() == ("pose-lifting fetch-models: error: pip download mediapipe==0.10.21 "
-                                         "failed: no network")
+    assert code == 2 and err.strip() == (
+        "pose-lifting fetch-models: error: pip download mediapipe==0.10.21 failed: no network"
+    )

@@ -11,7 +11,7 @@ def _distort(xy_norm, D):
     k1, k2, p1, p2, k3 = D
     x, y = xy_norm[:, 0], xy_norm[:, 1]
     r2 = x * x + y * y
-    radial = 1 + k1 * r2 + k2 * r2 ** 2 + k3 * r2 ** 3
+    radial = 1 + k1 * r2 + k2 * r2**2 + k3 * r2**3
     xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
     yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
     return np.stack([xd * K[0, 0] + K[0, 2], yd * K[1, 1] + K[1, 2]], -1)
@@ -23,7 +23,7 @@ def test_undistort_inverts_plumb_bob():
     ideal = project(X, K)
     D = np.array([-0.28, 0.07, 0.001, -0.0005, 0.0])
     seen = _distort(X[:, :2] / X[:, 2:], D)
-    assert np.abs(seen - ideal).max() > 5             # the distortion is visible
+    assert np.abs(seen - ideal).max() > 5  # the distortion is visible
     np.testing.assert_allclose(undistort_pixels(seen, K, D, "plumb_bob"), ideal, atol=0.05)
 
 
@@ -40,16 +40,39 @@ def test_zero_distortion_is_identity_and_bad_models_are_named():
 
 def test_pipeline_honours_distortion():
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
-    base = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0], [0.1, 0.43, 0],
-                     [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0], [0, -0.65, 0], [0.17, -0.45, 0],
-                     [0.2, -0.18, 0], [0.22, 0.05, 0], [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])
+
+    base = np.array(
+        [
+            [0, 0.0, 0],
+            [-0.1, 0, 0],
+            [-0.1, 0.43, 0],
+            [-0.1, 0.85, 0],
+            [0.1, 0, 0],
+            [0.1, 0.43, 0],
+            [0.1, 0.85, 0],
+            [0, -0.2, 0],
+            [0, -0.45, 0],
+            [0, -0.52, 0],
+            [0, -0.65, 0],
+            [0.17, -0.45, 0],
+            [0.2, -0.18, 0],
+            [0.22, 0.05, 0],
+            [-0.17, -0.45, 0],
+            [-0.2, -0.18, 0],
+            [-0.22, 0.05, 0],
+        ]
+    )
     X = base + np.array([1.2, 0.3, 3.0])
     D = np.array([-0.3, 0.1, 0.0, 0.0, 0.0])
     seen = _distort(X[:, :2] / X[:, 2:], D)[None]
     est = PoseEstimator(PipelineConfig(device="cpu", track=False))
-    with_d = est.process_keypoints(seen, None, "h36m17", (640, 480), K, distortion=("plumb_bob", D)).persons[0]
+    with_d = est.process_keypoints(
+        seen, None, "h36m17", (640, 480), K, distortion=("plumb_bob", D)
+    ).persons[0]
     without = est.process_keypoints(seen, None, "h36m17", (640, 480), K).persons[0]
-    def ray_error(p):   # angle between the estimated and the true pelvis direction
+
+    def ray_error(p):  # angle between the estimated and the true pelvis direction
         a, b = p.joints_3d[0] / np.linalg.norm(p.joints_3d[0]), X[0] / np.linalg.norm(X[0])
         return np.degrees(np.arccos(np.clip(a @ b, -1, 1)))
+
     assert ray_error(with_d) < 0.5 < ray_error(without)

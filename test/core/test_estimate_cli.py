@@ -1,8 +1,8 @@
 """`pose-lifting estimate`: real images through the whole chain, JSON output, render, errors."""
+
 import json
 import os
 
-import numpy as np
 import pytest
 
 from pose_lifting_core.cli import main
@@ -25,7 +25,10 @@ def test_estimate_on_the_bundled_image(tmp_path, capsys):
     assert code == 0, err
     doc = json.load(open(out_json))
     assert set(doc) == {"intrinsics", "frames"}
-    assert set(doc["intrinsics"]) == {"fx", "fy", "cx", "cy", "estimated"} and doc["intrinsics"]["estimated"]
+    assert (
+        set(doc["intrinsics"]) == {"fx", "fy", "cx", "cy", "estimated"}
+        and doc["intrinsics"]["estimated"]
+    )
     frame = doc["frames"][0]
     assert set(frame) == {"index", "time_s", "persons"}
     assert len(frame["persons"]) == 2, "both people in basketball1.png"
@@ -34,6 +37,7 @@ def test_estimate_on_the_bundled_image(tmp_path, capsys):
         assert list(p["joints"]) == list(JOINT_NAMES)
         assert 0.5 < p["joints"]["pelvis"][2] < 8.0, "plausible metric distance in metres"
     import cv2
+
     img = cv2.imread(out_png)
     assert img is not None and img.shape[0] == 480 and img.shape[1] > 640
     assert "2.0 people per frame" in out
@@ -41,19 +45,33 @@ def test_estimate_on_the_bundled_image(tmp_path, capsys):
 
 def test_estimate_with_intrinsics_is_not_flagged(tmp_path, capsys):
     out_json = str(tmp_path / "o.json")
-    code, _, err = _run(["estimate", SAMPLE, "--intrinsics", "500", "500", "320", "240", "--output", out_json], capsys)
+    code, _, err = _run(
+        ["estimate", SAMPLE, "--intrinsics", "500", "500", "320", "240", "--output", out_json],
+        capsys,
+    )
     assert code == 0, err
-    assert json.load(open(out_json))["intrinsics"] == {"fx": 500.0, "fy": 500.0, "cx": 320.0, "cy": 240.0,
-                                                      "estimated": False}
+    assert json.load(open(out_json))["intrinsics"] == {
+        "fx": 500.0,
+        "fy": 500.0,
+        "cx": 320.0,
+        "cy": 240.0,
+        "estimated": False,
+    }
 
 
 def test_estimate_with_camera_info_yaml(tmp_path, capsys):
     y = tmp_path / "cam.yaml"
-    y.write_text("image_width: 640\nimage_height: 480\ncamera_name: test\ncamera_matrix:\n  rows: 3\n  cols: 3\n"
-                 "  data: [520.0, 0, 318.0, 0, 521.0, 241.0, 0, 0, 1]\ndistortion_model: plumb_bob\n"
-                 "distortion_coefficients:\n  rows: 1\n  cols: 5\n  data: [0, 0, 0, 0, 0]\n")
+    y.write_text(
+        "image_width: 640\nimage_height: 480\ncamera_name: test\n"
+        "camera_matrix:\n  rows: 3\n  cols: 3\n"
+        "  data: [520.0, 0, 318.0, 0, 521.0, 241.0, 0, 0, 1]\n"
+        "distortion_model: plumb_bob\n"
+        "distortion_coefficients:\n  rows: 1\n  cols: 5\n  data: [0, 0, 0, 0, 0]\n"
+    )
     out_json = str(tmp_path / "o.json")
-    assert _run(["estimate", SAMPLE, "--camera-info", str(y), "--output", out_json], capsys)[0] == 0
+    assert (
+        _run(["estimate", SAMPLE, "--camera-info", str(y), "--output", out_json], capsys)[0] == 0
+    )
     assert json.load(open(out_json))["intrinsics"]["fx"] == 520.0
 
 
@@ -83,10 +101,16 @@ def test_bad_intrinsics(tmp_path, capsys):
         main(["estimate", SAMPLE, "--intrinsics", "0", "500", "320", "240"])
     assert "must be a positive number" in capsys.readouterr().err
     y = tmp_path / "zero.yaml"
-    y.write_text("image_width: 640\nimage_height: 480\ncamera_matrix:\n  data: [0, 0, 0, 0, 0, 0, 0, 0, 0]\n")
+    y.write_text(
+        "image_width: 640\nimage_height: 480\n"
+        "camera_matrix:\n  data: [0, 0, 0, 0, 0, 0, 0, 0, 0]\n"
+    )
     _bad(["estimate", SAMPLE, "--camera-info", str(y)], capsys, "invalid camera matrix")
     y2 = tmp_path / "size.yaml"
-    y2.write_text("image_width: 1280\nimage_height: 720\ncamera_matrix:\n  data: [900, 0, 640, 0, 900, 360, 0, 0, 1]\n")
+    y2.write_text(
+        "image_width: 1280\nimage_height: 720\n"
+        "camera_matrix:\n  data: [900, 0, 640, 0, 900, 360, 0, 0, 1]\n"
+    )
     _bad(["estimate", SAMPLE, "--camera-info", str(y2)], capsys, "camera_info is for 1280x720")
     y3 = tmp_path / "broken.yaml"
     y3.write_text("camera_matrix: [unclosed\n")

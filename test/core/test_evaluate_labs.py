@@ -1,4 +1,5 @@
 """Per-category and leave-one-lab-out evaluation, and the data commands' error paths."""
+
 import os
 
 import numpy as np
@@ -26,7 +27,9 @@ def _fake_lab(name="hdm05"):
     rng = np.random.default_rng(1)
     poses = np.stack([CASES[c] for c in ("standing", "squat", "floor")])
     P = np.repeat(poses, 40, axis=0) + rng.normal(0, 0.005, (120, 17, 3))
-    return MocapSet(P.astype(np.float32), np.repeat(np.arange(3), 40), ["a", "b", "c"], ["x", "y", "z"], name)
+    return MocapSet(
+        P.astype(np.float32), np.repeat(np.arange(3), 40), ["a", "b", "c"], ["x", "y", "z"], name
+    )
 
 
 def test_evaluate_lab_scores_each_category_present(tiny_lolo):
@@ -35,7 +38,10 @@ def test_evaluate_lab_scores_each_category_present(tiny_lolo):
     assert [r["category"] for r in rows] == ["all", "standing", "squat", "floor"]
     assert [r["frames"] for r in rows] == [120, 40, 40, 40] and rows[1]["n"] == 30
     for r in rows:
-        assert r["dataset"] == "hdm05" and np.isfinite([r["mpjpe_mm"], r["pa_mpjpe_mm"], r["mpjpe_noise_mm"]]).all()
+        assert (
+            r["dataset"] == "hdm05"
+            and np.isfinite([r["mpjpe_mm"], r["pa_mpjpe_mm"], r["mpjpe_noise_mm"]]).all()
+        )
         assert r["pa_mpjpe_mm"] <= r["mpjpe_mm"]
     table = lab_report_markdown(rows)
     assert "| hdm05 | squat | 40 |" in table and "5 px noise" in table
@@ -52,25 +58,56 @@ def test_leave_one_lab_out_refuses_a_model_that_saw_the_lab(tmp_path, capsys, ti
     os.makedirs(tmp_path / "bandai")
     os.symlink(tiny_lolo[1], tmp_path / "bandai" / "lifter.pt")
     code, _, err = _run(["evaluate", "--leave-one-lab-out", str(tmp_path)], capsys)
-    assert code == 2 and "was trained on bandai; leave-one-lab-out needs a model that never saw it" in err
+    assert (
+        code == 2
+        and "was trained on bandai; leave-one-lab-out needs a model that never saw it" in err
+    )
 
 
 def test_prepare_data_errors_are_one_line(tmp_path, capsys):
-    code, _, err = _run(["prepare-data", "--dataset", "accad", "--data-dir", str(tmp_path), "--quiet"], capsys)
+    code, _, err = _run(
+        ["prepare-data", "--dataset", "accad", "--data-dir", str(tmp_path), "--quiet"], capsys
+    )
     assert code == 2 and "accad: archive not found" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(SystemExit) as exc:
         main(["prepare-data", "--dataset", "cmu,accad"])
     assert exc.value.code == 2
-    assert "unknown dataset(s) 'cmu'; known: bandai, accad, hdm05 or all" in capsys.readouterr().err
+    assert (
+        "unknown dataset(s) 'cmu'; known: bandai, accad, hdm05 or all" in capsys.readouterr().err
+    )
 
 
 def test_train_without_data_is_one_line(tmp_path, capsys):
-    code, _, err = _run(["train", "--datasets", "hdm05", "--data-dir", str(tmp_path), "--cache-dir",
-                         str(tmp_path), "--out-dir", str(tmp_path / "run"), "--quiet"], capsys)
+    code, _, err = _run(
+        [
+            "train",
+            "--datasets",
+            "hdm05",
+            "--data-dir",
+            str(tmp_path),
+            "--cache-dir",
+            str(tmp_path),
+            "--out-dir",
+            str(tmp_path / "run"),
+            "--quiet",
+        ],
+        capsys,
+    )
     assert code == 2 and "no mocap cache" in err and "hdm05" in err
 
 
 def test_all_frames_only_for_a_dataset_the_model_never_saw(capsys, tiny_lolo):
-    code, _, err = _run(["evaluate", "--checkpoint", tiny_lolo[1], "--dataset", "bandai", "--split", "all",
-                         "--skip-unknown-k"], capsys)
+    code, _, err = _run(
+        [
+            "evaluate",
+            "--checkpoint",
+            tiny_lolo[1],
+            "--dataset",
+            "bandai",
+            "--split",
+            "all",
+            "--skip-unknown-k",
+        ],
+        capsys,
+    )
     assert code == 2 and "was trained on it; use --split test" in err

@@ -23,16 +23,18 @@ def test_body_frame_of_a_person_facing_the_camera():
     J[0, idx["thorax"]] = [0, -0.5, 3]
     J[0, idx["pelvis"]] = [0, 0, 3]
     R = body_rotations(J)[0]
-    np.testing.assert_allclose(R[:, 0], [0, 0, -1], atol=1e-12)   # forward: towards the camera
-    np.testing.assert_allclose(R[:, 1], [1, 0, 0], atol=1e-12)    # left
-    np.testing.assert_allclose(R[:, 2], [0, -1, 0], atol=1e-12)   # up = -y (optical y is down)
+    np.testing.assert_allclose(R[:, 0], [0, 0, -1], atol=1e-12)  # forward: towards the camera
+    np.testing.assert_allclose(R[:, 1], [1, 0, 0], atol=1e-12)  # left
+    np.testing.assert_allclose(R[:, 2], [0, -1, 0], atol=1e-12)  # up = -y (optical y is down)
     assert np.isclose(np.linalg.det(R), 1.0)
 
 
 def test_body_rotations_are_proper_rotations_for_any_pose():
     rng = np.random.default_rng(1)
     R = body_rotations(rng.normal(size=(100, 17, 3)))
-    np.testing.assert_allclose(R.transpose(0, 2, 1) @ R, np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    np.testing.assert_allclose(
+        R.transpose(0, 2, 1) @ R, np.broadcast_to(np.eye(3), R.shape), atol=1e-12
+    )
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
     q = quaternion_from_matrix(R)
     assert (q[:, 3] >= 0).all()

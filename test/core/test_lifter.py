@@ -1,4 +1,5 @@
 """Checkpoint save/load with normalisation, codec round trips, devices."""
+
 import os
 
 import numpy as np
@@ -8,9 +9,17 @@ import torch
 from pose_lifting_core.camera import project
 from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core import lifter as lifter_module
-from pose_lifting_core.lifter import (DEFAULT_CHECKPOINT, CheckpointError, Lifter, load_checkpoint, native_bf16,
-                                      available_precisions,
-                                      resolve_device, resolve_precision, save_checkpoint)
+from pose_lifting_core.lifter import (
+    DEFAULT_CHECKPOINT,
+    CheckpointError,
+    Lifter,
+    load_checkpoint,
+    native_bf16,
+    available_precisions,
+    resolve_device,
+    resolve_precision,
+    save_checkpoint,
+)
 from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
 from pose_lifting_core.skeleton import JOINT_NAMES
 
@@ -70,7 +79,9 @@ def test_codec_masks_missing_joints():
 def test_checkpoint_round_trip_keeps_weights_and_normalisation(tmp_path):
     path, model, codec = _tiny(tmp_path)
     lifter = Lifter.load(path, device="cpu", precision="fp32")
-    for a, b in zip(("in_mean", "in_std", "out_mean", "out_std"), ("in_mean", "in_std", "out_mean", "out_std")):
+    for a, b in zip(
+        ("in_mean", "in_std", "out_mean", "out_std"), ("in_mean", "in_std", "out_mean", "out_std")
+    ):
         np.testing.assert_array_equal(getattr(lifter.codec, a), getattr(codec, b))
     assert lifter.codec.joint_names == JOINT_NAMES
     X_rel, kp, conf, K = _data(10, 1)
@@ -88,7 +99,9 @@ def test_lifter_output_is_root_relative_and_placed(tmp_path):
     res = Lifter.load(path, "cpu").estimate(kp, conf, K)
     assert res.joints_3d.shape == (7, 17, 3)
     np.testing.assert_allclose(res.joints_rel[:, 0], 0.0)
-    np.testing.assert_allclose(res.joints_3d - res.joints_rel, np.repeat(res.root[:, None], 17, 1), atol=1e-12)
+    np.testing.assert_allclose(
+        res.joints_3d - res.joints_rel, np.repeat(res.root[:, None], 17, 1), atol=1e-12
+    )
     assert (res.root[:, 2] > 0).all() and np.isfinite(res.reprojection_error_px).all()
 
 
@@ -144,14 +157,16 @@ def test_precision_choice(monkeypatch):
     assert resolve_precision("auto", cpu) == "bf16"
     with pytest.warns(UserWarning, match="no native int8 kernels; using bf16"):
         assert resolve_precision("int8", cpu) == "bf16"
-    monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16", "int8"))
-    assert resolve_precision("auto", cpu) == "bf16"               # int8 only when asked for
+    monkeypatch.setattr(
+        lifter_module, "available_precisions", lambda device: ("fp32", "bf16", "int8")
+    )
+    assert resolve_precision("auto", cpu) == "bf16"  # int8 only when asked for
     assert resolve_precision("int8", cpu) == "int8"
     monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "int8"))
     assert resolve_precision("auto", cpu) == "fp32"
     cuda = torch.device("cuda")
     monkeypatch.setattr(lifter_module, "available_precisions", lambda device: ("fp32", "bf16"))
-    assert resolve_precision("auto", cuda) == "fp32"          # bf16 not yet timed on a GPU: opt-in
+    assert resolve_precision("auto", cuda) == "fp32"  # bf16 not yet timed on a GPU: opt-in
     assert resolve_precision("bf16", cuda) == "bf16"
     with pytest.warns(UserWarning, match="no native int8 kernels; using bf16"):
         assert resolve_precision("int8", cuda) == "bf16"
@@ -170,7 +185,9 @@ def test_faster_formats_stay_close_to_fp32(precision):
     # a few mm at worst per joint, well under a millimetre on average
     assert np.abs(a.joints_rel - b.joints_rel).max() < 0.02
     assert np.linalg.norm(a.joints_rel - b.joints_rel, axis=-1).mean() < 0.002
-    assert not np.array_equal(a.joints_rel, b.joints_rel), "the format must actually change the arithmetic"
+    assert not np.array_equal(a.joints_rel, b.joints_rel), (
+        "the format must actually change the arithmetic"
+    )
 
 
 def test_int8_moves_joints_by_millimetres_depending_on_the_batch():
@@ -183,8 +200,10 @@ def test_int8_moves_joints_by_millimetres_depending_on_the_batch():
     a = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32").lift(kp, conf, K)
     int8 = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "int8")
     batch = np.linalg.norm(int8.lift(kp, conf, K) - a, axis=-1)
-    alone = np.linalg.norm(np.concatenate([int8.lift(kp[i:i + 1], conf[i:i + 1], K) for i in range(64)])
-                           - a[:64], axis=-1)
+    alone = np.linalg.norm(
+        np.concatenate([int8.lift(kp[i : i + 1], conf[i : i + 1], K) for i in range(64)]) - a[:64],
+        axis=-1,
+    )
     assert 0.0 < alone.mean() < 0.003 and alone.max() < 0.03
     assert 0.0 < batch.mean() < 0.006 and batch.max() < 0.06
 
@@ -193,10 +212,15 @@ def test_int8_keeps_input_and_output_layers_fp32():
     if "int8" not in available_precisions(torch.device("cpu")):
         pytest.skip("no x86 int8 kernels (fbgemm) in this torch")
     lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "int8")
-    assert isinstance(lifter.model.inp, torch.nn.Linear) and lifter.model.inp.weight.dtype == torch.float32
+    assert (
+        isinstance(lifter.model.inp, torch.nn.Linear)
+        and lifter.model.inp.weight.dtype == torch.float32
+    )
     assert isinstance(lifter.model.out, torch.nn.Linear)
     hidden = [m for blk in lifter.model.blocks for m in blk]
-    assert hidden and all(not isinstance(m, torch.nn.Linear) and m.weight().dtype == torch.qint8 for m in hidden)
+    assert hidden and all(
+        not isinstance(m, torch.nn.Linear) and m.weight().dtype == torch.qint8 for m in hidden
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (no GPU on this machine)")
@@ -215,21 +239,32 @@ def test_shipped_weights_carry_codec_provenance_and_licence():
     blob = load_checkpoint(DEFAULT_CHECKPOINT)
     assert blob["codec"]["joint_names"] == list(JOINT_NAMES)
     prov = blob["provenance"]
-    for name, credit in (("bandai", "Bandai Namco Research Motion Dataset"), ("accad", "ACCAD MoCap Library"),
-                         ("hdm05", "HDM05")):
+    for name, credit in (
+        ("bandai", "Bandai Namco Research Motion Dataset"),
+        ("accad", "ACCAD MoCap Library"),
+        ("hdm05", "HDM05"),
+    ):
         assert credit in prov["attribution"] and credit in prov["datasets"][name]["attribution"]
     assert "non-commercial" in prov["licence"]
     assert blob["hparams"]["width"] == 1024 and blob["hparams"]["num_blocks"] == 2
     licence = open(os.path.join(os.path.dirname(DEFAULT_CHECKPOINT), "LICENSE.md")).read()
-    for text in ("CC BY-NC 4.0", "CC BY 3.0", "CC BY-SA 3.0", "ACCAD", "HDM05", "non-commercial use only"):
+    for text in (
+        "CC BY-NC 4.0",
+        "CC BY 3.0",
+        "CC BY-SA 3.0",
+        "ACCAD",
+        "HDM05",
+        "non-commercial use only",
+    ):
         assert text in licence
 
 
 def test_fused_inference_model_equals_eval_model():
     from pose_lifting_core.model import FusedInference
+
     m = LinearModel(20, 9, width=64, num_blocks=2)
     m.train()
-    for _ in range(5):                      # give batch norm non-trivial running statistics
+    for _ in range(5):  # give batch norm non-trivial running statistics
         m(torch.randn(256, 20) * 3 + 1)
     m.eval()
     x = torch.randn(100, 20)
@@ -239,10 +274,13 @@ def test_fused_inference_model_equals_eval_model():
 
 def test_small_batches_lift_on_one_thread_and_restore_the_thread_count(monkeypatch):
     from pose_lifting_core.lifter import SINGLE_THREAD_MAX
+
     lifter = Lifter.load(DEFAULT_CHECKPOINT, "cpu", "fp32")
     seen = []
     real = lifter.model.forward
-    monkeypatch.setattr(lifter.model, "forward", lambda x: (seen.append(torch.get_num_threads()), real(x))[1])
+    monkeypatch.setattr(
+        lifter.model, "forward", lambda x: (seen.append(torch.get_num_threads()), real(x))[1]
+    )
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

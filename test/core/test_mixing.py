@@ -1,4 +1,5 @@
 """Mixing datasets by dataset and pose-category weights."""
+
 import numpy as np
 import pytest
 
@@ -9,7 +10,9 @@ C = {n: i for i, n in enumerate(CATEGORIES)}
 NAMES = ("bandai", "accad")
 # bandai: 900 standing, 100 one_leg; accad: 400 standing, 100 floor
 IDS = np.array([0] * 1000 + [1] * 500)
-CATS = np.array([C["standing"]] * 900 + [C["one_leg"]] * 100 + [C["standing"]] * 400 + [C["floor"]] * 100)
+CATS = np.array(
+    [C["standing"]] * 900 + [C["one_leg"]] * 100 + [C["standing"]] * 400 + [C["floor"]] * 100
+)
 
 
 def _share(p, dataset=None, category=None):
@@ -33,8 +36,10 @@ def test_balance_one_keeps_the_capture_mix_and_zero_equalises_categories():
     assert _share(natural, "bandai", "one_leg") / _share(natural, "bandai") == pytest.approx(0.1)
     equal = mixing_probabilities(IDS, CATS, NAMES, w, balance=0.0)
     assert _share(equal, "bandai", "one_leg") == pytest.approx(_share(equal, "bandai", "standing"))
-    tempered = mixing_probabilities(IDS, CATS, NAMES, w)       # balance 0.5: sqrt of the counts
-    assert _share(tempered, "bandai", "one_leg") / _share(tempered, "bandai") == pytest.approx(10 / (30 + 10))
+    tempered = mixing_probabilities(IDS, CATS, NAMES, w)  # balance 0.5: sqrt of the counts
+    assert _share(tempered, "bandai", "one_leg") / _share(tempered, "bandai") == pytest.approx(
+        10 / (30 + 10)
+    )
     # within a (dataset, category) cell every frame is equally likely
     cell = tempered[(IDS == 1) & (CATS == C["floor"])]
     np.testing.assert_allclose(cell, cell[0])
@@ -44,16 +49,22 @@ def test_category_weights_scale_and_zero_removes():
     w = {"bandai": 1.0, "accad": 1.0}
     p = mixing_probabilities(IDS, CATS, NAMES, w, {"floor": 0.0, "one_leg": 3.0}, balance=0.0)
     assert _share(p, category="floor") == 0.0
-    assert _share(p, "accad") == pytest.approx(0.5)       # accad's share goes to its other category
+    assert _share(p, "accad") == pytest.approx(0.5)  # accad's share goes to its other category
     assert _share(p, "bandai", "one_leg") == pytest.approx(3 * _share(p, "bandai", "standing"))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"dataset_weights": {"bandai": 0.0, "accad": 0.0}}, "every dataset present has weight 0"),
-    ({"dataset_weights": {"bandai": -1.0, "accad": 1.0}}, "negative"),
-    ({"balance": 1.5}, r"balance must be in \[0, 1\]"),
-    ({"category_weights": {c: 0.0 for c in CATEGORIES}}, "every category present has weight 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dataset_weights": {"bandai": 0.0, "accad": 0.0}}, "every dataset present has weight 0"),
+        ({"dataset_weights": {"bandai": -1.0, "accad": 1.0}}, "negative"),
+        ({"balance": 1.5}, r"balance must be in \[0, 1\]"),
+        (
+            {"category_weights": {c: 0.0 for c in CATEGORIES}},
+            "every category present has weight 0",
+        ),
+    ],
+)
 def test_impossible_mixes_are_refused_with_the_reason(kwargs, message):
     with pytest.raises(ValueError, match=message):
         mixing_probabilities(IDS, CATS, NAMES, **kwargs)

@@ -1,18 +1,41 @@
 """PoseEstimator with keypoints from the caller (no detector): batching, ids, intrinsics, JSON."""
+
 import json
 
 import numpy as np
 import pytest
 
 from pose_lifting_core.camera import project
-from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict, resolve_intrinsics
+from pose_lifting_core.pipeline import (
+    PipelineConfig,
+    PoseEstimator,
+    frame_to_dict,
+    resolve_intrinsics,
+)
 from pose_lifting_core.skeleton import JOINT_NAMES
 
 K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
-BASE = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0],
-                 [0.1, 0.43, 0], [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0],
-                 [0, -0.65, 0], [0.17, -0.45, 0], [0.2, -0.18, 0], [0.22, 0.05, 0],
-                 [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])
+BASE = np.array(
+    [
+        [0, 0.0, 0],
+        [-0.1, 0, 0],
+        [-0.1, 0.43, 0],
+        [-0.1, 0.85, 0],
+        [0.1, 0, 0],
+        [0.1, 0.43, 0],
+        [0.1, 0.85, 0],
+        [0, -0.2, 0],
+        [0, -0.45, 0],
+        [0, -0.52, 0],
+        [0, -0.65, 0],
+        [0.17, -0.45, 0],
+        [0.2, -0.18, 0],
+        [0.22, 0.05, 0],
+        [-0.17, -0.45, 0],
+        [-0.2, -0.18, 0],
+        [-0.22, 0.05, 0],
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +44,18 @@ def estimator():
 
 
 def _crowd(n, t=0.0):
-    X = np.stack([BASE + np.array([-3.0 + 0.6 * i + 0.02 * t, 0.1, 3.0 + 0.7 * i]) for i in range(n)])
+    X = np.stack(
+        [BASE + np.array([-3.0 + 0.6 * i + 0.02 * t, 0.1, 3.0 + 0.7 * i]) for i in range(n)]
+    )
     return X, project(X, K)
 
 
 def test_many_people_lifted_in_one_batch(estimator, monkeypatch):
     calls = []
     real = estimator.lifter.estimate
-    monkeypatch.setattr(estimator.lifter, "estimate", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    monkeypatch.setattr(
+        estimator.lifter, "estimate", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k)
+    )
     X, kp = _crowd(10)
     estimator.reset()
     res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K)
@@ -66,17 +93,34 @@ def test_intrinsics_follow_every_change_of_K_and_image_size(estimator):
     K2 = K.copy()
     K2[0, 0] = K2[1, 1] = 1200.0
     seen = []
-    for k, size in ((K, (1280, 720)), (K, (1280, 720)), (K2, (1280, 720)), (None, (1280, 720)), (None, (640, 480)),
-                    (K.reshape(9), (1280, 720)), (K, (1280, 720))):
+    for k, size in (
+        (K, (1280, 720)),
+        (K, (1280, 720)),
+        (K2, (1280, 720)),
+        (None, (1280, 720)),
+        (None, (640, 480)),
+        (K.reshape(9), (1280, 720)),
+        (K, (1280, 720)),
+    ):
         r = estimator.process_keypoints(kp, None, "h36m17", size, k).intrinsics
         seen.append((r.fx, r.cx, r.estimated))
     prior = resolve_intrinsics(None, 1280, 720).fx
-    assert seen == [(900, 640, False), (900, 640, False), (1200, 640, False), (prior, 640, True),
-                    (prior / 2, 320, True), (prior, 640, True), (900, 640, False)]
+    assert seen == [
+        (900, 640, False),
+        (900, 640, False),
+        (1200, 640, False),
+        (prior, 640, True),
+        (prior / 2, 320, True),
+        (prior, 640, True),
+        (900, 640, False),
+    ]
     K_mutated = K.copy()
     estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K_mutated)
-    K_mutated[0, 0] = 700.0                      # the same array, changed in place
-    assert estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K_mutated).intrinsics.fx == 700
+    K_mutated[0, 0] = 700.0  # the same array, changed in place
+    assert (
+        estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K_mutated).intrinsics.fx
+        == 700
+    )
 
 
 def test_empty_frame_gives_empty_result(estimator):
@@ -86,12 +130,20 @@ def test_empty_frame_gives_empty_result(estimator):
 
 def test_json_schema(estimator):
     _, kp = _crowd(2)
-    d = json.loads(json.dumps(frame_to_dict(estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, 0.5))))
+    d = json.loads(
+        json.dumps(
+            frame_to_dict(estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, 0.5))
+        )
+    )
     assert set(d) == {"index", "time_s", "persons"} and d["time_s"] == 0.5
     p = d["persons"][0]
     assert set(p) == {"id", "score", "reprojection_error_px", "joints", "keypoints_2d"}
-    assert list(p["joints"]) == list(JOINT_NAMES) and all(len(v) == 3 for v in p["joints"].values())
-    assert list(p["keypoints_2d"]) == list(JOINT_NAMES) and all(len(v) == 3 for v in p["keypoints_2d"].values())
+    assert list(p["joints"]) == list(JOINT_NAMES) and all(
+        len(v) == 3 for v in p["joints"].values()
+    )
+    assert list(p["keypoints_2d"]) == list(JOINT_NAMES) and all(
+        len(v) == 3 for v in p["keypoints_2d"].values()
+    )
 
 
 def test_bad_config_is_refused():
@@ -101,7 +153,9 @@ def test_bad_config_is_refused():
         PipelineConfig(hfov_deg=200).validate()
     with pytest.raises(ValueError, match="smoothing_alpha"):
         PipelineConfig(smoothing_alpha=0).validate()
-    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, int8, got 'fp16'"):
+    with pytest.raises(
+        ValueError, match="precision must be one of auto, fp32, bf16, int8, got 'fp16'"
+    ):
         PipelineConfig(precision="fp16").validate()
     with pytest.raises(ValueError, match="device must be auto, cpu or cuda, got 'tpu'"):
         PipelineConfig(device="tpu").validate()
@@ -110,27 +164,39 @@ def test_bad_config_is_refused():
 def test_nan_and_out_of_image_keypoints(estimator):
     X, kp = _crowd(3)
     kp = kp.copy()
-    kp[0] = np.nan                       # a person with no usable keypoint: left out, not an error
-    kp[1] += np.array([-900.0, 0.0])     # partly outside the image (negative x): still lifted
+    kp[0] = np.nan  # a person with no usable keypoint: left out, not an error
+    kp[1] += np.array([-900.0, 0.0])  # partly outside the image (negative x): still lifted
     res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K)
     assert len(res.persons) == 2
     assert all(np.isfinite(p.joints_3d).all() for p in res.persons)
-    empty = estimator.process_keypoints(np.full((2, 17, 2), np.nan), None, "h36m17", (1280, 720), K, 3.0)
+    empty = estimator.process_keypoints(
+        np.full((2, 17, 2), np.nan), None, "h36m17", (1280, 720), K, 3.0
+    )
     assert empty.persons == [] and empty.time_s == 3.0
 
 
 def test_keypoint_input_honours_max_people_min_person_score_and_person_scores(estimator):
     import dataclasses
+
     X, kp = _crowd(6)
-    est = PoseEstimator(dataclasses.replace(estimator.config, max_people=3, min_person_score=0.5),
-                        lifter=estimator.lifter)
-    person = np.array([0.9, 0.2, 0.0, 0.7, 0.6, 0.95])      # 0: the detector left it unset
+    est = PoseEstimator(
+        dataclasses.replace(estimator.config, max_people=3, min_person_score=0.5),
+        lifter=estimator.lifter,
+    )
+    person = np.array([0.9, 0.2, 0.0, 0.7, 0.6, 0.95])  # 0: the detector left it unset
     res = est.process_keypoints(kp, None, "h36m17", (1280, 720), K, person_scores=person)
     # 1 is under the minimum; 2 falls back to its mean keypoint confidence (1.0); the top 3 stay
-    depth = X[:, 0, 2]                                           # 3.0, 3.7, ... 0.7 m apart
+    depth = X[:, 0, 2]  # 3.0, 3.7, ... 0.7 m apart
     kept = sorted(int(np.argmin(np.abs(depth - p.joints_3d[0, 2]))) for p in res.persons)
     assert kept == [0, 2, 5]
-    assert len(est.process_keypoints(kp, None, "h36m17", (1280, 720), K, person_scores=np.full(6, 0.1)).persons) == 0
+    assert (
+        len(
+            est.process_keypoints(
+                kp, None, "h36m17", (1280, 720), K, person_scores=np.full(6, 0.1)
+            ).persons
+        )
+        == 0
+    )
     with pytest.raises(ValueError, match="2 person scores for 6 people"):
         est.process_keypoints(kp, None, "h36m17", (1280, 720), K, person_scores=np.ones(2))
 
@@ -140,6 +206,6 @@ def test_duplicate_detector_ids_fall_back_to_tracker_ids(estimator):
     estimator.reset()
     res = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, ids=np.array([5, 5, 9]))
     ids = [p.id for p in res.persons]
-    assert len(set(ids)) == 3                                    # tracker ids, not 5, 5, 9
+    assert len(set(ids)) == 3  # tracker ids, not 5, 5, 9
     own = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, ids=np.array([5, 7, 9]))
     assert sorted(p.id for p in own.persons) == [5, 7, 9]

@@ -1,17 +1,40 @@
 """Pose categories and stature from 3D skeletons built by hand (world frame, metres, Y up)."""
+
 import numpy as np
 import pytest
 
-from pose_lifting_core.data.poses import (CATEGORIES, category_counts, leg_length_m, pose_categories,
-                                          stature_m)
+from pose_lifting_core.data.poses import (
+    CATEGORIES,
+    category_counts,
+    leg_length_m,
+    pose_categories,
+    stature_m,
+)
 from pose_lifting_core.skeleton import JOINT_NAMES
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 # Standing, facing +Z, left = +X, arms out; legs 0.43 + 0.42 m.
-STANDING = np.array([[0, 0.95, 0], [-0.065, 0.95, 0], [-0.07, 0.52, 0.02], [-0.07, 0.1, 0],
-                     [0.065, 0.95, 0], [0.07, 0.52, 0.02], [0.07, 0.1, 0], [0, 1.1, 0], [0, 1.35, 0],
-                     [0, 1.42, 0], [0, 1.55, 0.02], [0.18, 1.35, 0], [0.43, 1.35, 0], [0.66, 1.35, 0],
-                     [-0.18, 1.35, 0], [-0.43, 1.35, 0], [-0.66, 1.35, 0]])
+STANDING = np.array(
+    [
+        [0, 0.95, 0],
+        [-0.065, 0.95, 0],
+        [-0.07, 0.52, 0.02],
+        [-0.07, 0.1, 0],
+        [0.065, 0.95, 0],
+        [0.07, 0.52, 0.02],
+        [0.07, 0.1, 0],
+        [0, 1.1, 0],
+        [0, 1.35, 0],
+        [0, 1.42, 0],
+        [0, 1.55, 0.02],
+        [0.18, 1.35, 0],
+        [0.43, 1.35, 0],
+        [0.66, 1.35, 0],
+        [-0.18, 1.35, 0],
+        [-0.43, 1.35, 0],
+        [-0.66, 1.35, 0],
+    ]
+)
 
 
 def _pose(**joints):
@@ -19,8 +42,19 @@ def _pose(**joints):
     P = STANDING.copy()
     shift = joints.pop("torso_at", None)
     if shift is not None:
-        upper = [J[n] for n in JOINT_NAMES if n not in ("right_hip", "right_knee", "right_ankle", "left_hip",
-                                                           "left_knee", "left_ankle")]
+        upper = [
+            J[n]
+            for n in JOINT_NAMES
+            if n
+            not in (
+                "right_hip",
+                "right_knee",
+                "right_ankle",
+                "left_hip",
+                "left_knee",
+                "left_ankle",
+            )
+        ]
         P[upper] += np.asarray(shift) - STANDING[J["pelvis"]]
         P[J["left_hip"]] += np.asarray(shift) - STANDING[J["pelvis"]]
         P[J["right_hip"]] += np.asarray(shift) - STANDING[J["pelvis"]]
@@ -37,14 +71,31 @@ def _rotate_x(P, deg, about):
 
 CASES = {
     "standing": STANDING,
-    "seated": _pose(torso_at=(0, 0.5, 0), right_knee=(-0.07, 0.5, 0.43), left_knee=(0.07, 0.5, 0.43),
-                    right_ankle=(-0.07, 0.08, 0.45), left_ankle=(0.07, 0.08, 0.45)),
-    "squat": _pose(torso_at=(0, 0.45, -0.15), right_knee=(-0.1, 0.5, 0.25), left_knee=(0.1, 0.5, 0.25),
-                   right_ankle=(-0.1, 0.08, 0.05), left_ankle=(0.1, 0.08, 0.05)),
-    "kneeling": _pose(torso_at=(0, 0.55, 0), right_knee=(-0.08, 0.1, 0.1), left_knee=(0.08, 0.1, 0.1),
-                      right_ankle=(-0.08, 0.08, -0.32), left_ankle=(0.08, 0.08, -0.32)),
+    "seated": _pose(
+        torso_at=(0, 0.5, 0),
+        right_knee=(-0.07, 0.5, 0.43),
+        left_knee=(0.07, 0.5, 0.43),
+        right_ankle=(-0.07, 0.08, 0.45),
+        left_ankle=(0.07, 0.08, 0.45),
+    ),
+    "squat": _pose(
+        torso_at=(0, 0.45, -0.15),
+        right_knee=(-0.1, 0.5, 0.25),
+        left_knee=(0.1, 0.5, 0.25),
+        right_ankle=(-0.1, 0.08, 0.05),
+        left_ankle=(0.1, 0.08, 0.05),
+    ),
+    "kneeling": _pose(
+        torso_at=(0, 0.55, 0),
+        right_knee=(-0.08, 0.1, 0.1),
+        left_knee=(0.08, 0.1, 0.1),
+        right_ankle=(-0.08, 0.08, -0.32),
+        left_ankle=(0.08, 0.08, -0.32),
+    ),
     "floor": _rotate_x(STANDING, -90.0, STANDING[J["pelvis"]]),
-    "bending": np.concatenate([STANDING[:7], _rotate_x(STANDING[7:], 70.0, STANDING[J["pelvis"]])]),
+    "bending": np.concatenate(
+        [STANDING[:7], _rotate_x(STANDING[7:], 70.0, STANDING[J["pelvis"]])]
+    ),
     "one_leg": _pose(right_knee=(-0.07, 0.55, 0.15), right_ankle=(-0.07, 0.35, -0.2)),
 }
 
@@ -57,7 +108,7 @@ def test_each_category_from_a_hand_made_pose(name):
 def test_categories_do_not_depend_on_position_heading_or_floor_height():
     P = np.stack([CASES[n] for n in CATEGORIES])
     a = np.radians(130.0)
-    R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])   # about Y
+    R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])  # about Y
     moved = P @ R.T + np.array([3.0, 0.7, -2.0])
     np.testing.assert_array_equal(pose_categories(moved), pose_categories(P))
 

@@ -1,12 +1,33 @@
 import numpy as np
 import pytest
 
-from pose_lifting_core.skeleton import (BLAZEPOSE33_NAMES, COCO17_NAMES, JOINT_NAMES, SKELETON,
-                                        to_skeleton17)
+from pose_lifting_core.skeleton import (
+    BLAZEPOSE33_NAMES,
+    COCO17_NAMES,
+    JOINT_NAMES,
+    SKELETON,
+    to_skeleton17,
+)
 
-EXPECTED = ["pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
-            "spine", "thorax", "neck", "head", "left_shoulder", "left_elbow", "left_wrist",
-            "right_shoulder", "right_elbow", "right_wrist"]
+EXPECTED = [
+    "pelvis",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "spine",
+    "thorax",
+    "neck",
+    "head",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+]
 
 
 def test_joint_names_and_order():
@@ -22,8 +43,10 @@ def test_parents_form_a_tree_rooted_at_pelvis():
 
 
 def test_left_right_pairs_mirror_names():
-    for l, r in zip(SKELETON.left, SKELETON.right):
-        assert SKELETON.names[l].replace("left_", "") == SKELETON.names[r].replace("right_", "")
+    for left, right in zip(SKELETON.left, SKELETON.right):
+        assert SKELETON.names[left].replace("left_", "") == SKELETON.names[right].replace(
+            "right_", ""
+        )
     perm = SKELETON.flip_permutation()
     assert sorted(perm) == list(range(17))
     assert perm[SKELETON.index("left_knee")] == SKELETON.index("right_knee")
@@ -36,10 +59,18 @@ def test_coco17_derives_pelvis_thorax_head_and_zeroes_spine_neck():
     out, conf = to_skeleton17(kp, sc, "coco17")
     c = {n: i for i, n in enumerate(COCO17_NAMES)}
     j = {n: i for i, n in enumerate(JOINT_NAMES)}
-    np.testing.assert_allclose(out[:, j["pelvis"]], (kp[:, c["left_hip"]] + kp[:, c["right_hip"]]) / 2)
-    np.testing.assert_allclose(conf[:, j["pelvis"]], np.minimum(sc[:, c["left_hip"]], sc[:, c["right_hip"]]))
-    np.testing.assert_allclose(out[:, j["thorax"]], (kp[:, c["left_shoulder"]] + kp[:, c["right_shoulder"]]) / 2)
-    np.testing.assert_allclose(out[:, j["head"]], (kp[:, c["left_ear"]] + kp[:, c["right_ear"]]) / 2)
+    np.testing.assert_allclose(
+        out[:, j["pelvis"]], (kp[:, c["left_hip"]] + kp[:, c["right_hip"]]) / 2
+    )
+    np.testing.assert_allclose(
+        conf[:, j["pelvis"]], np.minimum(sc[:, c["left_hip"]], sc[:, c["right_hip"]])
+    )
+    np.testing.assert_allclose(
+        out[:, j["thorax"]], (kp[:, c["left_shoulder"]] + kp[:, c["right_shoulder"]]) / 2
+    )
+    np.testing.assert_allclose(
+        out[:, j["head"]], (kp[:, c["left_ear"]] + kp[:, c["right_ear"]]) / 2
+    )
     np.testing.assert_allclose(out[:, j["left_wrist"]], kp[:, c["left_wrist"]])
     assert (conf[:, j["spine"]] == 0).all() and (conf[:, j["neck"]] == 0).all()
 
@@ -65,7 +96,7 @@ def test_nan_keypoints_get_zero_confidence():
     kp[0, COCO17_NAMES.index("left_hip")] = np.nan
     out, conf = to_skeleton17(kp, None, "coco17")
     assert conf[0, JOINT_NAMES.index("left_hip")] == 0
-    assert conf[0, JOINT_NAMES.index("pelvis")] == 0      # derived from a missing joint
+    assert conf[0, JOINT_NAMES.index("pelvis")] == 0  # derived from a missing joint
     assert np.isfinite(out).all()
 
 

@@ -1,4 +1,5 @@
 """Root and focal solvers on synthetic data with known answers."""
+
 import numpy as np
 import pytest
 
@@ -57,7 +58,9 @@ def test_root_with_no_usable_joint_is_nan():
 def test_reprojection_error_in_pixels():
     X_rel, T = _people(3, 5)
     kp = project(X_rel + T[:, None], _K())
-    err = reprojection_error_px(X_rel + T[:, None], kp + np.array([3.0, 4.0]), np.ones((3, 17)), _K())
+    err = reprojection_error_px(
+        X_rel + T[:, None], kp + np.array([3.0, 4.0]), np.ones((3, 17)), _K()
+    )
     np.testing.assert_allclose(err, 5.0)
 
 
@@ -98,8 +101,12 @@ def _dense_irls(X_rel, kp, w, K, iterations=3, min_depth=0.1):
     xy = normalize(kp, K)
     out = []
     for Xp, p, wp in zip(X_rel, xy, w):
-        A = np.concatenate([np.stack([np.ones(len(p)), np.zeros(len(p)), -p[:, 0]], -1),
-                            np.stack([np.zeros(len(p)), np.ones(len(p)), -p[:, 1]], -1)])
+        A = np.concatenate(
+            [
+                np.stack([np.ones(len(p)), np.zeros(len(p)), -p[:, 0]], -1),
+                np.stack([np.zeros(len(p)), np.ones(len(p)), -p[:, 1]], -1),
+            ]
+        )
         b = np.concatenate([p[:, 0] * Xp[:, 2] - Xp[:, 0], p[:, 1] * Xp[:, 2] - Xp[:, 1]])
         s, T = wp, None
         for it in range(iterations):
@@ -108,8 +115,10 @@ def _dense_irls(X_rel, kp, w, K, iterations=3, min_depth=0.1):
             r = np.sqrt(np.concatenate([s, s]))
             T = np.linalg.lstsq(A * r[:, None], b * r, rcond=None)[0]
             T[2] = max(T[2], min_depth)
-            T[:2] = [(b[:len(p)] * s).sum() / s.sum() + (p[:, 0] * s).sum() / s.sum() * T[2],
-                     (b[len(p):] * s).sum() / s.sum() + (p[:, 1] * s).sum() / s.sum() * T[2]]
+            T[:2] = [
+                (b[: len(p)] * s).sum() / s.sum() + (p[:, 0] * s).sum() / s.sum() * T[2],
+                (b[len(p) :] * s).sum() / s.sum() + (p[:, 1] * s).sum() / s.sum() * T[2],
+            ]
         out.append(T)
     return np.array(out)
 
@@ -123,9 +132,13 @@ def test_root_matches_a_dense_least_squares_reference():
     K = _K()
     kp = project(X_rel + T_true[:, None], K) + rng.normal(0, 3, (n, 17, 2))
     w = rng.uniform(0, 1, (n, 17)) * (rng.uniform(size=(n, 17)) > 0.2)
-    np.testing.assert_allclose(solve_root(X_rel, kp, w, K), _dense_irls(X_rel, kp, w, K), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        solve_root(X_rel, kp, w, K), _dense_irls(X_rel, kp, w, K), rtol=1e-9, atol=1e-9
+    )
 
 
 def test_root_needs_an_iteration():
     with pytest.raises(ValueError, match="iterations must be >= 1"):
-        solve_root(np.zeros((1, 17, 3)), np.zeros((1, 17, 2)), np.ones((1, 17)), _K(), iterations=0)
+        solve_root(
+            np.zeros((1, 17, 3)), np.zeros((1, 17, 2)), np.ones((1, 17)), _K(), iterations=0
+        )

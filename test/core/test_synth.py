@@ -10,10 +10,28 @@ J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
 def _tpose(n=200, seed=0):
     """A standing skeleton (metres, Y up, facing +Z) with small random variation."""
-    base = np.array([[0, 0.95, 0], [-0.065, 0.95, 0], [-0.07, 0.52, 0.02], [-0.07, 0.1, 0],
-                     [0.065, 0.95, 0], [0.07, 0.52, 0.02], [0.07, 0.1, 0], [0, 1.1, 0], [0, 1.35, 0],
-                     [0, 1.42, 0], [0, 1.55, 0.02], [0.1, 1.35, 0], [0.35, 1.35, 0], [0.58, 1.35, 0],
-                     [-0.1, 1.35, 0], [-0.35, 1.35, 0], [-0.58, 1.35, 0]], dtype=float)
+    base = np.array(
+        [
+            [0, 0.95, 0],
+            [-0.065, 0.95, 0],
+            [-0.07, 0.52, 0.02],
+            [-0.07, 0.1, 0],
+            [0.065, 0.95, 0],
+            [0.07, 0.52, 0.02],
+            [0.07, 0.1, 0],
+            [0, 1.1, 0],
+            [0, 1.35, 0],
+            [0, 1.42, 0],
+            [0, 1.55, 0.02],
+            [0.1, 1.35, 0],
+            [0.35, 1.35, 0],
+            [0.58, 1.35, 0],
+            [-0.1, 1.35, 0],
+            [-0.35, 1.35, 0],
+            [-0.58, 1.35, 0],
+        ],
+        dtype=float,
+    )
     rng = np.random.default_rng(seed)
     return base[None] + rng.normal(0, 0.01, (n, 17, 3))
 
@@ -24,15 +42,22 @@ def _bone_lengths(P):
 
 def test_pose_augmentation_keeps_bone_lengths():
     P = _tpose()
-    out = synth.augment_pose(P, np.random.default_rng(1), synth.AugmentConfig(p_flex=0.5, p_limb_swap=1.0))
+    out = synth.augment_pose(
+        P, np.random.default_rng(1), synth.AugmentConfig(p_flex=0.5, p_limb_swap=1.0)
+    )
     np.testing.assert_allclose(_bone_lengths(out), _bone_lengths(P), atol=1e-9)
-    assert np.abs(out - P).max() > 0.05      # it did change poses
+    assert np.abs(out - P).max() > 0.05  # it did change poses
 
 
 def test_flexion_makes_sitting_poses():
     P = _tpose(50)
-    cfg = synth.AugmentConfig(p_flex=1.0, p_limb_swap=0.0, p_limb_perturb=0.0, hip_flex_deg=(90, 90),
-                              knee_flex_extra_deg=(0, 0))
+    cfg = synth.AugmentConfig(
+        p_flex=1.0,
+        p_limb_swap=0.0,
+        p_limb_perturb=0.0,
+        hip_flex_deg=(90, 90),
+        knee_flex_extra_deg=(0, 0),
+    )
     out = synth.augment_pose(P, np.random.default_rng(2), cfg)
     thigh = out[:, J["left_knee"]] - out[:, J["left_hip"]]
     # thigh swings forward (+Z, the facing direction) to roughly horizontal; the shin hangs down
@@ -64,7 +89,9 @@ def test_views_respect_ranges_and_project_exactly():
     f = v.K[:, 0, 0]
     assert f.min() >= 300 and f.max() <= 3000
     # the camera-frame skeleton is a rigid transform of the world one: bone lengths agree
-    np.testing.assert_allclose(_bone_lengths(v.joints_cam), _bone_lengths(P[v.extra["kept"]]), atol=1e-9)
+    np.testing.assert_allclose(
+        _bone_lengths(v.joints_cam), _bone_lengths(P[v.extra["kept"]]), atol=1e-9
+    )
 
 
 def test_corrupt_2d_noise_and_layouts():
@@ -79,15 +106,26 @@ def test_corrupt_2d_noise_and_layouts():
 # --- the augmentations added for several labs (issue 13) -------------------------------------
 def _only(**p):
     """An AugmentConfig with every probabilistic augmentation off except those given."""
-    off = dict(p_kneel=0.0, p_half_kneel=0.0, p_chair=0.0, p_floor_sit=0.0, p_recombine=0.0, p_lie=0.0,
-               p_joint_offsets=0.0, p_stature=0.0)
+    off = dict(
+        p_kneel=0.0,
+        p_half_kneel=0.0,
+        p_chair=0.0,
+        p_floor_sit=0.0,
+        p_recombine=0.0,
+        p_lie=0.0,
+        p_joint_offsets=0.0,
+        p_stature=0.0,
+    )
     return synth.AugmentConfig(**(off | p))
 
 
-@pytest.mark.parametrize("prob, category, at_least", [
-    ("p_kneel", "kneeling", 1.0), ("p_chair", "seated", 0.8), ("p_floor_sit", "floor", 0.8)])
+@pytest.mark.parametrize(
+    "prob, category, at_least",
+    [("p_kneel", "kneeling", 1.0), ("p_chair", "seated", 0.8), ("p_floor_sit", "floor", 0.8)],
+)
 def test_synthetic_legs_make_their_pose_and_keep_bone_lengths(prob, category, at_least):
     from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+
     P = _tpose()
     Q = synth.refloor(synth.synthesize_legs(P, np.random.default_rng(1), _only(**{prob: 1.0})))
     np.testing.assert_allclose(_bone_lengths(Q), _bone_lengths(P), atol=1e-9)
@@ -103,15 +141,16 @@ def test_synthetic_legs_leave_bodies_that_are_not_upright():
 
 def test_lying_down_turns_the_whole_body_onto_the_floor():
     from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+
     P = _tpose()
-    for side in ("left", "right"):    # arms down the sides: a body can lie on them
+    for side in ("left", "right"):  # arms down the sides: a body can lie on them
         sign = 1.0 if side == "left" else -1.0
         P[:, J[f"{side}_elbow"]] = P[:, J[f"{side}_shoulder"]] + [0.02 * sign, -0.25, 0.0]
         P[:, J[f"{side}_wrist"]] = P[:, J[f"{side}_elbow"]] + [0.01 * sign, -0.23, 0.0]
     Q = synth.refloor(synth.lie_down(P, np.random.default_rng(4), _only(p_lie=1.0)))
     assert (pose_categories(Q) == CATEGORIES.index("floor")).all()
-    d = lambda X: np.linalg.norm(X[:, :, None] - X[:, None], axis=-1)   # noqa: E731
-    np.testing.assert_allclose(d(Q), d(P), atol=1e-9)                      # a rigid motion
+    d = lambda X: np.linalg.norm(X[:, :, None] - X[:, None], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(d(Q), d(P), atol=1e-9)  # a rigid motion
 
 
 def test_recombined_upper_bodies_keep_this_bodys_lengths_and_the_hip_limit():
@@ -119,17 +158,27 @@ def test_recombined_upper_bodies_keep_this_bodys_lengths_and_the_hip_limit():
     Q = synth.recombine_upper_bodies(P, np.random.default_rng(6), _only(p_recombine=1.0))
     np.testing.assert_allclose(_bone_lengths(Q), _bone_lengths(P), atol=1e-9)
     assert (np.abs(Q - P).max((1, 2)) > 1e-6).mean() > 0.5
-    legs = [J[n] for n in ("right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle")]
-    np.testing.assert_allclose(Q[:, legs], P[:, legs], atol=1e-12)       # the lower body stays
-    refused = synth.recombine_upper_bodies(P, np.random.default_rng(6),
-                                           _only(p_recombine=1.0, min_trunk_thigh_deg=181.0))
+    legs = [
+        J[n]
+        for n in ("right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle")
+    ]
+    np.testing.assert_allclose(Q[:, legs], P[:, legs], atol=1e-12)  # the lower body stays
+    refused = synth.recombine_upper_bodies(
+        P, np.random.default_rng(6), _only(p_recombine=1.0, min_trunk_thigh_deg=181.0)
+    )
     np.testing.assert_array_equal(refused, P)
 
 
 def test_joint_definition_offsets_move_hips_and_pelvis_along_the_trunk():
     P = _tpose(20)
-    cfg = _only(p_joint_offsets=1.0, hip_shift_m=(0.04, 0.04), spine_shift_m=(0.0, 0.0),
-                shoulder_shift_m=(0.0, 0.0), neck_shift_m=(0.0, 0.0), head_shift_m=(0.0, 0.0))
+    cfg = _only(
+        p_joint_offsets=1.0,
+        hip_shift_m=(0.04, 0.04),
+        spine_shift_m=(0.0, 0.0),
+        shoulder_shift_m=(0.0, 0.0),
+        neck_shift_m=(0.0, 0.0),
+        head_shift_m=(0.0, 0.0),
+    )
     Q = synth.augment_joint_definitions(P, np.random.default_rng(7), cfg)
     axis = P[:, J["thorax"]] - P[:, J["pelvis"]]
     axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
@@ -140,13 +189,14 @@ def test_joint_definition_offsets_move_hips_and_pelvis_along_the_trunk():
 
 def test_stature_prior_sets_height_and_keeps_proportions():
     from pose_lifting_core.data.poses import stature_m
+
     P = _tpose(20_000)
     cfg = synth.AugmentConfig()
     Q = synth.apply_stature_prior(P, np.random.default_rng(8), cfg)
     h = stature_m(Q)
     assert h.min() >= 1.50 - 1e-9 and h.max() <= 1.95 + 1e-9
     assert h.mean() == pytest.approx(1.69, abs=0.01) and h.std() == pytest.approx(0.093, abs=0.01)
-    ratio = _bone_lengths(Q)[:, 1:] / _bone_lengths(P)[:, 1:]          # joint 0 is the root
+    ratio = _bone_lengths(Q)[:, 1:] / _bone_lengths(P)[:, 1:]  # joint 0 is the root
     np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-9)
     kept = synth.apply_stature_prior(P, np.random.default_rng(8), _only(p_stature=0.0))
     np.testing.assert_array_equal(kept, P)

@@ -27,7 +27,7 @@ def test_ids_persist_across_a_synthetic_sequence():
     tr = Tracker()
     seen = []
     for boxes in _walkers():
-        perm = np.random.default_rng(len(seen)).permutation(len(boxes))   # detector order varies
+        perm = np.random.default_rng(len(seen)).permutation(len(boxes))  # detector order varies
         ids = tr.update(boxes[perm])
         seen.append(ids[np.argsort(perm)])
     seen = np.array(seen)
@@ -39,14 +39,14 @@ def test_missed_frames_keep_the_id_and_new_people_get_new_ids():
     tr = Tracker(max_age=3)
     box = np.array([[100, 100, 150, 220]], dtype=float)
     assert tr.update(box)[0] == 1
-    tr.update(np.zeros((0, 4)))                         # missed for two frames
+    tr.update(np.zeros((0, 4)))  # missed for two frames
     tr.update(np.zeros((0, 4)))
     assert tr.update(box + 4)[0] == 1
     assert list(tr.update(np.vstack([box + 8, [[400, 100, 450, 220]]]))) == [1, 2]
     for _ in range(5):
         tr.update(np.zeros((0, 4)))
     assert tr.active_ids == []
-    assert tr.update(box)[0] == 3                       # ids are never reused
+    assert tr.update(box)[0] == 3  # ids are never reused
 
 
 def test_tracker_rejects_bad_parameters():
@@ -68,6 +68,6 @@ def test_smoother_lag_matches_its_statement():
 def test_smoother_resets_tracks_that_left():
     s = Smoother(alpha=0.5)
     s(np.array([1]), np.zeros((1, 17, 3)))
-    s(np.array([2]), np.zeros((1, 17, 3)))          # track 1 unseen: its state is dropped
+    s(np.array([2]), np.zeros((1, 17, 3)))  # track 1 unseen: its state is dropped
     out = s(np.array([1]), np.ones((1, 17, 3)))
     assert out[0, 0, 0] == 1.0

@@ -1,4 +1,5 @@
 """Training is seeded and resumable (tiny model, synthetic motion; no ../shared needed)."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,24 +11,55 @@ from pose_lifting_core.train import TrainConfig, train
 
 def _fake_mocap(cache_dir, name="bandai", n_clips=40, per=50, seed=0):
     rng = np.random.default_rng(seed)
-    base = np.array([[0, 0.95, 0], [-0.065, 0.95, 0], [-0.07, 0.52, 0.02], [-0.07, 0.1, 0],
-                     [0.065, 0.95, 0], [0.07, 0.52, 0.02], [0.07, 0.1, 0], [0, 1.1, 0], [0, 1.35, 0],
-                     [0, 1.42, 0], [0, 1.55, 0.02], [0.1, 1.35, 0], [0.35, 1.35, 0], [0.58, 1.35, 0],
-                     [-0.1, 1.35, 0], [-0.35, 1.35, 0], [-0.58, 1.35, 0]])
+    base = np.array(
+        [
+            [0, 0.95, 0],
+            [-0.065, 0.95, 0],
+            [-0.07, 0.52, 0.02],
+            [-0.07, 0.1, 0],
+            [0.065, 0.95, 0],
+            [0.07, 0.52, 0.02],
+            [0.07, 0.1, 0],
+            [0, 1.1, 0],
+            [0, 1.35, 0],
+            [0, 1.42, 0],
+            [0, 1.55, 0.02],
+            [0.1, 1.35, 0],
+            [0.35, 1.35, 0],
+            [0.58, 1.35, 0],
+            [-0.1, 1.35, 0],
+            [-0.35, 1.35, 0],
+            [-0.58, 1.35, 0],
+        ]
+    )
     P = base[None] + rng.normal(0, 0.03, (n_clips * per, 17, 3))
-    names = [f"dataset-2_{'kick' if i % 10 == 0 else 'walk'}_normal_{i:03d}.bvh" for i in range(n_clips)]
-    MocapSet(P.astype(np.float32), np.repeat(np.arange(n_clips), per), names, [""] * n_clips,
-             name).save(str(cache_dir / f"{name}_17.npz"))
+    names = [
+        f"dataset-2_{'kick' if i % 10 == 0 else 'walk'}_normal_{i:03d}.bvh" for i in range(n_clips)
+    ]
+    MocapSet(
+        P.astype(np.float32), np.repeat(np.arange(n_clips), per), names, [""] * n_clips, name
+    ).save(str(cache_dir / f"{name}_17.npz"))
 
 
 def _cfg(tmp_path, epochs, datasets=("bandai",)):
     tmp_path.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(datasets):
         _fake_mocap(tmp_path, name, seed=i)
-    return TrainConfig(datasets=datasets, data_dir="/nonexistent", cache_dir=str(tmp_path),
-                       out_dir=str(tmp_path / "run"), epochs=epochs, samples_per_epoch=1024, batch_size=256,
-                       width=32, num_blocks=1, val_samples=200, heldout_content=("kick",), threads=1,
-                       device="cpu")
+    return TrainConfig(
+        datasets=datasets,
+        data_dir="/nonexistent",
+        cache_dir=str(tmp_path),
+        out_dir=str(tmp_path / "run"),
+        epochs=epochs,
+        samples_per_epoch=1024,
+        batch_size=256,
+        width=32,
+        num_blocks=1,
+        val_samples=200,
+        heldout_content=("kick",),
+        threads=1,
+        device="cpu",
+    )
 
 
 def _weights(path):
@@ -49,25 +81,35 @@ def test_training_resumes_where_it_stopped(tmp_path):
     train(part, progress=False, stop_after=2)
     resumed = train(part, resume=True, export_path=str(tmp_path / "resumed.pt"), progress=False)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
-    assert resumed["history"][-1]["val_mpjpe_mm"] == pytest.approx(full["history"][-1]["val_mpjpe_mm"], rel=1e-4)
+    assert resumed["history"][-1]["val_mpjpe_mm"] == pytest.approx(
+        full["history"][-1]["val_mpjpe_mm"], rel=1e-4
+    )
     lifter = Lifter.load(resumed["export"], "cpu")
     assert lifter.info["train_config"]["epochs"] == 3
 
 
 def test_missing_data_is_a_clear_error(tmp_path):
-    cfg = TrainConfig(datasets=("accad",), data_dir=str(tmp_path), cache_dir=str(tmp_path / "cache"),
-                      out_dir=str(tmp_path / "run"))
+    cfg = TrainConfig(
+        datasets=("accad",),
+        data_dir=str(tmp_path),
+        cache_dir=str(tmp_path / "cache"),
+        out_dir=str(tmp_path / "run"),
+    )
     with pytest.raises(FileNotFoundError, match="no mocap cache .* and no archive .*accad"):
         train(cfg, progress=False)
 
 
 def test_two_datasets_are_mixed_and_credited(tmp_path):
-    r = train(_cfg(tmp_path, 1, ("bandai", "hdm05")), export_path=str(tmp_path / "m.pt"), progress=False)
+    r = train(
+        _cfg(tmp_path, 1, ("bandai", "hdm05")), export_path=str(tmp_path / "m.pt"), progress=False
+    )
     prov = r["provenance"]
     assert set(prov["datasets"]) == {"bandai", "hdm05"}
     shares = {k: v["sampling_share"] for k, v in prov["datasets"].items()}
     # the default weights 0.25 : 0.35, renormalised over the two datasets present
-    assert shares["bandai"] == pytest.approx(0.25 / 0.6) and shares["hdm05"] == pytest.approx(0.35 / 0.6)
+    assert shares["bandai"] == pytest.approx(0.25 / 0.6) and shares["hdm05"] == pytest.approx(
+        0.35 / 0.6
+    )
     assert "CC BY-SA 3.0" in prov["licence"] and "non-commercial" in prov["licence"]
     assert Lifter.load(r["export"], "cpu").info["train_config"]["datasets"] == ["bandai", "hdm05"]
 
@@ -76,4 +118,4 @@ def test_time_budget_stops_between_epochs(tmp_path):
     cfg = _cfg(tmp_path, 50)
     cfg.time_budget_s = 1e-6
     r = train(cfg, export_path=str(tmp_path / "t.pt"), progress=False)
-    assert len(r["history"]) == 1      # the first epoch always runs; the second would end too late
+    assert len(r["history"]) == 1  # the first epoch always runs; the second would end too late

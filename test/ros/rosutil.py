@@ -3,6 +3,7 @@
 Every test run gets its own ROS_DOMAIN_ID and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; waits
 poll a condition with a deadline (subscription counts, received messages), never fixed sleeps.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -50,11 +51,18 @@ def ros_context() -> Iterator[object]:
         rclpy.shutdown(context=ctx)
 
 
-def start(executable: str, args: List[str], env: Dict[str, str], log_path: str) -> subprocess.Popen:
+def start(
+    executable: str, args: List[str], env: Dict[str, str], log_path: str
+) -> subprocess.Popen:
     """Start a node's console script from .venv/bin as its own process."""
     fh = open(log_path, "w")
-    return subprocess.Popen([os.path.join(BIN, executable)] + args, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                            cwd=ROOT)
+    return subprocess.Popen(
+        [os.path.join(BIN, executable)] + args,
+        env=env,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
 
 
 def stop(proc: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
@@ -102,13 +110,22 @@ def sample_frames(seed: int = 0) -> list:
     def person(pid: int) -> Person3D:
         conf = rng.uniform(0, 1, 17)
         conf[rng.integers(0, 17, 3)] = 0.0
-        return Person3D(pid, float(rng.uniform()), rng.uniform(0, 640, 4), rng.uniform(0, 640, (17, 2)), conf,
-                        rng.normal(0, 0.5, (17, 3)) + [0.0, 0.0, 4.0], float(rng.uniform(0, 9)))
+        return Person3D(
+            pid,
+            float(rng.uniform()),
+            rng.uniform(0, 640, 4),
+            rng.uniform(0, 640, (17, 2)),
+            conf,
+            rng.normal(0, 0.5, (17, 3)) + [0.0, 0.0, 4.0],
+            float(rng.uniform(0, 9)),
+        )
 
     given = Intrinsics(612.3, 611.9, 320.5, 241.25)
-    frames = [FrameResult(0, 0.0, given, (640, 480), [person(1), person(2)]),
-              FrameResult(1, 0.1, intrinsics_from_fov(1280, 720), (1280, 720), [person(2)]),
-              FrameResult(2, 0.2, given, (640, 480), []),
-              FrameResult(3, 0.3, given, (640, 480), [person(7), person(123456), person(2 ** 31 - 1)])]
+    frames = [
+        FrameResult(0, 0.0, given, (640, 480), [person(1), person(2)]),
+        FrameResult(1, 0.1, intrinsics_from_fov(1280, 720), (1280, 720), [person(2)]),
+        FrameResult(2, 0.2, given, (640, 480), []),
+        FrameResult(3, 0.3, given, (640, 480), [person(7), person(123456), person(2**31 - 1)]),
+    ]
     frames[3].persons[0].confidence[4] = np.nan
     return frames

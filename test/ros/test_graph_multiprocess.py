@@ -3,6 +3,7 @@
 The launch-file-free equivalent of the launch tests: video_source and pose_lifter run as
 processes with the YAML configs; this test subscribes to what they publish.
 """
+
 import math
 import os
 
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not installed")
-pytest.importorskip("pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)")
+pytest.importorskip(
+    "pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)"
+)
 
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
@@ -47,8 +50,10 @@ def graph(tmp_path):
 
 def _params(tmp_path, node, **values):
     path = tmp_path / f"{node}_overrides.yaml"
-    lines = [f"{node}:", "  ros__parameters:"] + [f"    {k}: {v!r}" if not isinstance(v, str) else f'    {k}: "{v}"'
-                                                    for k, v in values.items()]
+    lines = [f"{node}:", "  ros__parameters:"] + [
+        f"    {k}: {v!r}" if not isinstance(v, str) else f'    {k}: "{v}"'
+        for k, v in values.items()
+    ]
     path.write_text("\n".join(lines).replace("True", "true").replace("False", "false") + "\n")
     return str(path)
 
@@ -60,27 +65,61 @@ def _stamp(h):
 def test_video_source_to_pose_lifter(graph, tmp_path):
     env, probe, ex, procs = graph
     image = os.path.join(ROOT, "samples", "basketball1.png")
-    procs.append(start("video_source", ["--ros-args", "--params-file", os.path.join(CFG, "video_source.yaml"),
-                                        "--params-file", _params(tmp_path, "video_source", source=image, rate_hz=4.0,
-                                                                 frame_id="test_cam")],
-                       env, str(tmp_path / "video_source.log")))
-    procs.append(start("pose_lifter", ["--ros-args", "--params-file", os.path.join(CFG, "pose_lifter.yaml"),
-                                       "--params-file", _params(tmp_path, "pose_lifter", person_detector="blazepose"),
-                                       "-p", "publish_joint_frames:=true"],
-                       env, str(tmp_path / "pose_lifter.log")))
+    procs.append(
+        start(
+            "video_source",
+            [
+                "--ros-args",
+                "--params-file",
+                os.path.join(CFG, "video_source.yaml"),
+                "--params-file",
+                _params(tmp_path, "video_source", source=image, rate_hz=4.0, frame_id="test_cam"),
+            ],
+            env,
+            str(tmp_path / "video_source.log"),
+        )
+    )
+    procs.append(
+        start(
+            "pose_lifter",
+            [
+                "--ros-args",
+                "--params-file",
+                os.path.join(CFG, "pose_lifter.yaml"),
+                "--params-file",
+                _params(tmp_path, "pose_lifter", person_detector="blazepose"),
+                "-p",
+                "publish_joint_frames:=true",
+            ],
+            env,
+            str(tmp_path / "pose_lifter.log"),
+        )
+    )
     images, skeletons, markers, tfs = [], [], [], []
-    probe.create_subscription(Image, "image", lambda m: images.append(_stamp(m.header)), qos_profile_sensor_data)
+    probe.create_subscription(
+        Image, "image", lambda m: images.append(_stamp(m.header)), qos_profile_sensor_data
+    )
     probe.create_subscription(Skeleton3DArray, "skeletons", skeletons.append, 10)
     probe.create_subscription(MarkerArray, "markers", markers.append, 10)
     probe.create_subscription(TFMessage, "/tf", tfs.append, 100)
-    # the probe may match the image topic later than the lifter: judge outputs from its first image on
+
+    # the probe may match the image topic later than the lifter: judge outputs from its first
+    # image on
     def after(msgs):
-        head = lambda m: m.header if hasattr(m, "header") else getattr(m, "transforms", getattr(m, "markers", None))[0].header  # noqa: E501,E731
+        def head(m):
+            return (
+                m.header
+                if hasattr(m, "header")
+                else getattr(m, "transforms", getattr(m, "markers", None))[0].header
+            )
+
         return [m for m in msgs if images and _stamp(head(m)) >= images[0]]
 
     # best effort: the probe itself may miss an image, so wait for 3 outputs whose image it saw
     matched = lambda: [m for m in after(skeletons) if _stamp(m.header) in images]  # noqa: E731
-    ok = spin_until(probe, ex, lambda: len(matched()) >= 3 and after(markers) and after(tfs), timeout=60)
+    ok = spin_until(
+        probe, ex, lambda: len(matched()) >= 3 and after(markers) and after(tfs), timeout=60
+    )
     logs = {n: open(tmp_path / f"{n}.log").read() for n in ("video_source", "pose_lifter")}
     assert ok, f"no output in time; logs: {logs}"
     skeletons, tfs = after(skeletons), after(tfs)
@@ -94,7 +133,9 @@ def test_video_source_to_pose_lifter(graph, tmp_path):
             assert all(0.3 < v < 15.0 for v in z), z
     tf = [t for msg in tfs for t in msg.transforms if _stamp(t.header) >= images[0]]
     names = {t.child_frame_id for t in tf}
-    assert any(n.startswith("body_") for n in names) and any(n.startswith("left_wrist_") for n in names)
+    assert any(n.startswith("body_") for n in names) and any(
+        n.startswith("left_wrist_") for n in names
+    )
     assert all(t.header.frame_id == "test_cam" for t in tf)
     assert any(_stamp(t.header) in images for t in tf)
     assert markers[-1].markers[0].header.frame_id == "test_cam"
@@ -112,14 +153,30 @@ def _good_image_pair(stamp_sec):
 
 def test_pose_lifter_survives_bad_messages(graph, tmp_path):
     env, probe, ex, procs = graph
-    procs.append(start("pose_lifter", ["--ros-args", "--params-file", os.path.join(CFG, "pose_lifter.yaml"),
-                                       "-p", "person_detector:=blazepose"], env, str(tmp_path / "pose_lifter.log")))
+    procs.append(
+        start(
+            "pose_lifter",
+            [
+                "--ros-args",
+                "--params-file",
+                os.path.join(CFG, "pose_lifter.yaml"),
+                "-p",
+                "person_detector:=blazepose",
+            ],
+            env,
+            str(tmp_path / "pose_lifter.log"),
+        )
+    )
     got = []
     probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
     pub_img = probe.create_publisher(Image, "image", qos_profile_sensor_data)
     pub_info = probe.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
-    assert spin_until(probe, ex, lambda: pub_img.get_subscription_count() > 0 and pub_info.get_subscription_count() > 0,
-                      timeout=60)
+    assert spin_until(
+        probe,
+        ex,
+        lambda: pub_img.get_subscription_count() > 0 and pub_info.get_subscription_count() > 0,
+        timeout=60,
+    )
     h, good, info = _good_image_pair(1)
     bad_enc = rgb_to_image(np.zeros((4, 4, 3), np.uint8), h)
     bad_enc.encoding = "bayer_grbg8"
@@ -127,21 +184,29 @@ def test_pose_lifter_survives_bad_messages(graph, tmp_path):
     short = rgb_to_image(np.zeros((4, 4, 3), np.uint8), h)
     short.data = short.data[:5]
     log = lambda: open(tmp_path / "pose_lifter.log").read()  # noqa: E731
-    for bad, text in ((bad_enc, "unsupported image encoding 'bayer_grbg8'"), (empty, "empty image"),
-                      (short, "image data has 5 bytes")):
+    for bad, text in (
+        (bad_enc, "unsupported image encoding 'bayer_grbg8'"),
+        (empty, "empty image"),
+        (short, "image data has 5 bytes"),
+    ):
         # best effort: publish again until the node has said it skipped this message, naming why
         resend = every(0.1, lambda: pub_img.publish(bad))
         assert spin_until(probe, ex, lambda: text in log() or resend(), timeout=20), text
-    wrong_size = K_to_camera_info(np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), 1280, 720, h)
+    wrong_size = K_to_camera_info(
+        np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), 1280, 720, h
+    )
     nan_k = K_to_camera_info(np.array([[math.nan, 0, 320], [0, 500, 240], [0, 0, 1]]), 640, 480, h)
     for stamp, ci in ((2, wrong_size), (3, nan_k), (4, info)):
         h2, img, _ = _good_image_pair(stamp)
         ci.header = h2
         mine = lambda: [g for g in got if g.header.stamp.sec == stamp]  # noqa: E731
         resend = every(0.1, lambda: (pub_info.publish(ci), pub_img.publish(img)))
-        assert spin_until(probe, ex, lambda: bool(mine()) or resend(), timeout=30), \
-            open(tmp_path / "pose_lifter.log").read()
-        assert mine()[0].intrinsics_estimated == (stamp != 4), "bad CameraInfo -> estimated intrinsics"
+        assert spin_until(probe, ex, lambda: bool(mine()) or resend(), timeout=30), open(
+            tmp_path / "pose_lifter.log"
+        ).read()
+        assert mine()[0].intrinsics_estimated == (stamp != 4), (
+            "bad CameraInfo -> estimated intrinsics"
+        )
     assert procs[0].poll() is None, "the node survived"
     for text in ("CameraInfo is for 1280x720", "CameraInfo K contains NaN"):
         assert text in log(), text
@@ -151,8 +216,20 @@ def test_keypoint_lifter_process(graph, tmp_path):
     from pose_lifting.msg import Keypoint2D, Keypoints2D, Keypoints2DArray
 
     env, probe, ex, procs = graph
-    procs.append(start("keypoint_lifter", ["--ros-args", "--params-file", os.path.join(CFG, "keypoint_lifter.yaml"),
-                                           "-r", "keypoints:=people_2d"], env, str(tmp_path / "kl.log")))
+    procs.append(
+        start(
+            "keypoint_lifter",
+            [
+                "--ros-args",
+                "--params-file",
+                os.path.join(CFG, "keypoint_lifter.yaml"),
+                "-r",
+                "keypoints:=people_2d",
+            ],
+            env,
+            str(tmp_path / "kl.log"),
+        )
+    )
     got = []
     probe.create_subscription(Skeleton3DArray, "skeletons", got.append, 10)
     pub = probe.create_publisher(Keypoints2DArray, "people_2d", 10)
@@ -161,11 +238,37 @@ def test_keypoint_lifter_process(graph, tmp_path):
     msg = Keypoints2DArray(layout="coco17", width=640, height=480)
     msg.header.frame_id = "det_cam"
     msg.header.stamp.sec = 77
-    base = np.array([[320, 100], [325, 95], [315, 95], [330, 98], [310, 98], [345, 140], [295, 140], [355, 190],
-                     [285, 190], [360, 235], [280, 235], [335, 240], [305, 240], [337, 310], [303, 310], [338, 380],
-                     [302, 380]], float)
-    msg.people = [Keypoints2D(id=9, score=0.9, keypoints=[Keypoint2D(x=float(x + rng.normal()), y=float(y), confidence=0.9)
-                                                         for x, y in base])]
+    base = np.array(
+        [
+            [320, 100],
+            [325, 95],
+            [315, 95],
+            [330, 98],
+            [310, 98],
+            [345, 140],
+            [295, 140],
+            [355, 190],
+            [285, 190],
+            [360, 235],
+            [280, 235],
+            [335, 240],
+            [305, 240],
+            [337, 310],
+            [303, 310],
+            [338, 380],
+            [302, 380],
+        ],
+        float,
+    )
+    msg.people = [
+        Keypoints2D(
+            id=9,
+            score=0.9,
+            keypoints=[
+                Keypoint2D(x=float(x + rng.normal()), y=float(y), confidence=0.9) for x, y in base
+            ],
+        )
+    ]
     resend = every(0.1, lambda: pub.publish(msg))
     assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=30)
     m = got[0]
@@ -175,7 +278,12 @@ def test_keypoint_lifter_process(graph, tmp_path):
 
 def test_node_with_a_missing_checkpoint_exits_with_one_line(graph, tmp_path):
     env, probe, ex, procs = graph
-    p = start("pose_lifter", ["--ros-args", "-p", f"checkpoint:={tmp_path / 'nope.pt'}"], env, str(tmp_path / "x.log"))
+    p = start(
+        "pose_lifter",
+        ["--ros-args", "-p", f"checkpoint:={tmp_path / 'nope.pt'}"],
+        env,
+        str(tmp_path / "x.log"),
+    )
     assert p.wait(60) == 1
     log = open(tmp_path / "x.log").read().strip().splitlines()
     assert any("checkpoint not found" in line for line in log), log
@@ -187,8 +295,12 @@ def test_node_shuts_down_cleanly_within_2_s(graph, tmp_path, sig):
     import time
 
     env, probe, ex, procs = graph
-    p = start("keypoint_lifter", ["--ros-args", "--params-file", os.path.join(CFG, "keypoint_lifter.yaml")], env,
-              str(tmp_path / "kl.log"))
+    p = start(
+        "keypoint_lifter",
+        ["--ros-args", "--params-file", os.path.join(CFG, "keypoint_lifter.yaml")],
+        env,
+        str(tmp_path / "kl.log"),
+    )
     procs.append(p)
     assert spin_until(probe, ex, lambda: probe.count_publishers("skeletons") > 0, timeout=60)
     t0 = time.monotonic()
@@ -203,14 +315,28 @@ def test_restart_keeps_the_configuration(graph, tmp_path):
     from rcl_interfaces.srv import GetParameters
 
     env, probe, ex, procs = graph
-    overrides = _params(tmp_path, "keypoint_lifter", max_people=3, fallback_hfov_deg=75.0, publish_tf=False)
+    overrides = _params(
+        tmp_path, "keypoint_lifter", max_people=3, fallback_hfov_deg=75.0, publish_tf=False
+    )
     client = probe.create_client(GetParameters, "/keypoint_lifter/get_parameters")
     for run in range(2):
-        p = start("keypoint_lifter", ["--ros-args", "--params-file", os.path.join(CFG, "keypoint_lifter.yaml"),
-                                      "--params-file", overrides], env, str(tmp_path / f"kl{run}.log"))
+        p = start(
+            "keypoint_lifter",
+            [
+                "--ros-args",
+                "--params-file",
+                os.path.join(CFG, "keypoint_lifter.yaml"),
+                "--params-file",
+                overrides,
+            ],
+            env,
+            str(tmp_path / f"kl{run}.log"),
+        )
         procs.append(p)
         assert spin_until(probe, ex, lambda: client.service_is_ready(), timeout=60)
-        fut = client.call_async(GetParameters.Request(names=["max_people", "fallback_hfov_deg", "publish_tf"]))
+        fut = client.call_async(
+            GetParameters.Request(names=["max_people", "fallback_hfov_deg", "publish_tf"])
+        )
         assert spin_until(probe, ex, fut.done, timeout=20)
         v = fut.result().values
         assert (v[0].integer_value, v[1].double_value, v[2].bool_value) == (3, 75.0, False), run
@@ -218,11 +344,17 @@ def test_restart_keeps_the_configuration(graph, tmp_path):
         assert spin_until(probe, ex, lambda: not client.service_is_ready(), timeout=20)
 
 
-@pytest.mark.parametrize("args,match", [
-    (["-p", "source:=/nonexistent/video.mp4"], "file not found: /nonexistent/video.mp4"),
-    (["-p", "source:=samples/basketball1.png", "-p", "camera_info_file:=/nonexistent.yaml"], "cannot read camera_info"),
-    (["-p", "rate_hz:=-5.0"], "rate_hz"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["-p", "source:=/nonexistent/video.mp4"], "file not found: /nonexistent/video.mp4"),
+        (
+            ["-p", "source:=samples/basketball1.png", "-p", "camera_info_file:=/nonexistent.yaml"],
+            "cannot read camera_info",
+        ),
+        (["-p", "rate_hz:=-5.0"], "rate_hz"),
+    ],
+)
 def test_video_source_refuses_bad_parameters_with_one_line(graph, tmp_path, args, match):
     env, probe, ex, procs = graph
     p = start("video_source", ["--ros-args"] + args, env, str(tmp_path / "vs.log"))
@@ -237,9 +369,26 @@ def test_demo_graph_says_why_when_nothing_comes_out(tmp_path):
     import sys
 
     exe = os.path.join(os.path.dirname(sys.executable), "pose_lifting_demo")
-    r = subprocess.run([exe, "--source", str(tmp_path / "none.avi"), "--frames", "2", "--timeout", "60",
-                        "--render", "", "--json", str(tmp_path / "d.json")], env=ros_env(), cwd=str(tmp_path),
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            exe,
+            "--source",
+            str(tmp_path / "none.avi"),
+            "--frames",
+            "2",
+            "--timeout",
+            "60",
+            "--render",
+            "",
+            "--json",
+            str(tmp_path / "d.json"),
+        ],
+        env=ros_env(),
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1
     err = r.stderr.strip().splitlines()
     assert len(err) == 1 and "no skeletons received" in err[0], r.stderr
@@ -257,7 +406,9 @@ def test_pose_lifter_without_models_says_what_to_run(tmp_path):
         if p.poll() is None:
             p.kill()
     log = open(tmp_path / "pl.log").read()
-    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]   # (LiteRT logs an INFO line too)
+    lines = [
+        ln for ln in log.splitlines() if "error" in ln.lower()
+    ]  # (LiteRT logs an INFO line too)
     assert len(lines) == 1 and "Traceback" not in log, log
     assert "pose_detection.tflite is missing; run: pose-lifting fetch-models" in lines[0]
     assert "ros2 run pose_lifting fetch_models" in lines[0]

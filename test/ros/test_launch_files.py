@@ -4,15 +4,24 @@ They need launch, launch_ros and launch_testing, which exist on a ROS 2 install 
 pip-only machines; there they skip, and test_graph_multiprocess.py runs the same graph
 (video_source -> pose_lifter, started with --params-file) and checks the same outputs.
 """
+
 import os
 import unittest
 
 import pytest
 
-pytest.importorskip("launch", reason="launch (ROS 2) is not installed; test_graph_multiprocess.py covers this graph")
-pytest.importorskip("launch_ros", reason="launch_ros is not installed; test_graph_multiprocess.py covers this graph")
-launch_testing = pytest.importorskip("launch_testing", reason="launch_testing is not installed; "
-                                                              "test_graph_multiprocess.py covers this graph")
+pytest.importorskip(
+    "launch",
+    reason="launch (ROS 2) is not installed; test_graph_multiprocess.py covers this graph",
+)
+pytest.importorskip(
+    "launch_ros",
+    reason="launch_ros is not installed; test_graph_multiprocess.py covers this graph",
+)
+pytest.importorskip(
+    "launch_testing",
+    reason="launch_testing is not installed; test_graph_multiprocess.py covers this graph",
+)
 
 import launch  # noqa: E402
 import launch_testing.actions  # noqa: E402
@@ -26,8 +35,11 @@ from rosutil import ROOT  # noqa: E402
 def generate_test_description():
     demo = launch.actions.IncludeLaunchDescription(
         PythonLaunchDescriptionSource(os.path.join(ROOT, "launch", "demo.launch.py")),
-        launch_arguments={"rviz": "false",
-                          "source": os.path.join(ROOT, "samples", "basketball1.png")}.items())
+        launch_arguments={
+            "rviz": "false",
+            "source": os.path.join(ROOT, "samples", "basketball1.png"),
+        }.items(),
+    )
     return launch.LaunchDescription([demo, launch_testing.actions.ReadyToTest()])
 
 
@@ -45,6 +57,7 @@ class TestDemoLaunch(unittest.TestCase):
         node.create_subscription(TFMessage, "/tf", got["tf"].append, 10)
         try:
             import time
+
             end = time.monotonic() + 60
             while time.monotonic() < end and not all(got.values()):
                 rclpy.spin_once(node, timeout_sec=0.1)

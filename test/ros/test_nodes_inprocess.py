@@ -1,11 +1,14 @@
 """Nodes in this process: pose_lifter on a real image, keypoint_lifter on given keypoints."""
+
 import os
 
 import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not installed")
-pytest.importorskip("pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)")
+pytest.importorskip(
+    "pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)"
+)
 
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -38,7 +41,9 @@ def graph():
 def _node_with_probe(graph, node_class, **overrides):
     """A node of `node_class` and a probe node in one executor; the probe records `skeletons`."""
     ctx, ex, nodes = graph
-    node = node_class(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
+    node = node_class(
+        context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()]
+    )
     probe = rclpy.create_node("probe", context=ctx)
     nodes += [node, probe]
     ex.add_node(node)
@@ -64,7 +69,11 @@ def test_pose_lifter_in_process(graph):
     node, probe, ex, got = _pose_lifter(graph)
     pub_img = probe.create_publisher(Image, "image", qos_profile_sensor_data)
     pub_info = probe.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
-    assert spin_until(probe, ex, lambda: pub_img.get_subscription_count() > 0 and pub_info.get_subscription_count() > 0)
+    assert spin_until(
+        probe,
+        ex,
+        lambda: pub_img.get_subscription_count() > 0 and pub_info.get_subscription_count() > 0,
+    )
     rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
     h = Header(frame_id="cam_optical")
     h.stamp.sec, h.stamp.nanosec = 100, 5
@@ -77,7 +86,10 @@ def test_pose_lifter_in_process(graph):
     resend = every(0.25, send)
     assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=30)
     m = got[0]
-    assert m.header.frame_id == "cam_optical" and (m.header.stamp.sec, m.header.stamp.nanosec) == (100, 5)
+    assert m.header.frame_id == "cam_optical" and (m.header.stamp.sec, m.header.stamp.nanosec) == (
+        100,
+        5,
+    )
     assert len(m.skeletons) >= 1
     assert all(0.5 < s.positions[0].z < 10 for s in m.skeletons)
     assert not m.intrinsics_estimated and m.k[0] == 500.0
@@ -89,19 +101,43 @@ def test_keypoint_lifter_in_process(graph):
     node, probe, ex, got = _keypoint_lifter(graph)
     pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
     assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
-    X = np.array([[0, 0.0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0], [0.1, 0.43, 0],
-                  [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0], [0, -0.65, 0], [0.17, -0.45, 0],
-                  [0.2, -0.18, 0], [0.22, 0.05, 0], [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])
+    X = np.array(
+        [
+            [0, 0.0, 0],
+            [-0.1, 0, 0],
+            [-0.1, 0.43, 0],
+            [-0.1, 0.85, 0],
+            [0.1, 0, 0],
+            [0.1, 0.43, 0],
+            [0.1, 0.85, 0],
+            [0, -0.2, 0],
+            [0, -0.45, 0],
+            [0, -0.52, 0],
+            [0, -0.65, 0],
+            [0.17, -0.45, 0],
+            [0.2, -0.18, 0],
+            [0.22, 0.05, 0],
+            [-0.17, -0.45, 0],
+            [-0.2, -0.18, 0],
+            [-0.22, 0.05, 0],
+        ]
+    )
     X = X + np.array([0.2, 0.1, 4.0])
     uv = project(X, K)
     msg = Keypoints2DArray(layout="h36m17", width=640, height=480)
     msg.header.frame_id = "cam"
-    msg.people = [Keypoints2D(id=0, score=1.0, keypoints=[Keypoint2D(x=float(u), y=float(v), confidence=1.0) for u, v in uv])]
+    msg.people = [
+        Keypoints2D(
+            id=0,
+            score=1.0,
+            keypoints=[Keypoint2D(x=float(u), y=float(v), confidence=1.0) for u, v in uv],
+        )
+    ]
     pub.publish(msg)
     resend = every(0.1, lambda: pub.publish(msg))
     assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=20)
     m = got[0]
-    assert m.header.frame_id == "cam" and m.intrinsics_estimated      # no CameraInfo: the prior
+    assert m.header.frame_id == "cam" and m.intrinsics_estimated  # no CameraInfo: the prior
     assert len(m.skeletons) == 1 and m.skeletons[0].id == 1
 
 
@@ -116,8 +152,10 @@ def test_runtime_parameter_updates_are_validated(graph):
     bad = node.set_parameters([Parameter("smoothing_alpha", value=0.0)])[0]
     assert not bad.successful and "smoothing_alpha" in bad.reason
     ro = node.set_parameters([Parameter("checkpoint", value="/tmp/x.pt")])[0]
-    assert not ro.successful                                  # read-only at run time
-    ok = node.set_parameters([Parameter("max_people", value=3), Parameter("publish_tf", value=False)])[0]
+    assert not ro.successful  # read-only at run time
+    ok = node.set_parameters(
+        [Parameter("max_people", value=3), Parameter("publish_tf", value=False)]
+    )[0]
     assert ok.successful
     assert node.fresh_estimator().config.max_people == 3 and not node.outputs.publish_tf
     assert node.get_parameter("max_people").value == 3
@@ -131,15 +169,24 @@ def test_compressed_input_and_empty_frames_give_stamped_arrays(graph):
     pub = probe.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
     assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
     rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
-    for stamp, img in ((5, rgb), (6, np.full_like(rgb, 128))):        # people, then an empty grey frame
+    for stamp, img in ((5, rgb), (6, np.full_like(rgb, 128))):  # people, then an empty grey frame
         h = Header(frame_id="cam")
         h.stamp.sec = stamp
-        msg = CompressedImage(header=h, format="jpeg", data=cv2.imencode(".jpg", img[..., ::-1])[1].tobytes())
+        msg = CompressedImage(
+            header=h, format="jpeg", data=cv2.imencode(".jpg", img[..., ::-1])[1].tobytes()
+        )
         resend = every(0.2, lambda: pub.publish(msg))
-        assert spin_until(probe, ex, lambda: any(m.header.stamp.sec == stamp for m in got) or resend(), timeout=30)
+        assert spin_until(
+            probe,
+            ex,
+            lambda: any(m.header.stamp.sec == stamp for m in got) or resend(),
+            timeout=30,
+        )
     by_stamp = {m.header.stamp.sec: m for m in got}
     assert len(by_stamp[5].skeletons) >= 1
-    assert len(by_stamp[6].skeletons) == 0 and by_stamp[6].header.frame_id == "cam"   # empty, stamped, not silence
+    assert (
+        len(by_stamp[6].skeletons) == 0 and by_stamp[6].header.frame_id == "cam"
+    )  # empty, stamped, not silence
 
 
 def test_a_detector_exception_skips_the_frame_and_is_counted(graph):

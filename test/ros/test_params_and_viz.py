@@ -1,4 +1,5 @@
 """Parameter tables vs the YAML configs, validation messages, markers and TF frames."""
+
 import os
 
 import numpy as np
@@ -6,7 +7,9 @@ import pytest
 import yaml
 
 pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not installed")
-pytest.importorskip("pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)")
+pytest.importorskip(
+    "pose_lifting.msg", reason="pose_lifting messages not built (run scripts/setup.sh)"
+)
 
 from std_msgs.msg import Header  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
@@ -15,13 +18,24 @@ from pose_lifting_core.camera import Intrinsics  # noqa: E402
 from pose_lifting_core.pipeline import FrameResult, Person3D  # noqa: E402
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON  # noqa: E402
 from pose_lifting_ros import visualization  # noqa: E402
-from pose_lifting_ros.params import (KEYPOINT_LIFTER_PARAMS, LIFTER_PARAMS, VIDEO_SOURCE_PARAMS, check,  # noqa: E402
-                                     pipeline_config)
+from pose_lifting_ros.params import (
+    KEYPOINT_LIFTER_PARAMS,
+    LIFTER_PARAMS,
+    VIDEO_SOURCE_PARAMS,
+    check,  # noqa: E402
+    pipeline_config,
+)
 from rosutil import ROOT  # noqa: E402
 
 
-@pytest.mark.parametrize("node,specs", [("pose_lifter", LIFTER_PARAMS), ("keypoint_lifter", KEYPOINT_LIFTER_PARAMS),
-                                        ("video_source", VIDEO_SOURCE_PARAMS)])
+@pytest.mark.parametrize(
+    "node,specs",
+    [
+        ("pose_lifter", LIFTER_PARAMS),
+        ("keypoint_lifter", KEYPOINT_LIFTER_PARAMS),
+        ("video_source", VIDEO_SOURCE_PARAMS),
+    ],
+)
 def test_yaml_keys_are_declared_parameters_at_their_defaults(node, specs):
     """The configs hold what a user changes; every key must be a declared parameter (in
     declaration order) and show its declared default, which lives in params.py."""
@@ -35,12 +49,18 @@ def test_yaml_keys_are_declared_parameters_at_their_defaults(node, specs):
     assert all(p.description for p in specs)
 
 
-@pytest.mark.parametrize("name,value,match", [
-    ("max_people", 0, r"max_people must be in \[1, 50\]"), ("device", "tpu", "device must be one of auto, cpu, cuda"),
-    ("precision", "fp16", "precision must be one of auto, fp32, bf16, int8"),
-    ("min_person_score", 1.5, "min_person_score must be in"), ("track", 1, "track must be true or false"),
-    ("max_people", 2.5, "max_people must be an integer"), ("fallback_hfov_deg", "wide", "must be a number"),
-])
+@pytest.mark.parametrize(
+    "name,value,match",
+    [
+        ("max_people", 0, r"max_people must be in \[1, 50\]"),
+        ("device", "tpu", "device must be one of auto, cpu, cuda"),
+        ("precision", "fp16", "precision must be one of auto, fp32, bf16, int8"),
+        ("min_person_score", 1.5, "min_person_score must be in"),
+        ("track", 1, "track must be true or false"),
+        ("max_people", 2.5, "max_people must be an integer"),
+        ("fallback_hfov_deg", "wide", "must be a number"),
+    ],
+)
 def test_bad_values_are_named(name, value, match):
     with pytest.raises(ValueError, match=match):
         check(LIFTER_PARAMS, {name: value})
@@ -48,7 +68,12 @@ def test_bad_values_are_named(name, value, match):
 
 def test_pipeline_config_from_defaults():
     cfg = pipeline_config({p.name: p.default for p in LIFTER_PARAMS})
-    assert cfg.checkpoint is None and cfg.max_people == 10 and cfg.hfov_deg == 60.0 and cfg.precision == "auto"
+    assert (
+        cfg.checkpoint is None
+        and cfg.max_people == 10
+        and cfg.hfov_deg == 60.0
+        and cfg.precision == "auto"
+    )
 
 
 def _frame(n=2):
@@ -68,28 +93,36 @@ def test_markers_draw_each_person_and_clear_when_someone_goes():
     build = visualization.MarkerBuilder()
     arr = build(_frame(2), h)
     assert [(m.ns, m.id, m.action) for m in arr.markers] == [
-        ("joints", 4, Marker.ADD), ("bones", 4, Marker.ADD), ("labels", 4, Marker.ADD),
-        ("joints", 5, Marker.ADD), ("bones", 5, Marker.ADD), ("labels", 5, Marker.ADD)]
+        ("joints", 4, Marker.ADD),
+        ("bones", 4, Marker.ADD),
+        ("labels", 4, Marker.ADD),
+        ("joints", 5, Marker.ADD),
+        ("bones", 5, Marker.ADD),
+        ("labels", 5, Marker.ADD),
+    ]
     assert len(arr.markers[1].points) == 2 * len(SKELETON.bones)
     assert arr.markers[0].points[0].z == 3.0 and arr.markers[3].points[0].z == 4.0
     assert arr.markers[2].text == "#4 3.0 m"
-    assert arr.markers[0].scale.x == 0.05 and arr.markers[1].scale.x == 0.02      # default sizes
+    assert arr.markers[0].scale.x == 0.05 and arr.markers[1].scale.x == 0.02  # default sizes
     assert all(m.header.frame_id == "cam" for m in arr.markers)
-    assert [m.action for m in build(_frame(2), h).markers] == [Marker.ADD] * 6      # nobody gone: no clear
-    one = build(_frame(1), h).markers                                              # id 5 gone
+    assert [m.action for m in build(_frame(2), h).markers] == [
+        Marker.ADD
+    ] * 6  # nobody gone: no clear
+    one = build(_frame(1), h).markers  # id 5 gone
     assert [m.action for m in one] == [Marker.DELETEALL] + [Marker.ADD] * 3 and one[1].id == 4
-    gone = build(_frame(0), h).markers                                             # everybody gone
+    gone = build(_frame(0), h).markers  # everybody gone
     assert [m.action for m in gone] == [Marker.DELETEALL]
-    assert build(_frame(0), h).markers == []                                       # nothing left to clear
+    assert build(_frame(0), h).markers == []  # nothing left to clear
     moved = _frame(1)
     moved.persons[0].joints_3d[:, 2] += 1.0
-    again = build(moved, h, joint_diameter_m=0.1, line_width_m=0.03).markers      # refilled, not stale
+    again = build(moved, h, joint_diameter_m=0.1, line_width_m=0.03).markers  # refilled, not stale
     assert again[0].points[0].z == 4.0 and again[2].text == "#4 4.0 m"
-    assert again[0].scale.z == 0.1 and again[1].scale.x == 0.03                   # sizes as asked this call
+    assert again[0].scale.z == 0.1 and again[1].scale.x == 0.03  # sizes as asked this call
 
 
 def test_markers_and_skeleton_message_share_the_frame_points():
     from pose_lifting_ros.conversions import frame_to_msg, person_points
+
     h = Header(frame_id="cam")
     f = _frame(2)
     pos = person_points(f)
@@ -109,16 +142,26 @@ def test_tf_frames_are_named_the_rep155_way():
     t = tfs[0]
     assert t.header.frame_id == "cam" and t.transform.translation.z == 3.0
     q = t.transform.rotation
-    assert abs(q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 - 1) < 1e-9
+    assert abs(q.x**2 + q.y**2 + q.z**2 + q.w**2 - 1) < 1e-9
 
 
 @pytest.mark.parametrize("given,expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
 def test_node_processes_keep_openmp_threads_from_spinning(given, expected):
     import subprocess
     import sys
+
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     if given:
         env["OMP_WAIT_POLICY"] = given
-    out = subprocess.run([sys.executable, "-c", "import pose_lifting_ros, os; print(os.environ['OMP_WAIT_POLICY'])"],
-                         env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import pose_lifting_ros, os; print(os.environ['OMP_WAIT_POLICY'])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.stdout.strip() == expected, out.stderr

@@ -1,4 +1,5 @@
 """The pinned ROS 2 Jazzy wheels work: a publisher and subscriber in one process over DDS."""
+
 import os
 import time
 

@@ -3,6 +3,7 @@
 Needs opencv-python, ai-edge-litert and the fetched model files (scripts/setup.sh); the image
 and video tests also need basketball1.png and vtest.avi (in samples/, else ../shared/data/media).
 """
+
 import math
 import os
 
@@ -17,32 +18,63 @@ from pose_lifting_core.skeleton import BLAZEPOSE33_NAMES
 cv2 = pytest.importorskip("cv2", reason="needs opencv-python (scripts/setup.sh)")
 pytest.importorskip("ai_edge_litert", reason="needs ai-edge-litert (scripts/setup.sh)")
 from pose_lifting_core.detection.blazepose import (  # noqa: E402
-    BlazePoseDetector, roi_from_alignment, ssd_anchors)
+    BlazePoseDetector,
+    roi_from_alignment,
+    ssd_anchors,
+)
 
-_missing = [m.filename for n, m in MODELS.items() if n in ("detector", "full")
-            and not os.path.isfile(os.path.join(model_dir(), m.filename))]
-needs_models = pytest.mark.skipif(bool(_missing), reason=f"model files {_missing} not in "
-                                  f"{model_dir()}; run scripts/setup.sh")
+_missing = [
+    m.filename
+    for n, m in MODELS.items()
+    if n in ("detector", "full") and not os.path.isfile(os.path.join(model_dir(), m.filename))
+]
+needs_models = pytest.mark.skipif(
+    bool(_missing), reason=f"model files {_missing} not in {model_dir()}; run scripts/setup.sh"
+)
 
-BASKETBALL = next((p for p in (os.path.join(ROOT, "samples", "basketball1.png"),
-                               os.path.join(SHARED, "data", "media", "basketball1.png"))
-                   if os.path.isfile(p)), os.path.join(SHARED, "data", "media", "basketball1.png"))
-VTEST = next((p for p in (os.path.join(ROOT, "samples", "vtest.avi"),
-                          os.path.join(SHARED, "data", "media", "vtest.avi"))
-              if os.path.isfile(p)), os.path.join(SHARED, "data", "media", "vtest.avi"))
-needs_basketball = pytest.mark.skipif(not os.path.isfile(BASKETBALL),
-                                      reason="needs ../shared/data/media/basketball1.png")
-needs_vtest = pytest.mark.skipif(not os.path.isfile(VTEST),
-                                 reason="needs ../shared/data/media/vtest.avi")
+BASKETBALL = next(
+    (
+        p
+        for p in (
+            os.path.join(ROOT, "samples", "basketball1.png"),
+            os.path.join(SHARED, "data", "media", "basketball1.png"),
+        )
+        if os.path.isfile(p)
+    ),
+    os.path.join(SHARED, "data", "media", "basketball1.png"),
+)
+VTEST = next(
+    (
+        p
+        for p in (
+            os.path.join(ROOT, "samples", "vtest.avi"),
+            os.path.join(SHARED, "data", "media", "vtest.avi"),
+        )
+        if os.path.isfile(p)
+    ),
+    os.path.join(SHARED, "data", "media", "vtest.avi"),
+)
+needs_basketball = pytest.mark.skipif(
+    not os.path.isfile(BASKETBALL), reason="needs ../shared/data/media/basketball1.png"
+)
+needs_vtest = pytest.mark.skipif(
+    not os.path.isfile(VTEST), reason="needs ../shared/data/media/vtest.avi"
+)
 K = {n: i for i, n in enumerate(BLAZEPOSE33_NAMES)}
 
 # Hand-checked positions (pixels) of the fully visible man on the left of basketball1.png, who
 # faces the camera (so his left side is on the image's right). His ankles are hidden under the
 # jeans' hems; the models put them 10-25 px higher than these guesses.
 LEFT_MAN = {
-    "nose": (92, 120), "left_shoulder": (115, 150), "right_shoulder": (50, 155),
-    "left_hip": (112, 285), "right_hip": (62, 290), "left_knee": (120, 375),
-    "right_knee": (65, 375), "left_ankle": (122, 450), "right_ankle": (57, 460),
+    "nose": (92, 120),
+    "left_shoulder": (115, 150),
+    "right_shoulder": (50, 155),
+    "left_hip": (112, 285),
+    "right_hip": (62, 290),
+    "left_knee": (120, 375),
+    "right_knee": (65, 375),
+    "left_ankle": (122, 450),
+    "right_ankle": (57, 460),
 }
 
 
@@ -101,14 +133,17 @@ def test_person2d_checks_shapes_and_is_read_only():
 
 # --- errors --------------------------------------------------------------------------------------
 @needs_models
-@pytest.mark.parametrize("image, problem", [
-    (np.zeros((48, 64, 3), np.float32), "dtype must be uint8, got float32"),
-    (np.zeros((48, 64, 4), np.uint8), "shape must be HxWx3"),
-    (np.zeros((48,), np.uint8), "shape must be HxWx3"),
-    (np.zeros((0, 64, 3), np.uint8), "empty"),
-    (np.zeros((48, 0), np.uint8), "empty"),
-    ([[0, 1], [2, 3]], "numpy array"),
-])
+@pytest.mark.parametrize(
+    "image, problem",
+    [
+        (np.zeros((48, 64, 3), np.float32), "dtype must be uint8, got float32"),
+        (np.zeros((48, 64, 4), np.uint8), "shape must be HxWx3"),
+        (np.zeros((48,), np.uint8), "shape must be HxWx3"),
+        (np.zeros((0, 64, 3), np.uint8), "empty"),
+        (np.zeros((48, 0), np.uint8), "empty"),
+        ([[0, 1], [2, 3]], "numpy array"),
+    ],
+)
 def test_bad_images_raise_detector_error_naming_the_problem(detector, image, problem):
     with pytest.raises(DetectorError, match=problem.replace("(", r"\(")):
         detector.detect(image)
@@ -116,14 +151,21 @@ def test_bad_images_raise_detector_error_naming_the_problem(detector, image, pro
 
 @needs_models
 def test_grey_and_tiny_images_are_accepted(detector):
-    for im in (np.full((48, 64), 90, np.uint8), np.full((48, 64, 1), 90, np.uint8),
-               np.zeros((1, 1, 3), np.uint8), np.zeros((5, 700, 3), np.uint8)):
+    for im in (
+        np.full((48, 64), 90, np.uint8),
+        np.full((48, 64, 1), 90, np.uint8),
+        np.zeros((1, 1, 3), np.uint8),
+        np.zeros((5, 700, 3), np.uint8),
+    ):
         assert detector.detect(im) == []
 
 
 def test_missing_model_file_raises_detector_error_naming_it(tmp_path):
-    with pytest.raises(DetectorError, match=r"pose_detection\.tflite is missing; run: pose-lifting fetch-models "
-                                            r"\(on a ROS install: ros2 run pose_lifting fetch_models\)"):
+    with pytest.raises(
+        DetectorError,
+        match=r"pose_detection\.tflite is missing; run: pose-lifting fetch-models "
+        r"\(on a ROS install: ros2 run pose_lifting fetch_models\)",
+    ):
         BlazePoseDetector(model_dir=str(tmp_path))
     with pytest.raises(DetectorError, match=r"pose_landmark_heavy\.tflite"):
         model_path("heavy", str(tmp_path))
@@ -165,8 +207,13 @@ def test_basketball_finds_both_people_with_keypoints_in_place(detector):
     y = lambda n: left.keypoints[K[n]][1]  # noqa: E731
     x = lambda n: left.keypoints[K[n]][0]  # noqa: E731
     for side in ("left", "right"):
-        assert y("nose") < y(f"{side}_shoulder") < y(f"{side}_hip") < y(f"{side}_knee") \
+        assert (
+            y("nose")
+            < y(f"{side}_shoulder")
+            < y(f"{side}_hip")
+            < y(f"{side}_knee")
             < y(f"{side}_ankle")
+        )
     for part in ("shoulder", "elbow", "hip", "knee", "ankle"):  # facing the camera: not swapped
         assert x(f"left_{part}") > x(f"right_{part}"), part
     assert 40 < left.box[0] < 70 and 90 < left.box[1] < 125 and left.box[3] > 440
