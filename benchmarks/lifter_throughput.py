@@ -110,7 +110,7 @@ def main() -> int:
         ]
         lines.append("")
     if "cuda" not in results:
-        lines.append("CUDA: not measured (no GPU on this machine; this task had no GPU lent).")
+        lines.append("CUDA: not measured here (no GPU on this machine).")
     lines.append("\n![lifter throughput](lifter_throughput.png)")
     replace_section(
         os.path.join(ROOT, "docs", "BENCHMARKS.md"), "lifter-throughput", "\n".join(lines)

@@ -21,6 +21,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from pose_lifting_core.data.bvh import axis_rotation
+
 _ROT_DOFS = ("rx", "ry", "rz")
 _ALL_DOFS = ("rx", "ry", "rz", "tx", "ty", "tz", "l")
 _ROOT_CHANNELS = ("TX", "TY", "TZ", "RX", "RY", "RZ")
@@ -90,20 +92,6 @@ class AsfError(ValueError):
     """An ASF or AMC file that cannot be parsed, or a motion that does not fit its skeleton."""
 
 
-def _rot(axis: str, rad: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) about a principal axis X, Y or Z, angle in radians."""
-    a = np.asarray(rad, dtype=np.float64)
-    c, s = np.cos(a), np.sin(a)
-    one, zero = np.ones_like(a), np.zeros_like(a)
-    if axis == "X":
-        m = [one, zero, zero, zero, c, -s, zero, s, c]
-    elif axis == "Y":
-        m = [c, zero, s, zero, one, zero, -s, zero, c]
-    else:
-        m = [c, -s, zero, s, c, zero, zero, zero, one]
-    return np.stack(m, -1).reshape(a.shape + (3, 3))
-
-
 def euler_matrix(angles_rad: np.ndarray, order: str = "XYZ") -> np.ndarray:
     """Rotation matrices (..., 3, 3) from angles (..., 3) given as (x, y, z) in radians.
 
@@ -112,7 +100,7 @@ def euler_matrix(angles_rad: np.ndarray, order: str = "XYZ") -> np.ndarray:
     a = np.asarray(angles_rad, dtype=np.float64)
     out = np.broadcast_to(np.eye(3), a.shape[:-1] + (3, 3)).copy()
     for ax in order:
-        out = _rot(ax, a[..., "XYZ".index(ax)]) @ out
+        out = axis_rotation(ax, a[..., "XYZ".index(ax)]) @ out
     return out
 
 

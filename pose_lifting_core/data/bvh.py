@@ -45,9 +45,10 @@ class BvhError(ValueError):
     """A BVH file that cannot be parsed."""
 
 
-def _rot(axis: str, deg: np.ndarray) -> np.ndarray:
-    """Rotation matrices (F, 3, 3) about a principal axis, angle in degrees."""
-    a = np.radians(deg)
+def axis_rotation(axis: str, rad: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) about a principal axis "X", "Y" or "Z", angle in radians
+    (shared with the ASF/AMC reader)."""
+    a = np.asarray(rad, dtype=np.float64)
     c, s = np.cos(a), np.sin(a)
     one, zero = np.ones_like(a), np.zeros_like(a)
     if axis == "X":
@@ -135,7 +136,7 @@ def forward_kinematics(clip: BvhClip) -> Tuple[np.ndarray, np.ndarray]:
             if kind == "position":
                 local_t[:, "XYZ".index(axis)] = v
             elif kind == "rotation":
-                local_r = local_r @ _rot(axis, v)
+                local_r = local_r @ axis_rotation(axis, np.radians(v))
             else:
                 raise BvhError(f"unknown channel {ch!r} on joint {joint.name!r}")
         if joint.parent < 0:
