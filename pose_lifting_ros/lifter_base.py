@@ -160,11 +160,15 @@ class LifterNodeBase(Node):
             "published": self.published,
         }
 
-    def _publish_diagnostics(self) -> None:
-        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+    def diagnostic_status(self):
+        """This node's diagnostic_msgs/DiagnosticStatus, named by the node's fully qualified
+        name, so that several cameras' nodes report apart."""
+        from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
         s = self.stats()
-        st = DiagnosticStatus(name=f"{self.get_name()}: pipeline", hardware_id="pose_lifting")
+        st = DiagnosticStatus(
+            name=f"{self.get_fully_qualified_name()}: pipeline", hardware_id="pose_lifting"
+        )
         st.level = (
             DiagnosticStatus.OK
             if s["failed"] == 0 or s["published"] > 0
@@ -177,6 +181,11 @@ class LifterNodeBase(Node):
             KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
             for k, v in s.items()
         ]
-        arr = DiagnosticArray(status=[st])
+        return st
+
+    def _publish_diagnostics(self) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        arr = DiagnosticArray(status=[self.diagnostic_status()])
         arr.header.stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(arr)

@@ -204,9 +204,28 @@ def check(specs: Sequence[Param], values: Dict[str, Any]) -> None:
             raise ValueError(f"parameter {p.name} must be a string, got {v!r}")
 
 
+def normalise(specs: Sequence[Param], values: Dict[str, Any]) -> Dict[str, Any]:
+    """`values` with integers given for floating-point parameters turned into floats (a YAML
+    `fallback_hfov_deg: 90` means 90.0); everything else as it is."""
+    floats = {p.name for p in specs if isinstance(p.default, float)}
+    return {
+        k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
+        for k, v in values.items()
+    }
+
+
+def unknown_overrides(node, specs: Sequence[Param]) -> List[str]:
+    """Names given to this node (a params file, -p) that it does not declare: misspellings."""
+    known = {p.name for p in specs}
+    given = getattr(node, "_parameter_overrides", {}) or {}
+    return sorted(n for n in given if n not in known and not node.has_parameter(n))
+
+
 def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
     """Declare every parameter (description, range/choices in the descriptor), read and check
-    the values. Raises ValueError naming a bad one."""
+    the values. Floating-point parameters also take integers (dynamic typing, then converted).
+    Names given to the node that it does not declare are warned about, listed. Raises
+    ValueError naming a bad value."""
     from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
     from rclpy.exceptions import ParameterException
 
@@ -227,6 +246,8 @@ def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
                 ]
         if p.choices is not None:
             extra = "one of: " + ", ".join(p.choices)
+        if isinstance(p.default, float):
+            kw["dynamic_typing"] = True  # a YAML integer for a float; check() refuses non-numbers
         desc = ParameterDescriptor(
             description=p.description, additional_constraints=extra, read_only=p.read_only, **kw
         )
@@ -235,7 +256,13 @@ def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
         except (ParameterException, TypeError, ValueError) as exc:
             raise ValueError(f"parameter {p.name}: {exc}") from exc
     check(specs, values)
-    return values
+    unknown = unknown_overrides(node, specs)
+    if unknown:
+        node.get_logger().warning(
+            f"unknown parameters ignored (misspelt?): {', '.join(unknown)}; "
+            f"known: {', '.join(p.name for p in specs)}"
+        )
+    return normalise(specs, values)
 
 
 def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
@@ -318,7 +345,7 @@ def on_set_validator(node, specs: Sequence[Param], apply):
                 merged[prm.name] = prm.value
         try:
             check(specs, merged)
-            apply(merged)
+            apply(normalise(specs, merged))
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         return SetParametersResult(successful=True)

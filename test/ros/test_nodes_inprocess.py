@@ -220,3 +220,44 @@ def test_keypoints_without_image_size_or_camera_info_are_skipped_and_counted(gra
     resend = every(0.2, lambda: pub.publish(msg))
     assert spin_until(probe, ex, lambda: node.stats()["failed"] >= 1 or resend(), timeout=20)
     assert node.stats()["published"] == 0
+
+
+def test_integers_for_float_parameters_and_misspelt_names(graph, monkeypatch):
+    """A YAML `fallback_hfov_deg: 90` (an integer) starts the node with 90.0; a misspelt name
+    is warned about, listed, instead of being silently ignored; strings are still refused."""
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    warned = []
+    import rclpy.impl.rcutils_logger as rl
+
+    monkeypatch.setattr(rl.RcutilsLogger, "warning", lambda self, msg, **kw: warned.append(msg))
+    node = KeypointLifter(
+        context=ctx,
+        parameter_overrides=[
+            Parameter("fallback_hfov_deg", value=90),
+            Parameter("max_peple", value=3),
+            Parameter("smoothing_alpha", value=1),
+        ],
+    )
+    nodes.append(node)
+    assert node.values["fallback_hfov_deg"] == 90.0 and isinstance(
+        node.values["fallback_hfov_deg"], float
+    )
+    assert node.fresh_estimator().config.hfov_deg == 90.0 and node.values["smoothing_alpha"] == 1.0
+    assert any("unknown parameters ignored (misspelt?): max_peple" in w for w in warned), warned
+    ok = node.set_parameters([Parameter("fallback_hfov_deg", value=75)])[0]
+    assert ok.successful and node.fresh_estimator().config.hfov_deg == 75.0
+    bad = node.set_parameters([Parameter("fallback_hfov_deg", value="wide")])[0]
+    assert not bad.successful and "must be a number" in bad.reason
+    bad = node.set_parameters([Parameter("fallback_hfov_deg", value=200)])[0]
+    assert not bad.successful and "fallback_hfov_deg must be in [10, 170]" in bad.reason
+
+
+def test_diagnostics_name_is_the_fully_qualified_node_name(graph):
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    node = KeypointLifter(context=ctx, namespace="/cam2")
+    nodes.append(node)
+    assert node.diagnostic_status().name == "/cam2/keypoint_lifter: pipeline"
