@@ -37,6 +37,25 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _number_in(kind: type, lo: float, hi: float):
+    """An argparse type: a `kind` (int or float) in [lo, hi], else one line naming the range."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}")
+        if not (np.isfinite(v) and lo <= v <= hi):
+            bounds = [str(int(b)) if kind is int else f"{b:g}" for b in (lo, hi)]
+            raise argparse.ArgumentTypeError(
+                f"must be in [{bounds[0]}, {bounds[1]}], got {text!r}"
+            )
+        return v
+
+    return parse
+
+
 def _datasets_arg(text: str) -> tuple:
     """A comma-separated list of DATASETS names ('all' for every one)."""
     from pose_lifting_core.data.mocap import DATASETS
@@ -250,12 +269,12 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     else:
         K = inp.K
     res = lifter.estimate(kp, conf, K)
-    write_lift_output(
+    written = write_lift_output(
         args.output, res.joints_3d, K, np.full(n, estimated), res.reprojection_error_px
     )
     ok = np.isfinite(res.reprojection_error_px)
     print(
-        f"lifted {int(ok.sum())}/{n} people -> {args.output}"
+        f"lifted {int(ok.sum())}/{n} people -> {written}"
         + (f" (K estimated: f={K[0, 0, 0]:.0f} px)" if estimated and n else "")
     )
     if ok.any():
@@ -483,24 +502,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--out-dir", default=os.path.join("runs", "lifter"))
     s.add_argument("--export", default=None, help="where to write the final checkpoint")
-    s.add_argument("--epochs", type=int, default=30)
-    s.add_argument("--samples-per-epoch", type=int, default=300_000)
-    s.add_argument("--batch-size", type=int, default=1024)
+    s.add_argument("--epochs", type=_number_in(int, 1, 10_000), default=30)
+    s.add_argument("--samples-per-epoch", type=_number_in(int, 1, 10**8), default=300_000)
+    s.add_argument("--batch-size", type=_number_in(int, 1, 10**6), default=1024)
     s.add_argument("--lr", type=_positive_float, default=1e-3)
-    s.add_argument("--width", type=int, default=1024)
-    s.add_argument("--blocks", type=int, default=2)
-    s.add_argument("--dropout", type=float, default=TrainConfig.dropout)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--width", type=_number_in(int, 8, 16_384), default=1024)
+    s.add_argument("--blocks", type=_number_in(int, 1, 64), default=2)
+    s.add_argument("--dropout", type=_number_in(float, 0.0, 0.95), default=TrainConfig.dropout)
+    s.add_argument("--seed", type=_number_in(int, 0, 2**32 - 1), default=0)
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     s.add_argument(
         "--time-budget-s",
-        type=float,
+        type=_number_in(float, 0.0, 1e9),
         default=0.0,
         help="stop before an epoch that would end later than this (0: no limit)",
     )
     s.add_argument(
         "--stature-prior-fraction",
-        type=float,
+        type=_number_in(float, 0.0, 1.0),
         default=AugmentConfig.p_stature,
         help="share of samples scaled to a stature from the adult prior (the rest keep "
         "their actor's size)",
@@ -538,9 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--device", default="auto")
     _precision_arg(s)
-    s.add_argument("--samples", type=int, default=20_000)
-    s.add_argument("--scenes", type=int, default=30)
-    s.add_argument("--noise-px", type=float, default=5.0)
+    s.add_argument("--samples", type=_number_in(int, 1, 10**7), default=20_000)
+    s.add_argument("--scenes", type=_number_in(int, 1, 100_000), default=30)
+    s.add_argument("--noise-px", type=_number_in(float, 0.0, 1000.0), default=5.0)
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG)
     s.add_argument("--skip-unknown-k", action="store_true")
     s.add_argument("--json", default=None, help="write the rows as JSON")
@@ -592,12 +611,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_HFOV_DEG,
         help="horizontal field-of-view prior (degrees) when no intrinsics are given",
     )
-    s.add_argument("--max-people", type=int, default=10)
+    s.add_argument("--max-people", type=_number_in(int, 1, 1000), default=10)
     s.add_argument("--landmark-model", choices=("lite", "full", "heavy"), default="full")
     s.add_argument("--person-detector", choices=("blazepose", "hog", "both"), default="both")
     s.add_argument(
         "--smoothing",
-        type=_positive_float,
+        type=_number_in(float, 0.01, 1.0),
         default=1.0,
         help="temporal smoothing alpha in (0, 1]; 1 = off; lag (1 - a) / a frames",
     )
@@ -633,7 +652,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     s.add_argument(
-        "--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)"
+        "--threads",
+        type=_number_in(int, 0, 1024),
+        default=0,
+        help="torch CPU threads, 1-1024 (0, the default: torch's choice)",
     )
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_cmd_benchmark)

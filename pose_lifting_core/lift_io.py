@@ -137,8 +137,11 @@ def write_lift_output(
     K: np.ndarray,
     K_estimated: np.ndarray,
     reprojection_error_px: np.ndarray,
-) -> None:
-    """Write OUT.npz (creating the parent folder)."""
+) -> str:
+    """Write OUT.npz (creating the parent folder); returns the path written, which ends in
+    .npz as numpy's savez makes it."""
+    if not path.endswith(".npz"):
+        path += ".npz"
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     np.savez(
@@ -149,3 +152,4 @@ def write_lift_output(
         K_estimated=K_estimated.astype(bool),
         reprojection_error_px=reprojection_error_px.astype(np.float64),
     )
+    return path

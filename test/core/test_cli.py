@@ -346,3 +346,39 @@ def test_fetch_models_lists_and_reports_failures_in_one_line(tmp_path, capsys, m
     assert code == 2 and err.strip() == (
         "pose-lifting fetch-models: error: pip download mediapipe==0.10.21 failed: no network"
     )
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["benchmark", "--threads", "-1"], "argument --threads: must be in [0, 1024], got '-1'"),
+        (["benchmark", "--threads", "100000"], "must be in [0, 1024], got '100000'"),
+        (["evaluate", "--samples", "0"], "argument --samples: must be in [1, 10000000], got '0'"),
+        (
+            ["evaluate", "--noise-px", "nan"],
+            "argument --noise-px: must be in [0, 1000], got 'nan'",
+        ),
+        (["train", "--epochs", "2.5"], "argument --epochs: not an integer: '2.5'"),
+        (["train", "--stature-prior-fraction", "1.5"], "must be in [0, 1], got '1.5'"),
+        (
+            ["estimate", "x.png", "--max-people", "0"],
+            "argument --max-people: must be in [1, 1000]",
+        ),
+        (["estimate", "x.png", "--smoothing", "0"], "argument --smoothing: must be in [0.01, 1]"),
+    ],
+)
+def test_numeric_arguments_are_range_checked_in_one_line(args, match, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1 and match in err, err
+
+
+def test_lift_prints_the_path_it_wrote(tmp_path, capsys):
+    X, kp = _standing_h36m()
+    path = _write(tmp_path, keypoints=kp, layout="h36m17", K=K)
+    code, out, _ = _run(
+        ["lift", "--keypoints", path, "--output", str(tmp_path / "result")], capsys
+    )
+    assert code == 0 and f"-> {tmp_path}/result.npz" in out
+    assert os.path.isfile(tmp_path / "result.npz")
