@@ -137,8 +137,42 @@ class PoseEstimator:
             )
         return self._detector
 
+    def reconfigure(self, config: PipelineConfig) -> None:
+        """Take new settings (run-time parameter updates) without a new lifter, detector or
+        tracker: ids keep counting and the next frame costs what a normal one does. Settings
+        the detector was built with and cannot change in place (models, threads) need a new
+        PoseEstimator."""
+        config = config.validate()
+        fixed = (
+            "checkpoint",
+            "device",
+            "precision",
+            "landmark_model",
+            "person_detector",
+            "detector_threads",
+        )
+        changed = [f for f in fixed if getattr(config, f) != getattr(self.config, f)]
+        if changed:
+            raise ValueError(f"cannot change {', '.join(changed)} at run time")
+        self.config = config
+        self.tracker.min_iou, self.tracker.max_age = config.tracker_min_iou, config.tracker_max_age
+        if config.smoothing_alpha >= 1.0:
+            self.smoother = None
+        elif self.smoother is None or self.smoother.alpha != config.smoothing_alpha:
+            self.smoother = Smoother(config.smoothing_alpha)
+        if self._detector is not None:
+            for attr, value in (
+                ("max_people", config.max_people),
+                ("min_score", config.min_person_score),
+                ("track", config.track),
+            ):
+                if hasattr(self._detector, attr):
+                    setattr(self._detector, attr, value)
+        self._intrinsics = (None, None, None)  # the field-of-view prior may have changed
+
     def reset(self) -> None:
-        """Start a new sequence (ids restart, detector tracking state cleared)."""
+        """Start a new sequence (tracks and detector tracking state cleared; ids keep counting,
+        so none is reused)."""
         self.tracker.reset()
         if self.smoother is not None:
             self.smoother = Smoother(self.config.smoothing_alpha)

@@ -56,7 +56,9 @@ class Tracker:
         self._next_id = 1
 
     def reset(self) -> None:
-        self._tracks, self._next_id = [], 1
+        """Forget every track. Ids keep counting: an id is never given to two people in one
+        Tracker's life (Skeleton3D.msg promises subscribers that)."""
+        self._tracks = []
 
     @property
     def active_ids(self) -> List[int]:

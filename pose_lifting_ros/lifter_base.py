@@ -111,12 +111,12 @@ class LifterNodeBase(Node):
         on_set_validator(self, specs, apply)
 
     def fresh_estimator(self):
-        """The estimator, rebuilt (keeping the loaded lifter) if the parameters changed."""
+        """The estimator, reconfigured in place if the parameters changed: the lifter, the
+        detector and the track ids carry on (no id is reused, and the first frame after a
+        parameter update costs what a normal one does)."""
         if self._pending is not None:
-            from pose_lifting_core.pipeline import PoseEstimator
-
             cfg, self._pending = self._pending, None
-            self.estimator = PoseEstimator(cfg, lifter=self.estimator.lifter)
+            self.estimator.reconfigure(cfg)
         return self.estimator
 
     def _work(self) -> None:

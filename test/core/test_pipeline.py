@@ -209,3 +209,44 @@ def test_duplicate_detector_ids_fall_back_to_tracker_ids(estimator):
     assert len(set(ids)) == 3  # tracker ids, not 5, 5, 9
     own = estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, ids=np.array([5, 7, 9]))
     assert sorted(p.id for p in own.persons) == [5, 7, 9]
+
+
+def test_ids_are_never_reused_through_resets_and_reconfiguration(estimator):
+    import dataclasses
+
+    _, kp = _crowd(3)
+    est = PoseEstimator(estimator.config, lifter=estimator.lifter)
+    first = {p.id for p in est.process_keypoints(kp, None, "h36m17", (1280, 720), K).persons}
+    est.reset()
+    second = {p.id for p in est.process_keypoints(kp, None, "h36m17", (1280, 720), K).persons}
+    assert first == {1, 2, 3} and second == {4, 5, 6}
+    lifter, tracker = est.lifter, est.tracker
+    est.reconfigure(
+        dataclasses.replace(est.config, tracker_max_age=0, smoothing_alpha=0.5, hfov_deg=75.0)
+    )
+    assert est.lifter is lifter and est.tracker is tracker and est.tracker.max_age == 0
+    assert est.smoother is not None and est.smoother.alpha == 0.5
+    far = kp + 400.0  # everyone moved: new tracks, new ids
+    third = {p.id for p in est.process_keypoints(far, None, "h36m17", (1280, 720), None).persons}
+    assert third and third.isdisjoint(first | second) and min(third) > 6
+    assert est.process_keypoints(
+        kp, None, "h36m17", (1280, 720), None
+    ).intrinsics.fx == pytest.approx(640 / np.tan(np.radians(37.5)))
+
+
+def test_reconfigure_updates_the_detector_in_place_and_refuses_what_it_cannot_change(estimator):
+    import dataclasses
+
+    class FakeDetector:
+        max_people, min_score, track, layout = 10, 0.5, True, "h36m17"
+
+    det = FakeDetector()
+    est = PoseEstimator(estimator.config, detector=det, lifter=estimator.lifter)
+    est.reconfigure(
+        dataclasses.replace(est.config, max_people=2, min_person_score=0.3, track=False)
+    )
+    assert (det.max_people, det.min_score, det.track) == (2, 0.3, False) and est.detector is det
+    with pytest.raises(
+        ValueError, match="cannot change landmark_model, detector_threads at run time"
+    ):
+        est.reconfigure(dataclasses.replace(est.config, landmark_model="lite", detector_threads=1))

@@ -147,6 +147,7 @@ def test_runtime_parameter_updates_are_validated(graph):
     ctx, ex, nodes = graph
     node = KeypointLifter(context=ctx)
     nodes.append(node)
+    before = node.fresh_estimator()
     bad = node.set_parameters([Parameter("max_people", value=0)])[0]
     assert not bad.successful and "max_people" in bad.reason
     bad = node.set_parameters([Parameter("smoothing_alpha", value=0.0)])[0]
@@ -158,6 +159,8 @@ def test_runtime_parameter_updates_are_validated(graph):
     )[0]
     assert ok.successful
     assert node.fresh_estimator().config.max_people == 3 and not node.outputs.publish_tf
+    # reconfigured in place: the same estimator, lifter and tracker (ids go on, no reload)
+    assert node.fresh_estimator() is before and before.tracker is node.estimator.tracker
     assert node.get_parameter("max_people").value == 3
 
 
