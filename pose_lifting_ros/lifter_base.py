@@ -53,7 +53,7 @@ class LifterNodeBase(Node):
         from diagnostic_msgs.msg import DiagnosticArray
 
         self.values = declare(self, specs)
-        self.outputs = outputs = OutputConfig.from_values(self.values)
+        self.outputs = outputs = OutputConfig.from_values(self.values, self.get_namespace())
         self._warned = set()
         self._last_warn = {}
         self.out = Outputs(self)
@@ -106,7 +106,7 @@ class LifterNodeBase(Node):
 
         def apply(values) -> None:
             self._pending = pipeline_config(values)  # raises ValueError -> refused with the reason
-            self.outputs = OutputConfig.from_values(values)
+            self.outputs = OutputConfig.from_values(values, self.get_namespace())
 
         on_set_validator(self, specs, apply)
 

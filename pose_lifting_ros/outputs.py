@@ -52,7 +52,9 @@ class Outputs:
             makers.append(
                 (
                     self.tf.sendTransform,
-                    lambda: visualization.transforms(frame, header, c.publish_joint_frames),
+                    lambda: visualization.transforms(
+                        frame, header, c.publish_joint_frames, c.frame_prefix
+                    ),
                 )
             )
         built, errors = [], []

@@ -126,6 +126,14 @@ OUTPUT_PARAMS: List[Param] = [
     Param("marker_joint_diameter_m", 0.05, "Joint sphere diameter (m)", range=(0.001, 1.0)),
     Param("marker_line_width_m", 0.02, "Bone line width (m)", range=(0.001, 1.0)),
     Param("diagnostics_period_s", 1.0, "Period of /diagnostics messages (s)", range=(0.1, 60.0)),
+    Param(
+        "frame_prefix",
+        "auto",
+        "Prefix of the TF frames (body_<id>, <joint>_<id>) so that several cameras' frames stay "
+        "apart: auto = the node's namespace (cam2/ for /cam2, none at the root); empty = none; "
+        "any other text as given",
+        read_only=True,
+    ),
 ]
 LIFTER_PARAMS = PIPELINE_PARAMS + INPUT_PARAMS + DETECTOR_PARAMS + OUTPUT_PARAMS
 KEYPOINT_LIFTER_PARAMS = PIPELINE_PARAMS + OUTPUT_PARAMS
@@ -300,15 +308,27 @@ class OutputConfig:
     marker_joint_diameter_m: float
     marker_line_width_m: float
     diagnostics_period_s: float
+    frame_prefix: str  # resolved: "auto" replaced by the namespace's prefix
 
     @classmethod
-    def from_values(cls, v: Dict[str, Any]) -> "OutputConfig":
+    def from_values(cls, v: Dict[str, Any], namespace: str = "/") -> "OutputConfig":
+        """The config from checked values; `namespace` (the node's) resolves frame_prefix auto."""
+        v = dict(v)
+        if v.get("frame_prefix") == "auto":
+            v["frame_prefix"] = namespace_prefix(namespace)
         return _pick(cls, v)
 
     @classmethod
-    def defaults(cls) -> "OutputConfig":
+    def defaults(cls, namespace: str = "/") -> "OutputConfig":
         """The outputs a node publishes when no parameter is set."""
-        return cls.from_values({p.name: p.default for p in OUTPUT_PARAMS})
+        return cls.from_values({p.name: p.default for p in OUTPUT_PARAMS}, namespace)
+
+
+def namespace_prefix(namespace: str) -> str:
+    """A TF frame prefix from a node namespace: "/cam2" -> "cam2/", "/robot/left" ->
+    "robot/left/", "/" -> "" (frame ids carry no leading slash)."""
+    ns = namespace.strip("/")
+    return f"{ns}/" if ns else ""
 
 
 @dataclass(frozen=True)

@@ -122,30 +122,27 @@ def _label(pid: int, depth_m: float) -> str:
 _IDENTITY = (0.0, 0.0, 0.0, 1.0)  # a joint frame's rotation: its parent's axes
 
 
-def _transform_data(frame, joint_frames: bool) -> List[tuple]:
-    """(child_frame_id, translation (3,), rotation (x, y, z, w)) of body_<id> (and <joint>_<id>)
-    for every person of a FrameResult."""
+def transforms(frame, header, joint_frames: bool = False, prefix: str = "") -> List:
+    """geometry_msgs/TransformStamped list under header.frame_id: <prefix>body_<id> at the pelvis
+    with the body axes (and <prefix><joint>_<id> at every joint, axes of the parent) for every
+    person of a FrameResult. `prefix` keeps several cameras' frames apart (params.frame_prefix)."""
+    from geometry_msgs.msg import TransformStamped
+
     if not frame.persons:
         return []
     J = np.stack([p.joints_3d for p in frame.persons])
-    q = quaternion_from_matrix(body_rotations(J))
-    out = []
-    Jl, ql = J.tolist(), q.tolist()
+    q = quaternion_from_matrix(body_rotations(J)).tolist()
+    Jl = J.tolist()
+    data = []
     for i, p in enumerate(frame.persons):
-        out.append((f"body_{p.id}", Jl[i][0], ql[i]))
+        data.append((f"{prefix}body_{p.id}", Jl[i][0], q[i]))
         if joint_frames:
-            out.extend(
-                (f"{name}_{p.id}", Jl[i][j], _IDENTITY) for j, name in enumerate(JOINT_NAMES)
+            data.extend(
+                (f"{prefix}{name}_{p.id}", Jl[i][j], _IDENTITY)
+                for j, name in enumerate(JOINT_NAMES)
             )
-    return out
-
-
-def transforms(frame, header, joint_frames: bool = False) -> List:
-    """geometry_msgs/TransformStamped list: body_<id> (and <joint>_<id>) under header.frame_id."""
-    from geometry_msgs.msg import TransformStamped
-
     out = []
-    for child, xyz, quat in _transform_data(frame, joint_frames):
+    for child, xyz, quat in data:
         t = TransformStamped(header=header, child_frame_id=child)
         tr, rot = t.transform.translation, t.transform.rotation
         tr.x, tr.y, tr.z = xyz

@@ -264,3 +264,56 @@ def test_diagnostics_name_is_the_fully_qualified_node_name(graph):
     node = KeypointLifter(context=ctx, namespace="/cam2")
     nodes.append(node)
     assert node.diagnostic_status().name == "/cam2/keypoint_lifter: pipeline"
+
+
+def test_two_cameras_publish_distinct_tf_frames_and_diagnostics(graph):
+    """Two pose_lifter nodes in /cam1 and /cam2 (as `-r __ns:=/cam2` gives): their TF frames are
+    cam1/body_<id> and cam2/body_<id>, and their diagnostics are named apart."""
+    from tf2_msgs.msg import TFMessage
+
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    ctx, ex, nodes = graph
+    lifters = [
+        PoseLifter(
+            context=ctx,
+            namespace=ns,
+            parameter_overrides=[Parameter("person_detector", value="blazepose")],
+        )
+        for ns in ("/cam1", "/cam2")
+    ]
+    probe = rclpy.create_node("probe", context=ctx)
+    nodes += lifters + [probe]
+    for n in lifters + [probe]:
+        ex.add_node(n)
+    frames = set()
+    probe.create_subscription(
+        TFMessage, "/tf", lambda m: frames.update(t.child_frame_id for t in m.transforms), 100
+    )
+    pubs = [
+        (
+            probe.create_publisher(Image, f"{ns}/image", qos_profile_sensor_data),
+            probe.create_publisher(CameraInfo, f"{ns}/camera_info", qos_profile_sensor_data),
+        )
+        for ns in ("/cam1", "/cam2")
+    ]
+    assert spin_until(
+        probe,
+        ex,
+        lambda: all(a.get_subscription_count() and b.get_subscription_count() for a, b in pubs),
+    )
+    rgb = read_image(os.path.join(ROOT, "samples", "basketball1.png"))
+    h = Header(frame_id="cam_optical")
+
+    def send():
+        for img, info in pubs:
+            info.publish(K_to_camera_info(K, 640, 480, h))
+            img.publish(rgb_to_image(rgb, h))
+
+    send()
+    resend = every(0.25, send)
+    done = lambda: {"cam1/body_1", "cam2/body_1"} <= frames or resend()  # noqa: E731
+    assert spin_until(probe, ex, done, timeout=30), frames
+    assert not any(f.startswith("body_") for f in frames)
+    names = [n.diagnostic_status().name for n in lifters]
+    assert names == ["/cam1/pose_lifter: pipeline", "/cam2/pose_lifter: pipeline"]

@@ -117,3 +117,21 @@ def test_edge_values_are_written_as_rclpy_writes_them():
     assert arr.markers[0].id == 2**31 + 5 - 2**32 and arr.markers[0].header.frame_id == "cam"
     msg = _round_trip(frame_to_msg(frame, h), Skeleton3DArray)
     assert msg.skeletons[0].reprojection_error_px == np.inf and msg.skeletons[1].id == 2**32 - 1
+
+
+def test_frame_prefix_from_the_namespace_or_as_given():
+    from pose_lifting_ros.params import namespace_prefix
+
+    assert [namespace_prefix(ns) for ns in ("/", "/cam2", "/robot/left/")] == [
+        "",
+        "cam2/",
+        "robot/left/",
+    ]
+    cfg = OutputConfig.defaults("/cam2")
+    assert cfg.frame_prefix == "cam2/" and OutputConfig.defaults().frame_prefix == ""
+    given = OutputConfig.from_values(
+        {**dataclasses.asdict(OutputConfig.defaults()), "frame_prefix": "left_"}, "/cam2"
+    )
+    assert given.frame_prefix == "left_"
+    tf = visualization.transforms(sample_frames()[0], _header(0), True, "cam2/")
+    assert [t.child_frame_id for t in tf[:2]] == ["cam2/body_1", "cam2/pelvis_1"]
