@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -53,11 +54,84 @@ def intrinsics_from_fov(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_
     return Intrinsics(f, f, width / 2.0, height / 2.0, estimated=True)
 
 
-def K_is_valid(K: np.ndarray) -> bool:
-    """True for a finite K with positive focal lengths (the all-zero K of uncalibrated drivers,
-    NaN or negative focal lengths are invalid)."""
+FOCAL_RANGE_PER_WIDTH = (0.05, 20.0)
+"""Plausible focal lengths, in image widths: about 170 degrees of horizontal field of view down
+to about 3 degrees. A K outside this is a unit or calibration error, not a lens."""
+
+MAX_CORNER_SHIFT = 0.25
+"""Largest plausible move of an image corner by undistortion, as a fraction of the diagonal."""
+
+
+def intrinsics_problem(K: np.ndarray, width: int, height: int) -> Optional[str]:
+    """Why K (3, 3) cannot be the camera of a width x height image, or None when it can. Checks
+    that K is finite, not all zero, has the form [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (no skew),
+    focal lengths within FOCAL_RANGE_PER_WIDTH image widths, and the principal point at most
+    half the image size outside the image."""
     K = np.asarray(K, dtype=np.float64)
-    return K.shape == (3, 3) and bool(np.isfinite(K).all()) and K[0, 0] > 0 and K[1, 1] > 0
+    if K.shape != (3, 3):
+        return f"K has shape {K.shape}, not (3, 3)"
+    if not K.any():
+        return "K is all zero (uncalibrated camera)"
+    if not np.isfinite(K).all():
+        return "K contains NaN or infinity"
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    if fx <= 0 or fy <= 0:
+        return f"K has non-positive focal lengths fx={fx:g}, fy={fy:g}"
+    if K[0, 1] != 0 or K[1, 0] != 0 or tuple(K[2]) != (0.0, 0.0, 1.0):
+        return "K has skew or a last row other than (0, 0, 1)"
+    lo, hi = FOCAL_RANGE_PER_WIDTH
+    if width > 0 and not (lo * width <= fx <= hi * width and lo * width <= fy <= hi * width):
+        return (
+            f"K's focal lengths fx={fx:g}, fy={fy:g} px are implausible for a {width} px wide "
+            f"image (expected {lo:g}-{hi:g} image widths)"
+        )
+    if (
+        width > 0
+        and height > 0
+        and not (-0.5 * width <= cx <= 1.5 * width and -0.5 * height <= cy <= 1.5 * height)
+    ):
+        return (
+            f"K's principal point ({cx:g}, {cy:g}) is more than half the image size outside a "
+            f"{width}x{height} image"
+        )
+    return None
+
+
+def distortion_problem(
+    model: str, D: np.ndarray, K: np.ndarray, width: int, height: int
+) -> Optional[str]:
+    """Why distortion `model` with coefficients D cannot be applied (None when it can): an
+    unsupported model, non-finite coefficients, a count the model does not take, or
+    undistortion that would move an image corner by more than MAX_CORNER_SHIFT of the diagonal."""
+    D = np.asarray(D, dtype=np.float64).ravel()
+    if model not in DISTORTION_MODELS:
+        return (
+            f"unsupported distortion model {model!r} (supported: {', '.join(DISTORTION_MODELS)})"
+        )
+    if not np.isfinite(D).all():
+        return "distortion coefficients contain NaN or infinity"
+    sizes = (4,) if model == "equidistant" else (4, 5, 8, 12, 14)
+    if D.size not in sizes:
+        return f"{model} distortion takes {', '.join(map(str, sizes))} coefficients, got {D.size}"
+    corners = np.array([[0.0, 0.0], [width, 0.0], [0.0, height], [width, height]])
+    import cv2
+
+    try:
+        moved = undistort_pixels(corners, K, D, model)
+    except (ValueError, cv2.error) as exc:
+        return f"distortion cannot be applied: {exc}"
+    shift = np.linalg.norm(moved - corners, axis=-1).max() if np.isfinite(moved).all() else np.inf
+    if shift > MAX_CORNER_SHIFT * np.hypot(width, height):
+        return (
+            f"distortion {D.tolist()} would move an image corner by {shift:.0f} px "
+            f"(more than {MAX_CORNER_SHIFT:g} of the image diagonal)"
+        )
+    return None
+
+
+def K_is_valid(K: np.ndarray, width: int = 0, height: int = 0) -> bool:
+    """True when `intrinsics_problem` finds nothing (image size 0: the size checks are skipped)."""
+    return intrinsics_problem(K, width, height) is None
 
 
 _DIAG2 = ([0, 1], [0, 1])

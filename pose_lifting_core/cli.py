@@ -7,6 +7,7 @@ with a non-zero exit (2 for bad input or arguments). `--debug` shows tracebacks 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -105,8 +106,6 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from pose_lifting_core.data.synth import AugmentConfig
     from pose_lifting_core.train import TrainConfig, train
 
@@ -250,10 +249,27 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     from pose_lifting_core.skeleton import to_skeleton17
     from pose_lifting_core.solvers import estimate_focal, fuse_focal
 
+    from pose_lifting_core.camera import intrinsics_problem
+
     inp = read_lift_input(args.keypoints)
     kp, conf = to_skeleton17(inp.keypoints, inp.scores, inp.layout)
-    lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     n = len(kp)
+    if inp.K is not None and n:
+        # the same rules as the nodes: an implausible K is not used (the prior is, flagged)
+        w, h = inp.image_size if inp.image_size is not None else (0, 0)
+        problems = {intrinsics_problem(k, int(round(w)), int(round(h))) for k in inp.K} - {None}
+        if problems:
+            if inp.image_size is None:
+                raise CliError(
+                    f"{sorted(problems)[0]}; give a plausible K, or image_size to use the prior"
+                )
+            print(
+                f"warning: {sorted(problems)[0]}: K not used, estimated from the "
+                f"{args.hfov:g} deg field-of-view prior",
+                file=sys.stderr,
+            )
+            inp = dataclasses.replace(inp, K=None)
+    lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     estimated = inp.K is None
     if estimated:
         w, h = inp.image_size
@@ -322,6 +338,20 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
                 f"{src.size[0]}x{src.size[1]}"
             )
         K = intr.K
+    from pose_lifting_core.camera import distortion_problem, intrinsics_problem
+
+    problem = None if K is None else intrinsics_problem(K, *src.size)
+    if problem:  # the same rules as the nodes: the prior is used instead, flagged estimated
+        print(
+            f"warning: {problem}: intrinsics estimated from the {args.hfov:g} deg prior",
+            file=sys.stderr,
+        )
+    elif distortion is not None:
+        bad = distortion_problem(distortion[0], distortion[1], K, *src.size)
+        if bad:
+            print(
+                f"warning: unusable distortion ({bad}): keypoints not undistorted", file=sys.stderr
+            )
     cfg = PipelineConfig(
         checkpoint=args.checkpoint,
         device=args.device,

@@ -18,7 +18,8 @@ import numpy as np
 from pose_lifting_core.camera import (
     DEFAULT_HFOV_DEG,
     Intrinsics,
-    K_is_valid,
+    distortion_problem,
+    intrinsics_problem,
     intrinsics_from_fov,
     undistort_pixels,
 )
@@ -45,6 +46,7 @@ class PipelineConfig:
     tracker_min_iou: float = 0.1
     tracker_max_age: int = 20
     smoothing_alpha: float = 1.0  # 1 = off; lag (1 - a) / a frames
+    max_distance_m: float = 50.0  # people placed farther from the camera are dropped (counted)
 
     def validate(self) -> "PipelineConfig":
         """Raise ValueError naming the first bad setting."""
@@ -56,6 +58,8 @@ class PipelineConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
         if not 0.0 < self.hfov_deg < 180.0:
             raise ValueError(f"hfov_deg must be in (0, 180), got {self.hfov_deg}")
+        if not self.max_distance_m > 0:
+            raise ValueError(f"max_distance_m must be > 0, got {self.max_distance_m}")
         if not 0.0 < self.smoothing_alpha <= 1.0:
             raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -88,13 +92,18 @@ class FrameResult:
     image_size: Tuple[int, int]
     persons: List[Person3D]
     timing: Dict[str, float] = field(default_factory=dict)
+    too_far: int = 0  # people dropped for being placed beyond max_distance_m
 
 
 def resolve_intrinsics(
     K: Optional[np.ndarray], width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG
 ) -> Intrinsics:
-    """A valid K as given; otherwise (None, all zero, NaN, non-positive focal) the prior."""
-    if K is not None and K_is_valid(np.asarray(K, dtype=np.float64)):
+    """K as given when it is plausible for the image (camera.intrinsics_problem); otherwise
+    (None, all zero, NaN, implausible) the field-of-view prior, flagged as estimated."""
+    if (
+        K is not None
+        and intrinsics_problem(np.asarray(K, dtype=np.float64), width, height) is None
+    ):
         return Intrinsics.from_K(K)
     return intrinsics_from_fov(width, height, hfov_deg)
 
@@ -114,6 +123,7 @@ class PoseEstimator:
         self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
         self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None
         self._index = 0
+        self._distortion: Tuple[object, bool] = (None, False)  # (camera key, usable)
         self._intrinsics: Tuple[object, Intrinsics, np.ndarray] = (
             None,
             None,
@@ -280,6 +290,16 @@ class PoseEstimator:
             self._intrinsics = (key, intr, K_used)
         return intr, K_used
 
+    def _distortion_usable(
+        self, distortion: Tuple[str, np.ndarray], K: np.ndarray, w: int, h: int
+    ) -> bool:
+        """camera.distortion_problem is None, remembered while the camera stays the same."""
+        model, D = distortion
+        key = (model, np.asarray(D, dtype=np.float64).tobytes(), K.tobytes(), w, h)
+        if self._distortion[0] != key:
+            self._distortion = (key, distortion_problem(model, D, K, w, h) is None)
+        return self._distortion[1]
+
     def _lift(
         self,
         kp,
@@ -298,15 +318,23 @@ class PoseEstimator:
         w, h = image_size
         intr, K = self._resolve_intrinsics(K, w, h)
         persons: List[Person3D] = []
+        too_far = 0
         t2 = t0
         if kp is not None and len(kp):
             k17, c17 = converted if converted is not None else to_skeleton17(kp, sc, layout)
-            if distortion is not None and not intr.estimated:
+            if (
+                distortion is not None
+                and not intr.estimated
+                and self._distortion_usable(distortion, K, w, h)
+            ):
                 k17 = undistort_pixels(k17, K, distortion[1], distortion[0])
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
             out = self.lifter.estimate(k17, c17, K)
             t2 = time.perf_counter()
             ok = np.isfinite(out.reprojection_error_px)
+            far = ok & ~(np.linalg.norm(out.root, axis=-1) <= self.config.max_distance_m)
+            ok &= ~far
+            too_far = int(far.sum())
             if own_ids is not None:
                 ids = own_ids[ok]
             elif self.config.track:
@@ -339,6 +367,7 @@ class PoseEstimator:
             (int(w), int(h)),
             persons,
             {"lift_solve_s": t2 - t0, "track_s": t3 - t2, "lift_solve_track_s": t3 - t0},
+            too_far,
         )
         self._index += 1
         return res

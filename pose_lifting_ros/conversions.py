@@ -109,14 +109,11 @@ def compressed_to_rgb(msg) -> np.ndarray:
 
 
 def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Optional[str]:
-    """Why a CameraInfo cannot be used as given (None when it can)."""
-    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
-    if not K.any():
-        return "CameraInfo K is all zero (uncalibrated camera)"
-    if not np.isfinite(K).all():
-        return "CameraInfo K contains NaN or infinity"
-    if K[0, 0] <= 0 or K[1, 1] <= 0:
-        return f"CameraInfo K has non-positive focal lengths fx={K[0, 0]}, fy={K[1, 1]}"
+    """Why a CameraInfo's K cannot be used as given (None when it can): camera.intrinsics_problem
+    (zero, NaN, skew, implausible focal length or principal point) or a size other than the
+    image's."""
+    from pose_lifting_core.camera import intrinsics_problem
+
     if (
         image_size is not None
         and msg.width
@@ -127,7 +124,9 @@ def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Op
             f"CameraInfo is for {msg.width}x{msg.height} but the image is "
             f"{image_size[0]}x{image_size[1]}"
         )
-    return None
+    w, h = image_size if image_size is not None else (msg.width, msg.height)
+    problem = intrinsics_problem(np.asarray(msg.k, dtype=np.float64).reshape(3, 3), int(w), int(h))
+    return None if problem is None else f"CameraInfo {problem}"
 
 
 def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tuple[int, int]]:

@@ -61,6 +61,7 @@ class LifterNodeBase(Node):
         self.slot = LatestSlot()
         self.failed = 0
         self.published = 0
+        self.too_far = 0  # people dropped for being placed beyond max_distance_m
         self._latency = collections.deque(maxlen=200)
         self._out_times = collections.deque(maxlen=200)
         self._in_times = collections.deque(maxlen=200)
@@ -137,6 +138,12 @@ class LifterNodeBase(Node):
                 self.warn_throttled(f"skipped a message: {exc}")
 
     def _publish(self, frame, header) -> None:
+        if frame.too_far:
+            self.too_far += frame.too_far
+            self.warn_throttled(
+                f"dropped {frame.too_far} person(s) placed beyond max_distance_m "
+                f"({self.estimator.config.max_distance_m:g} m)"
+            )
         self.out.publish(self.out.build(frame, header, self.outputs))
         self.published += 1
         self._out_times.append(time.monotonic())
@@ -158,6 +165,7 @@ class LifterNodeBase(Node):
             "dropped": self.slot.dropped,
             "failed": self.failed,
             "published": self.published,
+            "dropped_beyond_max_distance": self.too_far,
         }
 
     def diagnostic_status(self):

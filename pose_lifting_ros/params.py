@@ -76,6 +76,12 @@ PIPELINE_PARAMS: List[Param] = [
         range=(0.0, 0.99),
     ),
     Param(
+        "max_distance_m",
+        50.0,
+        "People placed farther than this from the camera are dropped (counted in /diagnostics)",
+        range=(0.5, 1000.0),
+    ),
+    Param(
         "smoothing_alpha",
         1.0,
         "Temporal smoothing of 3D joints, 1 = off; lag (1 - a) / a frames",
@@ -287,6 +293,7 @@ def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
         tracker_max_age=int(v["tracker_max_age"]),
         tracker_min_iou=float(v["tracker_min_iou"]),
         smoothing_alpha=float(v["smoothing_alpha"]),
+        max_distance_m=float(v["max_distance_m"]),
         landmark_model=v.get("landmark_model", "full"),
         person_detector=v.get("person_detector", "both"),
         detector_threads=int(v.get("detector_threads", 2)),

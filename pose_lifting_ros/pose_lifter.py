@@ -18,7 +18,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
-from pose_lifting_core.camera import DISTORTION_MODELS
+from pose_lifting_core.camera import distortion_problem
 from pose_lifting_ros.conversions import camera_info_problem, compressed_to_rgb
 from pose_lifting_ros.lifter_base import LifterNodeBase
 from pose_lifting_ros.main import run_node
@@ -65,20 +65,16 @@ class PoseLifter(LifterNodeBase):
                     f"{est.config.hfov_deg:g} deg field of view"
                 )
             else:
-                K = info.k
+                K = np.reshape(info.k, (3, 3))
                 D = np.asarray(info.d, dtype=np.float64)
                 if D.size and D.any():
-                    if info.distortion_model in DISTORTION_MODELS and np.isfinite(D).all():
+                    bad = distortion_problem(info.distortion_model, D, K, size[0], size[1])
+                    if bad is None:
                         distortion = (info.distortion_model, D)
                     else:
-                        self.warn_once(
-                            f"unusable distortion (model {info.distortion_model!r}, D "
-                            f"{D.tolist()}): keypoints not undistorted"
-                        )
+                        self.warn_once(f"unusable distortion ({bad}): keypoints not undistorted")
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return est.process(
-            rgb, None if K is None else np.reshape(K, (3, 3)), stamp, distortion
-        ), msg.header
+        return est.process(rgb, K, stamp, distortion), msg.header
 
 
 def main(args=None) -> int:

@@ -1,4 +1,5 @@
 import math
+import re
 
 import numpy as np
 import pytest
@@ -67,3 +68,42 @@ def test_K_validity():
     assert not K_is_valid(bad)
     assert not K_is_valid(np.eye(2))
     assert Intrinsics.from_K(_K()).K[1, 1] == pytest.approx(808.0)
+
+
+@pytest.mark.parametrize(
+    "K, match",
+    [
+        (np.zeros((3, 3)), "all zero"),
+        ([[np.nan, 0, 320], [0, 500, 240], [0, 0, 1]], "NaN or infinity"),
+        ([[5e-7, 0, 320], [0, 5e-7, 240], [0, 0, 1]], "implausible for a 640 px wide image"),
+        ([[1e5, 0, 320], [0, 1e5, 240], [0, 0, 1]], "implausible"),
+        ([[500, 0, 1e9], [0, 500, 240], [0, 0, 1]], "principal point .* outside a 640x480 image"),
+        ([[500, 3, 320], [0, 500, 240], [0, 0, 1]], "skew"),
+        ([[500, 0, 320], [0, 500, 240], [0, 0, 2]], "last row"),
+        ([[-500, 0, 320], [0, 500, 240], [0, 0, 1]], "non-positive focal"),
+    ],
+)
+def test_implausible_intrinsics_are_named(K, match):
+    from pose_lifting_core.camera import intrinsics_problem
+
+    problem = intrinsics_problem(np.asarray(K, dtype=float), 640, 480)
+    assert problem is not None and re.search(match, problem), problem
+    assert intrinsics_problem(_K(), 640, 480) is None
+
+
+@pytest.mark.parametrize(
+    "model, D, match",
+    [
+        ("plumb_bob", [0.1, 0.01], "takes 4, 5, 8, 12, 14 coefficients, got 2"),
+        ("plumb_bob", [1e6, 0, 0, 0, 0], "would move an image corner"),
+        ("plumb_bob", [0.1, np.inf, 0, 0, 0], "NaN or infinity"),
+        ("equidistant", [0.1, 0.0, 0.0, 0.0, 0.0], "takes 4 coefficients, got 5"),
+        ("kannala", [0.1, 0.0, 0.0, 0.0], "unsupported distortion model"),
+    ],
+)
+def test_unusable_distortion_is_named(model, D, match):
+    from pose_lifting_core.camera import distortion_problem
+
+    problem = distortion_problem(model, np.array(D), _K(), 640, 480)
+    assert problem is not None and re.search(match, problem), problem
+    assert distortion_problem("plumb_bob", np.array([-0.1, 0.01, 0, 0, 0]), _K(), 640, 480) is None

@@ -382,3 +382,26 @@ def test_lift_prints_the_path_it_wrote(tmp_path, capsys):
     )
     assert code == 0 and f"-> {tmp_path}/result.npz" in out
     assert os.path.isfile(tmp_path / "result.npz")
+
+
+def test_lift_does_not_use_an_implausible_K(tmp_path, capsys):
+    X, kp = _standing_h36m()
+    tiny = np.array([[5e-7, 0, 640], [0, 5e-7, 360], [0, 0, 1.0]])
+    path = _write(
+        tmp_path, keypoints=kp, layout="h36m17", K=tiny, image_size=np.array([1280, 720])
+    )
+    code, out, err = _run(
+        ["lift", "--keypoints", path, "--output", str(tmp_path / "o.npz")], capsys
+    )
+    assert code == 0 and "implausible for a 1280 px wide image" in err and "K not used" in err
+    with np.load(str(tmp_path / "o.npz")) as z:
+        assert z["K_estimated"].all() and z["K"][0, 0, 0] > 100
+    path = _write(
+        tmp_path,
+        name="nosize.npz",
+        keypoints=kp,
+        layout="h36m17",
+        K=np.array([[500.0, 3, 640], [0, 500, 360], [0, 0, 1]]),
+    )
+    code, _, err = _run(["lift", "--keypoints", path, "--output", str(tmp_path / "p.npz")], capsys)
+    assert code == 2 and "skew" in err and "image_size to use the prior" in err

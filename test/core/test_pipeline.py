@@ -250,3 +250,24 @@ def test_reconfigure_updates_the_detector_in_place_and_refuses_what_it_cannot_ch
         ValueError, match="cannot change landmark_model, detector_threads at run time"
     ):
         est.reconfigure(dataclasses.replace(est.config, landmark_model="lite", detector_threads=1))
+
+
+def test_implausible_K_and_distortion_fall_back_and_far_people_are_dropped(estimator):
+    import dataclasses
+
+    X, kp = _crowd(3)  # 4.2-4.8 m from the camera
+    est = PoseEstimator(estimator.config, lifter=estimator.lifter)
+    tiny = np.array([[5e-7, 0, 640], [0, 5e-7, 360], [0, 0, 1.0]])  # kilometres before
+    res = est.process_keypoints(kp, None, "h36m17", (1280, 720), tiny)
+    assert res.intrinsics.estimated
+    assert res.intrinsics.fx == pytest.approx(1280 / 2 / np.tan(np.radians(30)))
+    # a plumb_bob D with 2 coefficients is ignored; the frame is still lifted
+    D2 = ("plumb_bob", np.array([0.1, 0.01]))
+    assert (
+        len(est.process_keypoints(kp, None, "h36m17", (1280, 720), K, distortion=D2).persons) == 3
+    )
+    near = PoseEstimator(
+        dataclasses.replace(estimator.config, max_distance_m=1.0), lifter=estimator.lifter
+    )
+    res = near.process_keypoints(kp, None, "h36m17", (1280, 720), K)
+    assert res.persons == [] and res.too_far == 3
