@@ -65,9 +65,12 @@ class LifterNodeBase(Node):
         self._latency = collections.deque(maxlen=200)
         self._out_times = collections.deque(maxlen=200)
         self._in_times = collections.deque(maxlen=200)
+        self._outcomes = collections.deque(maxlen=200)  # (time, processed without error)
         self._running = True
         self._worker = threading.Thread(target=self._work, name=f"{name}_worker", daemon=True)
-        self.create_timer(outputs.diagnostics_period_s, self._publish_diagnostics)
+        self._diag_timer = self.create_timer(
+            outputs.diagnostics_period_s, self._publish_diagnostics
+        )
 
     def start(self) -> None:
         self._worker.start()
@@ -90,12 +93,15 @@ class LifterNodeBase(Node):
             self._warned.add(text)
             self.get_logger().warning(text)
 
-    def warn_throttled(self, text: str, period_s: float = 5.0) -> None:
-        """Log a warning, at most once per period for the same text (different problems each
-        get their own line)."""
+    def warn_throttled(
+        self, text: str, category: Optional[str] = None, period_s: float = 5.0
+    ) -> None:
+        """Log a warning, at most once per period per category of problem (by default the
+        text): a hundred slightly different messages of one kind give one line."""
+        key = category or text
         now = time.monotonic()
-        if now - self._last_warn.get(text, -1e9) >= period_s:
-            self._last_warn[text] = now
+        if now - self._last_warn.get(key, -1e9) >= period_s:
+            self._last_warn[key] = now
             if len(self._last_warn) > 256:
                 self._last_warn.clear()
             self.get_logger().warning(text)
@@ -107,7 +113,13 @@ class LifterNodeBase(Node):
 
         def apply(values) -> None:
             self._pending = pipeline_config(values)  # raises ValueError -> refused with the reason
+            old_period = self.outputs.diagnostics_period_s
             self.outputs = OutputConfig.from_values(values, self.get_namespace())
+            if self.outputs.diagnostics_period_s != old_period:
+                self.destroy_timer(self._diag_timer)
+                self._diag_timer = self.create_timer(
+                    self.outputs.diagnostics_period_s, self._publish_diagnostics
+                )
 
         on_set_validator(self, specs, apply)
 
@@ -133,32 +145,37 @@ class LifterNodeBase(Node):
                 frame, header = out
                 self._publish(frame, header)
                 self._latency.append(time.monotonic() - t_in)
+                self._outcomes.append((time.monotonic(), True))
             except Exception as exc:  # one bad message never kills the node
                 self.failed += 1
-                self.warn_throttled(f"skipped a message: {exc}")
+                self._outcomes.append((time.monotonic(), False))
+                self.warn_throttled(f"skipped a message: {exc}", f"skipped: {type(exc).__name__}")
 
     def _publish(self, frame, header) -> None:
         if frame.too_far:
             self.too_far += frame.too_far
             self.warn_throttled(
                 f"dropped {frame.too_far} person(s) placed beyond max_distance_m "
-                f"({self.estimator.config.max_distance_m:g} m)"
+                f"({self.estimator.config.max_distance_m:g} m)",
+                "too far",
             )
         self.out.publish(self.out.build(frame, header, self.outputs))
         self.published += 1
         self._out_times.append(time.monotonic())
 
-    @staticmethod
-    def _rate(times) -> float:
-        t = list(times)
-        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+    RECENT_S = 5.0  # the window that rates and the diagnostics level look at
 
-    def stats(self) -> dict:
+    def _rate(self, times, now: float) -> float:
+        """Events per second over the last RECENT_S seconds: it decays to 0 when they stop."""
+        return sum(1 for t in list(times) if t > now - self.RECENT_S) / self.RECENT_S
+
+    def stats(self, now: Optional[float] = None) -> dict:
+        now = time.monotonic() if now is None else now
         lat = sorted(self._latency)
         pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0  # noqa: E731
         return {
-            "input_rate_hz": self._rate(self._in_times),
-            "output_rate_hz": self._rate(self._out_times),
+            "input_rate_hz": self._rate(self._in_times, now),
+            "output_rate_hz": self._rate(self._out_times, now),
             "latency_ms_p50": pct(0.5),
             "latency_ms_p95": pct(0.95),
             "received": self.slot.received,
@@ -168,22 +185,39 @@ class LifterNodeBase(Node):
             "dropped_beyond_max_distance": self.too_far,
         }
 
-    def diagnostic_status(self):
-        """This node's diagnostic_msgs/DiagnosticStatus, named by the node's fully qualified
-        name, so that several cameras' nodes report apart."""
+    def health(self, now: Optional[float] = None) -> tuple:
+        """(level, reason) from the last RECENT_S seconds: ERROR when every recent frame failed
+        (the detector or the lifter cannot run); WARN when most recent frames failed, or when
+        input arrives but nothing has gone out for three diagnostics periods; OK otherwise."""
+        from diagnostic_msgs.msg import DiagnosticStatus
+
+        now = time.monotonic() if now is None else now
+        recent = [ok for t, ok in list(self._outcomes) if t > now - self.RECENT_S]
+        failed = recent.count(False)
+        if len(recent) >= 3 and failed == len(recent):
+            return DiagnosticStatus.ERROR, f"every one of the last {failed} frames failed"
+        if recent and failed > len(recent) / 2:
+            return DiagnosticStatus.WARN, f"{failed} of the last {len(recent)} frames failed"
+        quiet = 3 * self.outputs.diagnostics_period_s
+        last_in = self._in_times[-1] if self._in_times else -1e18
+        last_out = self._out_times[-1] if self._out_times else -1e18
+        if now - last_in < quiet and now - last_out > quiet:
+            return DiagnosticStatus.WARN, f"input arrives but no output for {quiet:g} s"
+        return DiagnosticStatus.OK, "ok"
+
+    def diagnostic_status(self, now: Optional[float] = None):
+        """This node's diagnostic_msgs/DiagnosticStatus (level from `health`), named by the
+        node's fully qualified name, so that several cameras' nodes report apart."""
         from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
-        s = self.stats()
+        s = self.stats(now)
         st = DiagnosticStatus(
             name=f"{self.get_fully_qualified_name()}: pipeline", hardware_id="pose_lifting"
         )
-        st.level = (
-            DiagnosticStatus.OK
-            if s["failed"] == 0 or s["published"] > 0
-            else DiagnosticStatus.WARN
-        )
+        st.level, reason = self.health(now)
         st.message = (
-            f"{s['output_rate_hz']:.1f} Hz out, {s['dropped']} dropped, {s['failed']} failed"
+            f"{reason}; {s['output_rate_hz']:.1f} Hz out, {s['dropped']} dropped, "
+            f"{s['failed']} failed"
         )
         st.values = [
             KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))

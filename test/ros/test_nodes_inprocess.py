@@ -317,3 +317,55 @@ def test_two_cameras_publish_distinct_tf_frames_and_diagnostics(graph):
     assert not any(f.startswith("body_") for f in frames)
     names = [n.diagnostic_status().name for n in lifters]
     assert names == ["/cam1/pose_lifter: pipeline", "/cam2/pose_lifter: pipeline"]
+
+
+def test_diagnostics_tell_the_recent_truth(graph, monkeypatch):
+    """The level comes from the last seconds: OK, WARN when most recent frames failed or input
+    arrives without output, ERROR when every recent frame failed; rates decay to 0."""
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    node = KeypointLifter(context=ctx)
+    nodes.append(node)
+    t = 1000.0
+    node._outcomes.extend([(t - 1, True)] * 10)
+    node._in_times.extend([t - 1] * 10)
+    node._out_times.extend([t - 1] * 10)
+    assert node.health(t)[0] == DiagnosticStatus.OK
+    assert node.stats(t)["output_rate_hz"] == pytest.approx(10 / node.RECENT_S)
+    assert node.stats(t + 60)["output_rate_hz"] == 0.0  # output stopped: the rate decays
+    node._outcomes.extend([(t + 0.5, False)] * 11)
+    level, reason = node.health(t + 0.6)
+    assert level == DiagnosticStatus.WARN and "11 of the last 21 frames failed" in reason
+    assert node.health(t + 4.5)[0] == DiagnosticStatus.ERROR  # only failures left in the window
+    node._outcomes.clear()
+    node._in_times.append(t + 9)  # input arrives, nothing published since t - 1
+    level, reason = node.health(t + 9.5)
+    assert level == DiagnosticStatus.WARN and "no output" in reason
+    st = node.diagnostic_status(t + 9.5)
+    assert st.level == DiagnosticStatus.WARN and st.message.startswith("input arrives")
+
+
+def test_warnings_are_throttled_per_category_and_the_diagnostics_period_applies(
+    graph, monkeypatch
+):
+    import rclpy.impl.rcutils_logger as rl
+
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    node = KeypointLifter(context=ctx)
+    nodes.append(node)
+    warned = []
+    monkeypatch.setattr(rl.RcutilsLogger, "warning", lambda self, msg, **kw: warned.append(msg))
+    for i in range(100):  # 100 slightly different truncated images: one line
+        node.warn_throttled(
+            f"skipped a message: image data has {i} bytes", "skipped: ConversionError"
+        )
+    node.warn_throttled("skipped a message: bad layout", "skipped: ValueError")
+    assert len(warned) == 2
+    period = node._diag_timer.timer_period_ns
+    assert node.set_parameters([Parameter("diagnostics_period_s", value=0.25)])[0].successful
+    assert node._diag_timer.timer_period_ns == 250_000_000 != period
