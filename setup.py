@@ -36,9 +36,9 @@ setup(
     entry_points={
         "console_scripts": [
             "pose-lifting = pose_lifting_core.cli:main",
-            "pose_lifter = pose_lifting_ros.pose_lifter:main",
-            "keypoint_lifter = pose_lifting_ros.keypoint_lifter:main",
-            "video_source = pose_lifting_ros.video_source:main",
+            "pose_lifter = pose_lifting_ros.main:pose_lifter",
+            "keypoint_lifter = pose_lifting_ros.main:keypoint_lifter",
+            "video_source = pose_lifting_ros.main:video_source",
             "pose_lifting_demo = pose_lifting_ros.demo_graph:main",
         ]
     },

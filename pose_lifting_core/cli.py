@@ -142,6 +142,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_writable(path: str) -> None:
+    """CliError unless `path` can be written (its folder is created when missing)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the folder of {path}: {exc.strerror or exc}")
+    if os.path.isdir(path):
+        raise CliError(f"output {path} is a folder")
+    target = path if os.path.exists(path) else folder
+    if not os.access(target, os.W_OK):
+        raise CliError(f"output {path} is not writable")
+
+
 def _write_json(path: Optional[str], doc: dict) -> None:
     if path:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -323,6 +337,9 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from pose_lifting_core.media import RenderWriter, open_source
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict
 
+    for out in (args.output, args.render):  # before any work: a long run must not fail at the end
+        if out:
+            _check_writable(out)
     src = open_source(args.input)
     K, distortion = None, None
     if args.intrinsics is not None:
@@ -392,6 +409,10 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         if writer is not None:
             writer.close()
             view.close()
+    for f, reason in src.skipped:
+        print(f"warning: skipped {f}: {reason}", file=sys.stderr)
+    if not frames:
+        raise CliError(f"no frame of {args.input} could be processed ({len(src.skipped)} skipped)")
     doc = {
         "intrinsics": {
             "fx": intr.fx,
@@ -411,6 +432,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         f"{len(frames)} frame(s), {sum(n_people)} person detections ({len(ids)} track ids), "
         f"{np.mean(n_people):.1f} people per frame, {len(frames) / max(busy, 1e-9):.1f} frames/s "
         f"(detection + lifting, {cfg.detector_threads} threads)"
+        + (f"; {len(src.skipped)} unreadable file(s) skipped" if src.skipped else "")
         + (
             f"; K estimated (f={intr.fx:.0f} px, {args.hfov:g} deg prior)"
             if intr.estimated

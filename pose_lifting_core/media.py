@@ -7,7 +7,7 @@ with their times, and writing a PNG or an MP4. OpenCV does the decoding and enco
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Optional, Tuple
 
 import numpy as np
@@ -29,9 +29,11 @@ class Source:
     num_frames: int
     fps: Optional[float]
     size: Tuple[int, int]
+    skipped: list = field(default_factory=list)  # (file, reason) of folder images not decoded
 
     def frames(self) -> Iterator[Tuple[int, float, np.ndarray]]:
-        """(index, time_s, RGB uint8 (H, W, 3)); folder frames are 1 s apart by convention."""
+        """(index, time_s, RGB uint8 (H, W, 3)); folder frames are 1 s apart by convention. A
+        folder image that cannot be decoded is skipped and listed in `skipped`; the rest go on."""
         import cv2
 
         if self.kind == "video":
@@ -49,7 +51,14 @@ class Source:
         else:
             files = [self.path] if self.kind == "image" else _images_in(self.path)
             for i, f in enumerate(files):
-                yield i, float(i), read_image(f)
+                try:
+                    rgb = read_image(f)
+                except MediaError as exc:
+                    if self.kind == "image":
+                        raise
+                    self.skipped.append((f, str(exc)))
+                    continue
+                yield i, float(i), rgb
 
 
 def _images_in(folder: str) -> list:
@@ -79,8 +88,13 @@ def open_source(path: str) -> Source:
         files = _images_in(path)
         if not files:
             raise MediaError(f"folder {path} has no images ({', '.join(IMAGE_EXT)})")
-        h, w = read_image(files[0]).shape[:2]
-        return Source(path, "folder", len(files), None, (w, h))
+        for f in files:  # the size of the first image that decodes
+            try:
+                h, w = read_image(f).shape[:2]
+                return Source(path, "folder", len(files), None, (w, h))
+            except MediaError:
+                continue
+        raise MediaError(f"no image in folder {path} can be decoded")
     ext = os.path.splitext(path)[1].lower()
     if ext in IMAGE_EXT:
         h, w = read_image(path).shape[:2]

@@ -2,7 +2,9 @@
 and, for whoever starts nodes as processes (demo, tests, benchmarks), the one way to stop them.
 
 A node that cannot start (bad parameter, missing or corrupt checkpoint or model) prints one line
-naming the problem and exits with status 1. SIGINT and SIGTERM end the spin and shut down.
+naming the problem and exits with status 1; a params file that cannot be parsed, status 2.
+SIGINT and SIGTERM at any moment end the process with status 0: while it is still loading (the
+entry points below install that first), and later by ending the spin and shutting down.
 """
 
 from __future__ import annotations
@@ -26,6 +28,63 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
     return proc.poll()
 
 
+def _stop_while_starting() -> None:
+    """Until rclpy takes the signals over, SIGINT and SIGTERM end the process at once with
+    status 0 (a node stopped while it imports torch and loads its models)."""
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def pose_lifter() -> int:
+    """Entry point of the pose_lifter node (console script and `ros2 run`)."""
+    _stop_while_starting()
+    from pose_lifting_ros.pose_lifter import main
+
+    return main()
+
+
+def keypoint_lifter() -> int:
+    """Entry point of the keypoint_lifter node."""
+    _stop_while_starting()
+    from pose_lifting_ros.keypoint_lifter import main
+
+    return main()
+
+
+def video_source() -> int:
+    """Entry point of the video_source node."""
+    _stop_while_starting()
+    from pose_lifting_ros.video_source import main
+
+    return main()
+
+
+def params_file_problem(argv: List[str]) -> Optional[str]:
+    """Why a `--params-file` among the arguments cannot be used (unreadable, not YAML, not a
+    mapping), or None. Checked before rcl parses them, so the user sees one line, not rcl's."""
+    import yaml
+
+    for flag, path in zip(argv, argv[1:]):
+        if flag != "--params-file":
+            continue
+        try:
+            with open(path) as fh:
+                doc = yaml.safe_load(fh)
+        except OSError as exc:
+            return f"cannot read params file {path}: {exc.strerror or exc}"
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            return f"params file {path} is not valid YAML{where}"
+        if not isinstance(doc, dict):
+            return f"params file {path} is not a YAML mapping of node names to ros__parameters"
+    return None
+
+
 def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException
@@ -33,7 +92,16 @@ def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
     from pose_lifting_core.detection import DetectorError
     from pose_lifting_core.lifter import CheckpointError
 
-    rclpy.init(args=args)
+    name = getattr(factory, "__name__", "node")
+    problem = params_file_problem(sys.argv if args is None else args)
+    if problem is None:
+        try:
+            rclpy.init(args=args)
+        except Exception as exc:  # rcl refused the arguments
+            problem = " ".join(str(exc).split())
+    if problem is not None:
+        print(f"{name}: error: {problem}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
     node = None
     code = 0

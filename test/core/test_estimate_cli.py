@@ -115,3 +115,32 @@ def test_bad_intrinsics(tmp_path, capsys):
     y3 = tmp_path / "broken.yaml"
     y3.write_text("camera_matrix: [unclosed\n")
     _bad(["estimate", SAMPLE, "--camera-info", str(y3)], capsys, "not valid YAML")
+
+
+def test_a_bad_file_in_a_folder_is_skipped_and_counted(tmp_path, capsys):
+    import shutil
+
+    shutil.copy(SAMPLE, tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"")  # an empty file
+    shutil.copy(SAMPLE, tmp_path / "c.png")
+    out_json = str(tmp_path / "out" / "o.json")
+    code, out, err = _run(["estimate", str(tmp_path), "--output", out_json, "--quiet"], capsys)
+    assert code == 0, err
+    assert f"warning: skipped {tmp_path}/b.png: cannot decode image" in err
+    assert "2 frame(s)" in out and "1 unreadable file(s) skipped" in out
+    assert len(json.load(open(out_json))["frames"]) == 2
+
+
+def test_nothing_processable_and_unwritable_outputs_fail_before_work(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.png").write_bytes(b"not an image")
+    code, _, err = _run(["estimate", str(bad), "--quiet"], capsys)
+    assert code == 2 and "no image in folder" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "taken").mkdir()
+    code, _, err = _run(["estimate", SAMPLE, "--output", str(tmp_path / "taken")], capsys)
+    assert code == 2 and "is a folder" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = _run(["estimate", SAMPLE, "--output", str(blocker / "o.json")], capsys)
+    assert code == 2 and "cannot create the folder" in err

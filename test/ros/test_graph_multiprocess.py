@@ -412,3 +412,43 @@ def test_pose_lifter_without_models_says_what_to_run(tmp_path):
     assert len(lines) == 1 and "Traceback" not in log, log
     assert "pose_detection.tflite is missing; run: pose-lifting fetch-models" in lines[0]
     assert "ros2 run pose_lifting fetch_models" in lines[0]
+
+
+def test_a_malformed_params_file_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("keypoint_lifter:\n  ros__parameters:\n    max_people: [1, \n")
+    p = start(
+        "keypoint_lifter",
+        ["--ros-args", "--params-file", str(bad)],
+        ros_env(),
+        str(tmp_path / "k.log"),
+    )
+    try:
+        assert p.wait(60) == 2
+    finally:
+        if p.poll() is None:
+            p.kill()
+    log = open(tmp_path / "k.log").read()
+    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
+    assert len(lines) == 1 and "Traceback" not in log, log
+    assert f"KeypointLifter: error: params file {bad} is not valid YAML (line 4)" in lines[0]
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("after_s", [0.3, 1.5, 4.0])
+def test_a_signal_at_any_moment_exits_0_within_2_s(tmp_path, sig, after_s):
+    """While importing, while loading the models, or while spinning: exit 0, no traceback."""
+    import signal
+    import time
+
+    p = start("keypoint_lifter", [], ros_env(), str(tmp_path / "k.log"))
+    try:
+        time.sleep(after_s)  # the moment of the signal is the point of this test
+        p.send_signal(getattr(signal, sig))
+        t0 = time.monotonic()
+        code = p.wait(10)
+        assert time.monotonic() - t0 < 2.0 and code == 0, (code, open(tmp_path / "k.log").read())
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert "Traceback" not in open(tmp_path / "k.log").read()
