@@ -67,10 +67,31 @@ def _images_in(folder: str) -> list:
     )
 
 
+def image_file_size(path: str) -> Optional[Tuple[int, int]]:
+    """(width, height) from an image file's header without decoding it (Pillow reads only the
+    header), or None when Pillow does not know the format."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Image.DecompressionBombError as exc:  # Pillow's own guard; its message has the size
+        raise MediaError(f"image {path} is too large to read ({exc})") from exc
+    except Exception:  # not a format Pillow reads: OpenCV decides when decoding
+        return None
+
+
 def read_image(path: str) -> np.ndarray:
-    """RGB uint8 (H, W, 3) from an image file (grey images become 3 channels)."""
+    """RGB uint8 (H, W, 3) from an image file (grey images become 3 channels). An image over
+    the pipeline's size limit is refused from its header, before it is decoded."""
     import cv2
 
+    from pose_lifting_core.detection import image_size_problem
+
+    size = image_file_size(path)
+    problem = image_size_problem(*size) if size is not None else None
+    if problem:
+        raise MediaError(f"{path}: {problem}")
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     if bgr is None or bgr.size == 0:
         raise MediaError(f"cannot decode image {path}")
@@ -100,8 +121,16 @@ def open_source(path: str) -> Source:
         h, w = read_image(path).shape[:2]
         return Source(path, "image", 1, None, (w, h))
     if ext in VIDEO_EXT:
+        from pose_lifting_core.detection import image_size_problem
+
         cap = cv2.VideoCapture(path)
         try:
+            size = (
+                int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            )
+            if image_size_problem(*size):
+                raise MediaError(f"{path}: video frames: {image_size_problem(*size)}")
             ok, frame = cap.read()
             if not ok or frame is None:
                 raise MediaError(f"cannot decode video {path}")

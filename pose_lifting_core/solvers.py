@@ -128,6 +128,7 @@ def estimate_focal(
     num_grid: int = 41,
     num_bootstrap: int = 200,
     seed: int = 0,
+    max_people: int = 2000,
 ) -> FocalEstimate:
     """Pool many people/frames of one static camera to estimate its focal length (square
     pixels, principal point at the image centre).
@@ -136,10 +137,16 @@ def estimate_focal(
     and its reprojection error taken relative to its 2D size. One frame barely constrains f
     (after root solving the error is nearly flat in f); the pooled cost over many samples is
     minimised, and the spread of the minimum over bootstrap resamples of the samples gives the
-    uncertainty. lift(keypoints (M, J, 2), weights (M, J), K (M, 3, 3)) -> X_rel (M, J, 3)."""
-    S = len(keypoints)
-    if S == 0:
+    uncertainty. lift(keypoints (M, J, 2), weights (M, J), K (M, 3, 3)) -> X_rel (M, J, 3).
+    More than `max_people` people are subsampled (seeded), so time and memory stay bounded."""
+    if len(keypoints) == 0:
         raise ValueError("focal estimation needs at least one person")
+    if len(keypoints) > max_people:  # bounded cost: a seeded random subset of the people
+        pick = np.sort(
+            np.random.default_rng(seed).choice(len(keypoints), max_people, replace=False)
+        )
+        keypoints, weights = np.asarray(keypoints)[pick], np.asarray(weights)[pick]
+    S = len(keypoints)
     w, h = image_size
     grid = np.exp(np.linspace(np.log(f_range[0]), np.log(f_range[1]), num_grid))
     K = np.zeros((num_grid, S, 3, 3))

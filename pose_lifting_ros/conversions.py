@@ -8,9 +8,12 @@ Every failure raises ConversionError with a message that names the problem.
 
 from __future__ import annotations
 
+import io
 from typing import Optional, Tuple
 
 import numpy as np
+
+from pose_lifting_core.detection import image_size_problem
 
 from pose_lifting_core.skeleton import JOINT_NAMES
 
@@ -50,6 +53,8 @@ def image_to_rgb(msg) -> np.ndarray:
         )
     ch, dtype = _ENCODINGS[enc]
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    if image_size_problem(w, h):
+        raise ConversionError(image_size_problem(w, h))
     if h == 0 or w == 0:
         raise ConversionError(f"empty image ({w}x{h})")
     if ch == 2 and w % 2:  # YUV 4:2:2 packs two pixels into 4 bytes
@@ -99,10 +104,21 @@ def compressed_to_rgb(msg) -> np.ndarray:
     """sensor_msgs/CompressedImage (jpeg/png) -> (H, W, 3) uint8 RGB."""
     import cv2
 
-    buf = np.frombuffer(bytes(msg.data), dtype=np.uint8)
-    if buf.size == 0:
+    data = bytes(msg.data)
+    if not data:
         raise ConversionError("empty compressed image")
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    try:  # the size from the header, before decoding (Pillow reads only the header)
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            too_big = image_size_problem(*im.size)
+    except Image.DecompressionBombError as exc:
+        too_big = str(exc)
+    except Exception:  # a format Pillow does not read: OpenCV decides
+        too_big = None
+    if too_big:
+        raise ConversionError(too_big)
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ConversionError(f"cannot decode compressed image (format {msg.format!r})")
     return bgr[..., ::-1]

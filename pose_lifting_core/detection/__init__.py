@@ -16,7 +16,7 @@ at (0, 0) (the OpenCV convention).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Protocol, runtime_checkable
+from typing import List, Optional, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -25,6 +25,21 @@ __all__ = ["Person2D", "Detector", "DetectorError"]
 
 class DetectorError(RuntimeError):
     """A model file is missing or unreadable, or an image cannot be used (message says which)."""
+
+
+MAX_IMAGE_PIXELS = 40_000_000
+"""Largest image the pipeline takes (8K video is 33 megapixels); larger ones are refused with
+one line naming this limit, before they are decoded where the format allows."""
+
+
+def image_size_problem(width: int, height: int) -> Optional[str]:
+    """Why an image of this size is refused (over MAX_IMAGE_PIXELS), or None."""
+    if width * height > MAX_IMAGE_PIXELS:
+        return (
+            f"image {width}x{height} has {width * height / 1e6:.0f} megapixels; the limit is "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
+        )
+    return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pose_lifting_core.detection import DetectorError, Person2D
+from pose_lifting_core.detection import DetectorError, Person2D, image_size_problem
 from pose_lifting_core.detection.models import LANDMARK_MODELS, model_path
 from pose_lifting_core.tracking import box_iou as pairwise_iou
 
@@ -57,6 +57,7 @@ _HOG_ROI_PER_HEIGHT = 1.0
 _HOG_MIN_WEIGHT = 0.3
 _HOG_NMS_IOU = 0.5
 _HOG_SCALE_STEP = 1.1
+_HOG_MAX_PIXELS = 640 * 480  # larger images are searched scaled down to this area
 # A proposal whose ROI overlaps a kept person's ROI by more than this is not run again.
 _ROI_MATCH_IOU = 0.4
 # Two results whose nose/shoulder/hip keypoints are on average closer than this fraction of
@@ -176,6 +177,9 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
         raise DetectorError(f"image shape must be HxWx3 (RGB) or HxW (grey), got {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise DetectorError(f"image is empty (shape {image.shape})")
+    too_big = image_size_problem(image.shape[1], image.shape[0])
+    if too_big:
+        raise DetectorError(too_big)
     return np.ascontiguousarray(image)
 
 
@@ -388,9 +392,13 @@ class BlazePoseDetector:
         import cv2
 
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        up = _HOG_UPSCALE
+        # the search runs on at most _HOG_MAX_PIXELS (before the upscale): its cost, which grows
+        # with the area, stays that of a 640x480 image at HD and beyond
+        h, w = grey.shape
+        up = _HOG_UPSCALE * min(1.0, float(np.sqrt(_HOG_MAX_PIXELS / (w * h))))
         if up != 1.0:
-            grey = cv2.resize(grey, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
+            interp = cv2.INTER_LINEAR if up > 1.0 else cv2.INTER_AREA
+            grey = cv2.resize(grey, None, fx=up, fy=up, interpolation=interp)
         win_w, win_h = self._hog.winSize
         if grey.shape[0] < win_h or grey.shape[1] < win_w:
             return []  # smaller than one detection window (OpenCV crashes on these)

@@ -142,3 +142,15 @@ def test_root_needs_an_iteration():
         solve_root(
             np.zeros((1, 17, 3)), np.zeros((1, 17, 2)), np.ones((1, 17)), _K(), iterations=0
         )
+
+
+def test_pooled_focal_estimation_subsamples_many_people():
+    calls = []
+
+    def lift(kp, w, K):
+        calls.append(len(kp))
+        return np.zeros(kp.shape[:-1] + (3,)) + np.linspace(0, 0.5, kp.shape[1])[:, None]
+
+    kp = np.random.default_rng(0).uniform(0, 640, (5000, 17, 2))
+    est = estimate_focal(lift, kp, np.ones((5000, 17)), (640, 480), num_grid=5, max_people=100)
+    assert est.num_samples == 100 and calls == [5 * 100]

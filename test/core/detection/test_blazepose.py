@@ -19,6 +19,7 @@ cv2 = pytest.importorskip("cv2", reason="needs opencv-python (scripts/setup.sh)"
 pytest.importorskip("ai_edge_litert", reason="needs ai-edge-litert (scripts/setup.sh)")
 from pose_lifting_core.detection.blazepose import (  # noqa: E402
     BlazePoseDetector,
+    as_rgb,
     roi_from_alignment,
     ssd_anchors,
 )
@@ -275,3 +276,63 @@ def test_tracking_one_person_costs_one_landmark_run_per_frame():
     trk.reset()
     trk.detect(one)
     assert trk.last_timing["detector_runs"] == 1
+
+
+def test_images_over_the_size_limit_are_refused_in_one_line():
+    from pose_lifting_core.detection import MAX_IMAGE_PIXELS, image_size_problem
+
+    assert image_size_problem(7680, 4320) is None  # 8K video
+    assert (
+        "image 20000x20000 has 400 megapixels; the limit is 40 megapixels"
+        in image_size_problem(20000, 20000)
+    )
+    with pytest.raises(DetectorError, match="the limit is 40 megapixels"):
+        as_rgb(np.zeros((7000, MAX_IMAGE_PIXELS // 7000 + 1), np.uint8))
+
+
+def test_an_oversized_image_file_is_refused_from_its_header(tmp_path):
+    import time
+
+    from PIL import Image
+
+    from pose_lifting_core.media import MediaError, read_image
+
+    path = str(tmp_path / "big.png")
+    Image.new("L", (9000, 5000)).save(path)  # 45 megapixels of one grey: a small file
+    t0 = time.perf_counter()
+    with pytest.raises(
+        MediaError, match="big.png: image 9000x5000 has 45 megapixels; the limit is 40"
+    ):
+        read_image(path)
+    assert time.perf_counter() - t0 < 1.0  # not decoded
+
+
+@needs_models
+def test_the_hog_search_area_is_bounded(detector, monkeypatch):
+    """At HD the HOG search runs on about the area of a 640x480 image (x1.6 upscale), so its
+    cost does not grow with the image; boxes come back in full-image pixels."""
+    import cv2
+
+    d = BlazePoseDetector(person_detector="hog")
+    seen = []
+    real = d._hog.detectMultiScale
+
+    def spy(grey, **kw):
+        seen.append(grey.shape)
+        return real(grey, **kw)
+
+    monkeypatch.setattr(
+        d,
+        "_hog",
+        type("H", (), {"winSize": d._hog.winSize, "detectMultiScale": staticmethod(spy)}),
+    )
+    rgb = cv2.cvtColor(
+        cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB
+    )
+    hd = cv2.resize(rgb, (1920, 1440))
+    small = d._hog_proposals(rgb)
+    big = d._hog_proposals(hd)
+    assert seen[0][0] * seen[0][1] == pytest.approx(640 * 480 * 1.6**2, rel=0.01)
+    assert seen[1][0] * seen[1][1] == pytest.approx(640 * 480 * 1.6**2, rel=0.02)
+    if small and big:  # the same person, three times larger in the HD image
+        assert big[0][0].size == pytest.approx(3 * small[0][0].size, rel=0.1)
