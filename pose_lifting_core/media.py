@@ -75,8 +75,13 @@ def image_file_size(path: str) -> Optional[Tuple[int, int]]:
     try:
         with Image.open(path) as im:
             return im.size
-    except Image.DecompressionBombError as exc:  # Pillow's own guard; its message has the size
-        raise MediaError(f"image {path} is too large to read ({exc})") from exc
+    except Image.DecompressionBombError as exc:  # Pillow's guard (179 megapixels) came first
+        from pose_lifting_core.detection import MAX_IMAGE_PIXELS
+
+        raise MediaError(
+            f"{path}: image over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; the limit is "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
+        ) from exc
     except Exception:  # not a format Pillow reads: OpenCV decides when decoding
         return None
 

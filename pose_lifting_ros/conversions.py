@@ -112,8 +112,8 @@ def compressed_to_rgb(msg) -> np.ndarray:
 
         with Image.open(io.BytesIO(data)) as im:
             too_big = image_size_problem(*im.size)
-    except Image.DecompressionBombError as exc:
-        too_big = str(exc)
+    except Image.DecompressionBombError:
+        too_big = f"compressed image over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
     except Exception:  # a format Pillow does not read: OpenCV decides
         too_big = None
     if too_big:

@@ -177,3 +177,20 @@ def test_keypoints_from_msg():
     m.layout = "blazepose33"
     with pytest.raises(ConversionError, match="needs 33"):
         keypoints_from_msg(m)
+
+
+def test_images_over_the_size_limit_are_refused_before_decoding():
+    import io
+
+    from PIL import Image as PILImage
+    from sensor_msgs.msg import CompressedImage, Image
+
+    huge = Image(width=10000, height=5000, encoding="rgb8", step=30000)  # no data needed
+    with pytest.raises(
+        ConversionError, match="image 10000x5000 has 50 megapixels; the limit is 40"
+    ):
+        image_to_rgb(huge)
+    buf = io.BytesIO()
+    PILImage.new("L", (9000, 5000)).save(buf, format="PNG")
+    with pytest.raises(ConversionError, match="image 9000x5000 has 45 megapixels"):
+        compressed_to_rgb(CompressedImage(format="png", data=buf.getvalue()))
