@@ -60,6 +60,11 @@ _HOG_SCALE_STEP = 1.1
 _HOG_MAX_PIXELS = 640 * 480  # larger images are searched scaled down to this area
 # A proposal whose ROI overlaps a kept person's ROI by more than this is not run again.
 _ROI_MATCH_IOU = 0.4
+# A tracked ROI (from the previous frame's landmarks) whose side differs by more than this
+# fraction from its side right after the last detector proposal sends the frame back to the
+# proposal detectors: landmarks feeding their own crop let it creep (a static person drifted
+# from 2.4 m to 1.4 m in 30 frames).
+_ROI_MAX_SCALE_CHANGE = 0.2
 # Two results whose nose/shoulder/hip keypoints are on average closer than this fraction of
 # the ROI side are the same person.
 _SAME_PERSON_DIST = 0.1
@@ -230,6 +235,7 @@ class _Result:
     points: np.ndarray  # (L, 2) pixels, L >= 35 (33 body + 2 auxiliary)
     scores: np.ndarray  # (33,)
     presence: float
+    anchor: float = 0.0  # the track's ROI side right after its last detector proposal
 
     def torso_score(self) -> float:
         return float(self.scores[list(TORSO)].mean())
@@ -506,7 +512,9 @@ class BlazePoseDetector:
         n_lmk = n_det = 0
         kept: List[_Result] = []
 
-        def consider(roi: Roi) -> None:
+        def consider(roi: Roi, anchor: Optional[float]) -> None:
+            """Landmarks in `roi`; `anchor` is the track's anchored ROI side (None: this ROI is
+            a detector proposal, and the side the landmarks give now becomes the anchor)."""
             nonlocal t_lmk, n_lmk
             if len(kept) >= self.max_people or not roi.size >= 1.0:  # also NaN
                 return
@@ -520,15 +528,23 @@ class BlazePoseDetector:
             res = self._landmarks(rgb, roi)
             t_lmk += time.perf_counter() - t0
             n_lmk += 1
+            res.anchor = res.next_roi().size if anchor is None else anchor
             if self._accept(res) and not any(self._same_person(res, k) for k in kept):
                 kept.append(res)
 
         tracked = self._tracked if self.track else []
-        for prev in sorted(tracked, key=lambda r: -r.presence):
-            consider(prev.next_roi())
-        lost = len(kept) < len(tracked)
+        follow = [
+            (prev.next_roi(), prev.anchor) for prev in sorted(tracked, key=lambda r: -r.presence)
+        ]
+        crept = any(
+            abs(roi.size / max(anchor, 1e-9) - 1.0) > _ROI_MAX_SCALE_CHANGE
+            for roi, anchor in follow
+        )
         run_detectors = (
-            not self.track or self._lost or self._frames_since_detection + 1 >= self.redetect_every
+            not self.track
+            or self._lost
+            or crept
+            or self._frames_since_detection + 1 >= self.redetect_every
         )
         if run_detectors:
             t0 = time.perf_counter()
@@ -541,12 +557,16 @@ class BlazePoseDetector:
                 proposals += self._hog_proposals(rgb)
                 n_det += 1
             t_det += time.perf_counter() - t0
-            # BlazePose proposals first (their ROI is the one the landmark model expects).
+            # Proposals first: they re-anchor every track (BlazePose ones first, their ROI is
+            # the one the landmark model expects); tracks they missed follow their landmarks.
             for i in sorted(range(len(proposals)), key=lambda i: (i >= n_bp, -proposals[i][1])):
-                consider(proposals[i][0])
+                consider(proposals[i][0], None)
             self._frames_since_detection = 0
         else:
             self._frames_since_detection += 1
+        for roi, anchor in follow:
+            consider(roi, anchor)
+        lost = len(kept) < len(tracked)
         kept.sort(key=lambda r: -r.presence)
         self._tracked = kept
         self._lost = lost or not kept
