@@ -67,22 +67,23 @@ def _images_in(folder: str) -> list:
     )
 
 
-def image_file_size(path: str) -> Optional[Tuple[int, int]]:
-    """(width, height) from an image file's header without decoding it (Pillow reads only the
-    header), or None when Pillow does not know the format."""
+def encoded_size_problem(source) -> Optional[str]:
+    """Why an encoded image (a path or a binary file object) is over the pipeline's size limit,
+    read from its header without decoding it (Pillow reads only the header), or None: under the
+    limit, or a format Pillow does not read (OpenCV then decides when decoding)."""
     from PIL import Image
 
-    try:
-        with Image.open(path) as im:
-            return im.size
-    except Image.DecompressionBombError as exc:  # Pillow's guard (179 megapixels) came first
-        from pose_lifting_core.detection import MAX_IMAGE_PIXELS
+    from pose_lifting_core.detection import MAX_IMAGE_PIXELS, image_size_problem
 
-        raise MediaError(
-            f"{path}: image over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; the limit is "
+    try:
+        with Image.open(source) as im:
+            return image_size_problem(*im.size)
+    except Image.DecompressionBombError:  # Pillow's own guard (179 megapixels) came first
+        return (
+            f"image over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; the limit is "
             f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
-        ) from exc
-    except Exception:  # not a format Pillow reads: OpenCV decides when decoding
+        )
+    except Exception:
         return None
 
 
@@ -91,10 +92,7 @@ def read_image(path: str) -> np.ndarray:
     the pipeline's size limit is refused from its header, before it is decoded."""
     import cv2
 
-    from pose_lifting_core.detection import image_size_problem
-
-    size = image_file_size(path)
-    problem = image_size_problem(*size) if size is not None else None
+    problem = encoded_size_problem(path)
     if problem:
         raise MediaError(f"{path}: {problem}")
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)

@@ -123,7 +123,7 @@ class PoseEstimator:
         self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
         self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None
         self._index = 0
-        self._distortion: Tuple[object, bool] = (None, False)  # (camera key, usable)
+        self._distortion: Tuple[object, Optional[str]] = (None, None)  # (camera key, problem)
         self._intrinsics: Tuple[object, Intrinsics, np.ndarray] = (
             None,
             None,
@@ -290,14 +290,16 @@ class PoseEstimator:
             self._intrinsics = (key, intr, K_used)
         return intr, K_used
 
-    def _distortion_usable(
+    def distortion_problem(
         self, distortion: Tuple[str, np.ndarray], K: np.ndarray, w: int, h: int
-    ) -> bool:
-        """camera.distortion_problem is None, remembered while the camera stays the same."""
+    ) -> Optional[str]:
+        """camera.distortion_problem for this camera, remembered while the camera stays the
+        same (the nodes ask every frame, to warn; `_lift` asks before undistorting)."""
         model, D = distortion
+        K = np.asarray(K, dtype=np.float64)
         key = (model, np.asarray(D, dtype=np.float64).tobytes(), K.tobytes(), w, h)
         if self._distortion[0] != key:
-            self._distortion = (key, distortion_problem(model, D, K, w, h) is None)
+            self._distortion = (key, distortion_problem(model, D, K, w, h))
         return self._distortion[1]
 
     def _lift(
@@ -325,7 +327,7 @@ class PoseEstimator:
             if (
                 distortion is not None
                 and not intr.estimated
-                and self._distortion_usable(distortion, K, w, h)
+                and self.distortion_problem(distortion, K, w, h) is None
             ):
                 k17 = undistort_pixels(k17, K, distortion[1], distortion[0])
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)

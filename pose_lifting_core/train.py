@@ -115,13 +115,8 @@ def build_pool(sets: Dict[str, MocapSet], split: str, cfg: TrainConfig) -> Pool:
     parts, ids, cats = [], [], []
     for i, name in enumerate(names):
         data = sets[name]
-        mask = (
-            np.ones(len(data.positions), bool)
-            if split == "all"
-            else data.splits(cfg.heldout_content)[split]
-        )
-        if split == "all":
-            mask &= ~data.splits(cfg.heldout_content)["content_test"]
+        splits = data.splits(cfg.heldout_content)
+        mask = ~splits["content_test"] if split == "all" else splits[split]
         P = data.positions[mask]
         parts.append(P)
         ids.append(np.full(len(P), i))

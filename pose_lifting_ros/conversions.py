@@ -107,15 +107,9 @@ def compressed_to_rgb(msg) -> np.ndarray:
     data = bytes(msg.data)
     if not data:
         raise ConversionError("empty compressed image")
-    try:  # the size from the header, before decoding (Pillow reads only the header)
-        from PIL import Image
+    from pose_lifting_core.media import encoded_size_problem
 
-        with Image.open(io.BytesIO(data)) as im:
-            too_big = image_size_problem(*im.size)
-    except Image.DecompressionBombError:
-        too_big = f"compressed image over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
-    except Exception:  # a format Pillow does not read: OpenCV decides
-        too_big = None
+    too_big = encoded_size_problem(io.BytesIO(data))  # from the header, before decoding
     if too_big:
         raise ConversionError(too_big)
     bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)

@@ -18,7 +18,6 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
-from pose_lifting_core.camera import distortion_problem
 from pose_lifting_ros.conversions import camera_info_problem, compressed_to_rgb
 from pose_lifting_ros.lifter_base import LifterNodeBase
 from pose_lifting_ros.main import run_node
@@ -68,7 +67,7 @@ class PoseLifter(LifterNodeBase):
                 K = np.reshape(info.k, (3, 3))
                 D = np.asarray(info.d, dtype=np.float64)
                 if D.size and D.any():
-                    bad = distortion_problem(info.distortion_model, D, K, size[0], size[1])
+                    bad = est.distortion_problem((info.distortion_model, D), K, *size)
                     if bad is None:
                         distortion = (info.distortion_model, D)
                     else:
