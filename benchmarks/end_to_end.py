@@ -56,7 +56,7 @@ def main() -> int:
     import torch
     from std_msgs.msg import Header
 
-    from pose_lifting_core.benchmark import synthetic_people
+    from _lifter_speed import synthetic_people
     from pose_lifting_core.detection.blazepose import BlazePoseDetector
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_ros.main import stop_process

@@ -1,12 +1,12 @@
 """Lifter throughput against batch size and latency, on CPU (and CUDA when present).
 
 Throughput is reported as poses/s, FLOP/s and as a fraction of this device's dense matmul
-FLOP/s in the same number format, measured in the same run (pose_lifting_core/benchmark.py), for
-fp32 and, where the hardware has it natively, bf16. Writes
+FLOP/s in the same number format, measured in the same run (benchmarks/_lifter_speed.py), for
+fp32 and, where the hardware has it natively, bf16 (int8 on CPU). Writes
 docs/lifter_throughput.json, docs/lifter_throughput.png and the "lifter throughput" section of
 docs/BENCHMARKS.md.
 
-Usage: .venv/bin/python benchmarks/lifter_throughput.py [--threads 2]
+Usage: .venv/bin/python benchmarks/lifter_throughput.py [--threads 2] [--device cpu|cuda|all]
 """
 
 from __future__ import annotations
@@ -26,15 +26,24 @@ BATCHES = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "all"),
+        default="all",
+        help="all (the default): the CPU, and CUDA when present",
+    )
     args = ap.parse_args()
     import torch
 
-    from pose_lifting_core import benchmark
+    import _lifter_speed
 
+    cuda = torch.cuda.is_available()
+    if args.device == "cuda" and not cuda:
+        print("lifter_throughput.py: error: --device cuda: CUDA is not available", file=sys.stderr)
+        return 2
     torch.set_num_threads(args.threads)
-    results = {"cpu": benchmark.run("cpu", BATCHES)}
-    if torch.cuda.is_available():
-        results["cuda"] = benchmark.run("cuda", BATCHES)
+    devices = {"all": ["cpu"] + (["cuda"] if cuda else []), "cpu": ["cpu"], "cuda": ["cuda"]}
+    results = {d: _lifter_speed.run(d, BATCHES) for d in devices[args.device]}
     cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "lifter_throughput.json"), "w") as fh:
         json.dump(

@@ -446,42 +446,6 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_benchmark(args: argparse.Namespace) -> int:
-    import torch
-
-    from pose_lifting_core import benchmark
-
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise CliError("--device cuda: CUDA is not available on this machine")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    r = benchmark.run(args.device)
-    if args.json:
-        print(json.dumps(r, indent=1))
-        return 0
-    print(
-        f"device {r['device']}, {r['threads']} threads; {r['flops_per_pose'] / 1e6:.2f} MFLOP per "
-        f"pose; lifting uses {r['default_precision']} by default"
-    )
-    for prec, p in r["precisions"].items():
-        print(
-            f"\n{prec}: dense matmul in {prec} {p['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s "
-            "(PyTorch, measured now)"
-        )
-        print("batch      poses/s    GFLOP/s  of matmul")
-        for row in p["throughput"]:
-            print(
-                f"{row['batch']:>5}  {row['poses_per_s']:>11.0f}  "
-                f"{row['flops_per_s'] / 1e9:>9.1f}  {row['fraction_of_matmul'] * 100:>8.0f} %"
-            )
-        for lat in p["latency"]:
-            print(
-                f"{lat['people']:>2} people: lift {lat['lift_s'] * 1000:.2f} ms, "
-                f"lift + root solve {lat['estimate_s'] * 1000:.2f} ms"
-            )
-    return 0
-
-
 def _cmd_fetch_models(args: argparse.Namespace) -> int:
     from pose_lifting_core.detection.models import MODELS, fetch, model_dir
 
@@ -699,18 +663,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true", help="only say which model files are present")
     s.set_defaults(func=_cmd_fetch_models)
 
-    s = sub.add_parser(
-        "benchmark", help="lifter throughput and latency on this machine (under a minute)"
-    )
-    s.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    s.add_argument(
-        "--threads",
-        type=_number_in(int, 0, 1024),
-        default=0,
-        help="torch CPU threads, 1-1024 (0, the default: torch's choice)",
-    )
-    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    s.set_defaults(func=_cmd_benchmark)
     return p
 
 

@@ -289,50 +289,6 @@ def test_lift_pooled_focal_modes(tmp_path, capsys, mode):
         assert z["K_estimated"].all() and (z["K"][:, 0, 0] > 0).all()
 
 
-def test_benchmark_command_json(capsys, monkeypatch):
-    import pose_lifting_core.benchmark as b
-
-    monkeypatch.setattr(
-        b, "run", lambda device="cpu": {"device": device, "throughput": [], "latency": []}
-    )
-    assert main(["benchmark", "--json"]) == 0
-    assert '"device": "cpu"' in capsys.readouterr().out
-
-
-def test_benchmark_command_table(capsys, monkeypatch):
-    import functools
-    import pose_lifting_core.benchmark as b
-
-    monkeypatch.setattr(b, "run", functools.partial(b.run, batches=(1, 8)))
-    assert main(["benchmark"]) == 0
-    out = capsys.readouterr().out
-    assert (
-        "fp32: dense matmul in fp32" in out and " 1 people: lift" in out and "lifting uses" in out
-    )
-
-
-def test_benchmark_measures_something_real():
-    import torch
-    from pose_lifting_core import benchmark as b
-    from pose_lifting_core.lifter import Lifter
-
-    lifter = Lifter.load(device="cpu")
-    rows = b.throughput(lifter, [1, 64])
-    assert rows[1]["poses_per_s"] > rows[0]["poses_per_s"] > 0
-    assert b.flops_per_pose(lifter.model) == 2 * (54 * 1024 + 4 * 1024 * 1024 + 1024 * 51)
-    assert b.matmul_flops(torch.device("cpu"), 256, 256, 256) > 1e8
-    assert b.matmul_flops(torch.device("cpu"), 256, 256, 256, "int8") > 1e8
-
-
-def test_benchmark_cuda_without_cuda_is_one_line(capsys):
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
-    assert main(["benchmark", "--device", "cuda"]) == 2
-    assert "CUDA is not available" in capsys.readouterr().err
-
-
 def test_fetch_models_lists_and_reports_failures_in_one_line(tmp_path, capsys, monkeypatch):
     code, out, _ = _run(["fetch-models", "--dir", str(tmp_path), "--list"], capsys)
     assert code == 0 and f"detector: missing {tmp_path}/pose_detection.tflite" in out
@@ -351,8 +307,6 @@ def test_fetch_models_lists_and_reports_failures_in_one_line(tmp_path, capsys, m
 @pytest.mark.parametrize(
     "args, match",
     [
-        (["benchmark", "--threads", "-1"], "argument --threads: must be in [0, 1024], got '-1'"),
-        (["benchmark", "--threads", "100000"], "must be in [0, 1024], got '100000'"),
         (["evaluate", "--samples", "0"], "argument --samples: must be in [1, 10000000], got '0'"),
         (
             ["evaluate", "--noise-px", "nan"],

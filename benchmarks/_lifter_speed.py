@@ -1,5 +1,4 @@
-"""Lifter speed measurements, shared by `pose-lifting benchmark` and
-benchmarks/lifter_throughput.py.
+"""Lifter speed measurements for benchmarks/lifter_throughput.py and benchmarks/end_to_end.py.
 
 Owns: the device's dense matrix-multiply throughput (measured, the reference), the lifter's
 throughput against batch size (poses/s, FLOP/s, fraction of the matmul reference) and its
@@ -116,7 +115,7 @@ def latency(lifter: Lifter, people: int) -> Dict[str, object]:
 def run(
     device: str = "cpu", batches: Sequence[int] = (1, 16, 256, 1024, 4096, 16384, 65536)
 ) -> Dict[str, object]:
-    """Everything, as a dict (what `pose-lifting benchmark --json` prints): per number format the
+    """Everything, as a dict (lifter_throughput.py writes it as JSON): per number format the
     device runs natively, PyTorch's matmul in that format (the reference; the faster of a
     measurement before and one after the throughput sweep, since on a shared machine a slow
     moment during a single reference run would inflate the share), throughput against batch
