@@ -17,7 +17,10 @@ pose_landmarks_to_roi):
 People whose torso (shoulders and hips) is not confidently seen are dropped; the same person
 found by two proposals is kept once. In tracking mode (`track=True`, for video) the ROI of each
 person in the next frame comes from this frame's auxiliary landmarks, so the detectors run only
-every `redetect_every` frames or after a person is lost.
+every `redetect_every` frames or after a person is lost. The HOG search, ten times the cost of
+the rest, then runs at most every `_HOG_EVERY_FRAMES` frames, beside the following frames in
+one worker thread; its proposals join the frame `_HOG_LAG_FRAMES` later (on the first frame of
+a sequence it runs in the frame), so no single frame carries its cost.
 
 Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -58,6 +62,12 @@ _HOG_MIN_WEIGHT = 0.3
 _HOG_NMS_IOU = 0.5
 _HOG_SCALE_STEP = 1.1
 _HOG_MAX_PIXELS = 640 * 480  # larger images are searched scaled down to this area
+# In tracking mode the HOG search starts on a re-detection frame at least this many frames
+# after the last one (one second at 30 Hz: how long a new person only HOG finds can wait)...
+_HOG_EVERY_FRAMES = 30
+# ...runs in a worker thread, and its proposals are taken this many frames later (waiting for
+# it if it is not done): a fixed lag, so the same frames give the same people on any machine.
+_HOG_LAG_FRAMES = 6
 # A proposal whose ROI overlaps a kept person's ROI by more than this is not run again.
 _ROI_MATCH_IOU = 0.4
 # A tracked ROI (from the previous frame's landmarks) whose side differs by more than this
@@ -313,9 +323,13 @@ class BlazePoseDetector:
         self._setup_detector()
         self._setup_landmarks()
         self._hog = None
+        self._hog_worker: Optional[ThreadPoolExecutor] = None
+        self._hog_pending: Optional[Tuple[Future, int]] = None  # (search, frames since start)
         if person_detector in ("hog", "both"):
             self._hog = cv2.HOGDescriptor()
             self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            if self.track:
+                self._hog_worker = ThreadPoolExecutor(1, thread_name_prefix="hog")
         self.last_timing: Dict[str, float] = {}
         self.reset()
 
@@ -354,9 +368,14 @@ class BlazePoseDetector:
 
     def reset(self) -> None:
         """Forget the tracked people (start of a new video)."""
+        if getattr(self, "_hog_pending", None) is not None:
+            self._hog_pending[0].result()  # its proposals belong to the old sequence
+        self._hog_pending = None
         self._tracked: List[_Result] = []
         self._frames_since_detection = 0
         self._lost = True
+        self._first_frame = True
+        self._frames_since_hog = 0
 
     # --- stage 1: proposals ---------------------------------------------------------------------
     def _blazepose_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
@@ -394,10 +413,13 @@ class BlazePoseDetector:
             (roi_from_alignment(k[0], k[1]), sc) for _, k, sc in weighted_nms(boxes, kps, scores)
         ]
 
-    def _hog_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
+    def _hog_proposals(self, image: np.ndarray) -> List[Tuple[Roi, float]]:
+        """HOG people boxes in an (H, W, 3) RGB or (H, W) grey image, as square ROIs (pixels)
+        with their SVM weights. Touches nothing but the HOG descriptor, so it can run in the
+        worker thread."""
         import cv2
 
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         # the search runs on at most _HOG_MAX_PIXELS (before the upscale): its cost, which grows
         # with the area, stays that of a 640x480 image at HD and beyond
         h, w = grey.shape
@@ -507,6 +529,8 @@ class BlazePoseDetector:
     def detect(self, image: np.ndarray) -> List[Person2D]:
         """People in `image` ((H, W, 3) uint8 RGB, or (H, W) / (H, W, 1) grey), most confident
         first; keypoints in pixels. Raises DetectorError for an unusable image."""
+        import cv2
+
         rgb = as_rgb(image)
         t_det = t_lmk = 0.0
         n_lmk = n_det = 0
@@ -546,21 +570,36 @@ class BlazePoseDetector:
             or crept
             or self._frames_since_detection + 1 >= self.redetect_every
         )
+        t0 = time.perf_counter()
+        proposals: List[Tuple[Roi, float]] = []
+        hog: List[Tuple[Roi, float]] = []
+        if run_detectors and self.person_detector in ("blazepose", "both"):
+            proposals += self._blazepose_proposals(rgb)
+            n_det += 1
+        if self._hog_pending is not None:
+            search, waited = self._hog_pending
+            self._hog_pending = (search, waited + 1)
+            if waited + 1 >= _HOG_LAG_FRAMES:
+                hog = search.result()
+                self._hog_pending = None
+        if run_detectors and self._hog is not None:
+            if self._hog_worker is None or self._first_frame:
+                hog += self._hog_proposals(rgb)
+                n_det += 1
+            elif self._hog_pending is None and self._frames_since_hog >= _HOG_EVERY_FRAMES:
+                self._frames_since_hog = 0
+                grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+                self._hog_pending = (self._hog_worker.submit(self._hog_proposals, grey), 0)
+                n_det += 1
+        t_det += time.perf_counter() - t0
+        # Proposals first: they re-anchor every track (BlazePose ones first, their ROI is the one
+        # the landmark model expects); tracks they missed follow their landmarks.
+        for props in (proposals, hog):
+            for roi, _ in sorted(props, key=lambda p: -p[1]):
+                consider(roi, None)
+        self._first_frame = False
+        self._frames_since_hog += 1
         if run_detectors:
-            t0 = time.perf_counter()
-            proposals: List[Tuple[Roi, float]] = []
-            if self.person_detector in ("blazepose", "both"):
-                proposals += self._blazepose_proposals(rgb)
-                n_det += 1
-            n_bp = len(proposals)
-            if self.person_detector in ("hog", "both"):
-                proposals += self._hog_proposals(rgb)
-                n_det += 1
-            t_det += time.perf_counter() - t0
-            # Proposals first: they re-anchor every track (BlazePose ones first, their ROI is
-            # the one the landmark model expects); tracks they missed follow their landmarks.
-            for i in sorted(range(len(proposals)), key=lambda i: (i >= n_bp, -proposals[i][1])):
-                consider(proposals[i][0], None)
             self._frames_since_detection = 0
         else:
             self._frames_since_detection += 1

@@ -358,3 +358,48 @@ def test_a_static_scene_does_not_drift_with_tracking():
         depths = sorted(p.joints_3d[0, 2] for p in est.process(rgb, None, float(i)).persons)
         assert len(depths) == len(still) == 2, i
         np.testing.assert_allclose(depths, still, rtol=0.15, err_msg=f"frame {i}")
+
+
+@needs_models
+@needs_basketball
+def test_tracking_runs_hog_beside_the_frames_at_a_fixed_lag(monkeypatch):
+    """In tracking mode HOG searches the first frame in the frame, later ones at most every
+    _HOG_EVERY_FRAMES frames in the worker thread; the proposals join exactly _HOG_LAG_FRAMES
+    frames later, so two runs over the same frames give the same people."""
+    import threading
+
+    import pose_lifting_core.detection.blazepose as bp
+
+    monkeypatch.setattr(bp, "_HOG_EVERY_FRAMES", 4)
+    frames = [_grey(BASKETBALL)] * 14
+
+    def run():
+        d = BlazePoseDetector(track=True, redetect_every=2)
+        calls, submitted = [], []
+        real, worker = d._hog_proposals, d._hog_worker
+        frame = [0]
+
+        def spy(image):
+            calls.append(threading.current_thread().name.startswith("hog"))
+            return real(image)
+
+        class Worker:  # records the frame each search starts on
+            def submit(self, fn, *args):
+                submitted.append(frame[0])
+                return worker.submit(fn, *args)
+
+        d._hog_proposals, d._hog_worker = spy, Worker()
+        people = []
+        for i, f in enumerate(frames):
+            frame[0] = i
+            people.append([p.keypoints for p in d.detect(f)])
+        d.reset()
+        return calls, submitted, people
+
+    calls, submitted, people = run()
+    assert calls[0] is False and all(calls[1:]) and len(calls) == 1 + len(submitted)
+    assert len(submitted) >= 2 and all(b - a >= 4 for a, b in zip(submitted, submitted[1:]))
+    calls2, submitted2, people2 = run()
+    assert (calls2, submitted2) == (calls, submitted)
+    for a, b in zip(people, people2):
+        assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
