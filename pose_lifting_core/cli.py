@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import sys
@@ -396,6 +397,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             res = est.process(rgb, K, t, distortion)
             busy += time.perf_counter() - t0
+            if not frames:
+                gc.freeze()  # the models stay to the end: a full collection need not scan them
             intr = res.intrinsics
             frames.append(frame_to_dict(res))
             ids.update(p.id for p in res.persons)

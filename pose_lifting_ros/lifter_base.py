@@ -10,6 +10,7 @@ publishes. An exception on one message is logged (throttled) and counted; the no
 from __future__ import annotations
 
 import collections
+import gc
 import threading
 import time
 from typing import Optional
@@ -144,6 +145,10 @@ class LifterNodeBase(Node):
                     continue
                 frame, header = out
                 self._publish(frame, header)
+                if self.published == 1:
+                    # what is loaded by now (models, rclpy, torch) lives as long as the node: out
+                    # of the collector's way, a full collection no longer stalls a frame
+                    gc.freeze()
                 self._latency.append(time.monotonic() - t_in)
                 self._outcomes.append((time.monotonic(), True))
             except Exception as exc:  # one bad message never kills the node

@@ -28,6 +28,8 @@ Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -67,7 +69,7 @@ _HOG_MAX_PIXELS = 640 * 480  # larger images are searched scaled down to this ar
 _HOG_EVERY_FRAMES = 30
 # ...runs in a worker thread, and its proposals are taken this many frames later (waiting for
 # it if it is not done): a fixed lag, so the same frames give the same people on any machine.
-_HOG_LAG_FRAMES = 6
+_HOG_LAG_FRAMES = 8
 # A proposal whose ROI overlaps a kept person's ROI by more than this is not run again.
 _ROI_MATCH_IOU = 0.4
 # A tracked ROI (from the previous frame's landmarks) whose side differs by more than this
@@ -94,6 +96,15 @@ class Roi:
         """(4,) axis-aligned x0, y0, x1, y1 of the unrotated square, pixels."""
         h = self.size / 2
         return np.array([self.cx - h, self.cy - h, self.cx + h, self.cy + h])
+
+
+def _background_priority() -> None:
+    """Give the calling thread a low scheduling priority (Linux threads have their own nice
+    value), so the frames in the foreground get the CPU first; a no-op where unsupported."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
 
 
 def roi_from_alignment(
@@ -329,7 +340,9 @@ class BlazePoseDetector:
             self._hog = cv2.HOGDescriptor()
             self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
             if self.track:
-                self._hog_worker = ThreadPoolExecutor(1, thread_name_prefix="hog")
+                self._hog_worker = ThreadPoolExecutor(
+                    1, thread_name_prefix="hog", initializer=_background_priority
+                )
         self.last_timing: Dict[str, float] = {}
         self.reset()
 
@@ -582,29 +595,33 @@ class BlazePoseDetector:
             if waited + 1 >= _HOG_LAG_FRAMES:
                 hog = search.result()
                 self._hog_pending = None
-        if run_detectors and self._hog is not None:
-            if self._hog_worker is None or self._first_frame:
-                hog += self._hog_proposals(rgb)
-                n_det += 1
-            elif self._hog_pending is None and self._frames_since_hog >= _HOG_EVERY_FRAMES:
-                self._frames_since_hog = 0
-                grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-                self._hog_pending = (self._hog_worker.submit(self._hog_proposals, grey), 0)
-                n_det += 1
+        in_frame = self._hog_worker is None or self._first_frame
+        if run_detectors and self._hog is not None and in_frame:
+            hog += self._hog_proposals(rgb)
+            n_det += 1
         t_det += time.perf_counter() - t0
         # Proposals first: they re-anchor every track (BlazePose ones first, their ROI is the one
         # the landmark model expects); tracks they missed follow their landmarks.
         for props in (proposals, hog):
             for roi, _ in sorted(props, key=lambda p: -p[1]):
                 consider(roi, None)
-        self._first_frame = False
-        self._frames_since_hog += 1
-        if run_detectors:
-            self._frames_since_detection = 0
-        else:
-            self._frames_since_detection += 1
         for roi, anchor in follow:
             consider(roi, anchor)
+        # the next HOG search starts once this frame's own work is done, so that it shares the
+        # CPU with the frames that follow and not with this one
+        if (
+            run_detectors
+            and not in_frame
+            and self._hog_pending is None
+            and self._frames_since_hog >= _HOG_EVERY_FRAMES
+        ):
+            grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            self._hog_pending = (self._hog_worker.submit(self._hog_proposals, grey), 0)
+            self._frames_since_hog = 0
+            n_det += 1
+        self._first_frame = False
+        self._frames_since_hog += 1
+        self._frames_since_detection = 0 if run_detectors else self._frames_since_detection + 1
         lost = len(kept) < len(tracked)
         kept.sort(key=lambda r: -r.presence)
         self._tracked = kept
