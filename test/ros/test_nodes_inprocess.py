@@ -66,6 +66,9 @@ def _keypoint_lifter(graph, **overrides):
 
 
 def test_pose_lifter_in_process(graph):
+    import gc
+
+    gc.unfreeze()  # another test's `estimate` may have frozen it
     node, probe, ex, got = _pose_lifter(graph)
     pub_img = probe.create_publisher(Image, "image", qos_profile_sensor_data)
     pub_info = probe.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
@@ -95,6 +98,10 @@ def test_pose_lifter_in_process(graph):
     assert not m.intrinsics_estimated and m.k[0] == 500.0
     assert spin_until(probe, ex, lambda: node.stats()["published"] >= 1, timeout=10)
     assert node.stats()["failed"] == 0
+    # after its first frame the node freezes what it loaded out of the collector's way (a full
+    # collection over it stalled HD frames by 50-80 ms)
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()
 
 
 def test_keypoint_lifter_in_process(graph):
