@@ -18,9 +18,9 @@ People whose torso (shoulders and hips) is not confidently seen are dropped; the
 found by two proposals is kept once. In tracking mode (`track=True`, for video) the ROI of each
 person in the next frame comes from this frame's auxiliary landmarks, so the detectors run only
 every `redetect_every` frames or after a person is lost. The HOG search, ten times the cost of
-the rest, then runs at most every `_HOG_EVERY_FRAMES` frames, beside the following frames in
-one worker thread; its proposals join the frame `_HOG_LAG_FRAMES` later (on the first frame of
-a sequence it runs in the frame), so no single frame carries its cost.
+the rest, then runs every `_HOG_EVERY_FRAMES` frames or after a loss, beside the following
+frames in one worker thread; its proposals join the frame `_HOG_LAG_FRAMES` later (on the
+first frame of a sequence it runs in the frame), so no single frame carries its cost.
 
 Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
@@ -65,7 +65,8 @@ _HOG_NMS_IOU = 0.5
 _HOG_SCALE_STEP = 1.1
 _HOG_MAX_PIXELS = 640 * 480  # larger images are searched scaled down to this area
 # In tracking mode the HOG search starts on a re-detection frame at least this many frames
-# after the last one (one second at 30 Hz: how long a new person only HOG finds can wait)...
+# after the last one (one second at 30 Hz: how long a new person only HOG finds can wait), or
+# at once when a person was lost...
 _HOG_EVERY_FRAMES = 30
 # ...runs in a worker thread, and its proposals are taken this many frames later (waiting for
 # it if it is not done): a fixed lag, so the same frames give the same people on any machine.
@@ -613,7 +614,7 @@ class BlazePoseDetector:
             run_detectors
             and not in_frame
             and self._hog_pending is None
-            and self._frames_since_hog >= _HOG_EVERY_FRAMES
+            and (self._frames_since_hog >= _HOG_EVERY_FRAMES or self._lost)
         ):
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             self._hog_pending = (self._hog_worker.submit(self._hog_proposals, grey), 0)
