@@ -108,19 +108,6 @@ def _background_priority() -> None:
         pass
 
 
-def shrink(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """`image` (H, W[, C]) averaged down to `size` (width, height), as cv2.INTER_AREA does, but
-    through exact halvings first: OpenCV's area path for a large non-integer factor takes about
-    10 ms on an HD frame, its 2x path a fraction of a millisecond."""
-    import cv2
-
-    w, h = size
-    while image.shape[1] >= 2 * w and image.shape[0] >= 2 * h:
-        half = (image.shape[1] // 2, image.shape[0] // 2)
-        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-
-
 def roi_from_alignment(
     center: np.ndarray, scale_point: np.ndarray, scale: float = _ROI_SCALE
 ) -> Roi:
@@ -413,7 +400,9 @@ class BlazePoseDetector:
         s = m.width / max(h, w)
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
         ox, oy = (m.width - nw) // 2, (m.height - nh) // 2
-        small = shrink(rgb, (nw, nh)) if s < 1 else cv2.resize(rgb, (nw, nh))
+        small = cv2.resize(
+            rgb, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        )
         canvas = np.zeros((m.height, m.width, 3), np.float32)
         canvas[oy : oy + nh, ox : ox + nw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
         outs = m.run(canvas)
@@ -449,10 +438,9 @@ class BlazePoseDetector:
         # with the area, stays that of a 640x480 image at HD and beyond
         h, w = grey.shape
         up = _HOG_UPSCALE * min(1.0, float(np.sqrt(_HOG_MAX_PIXELS / (w * h))))
-        if up > 1.0:
-            grey = cv2.resize(grey, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
-        elif up < 1.0:
-            grey = shrink(grey, (max(1, round(w * up)), max(1, round(h * up))))
+        if up != 1.0:
+            interp = cv2.INTER_LINEAR if up > 1.0 else cv2.INTER_AREA
+            grey = cv2.resize(grey, None, fx=up, fy=up, interpolation=interp)
         win_w, win_h = self._hog.winSize
         if grey.shape[0] < win_h or grey.shape[1] < win_w:
             return []  # smaller than one detection window (OpenCV crashes on these)

@@ -21,7 +21,6 @@ from pose_lifting_core.detection.blazepose import (  # noqa: E402
     BlazePoseDetector,
     as_rgb,
     roi_from_alignment,
-    shrink,
     ssd_anchors,
 )
 
@@ -404,20 +403,3 @@ def test_tracking_runs_hog_beside_the_frames_at_a_fixed_lag(monkeypatch):
     assert (calls2, submitted2) == (calls, submitted)
     for a, b in zip(people, people2):
         assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
-
-
-@pytest.mark.parametrize("shape", [(1080, 1920, 3), (1081, 1919), (480, 640, 3)])
-def test_shrink_averages_like_inter_area(shape):
-    """Halvings then area averaging: what one INTER_AREA resize gives on a smooth image, and
-    no aliasing on a one-pixel checkerboard (which point sampling would turn into stripes)."""
-    rng = np.random.default_rng(0)
-    coarse = rng.integers(0, 256, (shape[0] // 100 + 2, shape[1] // 100 + 2) + shape[2:], np.uint8)
-    smooth = cv2.resize(coarse, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
-    size = (round(shape[1] * 224 / max(shape[:2])), round(shape[0] * 224 / max(shape[:2])))
-    got = shrink(smooth, size)
-    want = cv2.resize(smooth, size, interpolation=cv2.INTER_AREA)
-    assert got.shape == want.shape and got.dtype == np.uint8
-    assert np.abs(got.astype(float) - want).mean() < 1.0
-    yy, xx = np.indices(shape[:2])
-    checker = (((yy + xx) % 2) * 255).astype(np.uint8)
-    assert np.abs(shrink(checker, size).astype(float) - 127.5).max() < 20
