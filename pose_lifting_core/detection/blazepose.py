@@ -19,8 +19,8 @@ found by two proposals is kept once. In tracking mode (`track=True`, for video) 
 person in the next frame comes from this frame's auxiliary landmarks, so the detectors run only
 every `redetect_every` frames or after a person is lost. The HOG search, ten times the cost of
 the rest, then runs every `_HOG_EVERY_FRAMES` frames or after a loss, beside the following
-frames in one worker thread; its proposals join the frame `_HOG_LAG_FRAMES` later (on the
-first frame of a sequence it runs in the frame), so no single frame carries its cost.
+frames in one worker thread; its proposals join a frame at least `_HOG_LAG_FRAMES` later, once
+it is done (on the first frame of a sequence it runs in the frame), so no frame waits for it.
 
 Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
@@ -68,8 +68,8 @@ _HOG_MAX_PIXELS = 640 * 480  # larger images are searched scaled down to this ar
 # after the last one (one second at 30 Hz: how long a new person only HOG finds can wait), or
 # at once when a person was lost...
 _HOG_EVERY_FRAMES = 30
-# ...runs in a worker thread, and its proposals are taken this many frames later (waiting for
-# it if it is not done): a fixed lag, so the same frames give the same people on any machine.
+# ...runs in a worker thread, and its proposals join the first frame at least this many frames
+# later in which it is done (a frame never waits for it).
 _HOG_LAG_FRAMES = 8
 # A proposal whose ROI overlaps a kept person's ROI by more than this is not run again.
 _ROI_MATCH_IOU = 0.4
@@ -340,10 +340,6 @@ class BlazePoseDetector:
         if person_detector in ("hog", "both"):
             self._hog = cv2.HOGDescriptor()
             self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
-            if self.track:
-                self._hog_worker = ThreadPoolExecutor(
-                    1, thread_name_prefix="hog", initializer=_background_priority
-                )
         self.last_timing: Dict[str, float] = {}
         self.reset()
 
@@ -382,9 +378,7 @@ class BlazePoseDetector:
 
     def reset(self) -> None:
         """Forget the tracked people (start of a new video)."""
-        if getattr(self, "_hog_pending", None) is not None:
-            self._hog_pending[0].result()  # its proposals belong to the old sequence
-        self._hog_pending = None
+        self._hog_pending = None  # a search still running belongs to the old sequence
         self._tracked: List[_Result] = []
         self._frames_since_detection = 0
         self._lost = True
@@ -593,12 +587,15 @@ class BlazePoseDetector:
         if self._hog_pending is not None:
             search, waited = self._hog_pending
             self._hog_pending = (search, waited + 1)
-            if waited + 1 >= _HOG_LAG_FRAMES:
+            if waited + 1 >= _HOG_LAG_FRAMES and search.done():
                 hog = search.result()
                 self._hog_pending = None
-        in_frame = self._hog_worker is None or self._first_frame
+        in_frame = not self.track or self._first_frame
         if run_detectors and self._hog is not None and in_frame:
-            hog += self._hog_proposals(rgb)
+            if self._hog_worker is None:
+                hog += self._hog_proposals(rgb)
+            else:  # after any search still running there: one search at a time
+                hog += self._hog_worker.submit(self._hog_proposals, rgb).result()
             n_det += 1
         t_det += time.perf_counter() - t0
         # Proposals first: they re-anchor every track (BlazePose ones first, their ROI is the one
@@ -612,10 +609,15 @@ class BlazePoseDetector:
         # CPU with the frames that follow and not with this one
         if (
             run_detectors
+            and self._hog is not None
             and not in_frame
             and self._hog_pending is None
             and (self._frames_since_hog >= _HOG_EVERY_FRAMES or self._lost)
         ):
+            if self._hog_worker is None:
+                self._hog_worker = ThreadPoolExecutor(
+                    1, thread_name_prefix="hog", initializer=_background_priority
+                )
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             self._hog_pending = (self._hog_worker.submit(self._hog_proposals, grey), 0)
             self._frames_since_hog = 0
