@@ -163,6 +163,80 @@ def _write_json(path: Optional[str], doc: dict) -> None:
             json.dump(doc, fh, indent=1)
 
 
+def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
+    """`evaluate --adapt`: for each lab (of --leave-one-lab-out DIR, or --dataset with
+    --checkpoint), adapt on half its clips from 2D alone and score the other half."""
+    from pose_lifting_core.adapt import AdaptConfig, fit_pose_prior
+    from pose_lifting_core.checkpoint import load_model
+    from pose_lifting_core.evaluate import AdaptEvalConfig, adapt_report_markdown, evaluate_adapt
+    from pose_lifting_core.train import ALL_DATASETS, load_mocap
+
+    if args.leave_one_lab_out:
+        plan = [
+            (lab, os.path.join(args.leave_one_lab_out, lab, "lifter.pt")) for lab in ALL_DATASETS
+        ]
+    else:
+        plan = [(args.dataset, args.checkpoint)]
+    cfg = AdaptEvalConfig(
+        adapt_poses=args.adapt_poses,
+        eval_poses=args.adapt_poses,
+        noise_px=args.noise_px,
+        focal_cameras=args.focal_cameras,
+        hfov_prior_deg=args.hfov,
+    )
+    acfg = AdaptConfig(epochs=args.adapt_epochs)
+    rows, focal_rows, protocol = [], [], []
+    try:
+        for lab, path in plan:
+            model, codec, info = load_model(path)
+            tc = info.get("train_config") or {}
+            seen = tc.get("datasets", ["bandai"])
+            data = load_mocap(lab, data_cfg)
+            heldout = tc.get("heldout_content", [])
+            # a lab the model saw: only its test clips; a lab it never saw: every frame
+            mask = (
+                data.splits(heldout)["test"] if lab in seen else np.ones(len(data.positions), bool)
+            )
+            # the 2D prior: training clips of the labs the model saw, never the scored lab's clips
+            P = np.concatenate(
+                [
+                    m.positions[m.splits(heldout)["train"]]
+                    for m in (load_mocap(d, data_cfg) for d in seen)
+                ]
+            )
+            prior = fit_pose_prior(P, samples=30_000, epochs=2, seed=0)
+            out = evaluate_adapt(
+                model, codec, data, mask, prior, acfg, cfg, float(tc.get("max_norm", 1.0)),
+                progress=False,
+            )  # fmt: skip
+            rows += out["rows"]
+            focal_rows += out["focal_rows"]
+            protocol.append(
+                {
+                    "lab": lab,
+                    "checkpoint": info.get("path"),
+                    "trained_on": list(seen),
+                    "frames": "test split (the model saw this lab)" if lab in seen else "all",
+                }
+            )
+            print(f"[{lab}] adapted in {out['rows'][0]['adapt_seconds']:.0f} s", file=sys.stderr)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc))
+    print(adapt_report_markdown(rows, focal_rows))
+    _write_json(
+        args.json,
+        {
+            "protocol": "adapt",
+            "labs": protocol,
+            "config": cfg.__dict__,
+            "adapt_config": acfg.to_dict(),
+            "rows": rows,
+            "focal_rows": focal_rows,
+        },
+    )
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pose_lifting_core.evaluate import (
         EvalConfig,
@@ -179,6 +253,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     cfg = EvalConfig(
         samples=args.samples, noise_px=args.noise_px, scenes=args.scenes, hfov_prior_deg=args.hfov
     )
+    if args.adapt:
+        return _evaluate_adapt(args, data_cfg)
     if args.leave_one_lab_out:
         from pose_lifting_core.train import ALL_DATASETS
 
@@ -694,6 +770,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--noise-px", type=_number_in(float, 0.0, 1000.0), default=5.0)
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG)
     s.add_argument("--skip-unknown-k", action="store_true")
+    s.add_argument(
+        "--adapt",
+        action="store_true",
+        help="self-supervised adaptation: per lab (--leave-one-lab-out DIR, or --dataset), adapt "
+        "on half its clips from noisy 2D alone and score the other half, before and after; "
+        "--noise-px sets the 2D noise (3 px in docs/BENCHMARKS.md)",
+    )
+    s.add_argument("--adapt-poses", type=_number_in(int, 10, 10**6), default=3000)
+    s.add_argument("--adapt-epochs", type=_number_in(int, 1, 1000), default=AdaptConfig.epochs)
+    s.add_argument("--focal-cameras", type=_number_in(int, 0, 100), default=1)
     s.add_argument("--json", default=None, help="write the rows as JSON")
     s.set_defaults(func=_cmd_evaluate)
 
