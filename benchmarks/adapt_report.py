@@ -92,9 +92,14 @@ def targets(docs: List[Dict]) -> str:
     if foc:
         pe = np.median([r["prior_err_pct"] for r in foc])
         re = np.median([r["refined_err_pct"] for r in foc])
+        po = np.median([r["pooled_err_pct"] for r in foc])
+        sd = np.median([r["refined_rel_sd"] * 100 for r in foc])
         out.append(
             f"- Focal error, median over {len(foc)} cameras: prior {pe:.1f} %, refined {re:.1f} % "
-            f"({'refined better' if re < pe else 'refined NOT better'})."
+            f"({'refined better' if re < pe else 'refined NOT better'}), pooled estimate "
+            f"{po:.1f} %. The refined value's bootstrap sd (median {sd:.1f} %) is far smaller "
+            "than its error: it measures the data terms' curvature around the adapted model, "
+            "not how far the optimisation is from the truth, and understates the uncertainty."
         )
     return "\n".join(out)
 
