@@ -1,4 +1,4 @@
-"""`pose-lifting` command line: prepare-data, train, evaluate, lift.
+"""`pose-lifting` command line: prepare-data, train, evaluate, lift, estimate, adapt.
 
 Owns: argument parsing and turning every expected failure into a one-line message on stderr
 with a non-zero exit (2 for bad input or arguments). `--debug` shows tracebacks instead.
@@ -164,6 +164,80 @@ def _write_json(path: Optional[str], doc: dict) -> None:
             json.dump(doc, fh, indent=1)
 
 
+def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
+    """`evaluate --adapt`: for each lab (of --leave-one-lab-out DIR, or --dataset with
+    --checkpoint), adapt on half its clips from 2D alone and score the other half."""
+    from pose_lifting_core.adapt import AdaptConfig, fit_pose_prior
+    from pose_lifting_core.checkpoint import load_model
+    from pose_lifting_core.evaluate import AdaptEvalConfig, adapt_report_markdown, evaluate_adapt
+    from pose_lifting_core.train import ALL_DATASETS, load_mocap
+
+    if args.leave_one_lab_out:
+        plan = [
+            (lab, os.path.join(args.leave_one_lab_out, lab, "lifter.pt")) for lab in ALL_DATASETS
+        ]
+    else:
+        plan = [(args.dataset, args.checkpoint)]
+    cfg = AdaptEvalConfig(
+        adapt_poses=args.adapt_poses,
+        eval_poses=args.adapt_poses,
+        noise_px=args.noise_px,
+        focal_cameras=args.focal_cameras,
+        hfov_prior_deg=args.hfov,
+    )
+    acfg = AdaptConfig(epochs=args.adapt_epochs)
+    rows, focal_rows, protocol = [], [], []
+    try:
+        for lab, path in plan:
+            model, codec, info = load_model(path)
+            tc = info.get("train_config") or {}
+            seen = tc.get("datasets", ["bandai"])
+            data = load_mocap(lab, data_cfg)
+            heldout = tc.get("heldout_content", [])
+            # a lab the model saw: only its test clips; a lab it never saw: every frame
+            mask = (
+                data.splits(heldout)["test"] if lab in seen else np.ones(len(data.positions), bool)
+            )
+            # the 2D prior: training clips of the labs the model saw, never the scored lab's clips
+            P = np.concatenate(
+                [
+                    m.positions[m.splits(heldout)["train"]]
+                    for m in (load_mocap(d, data_cfg) for d in seen)
+                ]
+            )
+            prior = fit_pose_prior(P, samples=30_000, epochs=2, seed=0)
+            out = evaluate_adapt(
+                model, codec, data, mask, prior, acfg, cfg, float(tc.get("max_norm", 1.0)),
+                progress=False,
+            )  # fmt: skip
+            rows += out["rows"]
+            focal_rows += out["focal_rows"]
+            protocol.append(
+                {
+                    "lab": lab,
+                    "checkpoint": info.get("path"),
+                    "trained_on": list(seen),
+                    "frames": "test split (the model saw this lab)" if lab in seen else "all",
+                }
+            )
+            print(f"[{lab}] adapted in {out['rows'][0]['adapt_seconds']:.0f} s", file=sys.stderr)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc))
+    print(adapt_report_markdown(rows, focal_rows))
+    _write_json(
+        args.json,
+        {
+            "protocol": "adapt",
+            "labs": protocol,
+            "config": cfg.__dict__,
+            "adapt_config": acfg.to_dict(),
+            "rows": rows,
+            "focal_rows": focal_rows,
+        },
+    )
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pose_lifting_core.evaluate import (
         EvalConfig,
@@ -180,6 +254,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     cfg = EvalConfig(
         samples=args.samples, noise_px=args.noise_px, scenes=args.scenes, hfov_prior_deg=args.hfov
     )
+    if args.adapt:
+        return _evaluate_adapt(args, data_cfg)
     if args.leave_one_lab_out:
         from pose_lifting_core.train import ALL_DATASETS
 
@@ -257,6 +333,30 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plausible_k(inp, hfov: float):
+    """The input with an implausible K dropped (the same rules as the nodes: the field-of-view
+    prior is used instead, with a warning); CliError when there is no image_size to fall back
+    on."""
+    from pose_lifting_core.camera import intrinsics_problem
+
+    if inp.K is None or not len(inp.K):
+        return inp
+    w, h = inp.image_size if inp.image_size is not None else (0, 0)
+    problems = {intrinsics_problem(k, int(round(w)), int(round(h))) for k in inp.K} - {None}
+    if not problems:
+        return inp
+    if inp.image_size is None:
+        raise CliError(
+            f"{sorted(problems)[0]}; give a plausible K, or image_size to use the prior"
+        )
+    print(
+        f"warning: {sorted(problems)[0]}: K not used, estimated from the "
+        f"{hfov:g} deg field-of-view prior",
+        file=sys.stderr,
+    )
+    return dataclasses.replace(inp, K=None)
+
+
 def _cmd_lift(args: argparse.Namespace) -> int:
     from pose_lifting_core.camera import intrinsics_from_fov
     from pose_lifting_core.lift_io import read_lift_input, write_lift_output
@@ -264,26 +364,9 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     from pose_lifting_core.skeleton import to_skeleton17
     from pose_lifting_core.solvers import estimate_focal, fuse_focal
 
-    from pose_lifting_core.camera import intrinsics_problem
-
-    inp = read_lift_input(args.keypoints)
+    inp = _plausible_k(read_lift_input(args.keypoints), args.hfov)
     kp, conf = to_skeleton17(inp.keypoints, inp.scores, inp.layout)
     n = len(kp)
-    if inp.K is not None and n:
-        # the same rules as the nodes: an implausible K is not used (the prior is, flagged)
-        w, h = inp.image_size if inp.image_size is not None else (0, 0)
-        problems = {intrinsics_problem(k, int(round(w)), int(round(h))) for k in inp.K} - {None}
-        if problems:
-            if inp.image_size is None:
-                raise CliError(
-                    f"{sorted(problems)[0]}; give a plausible K, or image_size to use the prior"
-                )
-            print(
-                f"warning: {sorted(problems)[0]}: K not used, estimated from the "
-                f"{args.hfov:g} deg field-of-view prior",
-                file=sys.stderr,
-            )
-            inp = dataclasses.replace(inp, K=None)
     lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     estimated = inp.K is None
     if estimated:
@@ -338,7 +421,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from pose_lifting_core.media import RenderWriter, open_source
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict
 
-    for out in (args.output, args.render):  # before any work: a long run must not fail at the end
+    for out in (args.output, args.render, args.keypoints_out):  # a long run must not fail late
         if out:
             _check_writable(out)
     src = open_source(args.input)
@@ -389,6 +472,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         writer = RenderWriter(args.render, fps=src.fps or 10.0)
         view = View3D()
     frames, ids, busy, intr = [], set(), 0.0, None
+    kp_out: List[tuple] = []  # (keypoints (17, 2), confidence (17,), K, estimated) per person
     bar = tqdm(
         src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet
     )
@@ -401,6 +485,11 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
                 gc.freeze()  # the models stay to the end: a full collection need not scan them
             intr = res.intrinsics
             frames.append(frame_to_dict(res))
+            if args.keypoints_out:
+                kp_out += [
+                    (p.keypoints_2d, p.confidence, res.intrinsics.K, res.intrinsics.estimated)
+                    for p in res.persons
+                ]
             ids.update(p.id for p in res.persons)
             bar.set_postfix(people=len(res.persons))
             if writer is not None:
@@ -444,8 +533,74 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     )
     if args.output:
         print(f"wrote {args.output}")
+    if args.keypoints_out:
+        from pose_lifting_core.lift_io import write_lift_input
+
+        n = len(kp_out)
+        calibrated = n > 0 and not any(e for *_, e in kp_out)
+        written = write_lift_input(
+            args.keypoints_out,
+            np.array([k for k, *_ in kp_out]).reshape(n, 17, 2),
+            np.array([c for _, c, *_ in kp_out]).reshape(n, 17),
+            tuple(src.size),
+            np.array([K for _, _, K, _ in kp_out]) if calibrated else None,
+        )
+        print(
+            f"wrote {written} ({n} people; "
+            + ("K given" if calibrated else "no K: adapt or lift estimate it")
+            + ")"
+        )
     if args.render:
         print(f"wrote {args.render}")
+    return 0
+
+
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    from pose_lifting_core.adapt import (
+        AdaptConfig,
+        adapt,
+        gather_inputs,
+        load_pose_prior,
+        save_adapted,
+    )
+    from pose_lifting_core.checkpoint import load_model
+    from pose_lifting_core.lift_io import read_lift_input
+
+    _check_writable(args.output)
+    inputs = [_plausible_k(read_lift_input(p), args.hfov) for p in args.inputs]
+    data = gather_inputs(inputs, args.inputs)
+    if args.focal == "refine" and data.known.all():
+        raise CliError("--focal refine needs inputs without K, but every input gives its K")
+    model, codec, info = load_model(args.checkpoint)
+    prior = load_pose_prior(args.prior)
+    cfg = AdaptConfig(
+        epochs=args.epochs, lr=args.lr, focal=args.focal, hfov_deg=args.hfov, seed=args.seed
+    )
+    max_norm = float((info.get("train_config") or {}).get("max_norm", 1.0))
+    res = adapt(model, codec, data, prior, cfg, max_norm, progress=not args.quiet)
+    save_adapted(args.output, res, codec, info, cfg, args.inputs)
+    first, last = res.history[0], res.history[-1]
+    print(
+        f"adapted on {res.num_poses} people from {len(args.inputs)} file(s) in "
+        f"{res.seconds:.0f} s ({cfg.epochs} epochs) -> {args.output}"
+    )
+    print(
+        "  losses, first epoch -> last: "
+        + ", ".join(
+            f"{k} {first[k]:.4f} -> {last[k]:.4f}"
+            for k in ("reprojection", "cycle", "prior", "symmetry", "limits", "anchor")
+        )
+    )
+    if res.focal is not None:
+        f = res.focal
+        if args.focal == "refine":
+            print(
+                f"  focal length: {f.refined_px:.0f} px (bootstrap sd {f.rel_sd * 100:.1f} %), "
+                f"field-of-view prior {f.prior_px:.0f} px ({args.hfov:g} deg), "
+                f"{f.num_samples} people of unknown K"
+            )
+        else:
+            print(f"  focal length fixed at the {args.hfov:g} deg prior: {f.prior_px:.0f} px")
     return 0
 
 
@@ -476,6 +631,7 @@ def _precision_arg(sub: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pose_lifting_core.adapt import FOCAL_MODES, AdaptConfig
     from pose_lifting_core.data.mocap import DATASETS, SHARED_DATA
     from pose_lifting_core.data.synth import AugmentConfig
     from pose_lifting_core.train import TrainConfig
@@ -581,6 +737,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--noise-px", type=_number_in(float, 0.0, 1000.0), default=5.0)
     s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG)
     s.add_argument("--skip-unknown-k", action="store_true")
+    s.add_argument(
+        "--adapt",
+        action="store_true",
+        help="self-supervised adaptation: per lab (--leave-one-lab-out DIR, or --dataset), adapt "
+        "on half its clips from noisy 2D alone and score the other half, before and after; "
+        "--noise-px sets the 2D noise (3 px in docs/BENCHMARKS.md)",
+    )
+    s.add_argument("--adapt-poses", type=_number_in(int, 10, 10**6), default=3000)
+    s.add_argument("--adapt-epochs", type=_number_in(int, 1, 1000), default=AdaptConfig.epochs)
+    s.add_argument("--focal-cameras", type=_number_in(int, 0, 100), default=1)
     s.add_argument("--json", default=None, help="write the rows as JSON")
     s.set_defaults(func=_cmd_evaluate)
 
@@ -621,6 +787,11 @@ def build_parser() -> argparse.ArgumentParser:
     cam.add_argument("--camera-info", help="camera_info YAML written by ROS camera_calibration")
     s.add_argument("--output", help='OUT.json (format: README, "Images and video")')
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
+    s.add_argument(
+        "--keypoints-out",
+        metavar="FILE.npz",
+        help="also write every person's 2D keypoints in the `lift` input format (for `adapt`)",
+    )
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")
     _precision_arg(s)
@@ -642,6 +813,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-track", action="store_true", help="detect every frame, no track ids")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_estimate)
+
+    s = sub.add_parser(
+        "adapt",
+        help="adapt the lifter to your own camera and people from 2D keypoints alone "
+        "(self-supervised; docs/TRAINING.md)",
+    )
+    s.add_argument("inputs", nargs="+", metavar="IN.npz", help="files in the `lift` input format")
+    s.add_argument("--output", required=True, metavar="ADAPTED.pt", help="the adapted checkpoint")
+    s.add_argument("--checkpoint", default=None, help="start from (default: the shipped weights)")
+    s.add_argument("--epochs", type=_number_in(int, 1, 1000), default=AdaptConfig.epochs)
+    s.add_argument("--lr", type=_positive_float, default=AdaptConfig.lr)
+    s.add_argument(
+        "--focal",
+        choices=FOCAL_MODES,
+        default="fixed",
+        help="inputs without K: keep the field-of-view prior's focal length, or refine it as a "
+        "parameter pooled over all of them (one static camera)",
+    )
+    s.add_argument(
+        "--hfov",
+        type=_positive_float,
+        default=DEFAULT_HFOV_DEG,
+        help="horizontal field-of-view prior (degrees) for inputs without K",
+    )
+    s.add_argument("--prior", default=None, help="2D pose prior (default: the shipped one)")
+    s.add_argument("--seed", type=_number_in(int, 0, 2**32 - 1), default=0)
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_adapt)
 
     from pose_lifting_core.detection.models import MODELS
 

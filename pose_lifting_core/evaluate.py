@@ -276,3 +276,219 @@ def lab_report_markdown(rows: List[Dict[str, Any]], title: str = "held-out lab")
             f"{r['mpjpe_noise_mm']:.1f} |"
         )
     return "\n".join(out)
+
+
+# --- self-supervised adaptation (issue 16) ------------------------------------------------------
+@dataclass(frozen=True)
+class AdaptEvalConfig:
+    """The adaptation use case, simulated: one static camera per lab, 2D only with `noise_px` of
+    Gaussian noise, `adapt_poses` frames of half the lab's clips to adapt on and `eval_poses`
+    frames of the other half to score; `focal_cameras` further static cameras of unknown K in
+    the `focal_range` camera range for focal refinement."""
+
+    adapt_poses: int = 3000
+    eval_poses: int = 3000
+    noise_px: float = 3.0
+    seed: int = 1234
+    focal_cameras: int = 1
+    focal_range: str = "heldout_focal"
+    hfov_prior_deg: float = DEFAULT_HFOV_DEG
+
+
+def split_clips(
+    clip_index: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two frame masks (N,) over the frames in `mask`: the frames of a random half of its clips
+    (adaptation) and of the other half (evaluation). No clip is in both."""
+    clips = np.unique(clip_index[mask])
+    first = rng.permutation(clips)[: len(clips) // 2]
+    in_first = np.isin(clip_index, first)
+    return mask & in_first, mask & ~in_first
+
+
+def static_camera(rng: np.random.Generator, camera_range: str) -> Dict[str, Any]:
+    """One static camera: a focal length (log-uniform in the range), an image size (landscape)
+    and a mounting height; the people move about in front of it (any distance and direction
+    of the range)."""
+    r = synth.CAMERA_RANGES[camera_range]
+    size = tuple(int(v) for v in synth.IMAGE_SIZES[rng.integers(0, 6)])
+    return {
+        "range": camera_range,
+        "focal_px": float(np.exp(rng.uniform(*np.log(r["focal_px"])))),
+        "image_size": size,
+        "height_m": float(rng.uniform(*r["height_m"])),
+    }
+
+
+def static_views(P: np.ndarray, rng: np.random.Generator, cam: Dict[str, Any]) -> synth.Views:
+    """World skeletons (N, 17, 3) seen by the static camera `cam` (principal point centred)."""
+    ranges = dict(
+        synth.CAMERA_RANGES[cam["range"]],
+        focal_px=(cam["focal_px"],) * 2,
+        height_m=(cam["height_m"],) * 2,
+    )
+    return synth.sample_views(P, rng, ranges, image_size=cam["image_size"], principal_jitter=0.0)
+
+
+def _category_rows(
+    lab: str, P: np.ndarray, before: np.ndarray, after: np.ndarray, gt_rel: np.ndarray
+) -> List[Dict[str, Any]]:
+    cats = pose_categories(P)
+    rows = []
+    for c, name in [(-1, "all")] + list(enumerate(CATEGORIES)):
+        sel = np.ones(len(P), bool) if c < 0 else cats == c
+        if not sel.any():
+            continue
+        b, a = mpjpe_mm(before[sel], gt_rel[sel]), mpjpe_mm(after[sel], gt_rel[sel])
+        rows.append(
+            {
+                "dataset": lab,
+                "category": name,
+                "frames": int(sel.sum()),
+                "mpjpe_before_mm": b,
+                "mpjpe_after_mm": a,
+                "change_pct": (a - b) / b * 100,
+                "pa_mpjpe_before_mm": pa_mpjpe_mm(before[sel], gt_rel[sel]),
+                "pa_mpjpe_after_mm": pa_mpjpe_mm(after[sel], gt_rel[sel]),
+            }
+        )
+    return rows
+
+
+def evaluate_adapt(
+    model,
+    codec,
+    data: MocapSet,
+    mask: np.ndarray,
+    prior,
+    adapt_cfg,
+    cfg: AdaptEvalConfig = AdaptEvalConfig(),
+    max_norm: float = 1.0,
+    progress: bool = False,
+) -> Dict[str, Any]:
+    """Adapt on one half of the clips in `mask` from their 2D alone and score the other half.
+
+    Known K: one static training-range camera; MPJPE of the starting and the adapted model per
+    pose category on the evaluation half. Unknown K (`focal_cameras` cameras of
+    `cfg.focal_range`): the focal error of the field-of-view prior, of the pooled estimate
+    (solvers.estimate_focal) and of the focal length refined during adaptation, and MPJPE of
+    the starting model with the prior's K against the adapted one with the refined K.
+    Returns {"rows": per-category rows, "focal_rows": one per camera, "seconds": ...}."""
+    import dataclasses
+
+    from pose_lifting_core.adapt import AdaptData, adapt
+
+    rng = np.random.default_rng([cfg.seed, 16])
+    half_a, half_b = split_clips(data.clip_index, mask, rng)
+    before_lifter = Lifter(model, codec, "cpu", precision="fp32")
+
+    def views_of(half: np.ndarray, n: int, cam: Dict[str, Any]):
+        P = _draw(data.positions[half], n, rng)
+        v = static_views(P, rng, cam)
+        kp = v.keypoints + rng.standard_normal(v.keypoints.shape) * cfg.noise_px
+        return P[v.extra["kept"]], v, kp, np.ones(kp.shape[:2])
+
+    cam = static_camera(rng, "train")
+    _, va, kpa, ca = views_of(half_a, cfg.adapt_poses, cam)
+    Pb, vb, kpb, cb = views_of(half_b, cfg.eval_poses, cam)
+    res = adapt(
+        model,
+        codec,
+        AdaptData(kpa, ca, va.K, np.ones(len(kpa), bool), None),
+        prior,
+        dataclasses.replace(adapt_cfg, focal="fixed"),
+        max_norm,
+        progress,
+    )
+    after_lifter = Lifter(res.model, codec, "cpu", precision="fp32")
+    gt_rel = vb.joints_cam - vb.joints_cam[:, ROOT : ROOT + 1]
+    rows = _category_rows(
+        data.dataset,
+        Pb,
+        before_lifter.lift(kpb, cb, vb.K),
+        after_lifter.lift(kpb, cb, vb.K),
+        gt_rel,
+    )
+    for r in rows:
+        r.update(adapt_poses=len(kpa), adapt_seconds=res.seconds, camera=cam)
+    focal_rows = []
+    for _ in range(cfg.focal_cameras):
+        fcam = static_camera(rng, cfg.focal_range)
+        _, va, kpa, ca = views_of(half_a, cfg.adapt_poses, fcam)
+        Pb, vb, kpb, cb = views_of(half_b, cfg.eval_poses, fcam)
+        w, h = fcam["image_size"]
+        size = (float(w), float(h))
+        prior_f = intrinsics_from_fov(w, h, cfg.hfov_prior_deg).fx
+        pooled = estimate_focal(before_lifter.lift, kpa, ca, size)
+        res = adapt(
+            model,
+            codec,
+            AdaptData(kpa, ca, np.zeros((len(kpa), 3, 3)), np.zeros(len(kpa), bool), size),
+            prior,
+            dataclasses.replace(adapt_cfg, focal="refine", hfov_deg=cfg.hfov_prior_deg),
+            max_norm,
+            progress,
+        )
+        after = Lifter(res.model, codec, "cpu", precision="fp32")
+        f_true, f_ref = fcam["focal_px"], res.focal.refined_px
+        gt_rel = vb.joints_cam - vb.joints_cam[:, ROOT : ROOT + 1]
+
+        def K_of(f: float) -> np.ndarray:
+            return np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]])
+
+        focal_rows.append(
+            {
+                "dataset": data.dataset,
+                "camera": fcam,
+                "adapt_poses": len(kpa),
+                "focal_true_px": f_true,
+                "prior_px": prior_f,
+                "pooled_px": pooled.f_px,
+                "refined_px": f_ref,
+                "refined_rel_sd": res.focal.rel_sd,
+                "prior_err_pct": abs(prior_f - f_true) / f_true * 100,
+                "pooled_err_pct": abs(pooled.f_px - f_true) / f_true * 100,
+                "refined_err_pct": abs(f_ref - f_true) / f_true * 100,
+                "mpjpe_prior_before_mm": mpjpe_mm(
+                    before_lifter.lift(kpb, cb, K_of(prior_f)), gt_rel
+                ),
+                "mpjpe_refined_after_mm": mpjpe_mm(after.lift(kpb, cb, K_of(f_ref)), gt_rel),
+                "adapt_seconds": res.seconds,
+            }
+        )
+    return {"rows": rows, "focal_rows": focal_rows}
+
+
+def adapt_report_markdown(rows: List[Dict[str, Any]], focal_rows: List[Dict[str, Any]]) -> str:
+    """`evaluate_adapt` results as two Markdown tables: MPJPE before and after per lab and pose
+    category (known K), and focal refinement against the prior (unknown K)."""
+    out = [
+        "| lab | pose | frames scored | MPJPE before (mm) | MPJPE after (mm) | change "
+        "| PA-MPJPE before (mm) | PA-MPJPE after (mm) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['dataset']} | {r['category']} | {r['frames']} | {r['mpjpe_before_mm']:.1f} | "
+            f"{r['mpjpe_after_mm']:.1f} | {r['change_pct']:+.1f} % | "
+            f"{r['pa_mpjpe_before_mm']:.1f} | {r['pa_mpjpe_after_mm']:.1f} |"
+        )
+    if focal_rows:
+        out += [
+            "",
+            "| lab | true f (px) | image | prior f: error | pooled estimate: error "
+            "| refined f: error (bootstrap sd) | MPJPE, prior K, before (mm) "
+            "| MPJPE, refined K, after (mm) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in focal_rows:
+            w, h = r["camera"]["image_size"]
+            out.append(
+                f"| {r['dataset']} | {r['focal_true_px']:.0f} | {w}x{h} | "
+                f"{r['prior_px']:.0f}: {r['prior_err_pct']:.1f} % | "
+                f"{r['pooled_px']:.0f}: {r['pooled_err_pct']:.1f} % | "
+                f"{r['refined_px']:.0f}: {r['refined_err_pct']:.1f} % "
+                f"({r['refined_rel_sd'] * 100:.1f} %) | {r['mpjpe_prior_before_mm']:.1f} | "
+                f"{r['mpjpe_refined_after_mm']:.1f} |"
+            )
+    return "\n".join(out)

@@ -1,4 +1,4 @@
-"""The `lift` command's file formats: reading and validating IN.npz, writing OUT.npz.
+"""The `lift` command's file formats: reading, validating and writing IN.npz, writing OUT.npz.
 
 Owns: the input contract (keys, shapes, dtypes, finiteness, layouts) and the one-line error
 messages that name what is wrong. Nothing here touches the network.
@@ -7,6 +7,7 @@ IN.npz:  keypoints (N, J, 2) px; layout (str, default coco17); scores (N, J) opt
          K (3, 3) or (N, 3, 3) optional; image_size (width, height) optional, needed when K is
          absent or all zero (then K comes from the field-of-view prior);
          joints_3d_gt (N, 17, 3) metres optional: ground truth, compared against when present.
+         `estimate --keypoints-out` writes this format (h36m17 layout) for `lift` and `adapt`.
 OUT.npz: joints_3d (N, 17, 3) metres, absolute, camera optical frame; joint_names (17,);
          K (N, 3, 3) as used; K_estimated (N,) bool; reprojection_error_px (N,).
 """
@@ -152,4 +153,31 @@ def write_lift_output(
         K_estimated=K_estimated.astype(bool),
         reprojection_error_px=reprojection_error_px.astype(np.float64),
     )
+    return path
+
+
+def write_lift_input(
+    path: str,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    image_size: Tuple[float, float],
+    K: Optional[np.ndarray] = None,
+    layout: str = "h36m17",
+) -> str:
+    """Write an IN.npz that `read_lift_input` accepts (what `estimate --keypoints-out` saves for
+    `lift` and `adapt`): keypoints (N, J, 2) px, scores (N, J), image_size, and K (N, 3, 3) when
+    the camera is calibrated (omitted when it is not, so readers estimate it). Returns the path
+    written (ending in .npz)."""
+    if not path.endswith(".npz"):
+        path += ".npz"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    arrays = {
+        "keypoints": np.asarray(keypoints, dtype=np.float64),
+        "scores": np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0),
+        "layout": np.array(layout),
+        "image_size": np.asarray(image_size, dtype=np.float64),
+    }
+    if K is not None:
+        arrays["K"] = np.asarray(K, dtype=np.float64)
+    np.savez(path, **arrays)
     return path

@@ -376,3 +376,44 @@ def test_warnings_are_throttled_per_category_and_the_diagnostics_period_applies(
     period = node._diag_timer.timer_period_ns
     assert node.set_parameters([Parameter("diagnostics_period_s", value=0.25)])[0].successful
     assert node._diag_timer.timer_period_ns == 250_000_000 != period
+
+
+def test_nodes_load_an_adapted_checkpoint(graph, tmp_path):
+    """A checkpoint written by `pose-lifting adapt` goes in through the `checkpoint` parameter:
+    the keypoint_lifter lifts with it (its adaptation record is there) and publishes."""
+    from pose_lifting_core.adapt import AdaptConfig, AdaptData, adapt, load_pose_prior
+    from pose_lifting_core.adapt import save_adapted
+    from pose_lifting_core.checkpoint import load_model
+
+    X = np.array([[0.0, 0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0],
+                  [0.1, 0.43, 0], [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0],
+                  [0, -0.65, 0], [0.17, -0.45, 0], [0.2, -0.18, 0], [0.22, 0.05, 0],
+                  [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])  # fmt: skip
+    people = X[None] + np.array([[0.1 * i, 0.1, 3.0 + 0.2 * i] for i in range(16)])[:, None]
+    uv = project(people, K)
+    model, codec, info = load_model()
+    cfg = AdaptConfig(epochs=1, batch_size=16)
+    res = adapt(
+        model, codec, AdaptData(uv, np.ones((16, 17)), np.tile(K, (16, 1, 1)),
+                                np.ones(16, bool), None),
+        load_pose_prior(), cfg, progress=False,
+    )  # fmt: skip
+    path = str(tmp_path / "adapted.pt")
+    save_adapted(path, res, codec, info, cfg, ["test.npz"])
+    node, probe, ex, got = _keypoint_lifter(graph, checkpoint=path)
+    assert node.estimator.lifter.info["path"] == path
+    assert node.estimator.lifter.info["extra"]["adaptation"]["poses"] == 16
+    pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+    msg = Keypoints2DArray(layout="h36m17", width=640, height=480)
+    msg.header.frame_id = "cam"
+    msg.people = [
+        Keypoints2D(
+            id=0,
+            score=1.0,
+            keypoints=[Keypoint2D(x=float(u), y=float(v), confidence=1.0) for u, v in uv[0]],
+        )
+    ]
+    resend = every(0.1, lambda: pub.publish(msg))
+    assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=20)
+    assert len(got[0].skeletons) == 1
