@@ -22,7 +22,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from pose_lifting_core import differentiable as dt
 from pose_lifting_core import selfsup
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, intrinsics_from_fov
 from pose_lifting_core.checkpoint import CheckpointError, save_checkpoint
@@ -30,7 +29,7 @@ from pose_lifting_core.codec import Codec
 from pose_lifting_core.lift_io import InputError, LiftInput
 from pose_lifting_core.model import LinearModel, apply_max_norm
 from pose_lifting_core.skeleton import to_skeleton17
-from pose_lifting_core.solvers import _parabolic_min
+from pose_lifting_core.solvers import _parabolic_min, solve_root
 
 DEFAULT_PRIOR = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "weights", "pose_prior_2d.pt"
@@ -222,7 +221,7 @@ class _Problem:
         log_f: torch.Tensor,
     ) -> None:
         self.student, self.teacher, self.prior, self.cfg = student, teacher, prior, cfg
-        self.tc = dt.TorchCodec(codec)
+        self.codec = codec
         self.kp = torch.as_tensor(data.keypoints, dtype=torch.float32)
         self.conf = torch.as_tensor(data.confidence, dtype=torch.float32).clamp(0, 1)
         self.K = torch.as_tensor(data.K, dtype=torch.float32)
@@ -242,7 +241,7 @@ class _Problem:
         return torch.where(self.known[idx][:, None, None], self.K[idx], Ku)
 
     def lift(self, net: LinearModel):
-        return lambda uv, w, K: self.tc.decode(net(self.tc.encode(uv, w, K)))
+        return lambda uv, w, K: self.codec.decode(net(self.codec.encode(uv, w, K)))
 
     def losses(
         self, idx: torch.Tensor, angles: torch.Tensor, log_f: Optional[torch.Tensor] = None
@@ -254,7 +253,7 @@ class _Problem:
         X = lift(uv, w, K)
         with torch.no_grad():
             X0 = self.lift(self.teacher)(uv, w, K)
-        T = dt.solve_root(X, uv, w, K)
+        T = solve_root(X, uv, w, K)
         R = selfsup.rotation_matrices(selfsup.body_up_axis(X), angles)
         cyc, uv_r = selfsup.cycle_loss(lift, X, T.detach(), w, K, R)
         sym, lim = selfsup.bone_losses(X, self.limits)

@@ -137,10 +137,16 @@ def K_is_valid(K: np.ndarray, width: int = 0, height: int = 0) -> bool:
 _DIAG2 = ([0, 1], [0, 1])
 
 
-def _focal_centre(K: np.ndarray, ndim_points: int):
+def _float(a):
+    """`a` as a float64 numpy array, unless it is already a torch tensor (self-supervised
+    adaptation differentiates through these functions), which passes through unchanged."""
+    return a if type(a).__module__.startswith("torch") else np.asarray(a, dtype=np.float64)
+
+
+def _focal_centre(K, ndim_points: int):
     """(fx, fy) and (cx, cy) of K, shaped to broadcast against (..., 2) pixel arrays with a
     leading N axis when K is (N, 3, 3)."""
-    K = np.asarray(K, dtype=np.float64)
+    K = _float(K)
     if K.ndim == 2:
         return K[_DIAG2], K[:2, 2]
     shape = (len(K),) + (1,) * (ndim_points - 2) + (2,)
@@ -150,23 +156,26 @@ def _focal_centre(K: np.ndarray, ndim_points: int):
 def normalize(pixels: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Pixels (..., 2) -> normalised image coordinates K⁻¹[u, v, 1] (..., 2) (tangents, unitless).
 
-    With K (N, 3, 3), pixels must have a leading N axis (N, ..., 2)."""
-    px = np.asarray(pixels, dtype=np.float64)
+    With K (N, 3, 3), pixels must have a leading N axis (N, ..., 2). numpy or torch in, the
+    same out."""
+    px = _float(pixels)
     f, c = _focal_centre(K, px.ndim)
     return (px - c) / f
 
 
 def denormalize(xy: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Inverse of `normalize`: normalised coordinates (..., 2) -> pixels (..., 2)."""
-    xy = np.asarray(xy, dtype=np.float64)
+    xy = _float(xy)
     f, c = _focal_centre(K, xy.ndim)
     return xy * f + c
 
 
-def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Camera-frame points (..., 3) metres -> pixels (..., 2). Points need z > 0."""
-    p = np.asarray(points, dtype=np.float64)
-    return denormalize(p[..., :2] / p[..., 2:3], K)
+def project(points: np.ndarray, K: np.ndarray, min_depth: Optional[float] = None) -> np.ndarray:
+    """Camera-frame points (..., 3) metres -> pixels (..., 2). Points need z > 0, or depths are
+    raised to `min_depth` when it is given (a point behind the camera then gives no inf)."""
+    p = _float(points)
+    z = p[..., 2:3] if min_depth is None else p[..., 2:3].clip(min=min_depth)
+    return denormalize(p[..., :2] / z, K)
 
 
 def backproject(pixels: np.ndarray, depth: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -19,27 +19,35 @@ from dataclasses import dataclass
 from typing import Dict, Sequence, Tuple
 
 import numpy as np
+import torch
 
 from pose_lifting_core.camera import normalize
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
 
 
+def _torch(a) -> torch.Tensor:
+    """numpy (or nested lists) as a float64 tensor sharing memory; a tensor as it is."""
+    return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a, dtype=np.float64))
+
+
 def features_raw(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Unstandardised input features (N, 3J+3). keypoints (N, J, 2) px, confidence (N, J), K
-    (3, 3) or (N, 3, 3). Rows whose confidences are all 0 give all-zero coordinates."""
+    (3, 3) or (N, 3, 3). Rows whose confidences are all 0 give all-zero coordinates. numpy in,
+    numpy (float64) out; torch in, torch out, differentiable (self-supervised adaptation)."""
+    if not isinstance(keypoints, torch.Tensor):
+        with torch.inference_mode():
+            return features_raw(_torch(keypoints), _torch(confidence), _torch(K)).numpy()
     xy = normalize(keypoints, K)
-    w = np.asarray(confidence, dtype=np.float64)
-    w = np.where(np.isfinite(w) & np.isfinite(xy).all(-1), np.clip(w, 0.0, 1.0), 0.0)
-    xy = np.where(w[..., None] > 0, xy, 0.0)
-    wsum = np.maximum(w.sum(-1, keepdims=True), 1e-9)
+    w = confidence
+    w = torch.where(torch.isfinite(w) & torch.isfinite(xy).all(-1), w.clamp(0.0, 1.0), 0.0)
+    xy = torch.where(w[..., None] > 0, xy, 0.0)
+    wsum = w.sum(-1, keepdim=True).clamp(min=1e-9)
     mean = (xy * w[..., None]).sum(-2) / wsum
-    centre = np.where(w[:, ROOT : ROOT + 1] > 0, xy[:, ROOT], mean)
+    centre = torch.where(w[:, ROOT : ROOT + 1] > 0, xy[:, ROOT], mean)
     rel = xy - centre[:, None]
-    radius = np.sqrt((w * (rel**2).sum(-1)).sum(-1, keepdims=True) / wsum)
-    radius = np.maximum(radius, 1e-6)
-    rel = np.where(w[..., None] > 0, rel / radius[..., None], 0.0)
-    N = len(xy)
-    return np.concatenate([rel.reshape(N, -1), w, centre, np.log(radius)], -1)
+    radius = torch.sqrt((w * (rel**2).sum(-1)).sum(-1, keepdim=True) / wsum).clamp(min=1e-6)
+    rel = torch.where(w[..., None] > 0, rel / radius[..., None], 0.0)
+    return torch.cat([rel.reshape(len(xy), -1), w, centre, torch.log(radius)], -1)
 
 
 @dataclass
@@ -90,14 +98,20 @@ class Codec:
         )
 
     def encode(self, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:
-        """Network input (N, in_dim) float32 from pixels (N, J, 2), confidence (N, J), K."""
+        """Network input (N, in_dim) from pixels (N, J, 2), confidence (N, J), K: float32 numpy
+        from numpy, a differentiable tensor (of the keypoints' dtype) from torch."""
         return self.standardize(features_raw(keypoints, confidence, K))
 
     def standardize(self, raw: np.ndarray) -> np.ndarray:
+        """Raw features (N, 3J+3) -> network input: float32 numpy, or a tensor from a tensor."""
+        if not isinstance(raw, torch.Tensor):
+            with torch.inference_mode():
+                return self.standardize(_torch(raw)).numpy().astype(np.float32)
         J = self.num_joints
-        x = (raw - self.in_mean) / self.in_std
-        x[:, : 2 * J] *= np.repeat(raw[:, 2 * J : 3 * J] > 0, 2, axis=1)
-        return x.astype(np.float32)
+        mean, std = (torch.as_tensor(a, dtype=raw.dtype) for a in (self.in_mean, self.in_std))
+        x = (raw - mean) / std
+        present = (raw[:, 2 * J : 3 * J] > 0).repeat_interleave(2, dim=1)
+        return torch.cat([x[:, : 2 * J] * present, x[:, 2 * J :]], 1)
 
     def encode_target(self, joints_rel: np.ndarray) -> np.ndarray:
         return ((joints_rel.reshape(len(joints_rel), -1) - self.out_mean) / self.out_std).astype(
@@ -105,11 +119,13 @@ class Codec:
         )
 
     def decode(self, out: np.ndarray) -> np.ndarray:
-        """Network output (N, out_dim) -> root-relative joints (N, J, 3) metres
-        (root exactly 0)."""
-        X = (np.asarray(out, dtype=np.float64) * self.out_std + self.out_mean).reshape(
-            len(out), -1, 3
-        )
+        """Network output (N, out_dim) -> root-relative joints (N, J, 3) metres (root exactly
+        0): float64 numpy from numpy, a tensor of the output's dtype from torch."""
+        if not isinstance(out, torch.Tensor):
+            with torch.inference_mode():
+                return self.decode(_torch(out)).numpy()
+        mean, std = (torch.as_tensor(a, dtype=out.dtype) for a in (self.out_mean, self.out_std))
+        X = (out * std + mean).reshape(len(out), -1, 3)
         return X - X[:, ROOT : ROOT + 1]
 
     def to_dict(self) -> Dict[str, object]:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pose_lifting_core import differentiable as dt
+from pose_lifting_core.camera import project
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT, SKELETON
 
 LiftFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -52,7 +52,7 @@ def reprojection_loss(
 ) -> torch.Tensor:
     """Confidence-weighted mean distance (N,) between project(X_cam) and the keypoints, as a
     fraction of the person's 2D size (so near and far people count alike)."""
-    d = (dt.project(X_cam, K) - keypoints).norm(dim=-1)
+    d = (project(X_cam, K, min_depth=1e-3) - keypoints).norm(dim=-1)
     wsum = confidence.sum(-1).clamp(min=1e-9)
     return (d * confidence).sum(-1) / wsum / person_size_px(keypoints, confidence)
 
@@ -92,7 +92,7 @@ def cycle_loss(
     Returns (mean per-joint distance (N,) metres, the rotated view's keypoints (N, J, 2) px).
     Joints missing from the input stay missing in the rotated view, so the second lift sees the
     input's layout."""
-    uv_r = dt.project(rotate_about_root(X_rel, R) + T[:, None], K)
+    uv_r = project(rotate_about_root(X_rel, R) + T[:, None], K, min_depth=1e-3)
     X2 = lift(uv_r, confidence, K)
     back = rotate_about_root(X2, R.transpose(1, 2))
     return (back - X_rel).norm(dim=-1).mean(-1), uv_r

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Callable, Tuple
 
 import numpy as np
+import torch
 
 from pose_lifting_core.camera import normalize, project
+from pose_lifting_core.codec import _torch
 
 
 def solve_root(
@@ -40,45 +42,48 @@ def solve_root(
         [0     Σs    -Σsy ] [Ty] = [ Σs by           ]
         [-Σsx  -Σsy  Σs r²] [Tz]   [ -Σs (x bx + y by)]
     are solved in closed form (Schur complement on Tz, after dividing by Σs), all people at
-    once: one weighted sum of seven per-joint terms per iteration."""
+    once: one weighted sum of seven per-joint terms per iteration. numpy in, numpy out; torch
+    in, torch out, differentiable in X_rel, the keypoints and K (self-supervised adaptation)."""
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
+    if not isinstance(X_rel, torch.Tensor):
+        args = (_torch(a) for a in (X_rel, keypoints, weights, K))
+        with torch.inference_mode():
+            return solve_root(*args, iterations=iterations, min_depth=min_depth).numpy()
     xy = normalize(keypoints, K)
-    w = np.asarray(weights, dtype=np.float64)
-    finite = np.isfinite(xy).all(-1) & np.isfinite(w)
-    w = np.where(finite, w, 0.0)
-    xy = np.where(finite[..., None], xy, 0.0)
+    finite = torch.isfinite(xy).all(-1) & torch.isfinite(weights)
+    w = torch.where(finite, weights, 0.0)
+    xy = torch.where(finite[..., None], xy, 0.0)
     Xz = X_rel[..., 2]
     # per joint: rows [1, 0, -x] and [0, 1, -y]; right-hand sides (bx, by) = (x, y) Xz - (Xx, Xy)
     b = xy * Xz[..., None] - X_rel[..., :2]
-    terms = np.concatenate(
+    terms = torch.cat(
         [
-            np.ones_like(Xz)[..., None],
+            torch.ones_like(Xz)[..., None],
             xy,
-            (xy * xy).sum(-1, keepdims=True),
+            (xy * xy).sum(-1, keepdim=True),
             b,
-            (xy * b).sum(-1, keepdims=True),
+            (xy * b).sum(-1, keepdim=True),
         ],
         -1,
     )  # (N, J, 7): 1, x, y, r², bx, by, x bx + y by
     usable = (w > 0).sum(-1) >= 2  # one joint cannot fix the depth
     s = w
-    T = np.zeros(Xz.shape[:-1] + (3,))  # (N, 3): set by iteration 0, read from iteration 1 on
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for it in range(iterations):
-            if it > 0:
-                z = np.maximum(Xz + T[:, 2:3], min_depth)
-                s = w / (z * z)
-            # weighted means (over joints, weights s) of x, y, r², bx, by, x bx + y by
-            sums = (s[:, None, :] @ terms)[:, 0]
-            mx, my, mr2, mbx, mby, mxb = (sums[:, 1:] / sums[:, :1]).T
-            # Tz from the Schur complement; Tx, Ty back-substituted. D = mean |p - p̄|² >= 0, and
-            # is 0 only when every usable joint projects to the same point
-            D = np.maximum(mr2 - mx * mx - my * my, 1e-12 * (2.0 + mr2))
-            Tz = np.maximum((mx * mbx + my * mby - mxb) / D, min_depth)
-            T = np.stack([mbx + mx * Tz, mby + my * Tz, Tz], -1)
-    T[~usable] = np.nan
-    return T
+    T = torch.zeros(Xz.shape[:-1] + (3,), dtype=X_rel.dtype)  # set by iteration 0
+    for it in range(iterations):
+        if it > 0:
+            z = (Xz + T[:, 2:3]).clamp(min=min_depth)
+            s = w / (z * z)
+        # weighted means (over joints, weights s) of x, y, r², bx, by, x bx + y by
+        sums = (s[:, None, :] @ terms)[:, 0]
+        total = sums[:, :1].clamp(min=torch.finfo(sums.dtype).tiny)
+        mx, my, mr2, mbx, mby, mxb = (sums[:, 1:] / total).unbind(-1)
+        # Tz from the Schur complement; Tx, Ty back-substituted. D = mean |p - p̄|² >= 0, and is
+        # 0 only when every usable joint projects to the same point
+        D = torch.maximum(mr2 - mx * mx - my * my, 1e-12 * (2.0 + mr2))
+        Tz = ((mx * mbx + my * mby - mxb) / D).clamp(min=min_depth)
+        T = torch.stack([mbx + mx * Tz, mby + my * Tz, Tz], -1)
+    return torch.where(usable[:, None], T, torch.nan)
 
 
 def reprojection_error_px(

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from pose_lifting_core import differentiable as dt
 from pose_lifting_core import selfsup
 from pose_lifting_core.adapt import (
     AdaptConfig,
@@ -84,8 +83,10 @@ def tiny_prior(tmp_path):
     return path
 
 
-# --- the torch twins --------------------------------------------------------------------------
-def test_torch_twins_match_numpy():
+# --- the core maths on tensors ----------------------------------------------------------------
+def test_codec_root_solve_and_projection_take_float32_tensors():
+    """Adaptation runs the one implementation on float32 tensors: the same values as on numpy
+    float64, as tensors."""
     X, T = _people(6)
     Ks = np.stack([K * [[1 + 0.1 * i], [1 + 0.1 * i], [1]] for i in range(6)])
     Ks[:, 2, 2] = 1.0
@@ -94,25 +95,26 @@ def test_torch_twins_match_numpy():
     conf[0, [7, 9]] = 0.0  # detector layout
     conf[1, 0] = 0.0  # no pelvis: the weighted mean is the centre
     conf[2] = 0.5
+
+    def f32(a):
+        return torch.as_tensor(a, dtype=torch.float32)
+
     f_np = features_raw(kp, conf, Ks)
-    f_t = dt.features_raw(_t(kp), _t(conf), _t(Ks)).numpy()
-    np.testing.assert_allclose(f_t, f_np, atol=1e-10)
+    f_t = features_raw(f32(kp), f32(conf), f32(Ks))
+    assert f_t.dtype == torch.float32
+    np.testing.assert_allclose(f_t.numpy(), f_np, rtol=1e-4, atol=1e-5)
+    T_t = solve_root(f32(X), f32(kp), f32(conf), f32(Ks))
+    np.testing.assert_allclose(T_t.numpy(), solve_root(X, kp, conf, Ks), rtol=1e-4)
     np.testing.assert_allclose(
-        dt.solve_root(_t(X), _t(kp), _t(conf), _t(Ks)).numpy(),
-        solve_root(X, kp, conf, Ks),
-        atol=1e-9,
-    )
-    np.testing.assert_allclose(
-        dt.project(_t(X + T[:, None]), _t(Ks)).numpy(), project(X + T[:, None], Ks)
+        project(f32(X + T[:, None]), f32(Ks)).numpy(), project(X + T[:, None], Ks), rtol=1e-5
     )
     codec = Codec.fit(f_np, X)
-    tc = dt.TorchCodec(codec)
     np.testing.assert_allclose(
-        tc.encode(_t(kp), _t(conf), _t(Ks)).numpy(), codec.encode(kp, conf, Ks), atol=1e-5
+        codec.encode(f32(kp), f32(conf), f32(Ks)).numpy(), codec.encode(kp, conf, Ks), atol=1e-3
     )
     out = np.random.default_rng(2).normal(size=(6, 51)).astype(np.float32)
     np.testing.assert_allclose(
-        tc.decode(torch.from_numpy(out)).numpy(), codec.decode(out), atol=1e-5
+        codec.decode(torch.from_numpy(out)).numpy(), codec.decode(out), atol=1e-5
     )
 
 
@@ -120,9 +122,7 @@ def test_torch_root_solve_is_differentiable_and_exact_on_exact_data():
     X, T = _people(4)
     kp = project(X + T[:, None], K)
     Xt = _t(X).requires_grad_(True)
-    Tt = dt.solve_root(
-        Xt, _t(kp), torch.ones(4, 17, dtype=torch.float64), _t(np.tile(K, (4, 1, 1)))
-    )
+    Tt = solve_root(Xt, _t(kp), torch.ones(4, 17, dtype=torch.float64), _t(np.tile(K, (4, 1, 1))))
     np.testing.assert_allclose(Tt.detach().numpy(), T, atol=1e-6)
     Tt.sum().backward()
     assert torch.isfinite(Xt.grad).all() and Xt.grad.abs().sum() > 0
@@ -165,7 +165,7 @@ def _oracle(X_true, T, Ks, R):
 
     def lift(uv, w, K):
         for V in views:
-            if torch.allclose(uv, dt.project(V + T[:, None], K), atol=1e-6):
+            if torch.allclose(uv, project(V + T[:, None], K, min_depth=1e-3), atol=1e-6):
                 return V
         raise AssertionError("the oracle was shown a view it does not know")
 
@@ -179,7 +179,7 @@ def test_cycle_loss_is_zero_for_a_correct_lifter_and_not_for_a_wrong_one():
     conf = torch.ones(4, 17, dtype=torch.float64)
     loss, uv_r = selfsup.cycle_loss(_oracle(Xt, Tt, Ks, R), Xt, Tt, conf, Ks, R)
     assert loss.abs().max() < 1e-12
-    assert torch.allclose(uv_r, dt.project(Xt @ R.transpose(1, 2) + Tt[:, None], Ks))
+    assert torch.allclose(uv_r, project(Xt @ R.transpose(1, 2) + Tt[:, None], Ks, min_depth=1e-3))
     # a lifter that ignores the view (always the first pose) fails the cycle: the known answer
     # is the mean distance between X and X turned back by R
     loss, _ = selfsup.cycle_loss(lambda uv, w, K: Xt, Xt, Tt, conf, Ks, R)
