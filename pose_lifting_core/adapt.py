@@ -29,7 +29,8 @@ from pose_lifting_core.codec import Codec
 from pose_lifting_core.lift_io import InputError, LiftInput
 from pose_lifting_core.model import LinearModel, apply_max_norm
 from pose_lifting_core.skeleton import to_skeleton17
-from pose_lifting_core.solvers import _parabolic_min, solve_root
+from pose_lifting_core.lifter import Lifter
+from pose_lifting_core.solvers import _parabolic_min, estimate_focal, fuse_focal, solve_root
 
 DEFAULT_PRIOR = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "weights", "pose_prior_2d.pt"
@@ -113,13 +114,16 @@ def gather_inputs(inputs: Sequence[LiftInput], names: Sequence[str]) -> AdaptDat
 
 @dataclass
 class FocalResult:
-    """The focal length (px) of the unknown-K camera: the prior's, the refined value, and the
-    refined value's relative standard deviation (bootstrap over people of the loss minimum)."""
+    """The focal length (px) of the unknown-K camera: the field-of-view prior's, the starting
+    model's pooled estimate (solvers.estimate_focal; None with --focal fixed), the refined
+    value, and the refined value's relative standard deviation (bootstrap over people of the
+    loss minimum)."""
 
     prior_px: float
     refined_px: float
     rel_sd: float
     num_samples: int
+    pooled_px: Optional[float] = None
 
 
 @dataclass
@@ -296,8 +300,10 @@ def adapt(
 ) -> AdaptResult:
     """Adapt a copy of `model` to `data` (seeded; `model` is left as it was). With
     cfg.focal == 'refine' the focal length of the rows of unknown K is learned, starting from
-    and regularised towards the field-of-view prior (log-normal, FOCAL_PRIOR_LOG_SD), the
-    prior's weight shared out over the set's people so that it counts once in total."""
+    the starting model's pooled estimate fused with the field-of-view prior (as `lift --focal
+    fused`: the adaptation losses alone barely move f, as one view barely constrains it) and
+    regularised towards the prior (log-normal, FOCAL_PRIOR_LOG_SD), the prior's weight shared
+    out over the set's people so that it counts once in total."""
     from tqdm import tqdm
 
     if cfg.focal not in FOCAL_MODES:
@@ -319,7 +325,19 @@ def adapt(
         if unknown
         else 1.0
     )
-    log_f = torch.tensor(math.log(f_prior), requires_grad=cfg.focal == "refine")
+    pooled = None
+    f_start = f_prior
+    if cfg.focal == "refine":
+        rows = ~data.known
+        pooled = estimate_focal(
+            Lifter(teacher, codec, "cpu", precision="fp32").lift,
+            data.keypoints[rows],
+            data.confidence[rows],
+            data.image_size,
+            seed=cfg.seed,
+        )
+        f_start = fuse_focal(f_prior, pooled, FOCAL_PRIOR_LOG_SD)
+    log_f = torch.tensor(math.log(f_start), requires_grad=cfg.focal == "refine")
     prob = _Problem(student, teacher, codec, prior, data, cfg, log_f)
     groups = [{"params": list(student.parameters()), "lr": cfg.lr}]
     if cfg.focal == "refine":
@@ -367,7 +385,9 @@ def adapt(
         if unknown:
             f_hat = math.exp(float(log_f.detach()))
             sd = focal_uncertainty(prob, f_hat, rng) if cfg.focal == "refine" else 0.0
-            focal = FocalResult(f_prior, f_hat, sd, n_unknown)
+            focal = FocalResult(
+                f_prior, f_hat, sd, n_unknown, None if pooled is None else pooled.f_px
+            )
     finally:
         torch.set_num_threads(threads)
     return AdaptResult(student.eval(), history, focal, time.time() - t0, N)

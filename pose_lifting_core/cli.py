@@ -596,6 +596,7 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
         if args.focal == "refine":
             print(
                 f"  focal length: {f.refined_px:.0f} px (bootstrap sd {f.rel_sd * 100:.1f} %), "
+                f"started from {f.pooled_px:.0f} px pooled over the input, "
                 f"field-of-view prior {f.prior_px:.0f} px ({args.hfov:g} deg), "
                 f"{f.num_samples} people of unknown K"
             )
@@ -829,7 +830,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FOCAL_MODES,
         default="fixed",
         help="inputs without K: keep the field-of-view prior's focal length, or refine it as a "
-        "parameter pooled over all of them (one static camera)",
+        "parameter pooled over all of them (one static camera), starting from the pooled "
+        "estimate fused with the prior",
     )
     s.add_argument(
         "--hfov",

@@ -1,6 +1,8 @@
 """Self-supervised adaptation (issue 16): the torch twins against numpy, each loss on tiny data
 with a known answer, the 2D prior, the adaptation loop, checkpoint round trips and CLI errors."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -273,14 +275,28 @@ def test_adaptation_is_seeded_moves_the_weights_and_round_trips(tiny_ckpt, tiny_
         assert torch.equal(v, m2.state_dict()[k]), k
 
 
-def test_focal_refinement_stays_at_the_prior_without_data_terms(tiny_ckpt, tiny_prior):
+def test_focal_refinement_starts_pooled_and_only_the_prior_pulls_without_data_terms(
+    tiny_ckpt, tiny_prior
+):
+    """It starts from the pooled estimate fused with the prior; with every data term off, only
+    the prior's pull is left, so f moves from there towards the prior and never past it."""
+    import math
+
     from pose_lifting_core.adapt import load_pose_prior
 
     model, codec, _ = load_model(tiny_ckpt)
     zero = dict(w_reprojection=0, w_cycle=0, w_prior=0, w_symmetry=0, w_limits=0, w_anchor=0)
     cfg = AdaptConfig(epochs=2, batch_size=16, focal="refine", **zero)
     r = adapt(model, codec, _data(known=False), load_pose_prior(tiny_prior), cfg, progress=False)
-    assert r.focal.refined_px == pytest.approx(r.focal.prior_px, rel=1e-6)
+    prior, pooled, refined = (
+        math.log(v) for v in (r.focal.prior_px, r.focal.pooled_px, r.focal.refined_px)
+    )
+    assert abs(pooled - prior) > 0.05  # the tiny model's pooled estimate is off the prior
+    assert min(prior, pooled) <= refined <= max(prior, pooled)
+    still = dataclasses.replace(cfg, focal_lr=0.0)
+    prior_2d = load_pose_prior(tiny_prior)
+    r0 = adapt(model, codec, _data(known=False), prior_2d, still, progress=False)
+    assert abs(refined - prior) < abs(math.log(r0.focal.refined_px) - prior)
     assert np.isfinite(r.focal.rel_sd) and r.focal.num_samples == 64
     with pytest.raises(ValueError, match="refine needs inputs without K"):
         adapt(model, codec, _data(), load_pose_prior(tiny_prior), cfg, progress=False)
