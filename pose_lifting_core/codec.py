@@ -26,8 +26,13 @@ from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
 
 
 def _torch(a) -> torch.Tensor:
-    """numpy (or nested lists) as a float64 tensor sharing memory; a tensor as it is."""
-    return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a, dtype=np.float64))
+    """numpy (or nested lists) as a float64 tensor, sharing memory unless the array is read-only
+    (a broadcast view, a message buffer: copied, as torch needs writable memory); a tensor as
+    it is."""
+    if isinstance(a, torch.Tensor):
+        return a
+    a = np.asarray(a, dtype=np.float64)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
 
 
 def features_raw(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -289,3 +289,25 @@ def test_small_batches_lift_on_one_thread_and_restore_the_thread_count(monkeypat
         assert seen == [1, 2] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_read_only_inputs_lift_without_a_warning():
+    """Keypoints in read-only memory (a broadcast view, a message buffer) go through the
+    torch-based codec and root solve quietly and unchanged."""
+    import warnings
+
+    from pose_lifting_core.codec import features_raw
+    from pose_lifting_core.solvers import solve_root
+
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(100, 500, (1, 17, 2))
+    conf = np.ones((1, 17))
+    K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+    ro = np.broadcast_to(kp, (3, 17, 2))
+    assert not ro.flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = features_raw(ro, np.ones((3, 17)), K)
+        T = solve_root(np.zeros((3, 17, 3)) + [0, 0, 0.1], ro, np.ones((3, 17)), K)
+    np.testing.assert_array_equal(f[0], features_raw(kp, conf, K)[0])
+    assert np.isfinite(T).all() and not ro.flags.writeable
