@@ -155,7 +155,7 @@ def main() -> int:
     X_rel = est.lifter.lift(k17, c17, K)
     rows.append(
         (
-            "root solve + reprojection score (numpy, float64)",
+            "root solve (torch, float64) + reprojection score (numpy)",
             *both(lambda: est.lifter.place(X_rel, k17, c17, K)),
         )
     )
