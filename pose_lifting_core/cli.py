@@ -293,16 +293,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
     cfg = EvalConfig(**(cfg.__dict__ | {"heldout_content": tuple(heldout)}))
-    try:
-        data = load_mocap(args.dataset, data_cfg)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc))
     seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
-    if args.split == "all" and args.dataset in seen:
+    if args.split == "all" and args.dataset in seen:  # a mistake with or without the data
         raise CliError(
             f"--split all scores every frame of {args.dataset}, but {lifter.info.get('path')} was "
             f"trained on it; use --split test"
         )
+    try:
+        data = load_mocap(args.dataset, data_cfg)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc))
     lab_rows = evaluate_lab(
         lifter,
         data,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,3 +23,27 @@ needs_shared = pytest.mark.skipif(
     reason=f"needs ../shared (the Bandai archive at {BANDAI_ARCHIVE}); "
     "users and some CI machines lack it",
 )
+
+STANDING = np.array(
+    [
+        [0, 0.0, 0],
+        [-0.1, 0, 0],
+        [-0.1, 0.43, 0],
+        [-0.1, 0.85, 0],
+        [0.1, 0, 0],
+        [0.1, 0.43, 0],
+        [0.1, 0.85, 0],
+        [0, -0.2, 0],
+        [0, -0.45, 0],
+        [0, -0.52, 0],
+        [0, -0.65, 0],
+        [0.17, -0.45, 0],
+        [0.2, -0.18, 0],
+        [0.22, 0.05, 0],
+        [-0.17, -0.45, 0],
+        [-0.2, -0.18, 0],
+        [-0.22, 0.05, 0],
+    ]
+)
+"""A standing person in the h36m17 joint order, root-relative, metres, camera optical axes
+(y down): the test suites' shared example body."""

@@ -26,29 +26,9 @@ from pose_lifting_core.lift_io import read_lift_input, write_lift_input
 from pose_lifting_core.lifter import Lifter
 from pose_lifting_core.model import LinearModel
 from pose_lifting_core.solvers import solve_root
+from conftest import STANDING
 
 K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
-STANDING = np.array(
-    [
-        [0, 0.0, 0],
-        [-0.1, 0, 0],
-        [-0.1, 0.43, 0],
-        [-0.1, 0.85, 0],
-        [0.1, 0, 0],
-        [0.1, 0.43, 0],
-        [0.1, 0.85, 0],
-        [0, -0.2, 0],
-        [0, -0.45, 0],
-        [0, -0.52, 0],
-        [0, -0.65, 0],
-        [0.17, -0.45, 0],
-        [0.2, -0.18, 0],
-        [0.22, 0.05, 0],
-        [-0.17, -0.45, 0],
-        [-0.2, -0.18, 0],
-        [-0.22, 0.05, 0],
-    ]
-)
 
 
 def _people(n=8, seed=0):

@@ -13,6 +13,7 @@ from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core.lifter import save_checkpoint
 from pose_lifting_core.model import LinearModel
 from pose_lifting_core.skeleton import JOINT_NAMES
+from conftest import STANDING
 
 K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
 
@@ -30,27 +31,7 @@ def tiny_ckpt(tmp_path):
 
 def _standing_h36m(n=4):
     """Pixel keypoints of a standing person (h36m17 layout) about 4 m in front of the camera."""
-    base = np.array(
-        [
-            [0, 0.0, 0],
-            [-0.1, 0, 0],
-            [-0.1, 0.43, 0],
-            [-0.1, 0.85, 0],
-            [0.1, 0, 0],
-            [0.1, 0.43, 0],
-            [0.1, 0.85, 0],
-            [0, -0.2, 0],
-            [0, -0.45, 0],
-            [0, -0.52, 0],
-            [0, -0.65, 0],
-            [0.17, -0.45, 0],
-            [0.2, -0.18, 0],
-            [0.22, 0.05, 0],
-            [-0.17, -0.45, 0],
-            [-0.2, -0.18, 0],
-            [-0.22, 0.05, 0],
-        ]
-    )
+    base = STANDING.copy()
     X = base[None] + np.array([[0.3 * i, 0.2, 4.0 + i] for i in range(n)])[:, None]
     return X, project(X, K)
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from pose_lifting_core.camera import project, undistort_pixels
+from conftest import STANDING
 
 K = np.array([[600.0, 0, 320], [0, 600, 240], [0, 0, 1]])
 
@@ -41,27 +42,7 @@ def test_zero_distortion_is_identity_and_bad_models_are_named():
 def test_pipeline_honours_distortion():
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
 
-    base = np.array(
-        [
-            [0, 0.0, 0],
-            [-0.1, 0, 0],
-            [-0.1, 0.43, 0],
-            [-0.1, 0.85, 0],
-            [0.1, 0, 0],
-            [0.1, 0.43, 0],
-            [0.1, 0.85, 0],
-            [0, -0.2, 0],
-            [0, -0.45, 0],
-            [0, -0.52, 0],
-            [0, -0.65, 0],
-            [0.17, -0.45, 0],
-            [0.2, -0.18, 0],
-            [0.22, 0.05, 0],
-            [-0.17, -0.45, 0],
-            [-0.2, -0.18, 0],
-            [-0.22, 0.05, 0],
-        ]
-    )
+    base = STANDING.copy()
     X = base + np.array([1.2, 0.3, 3.0])
     D = np.array([-0.3, 0.1, 0.0, 0.0, 0.0])
     seen = _distort(X[:, :2] / X[:, 2:], D)[None]

@@ -13,29 +13,10 @@ from pose_lifting_core.pipeline import (
     resolve_intrinsics,
 )
 from pose_lifting_core.skeleton import JOINT_NAMES
+from conftest import STANDING
 
 K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
-BASE = np.array(
-    [
-        [0, 0.0, 0],
-        [-0.1, 0, 0],
-        [-0.1, 0.43, 0],
-        [-0.1, 0.85, 0],
-        [0.1, 0, 0],
-        [0.1, 0.43, 0],
-        [0.1, 0.85, 0],
-        [0, -0.2, 0],
-        [0, -0.45, 0],
-        [0, -0.52, 0],
-        [0, -0.65, 0],
-        [0.17, -0.45, 0],
-        [0.2, -0.18, 0],
-        [0.22, 0.05, 0],
-        [-0.17, -0.45, 0],
-        [-0.2, -0.18, 0],
-        [-0.22, 0.05, 0],
-    ]
-)
+BASE = STANDING.copy()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from pose_lifting_core.camera import project  # noqa: E402
 from pose_lifting_core.media import read_image  # noqa: E402
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image  # noqa: E402
 from rosutil import ROOT, every, ros_context, spin_until  # noqa: E402
+from conftest import STANDING  # noqa: E402
 
 K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
 
@@ -108,27 +109,7 @@ def test_keypoint_lifter_in_process(graph):
     node, probe, ex, got = _keypoint_lifter(graph)
     pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
     assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
-    X = np.array(
-        [
-            [0, 0.0, 0],
-            [-0.1, 0, 0],
-            [-0.1, 0.43, 0],
-            [-0.1, 0.85, 0],
-            [0.1, 0, 0],
-            [0.1, 0.43, 0],
-            [0.1, 0.85, 0],
-            [0, -0.2, 0],
-            [0, -0.45, 0],
-            [0, -0.52, 0],
-            [0, -0.65, 0],
-            [0.17, -0.45, 0],
-            [0.2, -0.18, 0],
-            [0.22, 0.05, 0],
-            [-0.17, -0.45, 0],
-            [-0.2, -0.18, 0],
-            [-0.22, 0.05, 0],
-        ]
-    )
+    X = STANDING.copy()
     X = X + np.array([0.2, 0.1, 4.0])
     uv = project(X, K)
     msg = Keypoints2DArray(layout="h36m17", width=640, height=480)
@@ -385,10 +366,7 @@ def test_nodes_load_an_adapted_checkpoint(graph, tmp_path):
     from pose_lifting_core.adapt import save_adapted
     from pose_lifting_core.checkpoint import load_model
 
-    X = np.array([[0.0, 0, 0], [-0.1, 0, 0], [-0.1, 0.43, 0], [-0.1, 0.85, 0], [0.1, 0, 0],
-                  [0.1, 0.43, 0], [0.1, 0.85, 0], [0, -0.2, 0], [0, -0.45, 0], [0, -0.52, 0],
-                  [0, -0.65, 0], [0.17, -0.45, 0], [0.2, -0.18, 0], [0.22, 0.05, 0],
-                  [-0.17, -0.45, 0], [-0.2, -0.18, 0], [-0.22, 0.05, 0]])  # fmt: skip
+    X = STANDING.copy()
     people = X[None] + np.array([[0.1 * i, 0.1, 3.0 + 0.2 * i] for i in range(16)])[:, None]
     uv = project(people, K)
     model, codec, info = load_model()
