@@ -394,6 +394,9 @@ class BlazePoseDetector:
         s = m.width / max(h, w)
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
         ox, oy = (m.width - nw) // 2, (m.height - nh) // 2
+        if s <= 0.25:  # HD: halve first (OpenCV's fast exact 2x box), the area step then costs
+            # a third (10 -> 3.4 ms from 1920x1080); pixels differ from one area step by ~0.2/255
+            rgb = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         small = cv2.resize(
             rgb, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
         )
