@@ -1,4 +1,4 @@
-"""Self-supervised adaptation (issue 16): the torch twins against numpy, each loss on tiny data
+"""Self-supervised adaptation (issue 16): the core maths on float32 tensors, each loss on tiny data
 with a known answer, the 2D prior, the adaptation loop, checkpoint round trips and CLI errors."""
 
 import dataclasses
