@@ -26,6 +26,7 @@ from pose_lifting_core import selfsup
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, intrinsics_from_fov
 from pose_lifting_core.checkpoint import CheckpointError, save_checkpoint
 from pose_lifting_core.codec import Codec
+from pose_lifting_core.data.synth import rotation_about
 from pose_lifting_core.lift_io import InputError, LiftInput
 from pose_lifting_core.model import LinearModel, apply_max_norm
 from pose_lifting_core.skeleton import to_skeleton17
@@ -258,7 +259,7 @@ class _Problem:
         with torch.no_grad():
             X0 = self.lift(self.teacher)(uv, w, K)
         T = solve_root(X, uv, w, K)
-        R = selfsup.rotation_matrices(selfsup.body_up_axis(X), angles)
+        R = rotation_about(selfsup.body_up_axis(X), angles)
         cyc, uv_r = selfsup.cycle_loss(lift, X, T.detach(), w, K, R)
         sym, lim = selfsup.bone_losses(X, self.limits)
         return {

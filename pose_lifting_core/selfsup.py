@@ -57,17 +57,6 @@ def reprojection_loss(
     return (d * confidence).sum(-1) / wsum / person_size_px(keypoints, confidence)
 
 
-def rotation_matrices(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-    """Rodrigues: rotations (N, 3, 3) by angle (N,) radians about unit axes (N, 3)."""
-    a = axis / axis.norm(dim=-1, keepdim=True).clamp(min=1e-9)
-    x, y, z = a.unbind(-1)
-    zero = torch.zeros_like(x)
-    Kx = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(-1, 3, 3)
-    s, c = torch.sin(angle)[:, None, None], torch.cos(angle)[:, None, None]
-    eye = torch.eye(3, dtype=axis.dtype).expand_as(Kx)
-    return eye + s * Kx + (1 - c) * (Kx @ Kx)
-
-
 def body_up_axis(X_rel: torch.Tensor) -> torch.Tensor:
     """Each skeleton's own vertical (N, 3): pelvis to thorax, without gradient. The camera's up
     direction is unknown; the trunk is the body's own, and equals gravity's for upright people."""

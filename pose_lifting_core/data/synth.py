@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
 import numpy as np
+import torch
 
+from pose_lifting_core.codec import _torch
 from pose_lifting_core.skeleton import SKELETON
 
 J = {n: i for i, n in enumerate(SKELETON.names)}
@@ -133,25 +135,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def rotation_about(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rodrigues: rotations (N, 3, 3) about unit axes (N, 3) by angles (N,) radians."""
-    a = _unit(axis)
-    x, y, z = a[..., 0], a[..., 1], a[..., 2]
-    c, s = np.cos(angle), np.sin(angle)
-    C = 1.0 - c
-    return np.stack(
-        [
-            c + x * x * C,
-            x * y * C - z * s,
-            x * z * C + y * s,
-            y * x * C + z * s,
-            c + y * y * C,
-            y * z * C - x * s,
-            z * x * C - y * s,
-            z * y * C + x * s,
-            c + z * z * C,
-        ],
-        -1,
-    ).reshape(a.shape[:-1] + (3, 3))
+    """Rodrigues: rotations (N, 3, 3) about axes (N, 3) (any length) by angles (N,) radians.
+    numpy in, numpy out (float64); torch in, torch out, differentiable (adaptation's rotation
+    cycle)."""
+    if not isinstance(axis, torch.Tensor):
+        with torch.inference_mode():
+            return rotation_about(_torch(axis), _torch(angle)).numpy()
+    a = axis / axis.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+    x, y, z = a.unbind(-1)
+    zero = torch.zeros_like(x)
+    Kx = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(a.shape[:-1] + (3, 3))
+    s, c = torch.sin(angle)[..., None, None], torch.cos(angle)[..., None, None]
+    eye = torch.eye(3, dtype=a.dtype).expand_as(Kx)
+    return eye + s * Kx + (1 - c) * (Kx @ Kx)
 
 
 def body_frames(P: np.ndarray, side: str = "hip") -> np.ndarray:

@@ -21,6 +21,7 @@ from pose_lifting_core.camera import project
 from pose_lifting_core.checkpoint import load_model, save_checkpoint
 from pose_lifting_core.cli import main
 from pose_lifting_core.codec import Codec, features_raw
+from pose_lifting_core.data.synth import rotation_about
 from pose_lifting_core.evaluate import split_clips
 from pose_lifting_core.lift_io import read_lift_input, write_lift_input
 from pose_lifting_core.lifter import Lifter
@@ -132,7 +133,7 @@ def test_reprojection_loss_is_zero_on_exact_data_and_the_known_shift_otherwise()
 
 def test_rotations_are_proper_and_keep_their_axis():
     axis = _t(np.random.default_rng(0).normal(size=(5, 3)))
-    R = selfsup.rotation_matrices(axis, _t(np.linspace(-3, 3, 5)))
+    R = rotation_about(axis, _t(np.linspace(-3, 3, 5)))
     eye = torch.eye(3, dtype=torch.float64).expand(5, 3, 3)
     assert torch.allclose(R @ R.transpose(1, 2), eye, atol=1e-12)
     assert torch.allclose(torch.linalg.det(R), torch.ones(5, dtype=torch.float64))
@@ -157,7 +158,7 @@ def _oracle(X_true, T, Ks, R):
 def test_cycle_loss_is_zero_for_a_correct_lifter_and_not_for_a_wrong_one():
     X, T = _people(4)
     Xt, Tt, Ks = _t(X), _t(T), _t(np.tile(K, (4, 1, 1)))
-    R = selfsup.rotation_matrices(selfsup.body_up_axis(Xt), _t([0.5, 1.5, -2.0, 3.0]))
+    R = rotation_about(selfsup.body_up_axis(Xt), _t([0.5, 1.5, -2.0, 3.0]))
     conf = torch.ones(4, 17, dtype=torch.float64)
     loss, uv_r = selfsup.cycle_loss(_oracle(Xt, Tt, Ks, R), Xt, Tt, conf, Ks, R)
     assert loss.abs().max() < 1e-12
