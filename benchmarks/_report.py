@@ -1,6 +1,7 @@
-"""Shared helpers for benchmark scripts: machine description, Markdown section updates, the
-ROS environment of a benchmark's graph, the pipeline's own time on the sample image, and the
-alternating blocks in which a chain and its floor (the detector alone) are timed."""
+"""Shared helpers for benchmark scripts: machine description, what run a figure came from (command,
+machine, date, commit), Markdown section updates, the ROS environment of a benchmark's graph,
+the pipeline's own time on the sample image, and the alternating blocks in which a chain and its
+floor (the detector alone) are timed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import os
 import platform
 import re
 import subprocess
+import sys
+from dataclasses import asdict, dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def machine() -> str:
@@ -52,6 +57,35 @@ def commit() -> str:
         )
     except Exception:
         return "unknown"
+
+
+@dataclass(frozen=True)
+class Run:
+    """Where a benchmark's figures come from: its command line, the machine, the date and the
+    commit. Taken once, when the run starts, so the JSON and the Markdown say the same, and the
+    commit is the code that was measured even if the tree moves on during a long run."""
+
+    command: str
+    machine: str
+    date: str
+    commit: str
+
+    def record(self) -> dict:
+        """The fields, for the JSON file."""
+        return asdict(self)
+
+    def header(self) -> str:
+        """The first line of the script's Markdown section."""
+        return (
+            f"Command: `{self.command}`. Machine: {self.machine}. Date: {self.date}. "
+            f"Commit: {self.commit}."
+        )
+
+
+def this_run(script: str) -> Run:
+    """The Run of the benchmark `script` (its __file__) as invoked now."""
+    command = "python " + " ".join([os.path.relpath(script, ROOT)] + sys.argv[1:])
+    return Run(command, machine(), today(), commit())
 
 
 def replace_section(path: str, name: str, body: str) -> None:

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import replace_section, this_run  # noqa: E402
 
 from pose_lifting_core.evaluate import (
     EvalConfig,
@@ -87,6 +87,7 @@ def main() -> int:
     ap.add_argument("--json", default=os.path.join("docs", "accuracy.json"))
     ap.add_argument("--markdown", default=os.path.join("docs", "BENCHMARKS.md"))
     args = ap.parse_args()
+    origin = this_run(__file__)
     t0 = time.time()
     lifter = Lifter.load(args.checkpoint, "cpu", args.precision)
     heldout = tuple(lifter.info.get("train_config", {}).get("heldout_content", []))
@@ -102,14 +103,10 @@ def main() -> int:
         lab = data if name == "bandai" else load_mocap(name, TrainConfig())
         lab_rows += evaluate_lab(lifter, lab, cfg, lab.splits(heldout)["test"])
     prov = lifter.info.get("provenance", {})
-    cmd = "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:])
     with open(args.json, "w") as fh:
         json.dump(
             {
-                "command": cmd,
-                "machine": machine(),
-                "date": today(),
-                "commit": commit(),
+                **origin.record(),
                 "checkpoint": lifter.info.get("path"),
                 "provenance": prov,
                 "config": {**cfg.__dict__, "heldout_content": list(heldout)},
@@ -135,8 +132,8 @@ def main() -> int:
     splits = bandai.get("clips_per_split", {})
     frames = bandai.get("frames_per_split", {})
     body = (
-        f"Command: `{cmd}` (the whole evaluation, {time.time() - t0:.0f} s)\n\n"
-        f"Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"Command: `{origin.command}` (the whole evaluation, {time.time() - t0:.0f} s)\n\n"
+        f"Machine: {origin.machine}. Date: {origin.date}. Commit: {origin.commit}.\n\n"
         f"Checkpoint: `{os.path.relpath(lifter.info.get('path'))}`, run in {_name(lifter)} (the "
         f"default on this machine); {cfg.samples} samples per known-K "
         f"condition; unknown K: {cfg.scenes} scenes of {cfg.scene_people} people per camera "

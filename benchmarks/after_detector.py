@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _sink  # noqa: E402
-from _report import bench_env, commit, machine, replace_section, today  # noqa: E402
+from _report import bench_env, replace_section, this_run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -95,6 +95,7 @@ def main() -> int:
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     ap.add_argument("--detect-after-lift", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    origin = this_run(__file__)
     if args.detect_after_lift:
         print(json.dumps(detect_after_lift(args.repeats)))
         return 0
@@ -216,12 +217,8 @@ def main() -> int:
             )
         spin[policy] = json.loads(out.stdout.strip().splitlines()[-1])
 
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     res = {
-        "command": cmd,
-        "machine": machine(),
-        "date": today(),
-        "commit": commit(),
+        **origin.record(),
         "repeats": args.repeats,
         "rows": [{"step": s, "warm_ms": w, "after_detector_ms": c} for s, w, c in rows],
         "detect_ms_after_lifting_with_threads": spin,
@@ -230,7 +227,7 @@ def main() -> int:
     with open(args.json, "w") as fh:
         json.dump(res, fh, indent=1)
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         f'One person (`samples/basketball1.png`), medians of {args.repeats}; "warm" repeats the '
         'step back to back, "after the detector" runs it right after a BlazePose call '
         "(2 threads, tracking):\n\n"

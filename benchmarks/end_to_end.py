@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _sink  # noqa: E402
-from _report import BLOCK, bench_env, commit, floor_block, machine, replace_section, today  # noqa: E402
+from _report import BLOCK, bench_env, floor_block, replace_section, this_run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = os.path.join(ROOT, "samples", "basketball1.png")
@@ -50,6 +50,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--precision", default="auto", choices=PRECISIONS)
     args = ap.parse_args()
+    origin = this_run(__file__)
     env = bench_env(200)
     import cv2
     import rclpy
@@ -190,10 +191,9 @@ def main() -> int:
     res["chain_over_floor_pct"] = (
         res["stages_ms"]["total"] / res["floor_decode_detect_ms"] - 1
     ) * 100
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "end_to_end.json"), "w") as fh:
         json.dump(
-            {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res},
+            {**origin.record(), **res},
             fh,
             indent=1,
         )
@@ -230,7 +230,7 @@ def main() -> int:
         else f"MediaPipe failed: {mp_res['error']}"
     )
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         f"One person at 640x480, JPEG-decoded each frame, {args.frames} frames of each (whole "
         f"chain and detector alone, in alternating blocks of {BLOCK}), {args.threads} detector "
         f"threads, lifting in {lifter.precision}, every output topic subscribed from another "

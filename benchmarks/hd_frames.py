@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import replace_section, this_run  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -79,16 +79,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
     args = ap.parse_args()
+    origin = this_run(__file__)
     rows = [frame_times(s, args.frames) for s in SIZES]
     huge = huge_image()
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "hd_frames.json"), "w") as fh:
         json.dump(
             {
-                "command": cmd,
-                "machine": machine(),
-                "date": today(),
-                "commit": commit(),
+                **origin.record(),
                 "rows": rows,
                 "huge_image": huge,
             },
@@ -105,7 +102,7 @@ def main() -> int:
         for r in rows
     ]
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         "Two people (`samples/basketball1.png` scaled to each size), the default pipeline with "
         "tracking (landmarks every frame; BlazePose proposals every few frames; the HOG search "
         "every 30 frames in a worker thread, joining 8 frames later), the collector frozen after "

@@ -19,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import replace_section, this_run  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -71,6 +71,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=100)
     args = ap.parse_args()
+    origin = this_run(__file__)
     rgb = cv2.cvtColor(
         cv2.imread(os.path.join(ROOT, "samples", "basketball1.png")), cv2.COLOR_BGR2RGB
     )
@@ -79,14 +80,10 @@ def main() -> int:
         for track in (True, False):
             for person, r in run(rgb, args.frames, speed, track).items():
                 rows.append({"sequence": name, "tracking": track, "person": person, **r})
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "jitter.json"), "w") as fh:
         json.dump(
             {
-                "command": cmd,
-                "machine": machine(),
-                "date": today(),
-                "commit": commit(),
+                **origin.record(),
                 "rows": rows,
             },
             fh,
@@ -103,7 +100,7 @@ def main() -> int:
         for r in rows
     ]
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         "`samples/basketball1.png` (two people, 640x480) repeated, and shifted right by 0.5 px "
         "per frame; the default pipeline. Joint sd: each joint's standard deviation over the "
         "frames (a straight-line trend removed for the moving sequence), averaged over joints. "

@@ -27,7 +27,7 @@ import time
 from typing import Callable, Dict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import replace_section, this_run  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -101,6 +101,7 @@ def onnx_session(
 
 
 def main() -> int:
+    origin = this_run(__file__)
     torch.set_num_threads(os.cpu_count() or 1)
     threads = torch.get_num_threads()
     blob = load_checkpoint(os.path.join("pose_lifting_core", "weights", "lifter.pt"))
@@ -201,12 +202,8 @@ def main() -> int:
         best = max(matmul[row["format"]].values())
         for n in (1024, 4096):
             row[f"fraction_of_matmul_{n}"] = row[f"poses_per_s_{n}"] * flops / best
-    cmd = "python " + os.path.relpath(__file__)
     doc = {
-        "command": cmd,
-        "machine": machine(),
-        "date": today(),
-        "commit": commit(),
+        **origin.record(),
         "threads": threads,
         "flops_per_pose": flops,
         "matmul_flops_per_s": matmul,
@@ -233,7 +230,7 @@ def main() -> int:
         for fmt, d in matmul.items()
     )
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         f"The shipped network ({flops / 1e6:.2f} MFLOP per pose), batch norm folded. Latency: one "
         "thread, median of repeated calls on the network input (encoding and decoding excluded). "
         f"Throughput: {threads} threads, against the fastest dense matmul (4096 x {width} x "

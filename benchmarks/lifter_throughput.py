@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import commit, machine, replace_section, today  # noqa: E402
+from _report import replace_section, this_run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCHES = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
@@ -33,6 +33,7 @@ def main() -> int:
         help="all (the default): the CPU, and CUDA when present",
     )
     args = ap.parse_args()
+    origin = this_run(__file__)
     import torch
 
     import _lifter_speed
@@ -44,10 +45,9 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     devices = {"all": ["cpu"] + (["cuda"] if cuda else []), "cpu": ["cpu"], "cuda": ["cuda"]}
     results = {d: _lifter_speed.run(d, BATCHES) for d in devices[args.device]}
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "lifter_throughput.json"), "w") as fh:
         json.dump(
-            {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **results},
+            {**origin.record(), **results},
             fh,
             indent=1,
         )
@@ -86,7 +86,7 @@ def main() -> int:
     fig.tight_layout()
     fig.savefig(os.path.join(ROOT, "docs", "lifter_throughput.png"), dpi=110)
 
-    lines = [f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.", ""]
+    lines = [f"{origin.header()}", ""]
     for dev, r in results.items():
         lines += [
             f"**{dev}** ({r['threads']} threads): {r['flops_per_pose'] / 1e6:.2f} MFLOP per pose; "

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import bench_env, commit, machine, pipeline_seconds, replace_section, today  # noqa: E402
+from _report import bench_env, pipeline_seconds, replace_section, this_run  # noqa: E402
 
 from pose_lifting_ros.main import stop_process  # noqa: E402
 
@@ -137,6 +137,7 @@ def main() -> int:
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "node_latency.json"))
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     args = ap.parse_args()
+    origin = this_run(__file__)
     env = bench_env(150)
     from pose_lifting_core.media import read_image
 
@@ -157,10 +158,9 @@ def main() -> int:
         "pipeline_alone_ms_median": pipe_ms,
         "runs": runs,
     }
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(args.json, "w") as fh:
         json.dump(
-            {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res},
+            {**origin.record(), **res},
             fh,
             indent=1,
         )
@@ -174,7 +174,7 @@ def main() -> int:
             f"{d.get('dropped', '?')} / {d.get('published', '?')} |"
         )
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         f"640x480 rgb8, one person (`samples/basketball1.png`), published at {args.rate:g} Hz for "
         f"{args.seconds:g} s to pose_lifter in its own process (person_detector=blazepose, "
         f"max_people=1, detector_threads={args.detector_threads}, tracking on), once with "

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import BLOCK, commit, floor_block, machine, replace_section, today  # noqa: E402
+from _report import BLOCK, floor_block, replace_section, this_run  # noqa: E402
 
 from pose_lifting_core.camera import project  # noqa: E402
 from pose_lifting_core.detection.blazepose import BlazePoseDetector  # noqa: E402
@@ -138,6 +138,7 @@ def main() -> int:
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "pipeline_speed.json"))
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     args = ap.parse_args()
+    origin = this_run(__file__)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -146,8 +147,7 @@ def main() -> int:
         "ten_people_lift_solve_track": ten_people(500),
         "vtest": vtest(100, args.threads),
     }
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
-    doc = {"command": cmd, "machine": machine(), "date": today(), "commit": commit(), **res}
+    doc = {**origin.record(), **res}
     with open(args.json, "w") as fh:
         json.dump(doc, fh, indent=1)
     rows = [
@@ -164,7 +164,7 @@ def main() -> int:
         )
     t, v = res["ten_people_lift_solve_track"], res["vtest"]
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         "One person at 640x480 (`samples/basketball1.png`, max_people=1, video mode: tracking, "
         f"re-detection every 10 frames), {args.frames} frames of each, {args.threads} threads, no "
         "ROS messages (see the end-to-end section), detector alone and whole chain in "

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import bench_env, commit, machine, pipeline_seconds, replace_section, today  # noqa: E402
+from _report import bench_env, pipeline_seconds, replace_section, this_run  # noqa: E402
 
 from pose_lifting_ros.main import stop_process  # noqa: E402
 
@@ -146,6 +146,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--factors", type=float, nargs="+", default=[2.0, 5.0])
     args = ap.parse_args()
+    origin = this_run(__file__)
     env = bench_env(120)
     from pose_lifting_core.media import read_image
 
@@ -156,14 +157,10 @@ def main() -> int:
     rclpy.init()
     runs = [soak(rgb, f * sustainable, args.minutes * 60, env) for f in args.factors]
     rclpy.try_shutdown()
-    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     with open(os.path.join(ROOT, "docs", "soak.json"), "w") as fh:
         json.dump(
             {
-                "command": cmd,
-                "machine": machine(),
-                "date": today(),
-                "commit": commit(),
+                **origin.record(),
                 "sustainable_hz": sustainable,
                 "runs": runs,
             },
@@ -206,7 +203,7 @@ def main() -> int:
     fig.tight_layout()
     fig.savefig(os.path.join(ROOT, "docs", "soak.png"), dpi=110)
     body = (
-        f"Command: `{cmd}`. Machine: {machine()}. Date: {today()}. Commit: {commit()}.\n\n"
+        f"{origin.header()}\n\n"
         "Sustainable rate (default pipeline on the 640x480 sample, measured first): "
         f"{sustainable:.1f} Hz.\n\n"
         "| load | duration | node RSS start -> end "
