@@ -47,3 +47,27 @@ STANDING = np.array(
 )
 """A standing person in the h36m17 joint order, root-relative, metres, camera optical axes
 (y down): the test suites' shared example body."""
+
+T_POSE_WORLD = np.array(
+    [
+        [0, 0.95, 0],
+        [-0.065, 0.95, 0],
+        [-0.07, 0.52, 0.02],
+        [-0.07, 0.1, 0],
+        [0.065, 0.95, 0],
+        [0.07, 0.52, 0.02],
+        [0.07, 0.1, 0],
+        [0, 1.1, 0],
+        [0, 1.35, 0],
+        [0, 1.42, 0],
+        [0, 1.55, 0.02],
+        [0.1, 1.35, 0],
+        [0.35, 1.35, 0],
+        [0.58, 1.35, 0],
+        [-0.1, 1.35, 0],
+        [-0.35, 1.35, 0],
+        [-0.58, 1.35, 0],
+    ]
+)
+"""A person standing with arms out in the h36m17 joint order, in a capture's world frame
+(metres, Y up, facing +Z, feet near the floor): the mocap-side example body."""

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from conftest import T_POSE_WORLD
 from pose_lifting_core.camera import project
 from pose_lifting_core.data import synth
 from pose_lifting_core.skeleton import JOINT_NAMES
@@ -10,28 +11,7 @@ J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
 def _tpose(n=200, seed=0):
     """A standing skeleton (metres, Y up, facing +Z) with small random variation."""
-    base = np.array(
-        [
-            [0, 0.95, 0],
-            [-0.065, 0.95, 0],
-            [-0.07, 0.52, 0.02],
-            [-0.07, 0.1, 0],
-            [0.065, 0.95, 0],
-            [0.07, 0.52, 0.02],
-            [0.07, 0.1, 0],
-            [0, 1.1, 0],
-            [0, 1.35, 0],
-            [0, 1.42, 0],
-            [0, 1.55, 0.02],
-            [0.1, 1.35, 0],
-            [0.35, 1.35, 0],
-            [0.58, 1.35, 0],
-            [-0.1, 1.35, 0],
-            [-0.35, 1.35, 0],
-            [-0.58, 1.35, 0],
-        ],
-        dtype=float,
-    )
+    base = T_POSE_WORLD.copy()
     rng = np.random.default_rng(seed)
     return base[None] + rng.normal(0, 0.01, (n, 17, 3))
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import T_POSE_WORLD
 from pose_lifting_core.data.mocap import MocapSet
 from pose_lifting_core.lifter import Lifter, load_checkpoint
 from pose_lifting_core.train import TrainConfig, train
@@ -11,27 +12,7 @@ from pose_lifting_core.train import TrainConfig, train
 
 def _fake_mocap(cache_dir, name="bandai", n_clips=40, per=50, seed=0):
     rng = np.random.default_rng(seed)
-    base = np.array(
-        [
-            [0, 0.95, 0],
-            [-0.065, 0.95, 0],
-            [-0.07, 0.52, 0.02],
-            [-0.07, 0.1, 0],
-            [0.065, 0.95, 0],
-            [0.07, 0.52, 0.02],
-            [0.07, 0.1, 0],
-            [0, 1.1, 0],
-            [0, 1.35, 0],
-            [0, 1.42, 0],
-            [0, 1.55, 0.02],
-            [0.1, 1.35, 0],
-            [0.35, 1.35, 0],
-            [0.58, 1.35, 0],
-            [-0.1, 1.35, 0],
-            [-0.35, 1.35, 0],
-            [-0.58, 1.35, 0],
-        ]
-    )
+    base = T_POSE_WORLD.copy()
     P = base[None] + rng.normal(0, 0.03, (n_clips * per, 17, 3))
     names = [
         f"dataset-2_{'kick' if i % 10 == 0 else 'walk'}_normal_{i:03d}.bvh" for i in range(n_clips)
