@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from pose_lifting_core.camera import project
+from pose_lifting_core.solvers import person_size_px
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT, SKELETON
 
 LiftFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -35,16 +36,6 @@ SYMMETRIC_BONES: Tuple[Tuple[int, int], ...] = tuple(
 PRIOR_JOINTS = tuple(i for i, n in enumerate(JOINT_NAMES) if n not in ("pelvis", "spine", "neck"))
 """Joints the 2D prior sees: every layout provides them (spine and neck are absent in COCO and
 BlazePose); the pelvis is the origin of the normalised pose."""
-
-
-def person_size_px(keypoints: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
-    """The larger side of each person's 2D bounding box over usable joints (N,) px, at least 1."""
-    valid = confidence > 0
-    big = torch.finfo(keypoints.dtype).max
-    lo = torch.where(valid[..., None], keypoints, big).amin(1)
-    hi = torch.where(valid[..., None], keypoints, -big).amax(1)
-    side = torch.where(valid.any(-1, keepdim=True), hi - lo, torch.ones_like(hi))
-    return side.amax(-1).clamp(min=1.0)
 
 
 def reprojection_loss(

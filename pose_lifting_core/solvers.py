@@ -86,6 +86,21 @@ def solve_root(
     return torch.where(usable[:, None], T, torch.nan)
 
 
+def person_size_px(keypoints: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """The larger side (N,) px of each person's 2D bounding box over the joints with confidence
+    > 0, at least 1 (1 where there is none, or the box is not finite): the scale that makes the
+    pixel errors of near and far people comparable. keypoints (N, J, 2), confidence (N, J);
+    numpy in, numpy out; torch in, torch out (adaptation's reprojection loss)."""
+    if not isinstance(keypoints, torch.Tensor):
+        with torch.inference_mode():
+            return person_size_px(_torch(keypoints), _torch(confidence)).numpy()
+    valid = (confidence > 0)[..., None]
+    lo = torch.where(valid, keypoints, torch.inf).amin(1)
+    hi = torch.where(valid, keypoints, -torch.inf).amax(1)
+    side = torch.where(torch.isfinite(hi - lo), hi - lo, 1.0)
+    return side.amax(-1).clamp(min=1.0)
+
+
 def reprojection_error_px(
     X_cam: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, K: np.ndarray
 ) -> np.ndarray:
@@ -165,11 +180,7 @@ def estimate_focal(
     X_rel = lift(kp, wt, K)
     T = solve_root(X_rel, kp, wt, K)
     err = reprojection_error_px(X_rel + T[:, None], kp, wt, K).reshape(num_grid, S)
-    valid = weights[..., None] > 0
-    lo = np.where(valid, keypoints, np.inf).min(1)
-    hi = np.where(valid, keypoints, -np.inf).max(1)
-    size = np.where(np.isfinite(hi - lo), hi - lo, 1.0).max(-1)  # (S,) px
-    rel = (np.nan_to_num(err, nan=1e3) / np.maximum(size, 1.0)) ** 2  # (G, S)
+    rel = (np.nan_to_num(err, nan=1e3) / person_size_px(keypoints, weights)) ** 2  # (G, S)
     cost = rel.mean(1)
     rng = np.random.default_rng(seed)
     boot = rel[:, rng.integers(0, S, (num_bootstrap, S))].mean(-1).T  # (B, G)

@@ -26,7 +26,7 @@ from pose_lifting_core.evaluate import split_clips
 from pose_lifting_core.lift_io import read_lift_input, write_lift_input
 from pose_lifting_core.lifter import Lifter
 from pose_lifting_core.model import LinearModel
-from pose_lifting_core.solvers import solve_root
+from pose_lifting_core.solvers import person_size_px, solve_root
 from conftest import STANDING
 
 K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
@@ -119,7 +119,7 @@ def test_reprojection_loss_is_zero_on_exact_data_and_the_known_shift_otherwise()
     conf = torch.ones(3, 17, dtype=torch.float64)
     Xc = _t(X + T[:, None])
     assert selfsup.reprojection_loss(Xc, _t(kp), conf, Ks).abs().max() < 1e-9
-    size = selfsup.person_size_px(_t(kp), conf).numpy()
+    size = person_size_px(_t(kp), conf).numpy()
     shifted = kp + np.array([3.0, 4.0])  # every joint 5 px off
     got = selfsup.reprojection_loss(Xc, _t(shifted), conf, Ks).numpy()
     np.testing.assert_allclose(got, 5.0 / size, rtol=1e-6)
