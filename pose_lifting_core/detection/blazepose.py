@@ -17,10 +17,13 @@ pose_landmarks_to_roi):
 People whose torso (shoulders and hips) is not confidently seen are dropped; the same person
 found by two proposals is kept once. In tracking mode (`track=True`, for video) the ROI of each
 person in the next frame comes from this frame's auxiliary landmarks, so the detectors run only
-every `redetect_every` frames or after a person is lost. The HOG search, ten times the cost of
-the rest, then runs every `_HOG_EVERY_FRAMES` frames or after a loss, beside the following
-frames in one worker thread; its proposals join a frame at least `_HOG_LAG_FRAMES` later, once
-it is done (on the first frame of a sequence it runs in the frame), so no frame waits for it.
+every `redetect_every` frames, when a tracked region's scale creeps, or after a person is lost.
+While anyone is tracked they run beside the following frames, each in its own low-priority
+worker thread, and their proposals join the first later frame in which they are done (the
+BlazePose detector's the next frame, HOG's, ten times the cost and run only every
+`_HOG_EVERY_FRAMES` frames or after a loss, `_HOG_LAG_FRAMES` later), so no frame waits for a
+search and frame times have no detector spikes. The first frame of a sequence, and frames with
+nobody tracked, run the detectors in the frame.
 
 Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
@@ -68,15 +71,17 @@ _HOG_MAX_PIXELS = 640 * 480  # larger images are searched scaled down to this ar
 # after the last one (one second at 30 Hz: how long a new person only HOG finds can wait), or
 # at once when a person was lost...
 _HOG_EVERY_FRAMES = 30
-# ...runs in a worker thread, and its proposals join the first frame at least this many frames
-# later in which it is done (a frame never waits for it).
+# ...and its proposals join the first frame at least this many frames later in which it is
+# done (a frame never waits for it); the BlazePose detector's join the next frame.
 _HOG_LAG_FRAMES = 8
 # A proposal whose ROI overlaps a kept person's ROI by more than this is not run again.
 _ROI_MATCH_IOU = 0.4
 # A tracked ROI (from the previous frame's landmarks) whose side differs by more than this
-# fraction from its side right after the last detector proposal sends the frame back to the
-# proposal detectors: landmarks feeding their own crop let it creep (a static person drifted
-# from 2.4 m to 1.4 m in 30 frames).
+# fraction from its side right after the last detector proposal starts the proposal detectors
+# beside the frames...
+_ROI_EARLY_SCALE_CHANGE = 0.1
+# ...and by more than this, before they re-anchored it, runs them in the frame: landmarks
+# feeding their own crop let it creep (a static person drifted from 2.4 m to 1.4 m in 30 frames).
 _ROI_MAX_SCALE_CHANGE = 0.2
 # Two results whose nose/shoulder/hip keypoints are on average closer than this fraction of
 # the ROI side are the same person.
@@ -106,6 +111,53 @@ def _background_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     except (AttributeError, OSError):
         pass
+
+
+class _Background:
+    """One search at a time in its own low-priority worker thread. `poll()`, called once per
+    frame, hands over the result in the first frame at least `lag` frames after the start in
+    which the search is done, so a frame never waits for it."""
+
+    def __init__(self, name: str, lag: int):
+        self.name, self.lag = name, lag
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pending: Optional[Tuple[Future, int]] = None  # (search, frames since its start)
+
+    @property
+    def busy(self) -> bool:
+        """A search was started and its result not yet handed over."""
+        return self._pending is not None
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                1, thread_name_prefix=self.name, initializer=_background_priority
+            )
+        return self._pool
+
+    def start(self, fn, *args) -> None:
+        """Run fn(*args) in the worker; its result comes from a later `poll()`."""
+        self._pending = (self._worker().submit(fn, *args), 0)
+
+    def run_now(self, fn, *args):
+        """fn(*args), waited for: in the worker, after any search still running there (one at a
+        time), once the worker exists."""
+        return fn(*args) if self._pool is None else self._pool.submit(fn, *args).result()
+
+    def poll(self) -> list:
+        """The finished search's result if it is due now, else []."""
+        if self._pending is None:
+            return []
+        search, waited = self._pending[0], self._pending[1] + 1
+        self._pending = (search, waited)
+        if waited < self.lag or not search.done():
+            return []
+        self._pending = None
+        return search.result()
+
+    def drop(self) -> None:
+        """Forget the search still running (it belongs to an old sequence)."""
+        self._pending = None
 
 
 def roi_from_alignment(
@@ -283,8 +335,9 @@ class BlazePoseDetector:
     min_torso_score: a person is kept only if the mean keypoint score over shoulders and hips
         reaches this.
     track: treat consecutive `detect` calls as video frames; each person's next ROI comes from
-        its landmarks, and the proposal detectors run only every `redetect_every` frames or in
-        the frame after a person is lost. `reset()` starts a new sequence.
+        its landmarks, and the proposal detectors run only every `redetect_every` frames, when a
+        region creeps, or after a person is lost, beside the frames while anyone is tracked.
+        `reset()` starts a new sequence.
     model_dir: directory of the .tflite files (default `models.model_dir()`).
 
     After each `detect`, `last_timing` holds {"detector_s", "landmark_s", "landmark_runs",
@@ -331,12 +384,16 @@ class BlazePoseDetector:
         self.track = bool(track)
         self.redetect_every = int(redetect_every)
         self._det = _Model(model_path("detector", model_dir), num_threads)
+        # the worker thread's own detector: one thread, so no thread pool of normal priority, and
+        # no interpreter shared with the frames (built here: building it in the worker would
+        # hold the GIL, and stall a frame, for tens of milliseconds)
+        self._det_background = _Model(model_path("detector", model_dir), 1)
         self._lmk = _Model(model_path(model_complexity, model_dir), num_threads)
         self._setup_detector()
         self._setup_landmarks()
         self._hog = None
-        self._hog_worker: Optional[ThreadPoolExecutor] = None
-        self._hog_pending: Optional[Tuple[Future, int]] = None  # (search, frames since start)
+        self._det_search = _Background("detector", 1)
+        self._hog_search = _Background("hog", _HOG_LAG_FRAMES)
         if person_detector in ("hog", "both"):
             self._hog = cv2.HOGDescriptor()
             self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
@@ -378,7 +435,8 @@ class BlazePoseDetector:
 
     def reset(self) -> None:
         """Forget the tracked people (start of a new video)."""
-        self._hog_pending = None  # a search still running belongs to the old sequence
+        self._det_search.drop()  # a search still running belongs to the old sequence
+        self._hog_search.drop()
         self._tracked: List[_Result] = []
         self._frames_since_detection = 0
         self._lost = True
@@ -386,10 +444,14 @@ class BlazePoseDetector:
         self._frames_since_hog = 0
 
     # --- stage 1: proposals ---------------------------------------------------------------------
-    def _blazepose_proposals(self, rgb: np.ndarray) -> List[Tuple[Roi, float]]:
+    def _blazepose_proposals(
+        self, rgb: np.ndarray, m: Optional[_Model] = None
+    ) -> List[Tuple[Roi, float]]:
+        """BlazePose person-detector proposals in an (H, W, 3) RGB image, as ROIs (pixels) with
+        their scores, through model `m` (default: the frame's own detector)."""
         import cv2
 
-        m = self._det
+        m = m or self._det
         h, w = rgb.shape[:2]
         s = m.width / max(h, w)
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
@@ -571,34 +633,31 @@ class BlazePoseDetector:
         follow = [
             (prev.next_roi(), prev.anchor) for prev in sorted(tracked, key=lambda r: -r.presence)
         ]
-        crept = any(
-            abs(roi.size / max(anchor, 1e-9) - 1.0) > _ROI_MAX_SCALE_CHANGE
-            for roi, anchor in follow
-        )
-        run_detectors = (
+        creep = max((abs(roi.size / max(anchor, 1e-9) - 1.0) for roi, anchor in follow), default=0)
+        due = (
             not self.track
             or self._lost
-            or crept
+            or creep > _ROI_EARLY_SCALE_CHANGE
             or self._frames_since_detection + 1 >= self.redetect_every
         )
+        # Mostly the searches run beside the following frames while the tracks carry the
+        # people. The frame waits for them in the first frame, with nobody tracked or after a
+        # loss (the person is missing until they are done), and when a region has crept
+        # too far (the person's distance goes with it) before a search started early re-anchored
+        # it.
+        in_frame = (
+            not self.track or self._first_frame or self._lost or creep > _ROI_MAX_SCALE_CHANGE
+        )
+        hog_in_frame = not self.track or self._first_frame
+        blazepose = self.person_detector in ("blazepose", "both")
         t0 = time.perf_counter()
-        proposals: List[Tuple[Roi, float]] = []
-        hog: List[Tuple[Roi, float]] = []
-        if run_detectors and self.person_detector in ("blazepose", "both"):
+        proposals = self._det_search.poll()
+        hog = self._hog_search.poll()
+        if due and in_frame and blazepose:
             proposals += self._blazepose_proposals(rgb)
             n_det += 1
-        if self._hog_pending is not None:
-            search, waited = self._hog_pending
-            self._hog_pending = (search, waited + 1)
-            if waited + 1 >= _HOG_LAG_FRAMES and search.done():
-                hog = search.result()
-                self._hog_pending = None
-        in_frame = not self.track or self._first_frame
-        if run_detectors and self._hog is not None and in_frame:
-            if self._hog_worker is None:
-                hog += self._hog_proposals(rgb)
-            else:  # after any search still running there: one search at a time
-                hog += self._hog_worker.submit(self._hog_proposals, rgb).result()
+        if due and hog_in_frame and self._hog is not None:
+            hog += self._hog_search.run_now(self._hog_proposals, rgb)
             n_det += 1
         t_det += time.perf_counter() - t0
         # Proposals first: they re-anchor every track (BlazePose ones first, their ROI is the one
@@ -608,26 +667,31 @@ class BlazePoseDetector:
                 consider(roi, None)
         for roi, anchor in follow:
             consider(roi, anchor)
-        # the next HOG search starts once this frame's own work is done, so that it shares the
-        # CPU with the frames that follow and not with this one
+        # searches start once this frame's own work is done, so that they share the CPU with
+        # the frames that follow and not with this one
+        ran = due and (in_frame or not blazepose or not self._det_search.busy)
+        if due and not in_frame and blazepose and not self._det_search.busy:
+            self._det_search.start(self._blazepose_proposals, rgb.copy(), self._det_background)
+            n_det += 1
         if (
-            run_detectors
+            due
+            and not hog_in_frame
             and self._hog is not None
-            and not in_frame
-            and self._hog_pending is None
+            and not self._hog_search.busy
             and (self._frames_since_hog >= _HOG_EVERY_FRAMES or self._lost)
         ):
-            if self._hog_worker is None:
-                self._hog_worker = ThreadPoolExecutor(
-                    1, thread_name_prefix="hog", initializer=_background_priority
-                )
+            if cv2.getNumThreads() > 1:
+                # OpenCV's thread pool keeps the priority of the thread that created it, so the
+                # search would take the frames' CPU (landmark runs took twice as long): from the
+                # first search in the worker on, OpenCV runs single-threaded in this process
+                cv2.setNumThreads(1)
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-            self._hog_pending = (self._hog_worker.submit(self._hog_proposals, grey), 0)
+            self._hog_search.start(self._hog_proposals, grey)
             self._frames_since_hog = 0
             n_det += 1
         self._first_frame = False
         self._frames_since_hog += 1
-        self._frames_since_detection = 0 if run_detectors else self._frames_since_detection + 1
+        self._frames_since_detection = 0 if ran else self._frames_since_detection + 1
         lost = len(kept) < len(tracked)
         kept.sort(key=lambda r: -r.presence)
         self._tracked = kept

@@ -272,7 +272,10 @@ def test_tracking_one_person_costs_one_landmark_run_per_frame():
         people = trk.detect(one)
         assert len(people) == 1
         runs.append((trk.last_timing["detector_runs"], trk.last_timing["landmark_runs"]))
-    assert runs == [(1, 1), (0, 1), (0, 1), (0, 1)] * 2, runs
+    # the detector runs in the first frame, and from the 5th on beside the frames (started after
+    # the frame's own work): its proposal then replaces the track's region, so still one run
+    assert runs[:5] == [(1, 1), (0, 1), (0, 1), (0, 1), (1, 1)], runs
+    assert all(lmk == 1 for _, lmk in runs) and sum(d for d, _ in runs) <= 3, runs
     trk.reset()
     trk.detect(one)
     assert trk.last_timing["detector_runs"] == 1
@@ -362,6 +365,41 @@ def test_a_static_scene_does_not_drift_with_tracking():
 
 @needs_models
 @needs_basketball
+def test_tracking_runs_the_person_detector_beside_the_frames():
+    """With anyone tracked, the BlazePose person detector runs in its worker thread: a slow
+    search stalls no frame, the tracks carry the people meanwhile, and its proposals join the
+    first frame after it is done."""
+    import threading
+    import time
+
+    d = BlazePoseDetector(person_detector="blazepose", track=True, redetect_every=2)
+    real = d._blazepose_proposals
+    in_worker = []
+
+    def slow(rgb, model=None):
+        in_worker.append(threading.current_thread().name.startswith("detector"))
+        if in_worker[-1]:
+            time.sleep(1.0)
+        return real(rgb, model)
+
+    d._blazepose_proposals = slow
+    one = _grey(BASKETBALL)
+    assert len(d.detect(one)) == 2 and in_worker == [False]  # the first frame waits for it
+    times = []
+    for _ in range(6):
+        t0 = time.perf_counter()
+        assert len(d.detect(one)) >= 1
+        times.append(time.perf_counter() - t0)
+    assert in_worker[1:] == [True], in_worker  # started once, in the worker; one at a time
+    assert max(times) < 0.8, times  # no frame waited for the 1 s search
+    deadline = time.perf_counter() + 10
+    while d._det_search.busy and time.perf_counter() < deadline:
+        d.detect(one)
+    assert not d._det_search.busy and len(d.detect(one)) == 2  # its proposals joined
+
+
+@needs_models
+@needs_basketball
 def test_tracking_runs_hog_beside_the_frames_and_no_frame_waits_for_it(monkeypatch):
     """In tracking mode HOG searches the first frame in the frame and later ones in the worker
     thread; however slow a search is, the frames go on without it and its proposals join a
@@ -400,6 +438,6 @@ def test_tracking_runs_hog_beside_the_frames_and_no_frame_waits_for_it(monkeypat
     monkeypatch.setattr(bp, "_HOG_EVERY_FRAMES", 10**6)  # no new search from here on
     d._lost = False
     deadline = time.perf_counter() + 10
-    while d._hog_pending is not None and time.perf_counter() < deadline:
+    while d._hog_search.busy and time.perf_counter() < deadline:
         d.detect(one)  # the search's proposals join a frame once it is done
-    assert d._hog_pending is None
+    assert not d._hog_search.busy
