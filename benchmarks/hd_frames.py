@@ -3,7 +3,7 @@ what happens to an image of 20000x20000.
 
 Two people (`samples/basketball1.png`, scaled to each size), the default pipeline as the nodes and
 `estimate` on a video run it (BlazePose and HOG proposals, tracking on: the proposal detectors run
-every few frames, HOG beside the frames in a worker thread, the landmark model every frame; the
+every few frames, beside the frames in worker threads, the landmark model every frame; the
 collector frozen after the first frame, as the nodes and `estimate` do), 300 frames per size, one
 process, 2 detector threads. Reports the median, p95 and largest frame time and how many frames
 took over 150 ms. Then `pose-lifting estimate` on a 20000x20000 PNG, timed from start to exit.
@@ -104,8 +104,9 @@ def main() -> int:
     body = (
         f"{origin.header()}\n\n"
         "Two people (`samples/basketball1.png` scaled to each size), the default pipeline with "
-        "tracking (landmarks every frame; BlazePose proposals every few frames; the HOG search "
-        "every 30 frames in a worker thread, joining 8 frames later), the collector frozen after "
+        "tracking (landmarks every frame; the BlazePose detector every 10th frame or on a 10 % "
+        "creep and HOG every 30 frames, each in a worker thread beside the frames), the "
+        "collector frozen after "
         f"the first frame as the nodes do, {args.frames} frames per size, 2 detector threads:\n\n"
         + "\n".join(table)
         + f"\n\n`pose-lifting estimate` on a 20000x20000 PNG: exit {huge['returncode']} after "
