@@ -262,11 +262,15 @@ class _Problem:
         R = rotation_about(selfsup.body_up_axis(X), angles)
         cyc, uv_r = selfsup.cycle_loss(lift, X, T.detach(), w, K, R)
         sym, lim = selfsup.bone_losses(X, self.limits)
+        # The 2D says nothing of a body's overall size (one twice as large and twice as far
+        # projects the same), but losses in metres reward shrinking it: the cycle and symmetry
+        # terms are taken at the starting model's size for the person, so no size pays.
+        at_start_size = selfsup.body_size(X0) / selfsup.body_size(X).clamp(min=1e-6)
         return {
             "reprojection": selfsup.reprojection_loss(X + T[:, None], uv, w, K),
-            "cycle": cyc,
+            "cycle": cyc * at_start_size,
             "prior": selfsup.prior_loss(self.prior, uv_r),
-            "symmetry": sym,
+            "symmetry": sym * at_start_size,
             "limits": lim,
             "anchor": selfsup.anchor_loss(X, X0),
         }

@@ -96,6 +96,11 @@ def bone_losses(X: torch.Tensor, limits: torch.Tensor) -> Tuple[torch.Tensor, to
     return sym, out.mean(-1)
 
 
+def body_size(X_rel: torch.Tensor) -> torch.Tensor:
+    """Each skeleton's size (N,) metres: the RMS distance of its joints from the root."""
+    return (X_rel - X_rel[:, ROOT : ROOT + 1]).pow(2).sum(-1).mean(-1).sqrt()
+
+
 def anchor_loss(X_rel: torch.Tensor, X_start: torch.Tensor) -> torch.Tensor:
     """Distillation to the starting model: mean per-joint distance (N,) metres."""
     return (X_rel - X_start).norm(dim=-1).mean(-1)

@@ -256,6 +256,50 @@ def test_adaptation_is_seeded_moves_the_weights_and_round_trips(tiny_ckpt, tiny_
         assert torch.equal(v, m2.state_dict()[k]), k
 
 
+def test_no_data_term_rewards_a_smaller_or_larger_body(tiny_ckpt, tiny_prior):
+    """The 2D cannot tell a body's size (one twice as large and twice as far projects the same),
+    so scaling every lift of the student changes no term that comes from the 2D (reprojection,
+    cycle, prior) nor symmetry: only the anchor and the bone limits speak for a size. (Cycle and
+    symmetry in plain metres rewarded shrinking: adapted bodies came out 5 % smaller.)"""
+    import copy
+
+    from pose_lifting_core.adapt import _Problem, load_pose_prior
+
+    model, codec, _ = load_model(tiny_ckpt)
+    model = model.float().eval()
+    X, _ = _people(16, seed=5)  # the people of _data(16)
+    wrong = X + np.random.default_rng(1).normal(0, 0.03, X.shape)  # 3 cm off, per joint
+    wrong -= wrong[:, :1]  # root-relative
+
+    class Scaled(_Problem):
+        """A student whose every lift is `factor` times a fixed, slightly wrong skeleton (it
+        ignores the view, so the cycle is not closed); the teacher gives the true one."""
+
+        factor = 1.0
+
+        def lift(self, net):
+            out = wrong * self.factor if net is self.student else X
+            return lambda uv, w, K: torch.as_tensor(out[: len(uv)], dtype=torch.float32)
+
+    prob = Scaled(
+        model,
+        copy.deepcopy(model),
+        codec,
+        load_pose_prior(tiny_prior),
+        _data(16),
+        AdaptConfig(),
+        torch.tensor(0.0),
+    )
+    idx, angles = torch.arange(16), torch.linspace(-2.0, 2.0, 16)
+    same = prob.losses(idx, angles)
+    prob.factor = 2.0
+    double = prob.losses(idx, angles)
+    for k in ("reprojection", "cycle", "prior", "symmetry"):
+        assert (same[k].abs() > 1e-4).all(), k  # each term has something to say
+        torch.testing.assert_close(double[k], same[k], rtol=1e-4, atol=1e-6, msg=k)
+    assert (double["anchor"] > same["anchor"]).all()
+
+
 def test_focal_refinement_starts_pooled_and_only_the_prior_pulls_without_data_terms(
     tiny_ckpt, tiny_prior
 ):
