@@ -45,9 +45,10 @@ FOCAL_PRIOR_LOG_SD = 0.35
 class AdaptConfig:
     """Adaptation settings (stored in the adapted checkpoint). Loss weights are chosen so that
     each term's typical size on a good lift is comparable (all are per-person means: metres for
-    the 3D terms, fractions of the person's 2D size for reprojection, nats per dimension for the
-    prior). Learning rate, batch, epochs and the reprojection weight were chosen by the 3D error
-    on the frames adapted on (one lab, the adaptation half), never on an evaluated half."""
+    the 3D terms, cycle and symmetry at the starting model's size for the person, fractions of
+    the person's 2D size for reprojection, nats per dimension for the prior). Learning rate,
+    batch, epochs and the reprojection weight were chosen by the 3D error on the frames adapted
+    on (one lab, the adaptation half), never on an evaluated half."""
 
     epochs: int = 5
     batch_size: int = 64

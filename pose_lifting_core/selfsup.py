@@ -6,7 +6,9 @@ axis, and `PosePrior2D`, a RealNVP normalizing flow over normalised 2D poses fit
 of the training motion capture (EPOCH's LiftNet, ElePose and CanonPose use the same ideas).
 
 Every loss returns one value per person (N,) so callers weight and average them; all are zero
-for a correct lifter on exact data (tests check this with known answers). Shapes: X (N, 17, 3)
+for a correct lifter on exact data (tests check this with known answers). `body_size` lets a
+caller take the metre-valued terms at a fixed size (the 2D cannot tell a body's size, and terms
+in metres reward shrinking it). Shapes: X (N, 17, 3)
 metres, camera optical frame; keypoints (N, 17, 2) px; confidence (N, 17); K (N, 3, 3).
 A lift function maps (keypoints, confidence, K) -> root-relative X (N, 17, 3).
 """
