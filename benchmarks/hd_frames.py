@@ -4,8 +4,9 @@ what happens to an image of 20000x20000.
 Two people (`samples/basketball1.png`, scaled to each size), the default pipeline as the nodes and
 `estimate` on a video run it (BlazePose and HOG proposals, tracking on: the proposal detectors run
 every few frames, beside the frames in worker threads, the landmark model every frame; the
-collector frozen after the first frame, as the nodes and `estimate` do), 300 frames per size, one
-process, 2 detector threads. Reports the median, p95 and largest frame time and how many frames
+collector frozen after the first frame, as the nodes and `estimate` do, and OpenCV
+single-threaded, as the pose_lifter node runs it), 300 frames per size, one process, 2 detector
+threads. Reports the median, p95 and largest frame time and how many frames
 took over 150 ms. Then `pose-lifting estimate` on a 20000x20000 PNG, timed from start to exit.
 Writes docs/hd_frames.json and the "hd frames" section of docs/BENCHMARKS.md.
 
@@ -39,6 +40,7 @@ def frame_times(size, frames: int) -> dict:
 
     bgr = cv2.imread(os.path.join(ROOT, "samples", "basketball1.png"))
     rgb = cv2.cvtColor(cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+    cv2.setNumThreads(1)  # as the pose_lifter node does
     est = PoseEstimator(PipelineConfig(detector_threads=2, track=True))
     est.process(rgb)  # loads the models
     gc.freeze()  # as the nodes and `estimate` do after their first frame
@@ -107,7 +109,8 @@ def main() -> int:
         "tracking (landmarks every frame; the BlazePose detector every 10th frame or on a 10 % "
         "creep and HOG every 30 frames, each in a worker thread beside the frames), the "
         "collector frozen after "
-        f"the first frame as the nodes do, {args.frames} frames per size, 2 detector threads:\n\n"
+        f"the first frame and OpenCV single-threaded as the pose_lifter node runs them, "
+        f"{args.frames} frames per size, 2 detector threads:\n\n"
         + "\n".join(table)
         + f"\n\n`pose-lifting estimate` on a 20000x20000 PNG: exit {huge['returncode']} after "
         f"{huge['seconds']:.1f} s, `{huge['stderr']}`.\n"

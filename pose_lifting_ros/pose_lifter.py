@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+import cv2
 import numpy as np
 
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -31,6 +32,11 @@ class PoseLifter(LifterNodeBase):
         from sensor_msgs.msg import CompressedImage, Image
 
         super().__init__("pose_lifter", LIFTER_PARAMS, **kwargs)
+        # A live camera's frames must not wait: OpenCV's own thread pool, at normal priority,
+        # would run the background HOG search beside them and double their landmark time. So
+        # OpenCV runs single-threaded here (the search then takes longer, in the CPU the frames
+        # leave idle); offline `estimate` keeps the pool (docs/DETECTION.md).
+        cv2.setNumThreads(1)
         self.estimator = PoseEstimator(pipeline_config(self.values))
         self.estimator.detector  # load the detector models now: a missing model fails at start
         self.convert = ImageConverter()

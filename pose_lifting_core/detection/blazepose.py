@@ -680,11 +680,6 @@ class BlazePoseDetector:
             and not self._hog_search.busy
             and (self._frames_since_hog >= _HOG_EVERY_FRAMES or self._lost)
         ):
-            if cv2.getNumThreads() > 1:
-                # OpenCV's thread pool keeps the priority of the thread that created it, so the
-                # search would take the frames' CPU (landmark runs took twice as long): from the
-                # first search in the worker on, OpenCV runs single-threaded in this process
-                cv2.setNumThreads(1)
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             self._hog_search.start(self._hog_proposals, grey)
             self._frames_since_hog = 0

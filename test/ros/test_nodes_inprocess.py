@@ -69,6 +69,8 @@ def _keypoint_lifter(graph, **overrides):
 def test_pose_lifter_in_process(graph):
     import gc
 
+    import cv2
+
     gc.unfreeze()  # another test's `estimate` may have frozen it
     node, probe, ex, got = _pose_lifter(graph)
     pub_img = probe.create_publisher(Image, "image", qos_profile_sensor_data)
@@ -103,6 +105,10 @@ def test_pose_lifter_in_process(graph):
     # collection over it stalled HD frames by 50-80 ms)
     assert gc.get_freeze_count() > 0
     gc.unfreeze()
+    # and runs OpenCV single-threaded, so the background HOG search cannot take the frames' CPU
+    # through OpenCV's thread pool
+    assert cv2.getNumThreads() == 1
+    cv2.setNumThreads(-1)  # back to OpenCV's default for the other tests
 
 
 def test_keypoint_lifter_in_process(graph):
