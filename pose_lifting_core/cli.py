@@ -745,7 +745,12 @@ def build_parser() -> argparse.ArgumentParser:
         "on half its clips from noisy 2D alone and score the other half, before and after; "
         "--noise-px sets the 2D noise (3 px in docs/BENCHMARKS.md)",
     )
-    s.add_argument("--adapt-poses", type=_number_in(int, 10, 10**6), default=3000)
+    s.add_argument(
+        "--adapt-poses",
+        type=_number_in(int, 10, 10**6),
+        default=10_000,
+        help="with --adapt: poses adapted on, and scored, per lab (default: 10000)",
+    )
     s.add_argument("--adapt-epochs", type=_number_in(int, 1, 1000), default=AdaptConfig.epochs)
     s.add_argument("--focal-cameras", type=_number_in(int, 0, 100), default=1)
     s.add_argument("--json", default=None, help="write the rows as JSON")

@@ -284,10 +284,11 @@ class AdaptEvalConfig:
     """The adaptation use case, simulated: one static camera per lab, 2D only with `noise_px` of
     Gaussian noise, `adapt_poses` frames of half the lab's clips to adapt on and `eval_poses`
     frames of the other half to score; `focal_cameras` further static cameras of unknown K in
-    the `focal_range` camera range for focal refinement."""
+    the `focal_range` camera range for focal refinement. 10,000 poses: the use case's scale (a
+    user's recording; `pose-lifting adapt` is sized for about 10k poses in minutes on CPU)."""
 
-    adapt_poses: int = 3000
-    eval_poses: int = 3000
+    adapt_poses: int = 10_000
+    eval_poses: int = 10_000
     noise_px: float = 3.0
     seed: int = 1234
     focal_cameras: int = 1
