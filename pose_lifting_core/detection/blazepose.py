@@ -22,8 +22,9 @@ While anyone is tracked they run beside the following frames, each in its own lo
 worker thread, and their proposals join the first later frame in which they are done (the
 BlazePose detector's the next frame, HOG's, ten times the cost and run only every
 `_HOG_EVERY_FRAMES` frames or after a loss, `_HOG_LAG_FRAMES` later), so no frame waits for a
-search and frame times have no detector spikes. The first frame of a sequence, and frames with
-nobody tracked, run the detectors in the frame.
+search and frame times have no detector spikes. A frame runs them itself only where waiting
+costs more: the first frame of a sequence, with nobody tracked, after a loss, or when a region
+crept by `_ROI_MAX_SCALE_CHANGE` before a proposal re-anchored it.
 
 Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
@@ -640,11 +641,10 @@ class BlazePoseDetector:
             or creep > _ROI_EARLY_SCALE_CHANGE
             or self._frames_since_detection + 1 >= self.redetect_every
         )
-        # Mostly the searches run beside the following frames while the tracks carry the
-        # people. The frame waits for them in the first frame, with nobody tracked or after a
-        # loss (the person is missing until they are done), and when a region has crept
-        # too far (the person's distance goes with it) before a search started early re-anchored
-        # it.
+        # The searches run beside the following frames while the tracks carry the people. The
+        # frame waits for them on the first frame, with nobody tracked or after a loss (someone
+        # is missing until they are done), and when a region crept too far before a search
+        # started early re-anchored it (the person's distance creeps with it).
         in_frame = (
             not self.track or self._first_frame or self._lost or creep > _ROI_MAX_SCALE_CHANGE
         )
