@@ -22,9 +22,10 @@ While anyone is tracked they run beside the following frames, each in its own lo
 worker thread, and their proposals join the first later frame in which they are done (the
 BlazePose detector's the next frame, HOG's, ten times the cost and run only every
 `_HOG_EVERY_FRAMES` frames or after a loss, `_HOG_LAG_FRAMES` later), so no frame waits for a
-search and frame times have no detector spikes. A frame runs them itself only where waiting
-costs more: the first frame of a sequence, with nobody tracked, after a loss, or when a region
-crept by `_ROI_MAX_SCALE_CHANGE` before a proposal re-anchored it.
+search and frame times have no detector spikes. A frame runs the BlazePose detector itself only
+where waiting costs more: the first frame of a sequence, with nobody tracked, after a loss, or
+when a region crept by `_ROI_MAX_SCALE_CHANGE` before a proposal re-anchored it; HOG runs in the
+frame only on the first (with `person_detector="hog"` alone there is no creep re-anchoring).
 
 Uses cv2 only for resizing, colour conversion, affine warps and the HOG detector.
 """
@@ -342,7 +343,8 @@ class BlazePoseDetector:
     model_dir: directory of the .tflite files (default `models.model_dir()`).
 
     After each `detect`, `last_timing` holds {"detector_s", "landmark_s", "landmark_runs",
-    "detector_runs"} for that call (seconds, counts).
+    "detector_runs"} for that call (seconds, counts): detector runs in the frame and searches
+    started beside the frames, detector_s the time of those in the frame.
     """
 
     layout: str = LAYOUT
@@ -642,16 +644,21 @@ class BlazePoseDetector:
             or self._frames_since_detection + 1 >= self.redetect_every
         )
         # The searches run beside the following frames while the tracks carry the people. The
-        # frame waits for them on the first frame, with nobody tracked or after a loss (someone
-        # is missing until they are done), and when a region crept too far before a search
-        # started early re-anchored it (the person's distance creeps with it).
+        # frame waits for the BlazePose detector on the first frame, with nobody tracked or
+        # after a loss (someone is missing until it is done), and when a region crept too far
+        # before a search started early re-anchored it (the person's distance creeps with it).
         in_frame = (
             not self.track or self._first_frame or self._lost or creep > _ROI_MAX_SCALE_CHANGE
         )
         hog_in_frame = not self.track or self._first_frame
         blazepose = self.person_detector in ("blazepose", "both")
         t0 = time.perf_counter()
+        if not self.track:  # tracking switched off: a search still running is of another image
+            self._det_search.drop()
+            self._hog_search.drop()
+        searching = self._det_search.busy
         proposals = self._det_search.poll()
+        joined = searching and not self._det_search.busy  # its proposals re-anchor this frame
         hog = self._hog_search.poll()
         if due and in_frame and blazepose:
             proposals += self._blazepose_proposals(rgb)
@@ -669,10 +676,13 @@ class BlazePoseDetector:
             consider(roi, anchor)
         # searches start once this frame's own work is done, so that they share the CPU with
         # the frames that follow and not with this one
-        ran = due and (in_frame or not blazepose or not self._det_search.busy)
-        if due and not in_frame and blazepose and not self._det_search.busy:
+        # (not in the frame that takes a search's proposals: its creep was measured before they
+        # re-anchored the tracks)
+        start = due and not in_frame and blazepose and not joined and not self._det_search.busy
+        if start:
             self._det_search.start(self._blazepose_proposals, rgb.copy(), self._det_background)
             n_det += 1
+        ran = joined or (due and (in_frame or not blazepose or start))
         if (
             due
             and not hog_in_frame

@@ -66,6 +66,16 @@ def _keypoint_lifter(graph, **overrides):
     return _node_with_probe(graph, KeypointLifter, **overrides)
 
 
+@pytest.fixture(autouse=True)
+def _opencv_threads_restored():
+    """pose_lifter sets OpenCV single-threaded for its process; the tests share one process."""
+    import cv2
+
+    threads = cv2.getNumThreads()
+    yield
+    cv2.setNumThreads(threads)
+
+
 def test_pose_lifter_in_process(graph):
     import gc
 
@@ -108,7 +118,6 @@ def test_pose_lifter_in_process(graph):
     # and runs OpenCV single-threaded, so the background HOG search cannot take the frames' CPU
     # through OpenCV's thread pool
     assert cv2.getNumThreads() == 1
-    cv2.setNumThreads(-1)  # back to OpenCV's default for the other tests
 
 
 def test_keypoint_lifter_in_process(graph):
