@@ -25,7 +25,14 @@ from pose_lifting_core.data import synth
 from pose_lifting_core.data.mocap import MocapSet
 from pose_lifting_core.data.poses import CATEGORIES, pose_categories
 from pose_lifting_core.lifter import Lifter
-from pose_lifting_core.metrics import mpjpe_mm, pa_mpjpe_mm, per_joint_error, root_error
+from pose_lifting_core.metrics import (
+    mpjpe_mm,
+    n_mpjpe_mm,
+    pa_mpjpe_mm,
+    per_joint_error,
+    root_error,
+    size_ratio,
+)
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
 from pose_lifting_core.solvers import estimate_focal, fuse_focal, solve_root
 
@@ -351,6 +358,10 @@ def _category_rows(
                 "change_pct": (a - b) / b * 100,
                 "pa_mpjpe_before_mm": pa_mpjpe_mm(before[sel], gt_rel[sel]),
                 "pa_mpjpe_after_mm": pa_mpjpe_mm(after[sel], gt_rel[sel]),
+                "n_mpjpe_before_mm": n_mpjpe_mm(before[sel], gt_rel[sel]),
+                "n_mpjpe_after_mm": n_mpjpe_mm(after[sel], gt_rel[sel]),
+                "size_ratio_before": size_ratio(before[sel], gt_rel[sel], ROOT),
+                "size_ratio_after": size_ratio(after[sel], gt_rel[sel], ROOT),
             }
         )
     return rows
@@ -465,14 +476,17 @@ def adapt_report_markdown(rows: List[Dict[str, Any]], focal_rows: List[Dict[str,
     category (known K), and focal refinement against the prior (unknown K)."""
     out = [
         "| lab | pose | frames scored | MPJPE before (mm) | MPJPE after (mm) | change "
-        "| PA-MPJPE before (mm) | PA-MPJPE after (mm) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| PA-MPJPE before -> after (mm) | scale-aligned MPJPE before -> after (mm) "
+        "| size, lifted / true, before -> after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         out.append(
             f"| {r['dataset']} | {r['category']} | {r['frames']} | {r['mpjpe_before_mm']:.1f} | "
             f"{r['mpjpe_after_mm']:.1f} | {r['change_pct']:+.1f} % | "
-            f"{r['pa_mpjpe_before_mm']:.1f} | {r['pa_mpjpe_after_mm']:.1f} |"
+            f"{r['pa_mpjpe_before_mm']:.1f} -> {r['pa_mpjpe_after_mm']:.1f} | "
+            f"{r['n_mpjpe_before_mm']:.1f} -> {r['n_mpjpe_after_mm']:.1f} | "
+            f"{r['size_ratio_before']:.2f} -> {r['size_ratio_after']:.2f} |"
         )
     if focal_rows:
         out += [

@@ -38,6 +38,23 @@ def pa_mpjpe_mm(pred: np.ndarray, gt: np.ndarray) -> float:
     return mpjpe_mm(procrustes_align(pred, gt), gt)
 
 
+def n_mpjpe_mm(pred: np.ndarray, gt: np.ndarray) -> float:
+    """MPJPE after scaling each pred by its least-squares best factor (no rotation or shift),
+    millimetres: the error of the pose up to the body's size."""
+    scale = (pred * gt).sum((1, 2)) / np.maximum((pred**2).sum((1, 2)), 1e-12)
+    return mpjpe_mm(scale[:, None, None] * pred, gt)
+
+
+def size_ratio(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> float:
+    """Median over samples of pred's size over gt's, each the RMS distance of the joints from
+    joint `root`: below 1, the lifter reads people smaller than they are."""
+
+    def size(x: np.ndarray) -> np.ndarray:
+        return np.sqrt(((x - x[:, root : root + 1]) ** 2).sum(-1).mean(-1))
+
+    return float(np.median(size(pred) / np.maximum(size(gt), 1e-12)))
+
+
 def root_error(pred_root: np.ndarray, gt_root: np.ndarray) -> np.ndarray:
     """Root position error (N,) in metres."""
     return np.linalg.norm(pred_root - gt_root, axis=-1)

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from pose_lifting_core.metrics import mpjpe_mm, pa_mpjpe_mm, procrustes_align, root_error
+from pose_lifting_core.metrics import (
+    mpjpe_mm,
+    n_mpjpe_mm,
+    pa_mpjpe_mm,
+    procrustes_align,
+    root_error,
+    size_ratio,
+)
 from pose_lifting_core.data.synth import rotation_about
 
 
@@ -31,3 +38,15 @@ def test_procrustes_never_reflects():
 
 def test_root_error():
     assert root_error(np.array([[3.0, 4.0, 0.0]]), np.zeros((1, 3)))[0] == pytest.approx(5.0)
+
+
+def test_scale_aligned_error_and_size_ratio_known_answers():
+    rng = np.random.default_rng(2)
+    gt = rng.normal(0, 0.3, (6, 17, 3))
+    gt -= gt[:, :1]  # root-relative
+    small = 0.8 * gt
+    assert size_ratio(small, gt) == pytest.approx(0.8)
+    assert n_mpjpe_mm(small, gt) < 1e-6 and mpjpe_mm(small, gt) > 10
+    turned = gt * np.array([-1.0, -1.0, 1.0])  # turned 180 degrees about z: scale cannot undo it
+    assert size_ratio(turned, gt) == pytest.approx(1.0)
+    assert n_mpjpe_mm(turned, gt) > 100
