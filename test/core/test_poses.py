@@ -11,30 +11,10 @@ from pose_lifting_core.data.poses import (
     stature_m,
 )
 from pose_lifting_core.skeleton import JOINT_NAMES
+from conftest import T_POSE_WORLD
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
-# Standing, facing +Z, left = +X, arms out; legs 0.43 + 0.42 m.
-STANDING = np.array(
-    [
-        [0, 0.95, 0],
-        [-0.065, 0.95, 0],
-        [-0.07, 0.52, 0.02],
-        [-0.07, 0.1, 0],
-        [0.065, 0.95, 0],
-        [0.07, 0.52, 0.02],
-        [0.07, 0.1, 0],
-        [0, 1.1, 0],
-        [0, 1.35, 0],
-        [0, 1.42, 0],
-        [0, 1.55, 0.02],
-        [0.18, 1.35, 0],
-        [0.43, 1.35, 0],
-        [0.66, 1.35, 0],
-        [-0.18, 1.35, 0],
-        [-0.43, 1.35, 0],
-        [-0.66, 1.35, 0],
-    ]
-)
+STANDING = T_POSE_WORLD  # facing +Z, left = +X, arms out; legs 0.43 + 0.42 m
 
 
 def _pose(**joints):
