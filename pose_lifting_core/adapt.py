@@ -28,8 +28,9 @@ from pose_lifting_core.checkpoint import CheckpointError, save_checkpoint
 from pose_lifting_core.codec import Codec
 from pose_lifting_core.data.synth import rotation_about
 from pose_lifting_core.lift_io import InputError, LiftInput
+from pose_lifting_core.metrics import body_size
 from pose_lifting_core.model import LinearModel, apply_max_norm
-from pose_lifting_core.skeleton import to_skeleton17
+from pose_lifting_core.skeleton import ROOT, to_skeleton17
 from pose_lifting_core.lifter import Lifter
 from pose_lifting_core.solvers import _parabolic_min, estimate_focal, fuse_focal, solve_root
 
@@ -266,7 +267,7 @@ class _Problem:
         # The 2D says nothing of a body's overall size (one twice as large and twice as far
         # projects the same), but losses in metres reward shrinking it: the cycle and symmetry
         # terms are taken at the starting model's size for the person, so no size pays.
-        at_start_size = selfsup.body_size(X0) / selfsup.body_size(X).clamp(min=1e-6)
+        at_start_size = body_size(X0, ROOT) / body_size(X, ROOT).clamp(min=1e-6)
         return {
             "reprojection": selfsup.reprojection_loss(X + T[:, None], uv, w, K),
             "cycle": cyc * at_start_size,

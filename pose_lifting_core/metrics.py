@@ -45,14 +45,16 @@ def n_mpjpe_mm(pred: np.ndarray, gt: np.ndarray) -> float:
     return mpjpe_mm(scale[:, None, None] * pred, gt)
 
 
+def body_size(X: np.ndarray, root: int = 0) -> np.ndarray:
+    """Each skeleton's size (N,) metres: the RMS distance of its joints from joint `root`.
+    numpy in, numpy out; torch in, torch out (differentiable: adaptation's size-free losses)."""
+    return (((X - X[:, root : root + 1]) ** 2).sum(-1).mean(-1)) ** 0.5
+
+
 def size_ratio(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> float:
-    """Median over samples of pred's size over gt's, each the RMS distance of the joints from
-    joint `root`: below 1, the lifter reads people smaller than they are."""
-
-    def size(x: np.ndarray) -> np.ndarray:
-        return np.sqrt(((x - x[:, root : root + 1]) ** 2).sum(-1).mean(-1))
-
-    return float(np.median(size(pred) / np.maximum(size(gt), 1e-12)))
+    """Median over samples of pred's size over gt's (`body_size`): below 1, the lifter reads
+    people smaller than they are."""
+    return float(np.median(body_size(pred, root) / np.maximum(body_size(gt, root), 1e-12)))
 
 
 def root_error(pred_root: np.ndarray, gt_root: np.ndarray) -> np.ndarray:

@@ -6,9 +6,9 @@ axis, and `PosePrior2D`, a RealNVP normalizing flow over normalised 2D poses fit
 of the training motion capture (EPOCH's LiftNet, ElePose and CanonPose use the same ideas).
 
 Every loss returns one value per person (N,) so callers weight and average them; all are zero
-for a correct lifter on exact data (tests check this with known answers). `body_size` lets a
-caller take the metre-valued terms at a fixed size (the 2D cannot tell a body's size, and terms
-in metres reward shrinking it). Shapes: X (N, 17, 3)
+for a correct lifter on exact data (tests check this with known answers); callers take the
+metre-valued ones at a fixed size where needed (the 2D cannot tell a body's size, and terms in
+metres reward shrinking it; `metrics.body_size`). Shapes: X (N, 17, 3)
 metres, camera optical frame; keypoints (N, 17, 2) px; confidence (N, 17); K (N, 3, 3).
 A lift function maps (keypoints, confidence, K) -> root-relative X (N, 17, 3).
 """
@@ -96,11 +96,6 @@ def bone_losses(X: torch.Tensor, limits: torch.Tensor) -> Tuple[torch.Tensor, to
     sym = (L[:, li] - L[:, ri]).abs().mean(-1)
     out = torch.relu(limits[:, 0] - L) + torch.relu(L - limits[:, 1])
     return sym, out.mean(-1)
-
-
-def body_size(X_rel: torch.Tensor) -> torch.Tensor:
-    """Each skeleton's size (N,) metres: the RMS distance of its joints from the root."""
-    return (X_rel - X_rel[:, ROOT : ROOT + 1]).pow(2).sum(-1).mean(-1).sqrt()
 
 
 def anchor_loss(X_rel: torch.Tensor, X_start: torch.Tensor) -> torch.Tensor:

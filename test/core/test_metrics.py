@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+import torch
 
 from pose_lifting_core.metrics import (
+    body_size,
     mpjpe_mm,
     n_mpjpe_mm,
     pa_mpjpe_mm,
@@ -46,6 +48,9 @@ def test_scale_aligned_error_and_size_ratio_known_answers():
     gt -= gt[:, :1]  # root-relative
     small = 0.8 * gt
     assert size_ratio(small, gt) == pytest.approx(0.8)
+    np.testing.assert_allclose(
+        body_size(torch.as_tensor(small)).numpy(), 0.8 * body_size(gt)
+    )  # torch in, torch out, the same values
     assert n_mpjpe_mm(small, gt) < 1e-6 and mpjpe_mm(small, gt) > 10
     turned = gt * np.array([-1.0, -1.0, 1.0])  # turned 180 degrees about z: scale cannot undo it
     assert size_ratio(turned, gt) == pytest.approx(1.0)
