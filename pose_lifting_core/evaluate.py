@@ -222,11 +222,15 @@ def report_markdown(rows: List[Dict[str, Any]]) -> str:
 
 
 def _lab_row(
-    lifter: Lifter, P: np.ndarray, rng: np.random.Generator, noise_px: float
+    lifter: Lifter,
+    P: np.ndarray,
+    rng: np.random.Generator,
+    noise_px: float,
+    cameras: str = "typical",
 ) -> Dict[str, Any]:
-    """Exact-2D and noisy-2D scores of world skeletons P (N, 17, 3) seen through training-range
-    cameras, known K, all 17 joints given."""
-    views = synth.sample_views(P, rng, synth.CAMERA_RANGES["train"])
+    """Exact-2D and noisy-2D scores of world skeletons P (N, 17, 3) seen through cameras of the
+    range `cameras` (data/synth.py), known K, all 17 joints given."""
+    views = synth.sample_views(P, rng, synth.CAMERA_RANGES[cameras])
     conf = _layout_conf(len(views.keypoints), "h36m17")
     exact = _score(lifter, views, views.keypoints, conf, views.K)
     noisy = views.keypoints + rng.standard_normal(views.keypoints.shape) * noise_px
@@ -245,9 +249,11 @@ def _lab_row(
 def evaluate_lab(
     lifter: Lifter, data: MocapSet, cfg: EvalConfig, mask: np.ndarray | None = None
 ) -> List[Dict[str, Any]]:
-    """Per-category rows for one dataset's frames (all of them, or `mask`): a row 'all' with up
-    to `samples` frames drawn uniformly, then one per category present with up to
-    `samples_per_category` of its frames. Each row says how many frames the category has."""
+    """Per-category rows for one dataset's frames (all of them, or `mask`), seen through
+    `typical` cameras (the earlier training range, so rounds compare): a row 'all' with up to
+    `samples` frames drawn uniformly, then one per category present with up to
+    `samples_per_category` of its frames, then 'all, steep cameras' (views from above, 45-65
+    degrees). Each row says how many frames the category has."""
     P_all = data.positions if mask is None else data.positions[mask]
     cats = pose_categories(P_all)
     rows = []
@@ -264,6 +270,9 @@ def evaluate_lab(
             _lab_row(lifter, _draw(P_all[sel], cfg.samples_per_category, rng), rng, cfg.noise_px)
         )
         rows.append(row)
+    row = {"dataset": data.dataset, "category": "all, steep cameras", "frames": int(len(P_all))}
+    row.update(_lab_row(lifter, _draw(P_all, cfg.samples, rng), rng, cfg.noise_px, "steep"))
+    rows.append(row)
     return rows
 
 

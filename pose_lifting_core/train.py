@@ -33,7 +33,11 @@ from pose_lifting_core.lifter import resolve_device, save_checkpoint
 from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
 from pose_lifting_core.skeleton import ROOT
 
-ALL_DATASETS = ("bandai", "accad", "hdm05")
+ALL_DATASETS = ("accad", "hdm05", "cmu", "bandai")
+"""Every lab, in the order of the leave-one-lab-out reports."""
+DEFAULT_DATASETS = ("accad", "hdm05", "cmu")
+"""What the shipped weights are trained on: every lab whose licence allows commercial use
+(Bandai's CC BY-NC 4.0 does not; `train --datasets` adds it on request)."""
 HELDOUT_CONTENT = ("bow", "dance-short", "kick", "punch", "slash")
 """Bandai motion contents kept out of training (its `content_test` split)."""
 
@@ -42,7 +46,7 @@ HELDOUT_CONTENT = ("bow", "dance-short", "kick", "punch", "slash")
 class TrainConfig:
     """Everything that defines a training run (stored in the checkpoint)."""
 
-    datasets: Tuple[str, ...] = ALL_DATASETS
+    datasets: Tuple[str, ...] = DEFAULT_DATASETS
     data_dir: str = SHARED_DATA  # the archives, converted on first use
     cache_dir: str = "cache"  # <cache_dir>/<dataset>_17.npz
     dataset_weights: Dict[str, float] = field(

@@ -1,58 +1,94 @@
 #!/usr/bin/env bash
-# Trains the shipped weights and the leave-one-lab-out models, and evaluates them (issue 13).
-# Seven runs in parallel (one GPU and 16 cores were used; docs/BENCHMARKS.md):
-#   runs/release/all          bandai + accad + hdm05 (the shipped pose_lifting_core/weights/lifter.pt)
-#   runs/release/lolo/<lab>   the two other labs           (leave-one-lab-out)
-#   runs/release/nodef/<lab>  the same without the joint-definition augmentation (its ablation),
-#                             or with VARIANT="flags": runs/release/variant/<lab> and variant_all
-# Needs the caches from `pose-lifting prepare-data` in cache/. Outputs: runs/release/*.json, logs.
-# Usage: bash tools/train_release.sh [train|evaluate|both]   (EPOCHS, SAMPLES, BUDGET_S, DEVICE, PY
-# may be set; BUDGET_S stops each run before an epoch that would end past it)
+# Trains the shipped weights and the leave-one-lab-out models on this machine's CPU (a GPU is
+# only a faster option: DEVICE=cuda), one model after another (two trainings on 2 cores would
+# each run at well under half speed), then evaluates them.
+#
+#   runs/release/all                accad + hdm05 + cmu: the shipped weights (commercial use
+#                                   allowed); also the model that never saw Bandai
+#   runs/release/lolo/<lab>         the other labs without Bandai, <lab> held out
+#   runs/release/lolo_bandai/<lab>  the same with Bandai added (does Bandai help? issue 21)
+#   runs/release/lolo_w512/<lab>    width 512 with the same wall time per model as lolo/<lab>
+#
+# Interrupted? Run it again: a finished model (its lifter.pt) is skipped and an unfinished one
+# resumes from its last epoch (`train --resume`). Each invocation's wall time is appended to
+# runs/release/walltime.tsv (model, seconds, exit status, machine), so a model's CPU wall time is
+# the sum of its lines. Needs the caches of `pose-lifting prepare-data` (cache/).
+#
+# Usage: bash tools/train_release.sh [train|evaluate|both] [MODEL...]
+#   MODEL: all, lolo, lolo_bandai, lolo_w512 (default: all lolo lolo_bandai)
+#   EPOCHS (26) and SAMPLES (300000) set the recipe of `all`; LOLO_EPOCHS (10) that of the
+#   leave-one-lab-out models; W512_BUDGET_S (0: the mean wall time of lolo/<lab>); THREADS (2),
+#   DEVICE (cpu) and PY may be set.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-EPOCHS=${EPOCHS:-24}
+EPOCHS=${EPOCHS:-26}
+LOLO_EPOCHS=${LOLO_EPOCHS:-10}
 SAMPLES=${SAMPLES:-300000}
-BUDGET_S=${BUDGET_S:-0}
-DEVICE=${DEVICE:-auto}
-EXTRA=${EXTRA:-}
+THREADS=${THREADS:-2}
+DEVICE=${DEVICE:-cpu}
 R=runs/release
 mkdir -p "$R"
-labs=(bandai accad hdm05)
-others() { local out=(); for d in "${labs[@]}"; do [ "$d" != "$1" ] && out+=("$d"); done; (IFS=,; echo "${out[*]}"); }
-train() {  # $1 = name, $2 = datasets, rest = extra flags
-  local name=$1 ds=$2; shift 2
+LABS=(accad hdm05 cmu)
+DEFAULT=accad,hdm05,cmu
+others() {  # $1 = held-out lab, $2 = extra lab or "" -> the training labs, comma-separated
+  local out=(); for d in "${LABS[@]}"; do [ "$d" != "$1" ] && out+=("$d"); done
+  [ -n "$2" ] && out+=("$2"); (IFS=,; echo "${out[*]}")
+}
+wall_of() {  # total recorded seconds of one model
+  awk -F'\t' -v m="$1" '$1 == m { s += $2 } END { printf "%d", s }' "$R/walltime.tsv" 2>/dev/null
+}
+train() {  # $1 = name, $2 = datasets, $3 = epochs, rest = extra flags
+  local name=$1 ds=$2 epochs=$3; shift 3
+  if [ -f "$R/$name/lifter.pt" ]; then echo "[train_release] $name: done, skipped"; return 0; fi
   mkdir -p "$R/$name"
-  OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 "$PY" -m pose_lifting_core.cli train --datasets "$ds" \
-    --out-dir "$R/$name" --export "$R/$name/lifter.pt" --epochs "$EPOCHS" --samples-per-epoch "$SAMPLES" \
-    --device "$DEVICE" --time-budget-s "$BUDGET_S" --quiet $EXTRA "$@" > "$R/$name/train.log" 2>&1
-  echo "[train_release] $name: exit $? $(tail -1 "$R/$name/train.log")"
+  local t0=$SECONDS
+  OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS "$PY" -m pose_lifting_core.cli train \
+    --datasets "$ds" --out-dir "$R/$name" --export "$R/$name/lifter.pt.part" --epochs "$epochs" \
+    --samples-per-epoch "$SAMPLES" --device "$DEVICE" --resume --quiet "$@" \
+    >> "$R/$name/train.log" 2>&1
+  local rc=$?
+  printf '%s\t%d\t%d\t%s\n' "$name" $((SECONDS - t0)) "$rc" "$(nproc) cores, $THREADS threads, $DEVICE" \
+    >> "$R/walltime.tsv"
+  # only a run that reached its last epoch becomes lifter.pt (a time budget exports early)
+  if [ $rc -eq 0 ] && grep -q "\"epoch\": $epochs," "$R/$name/train.log"; then
+    mv "$R/$name/lifter.pt.part" "$R/$name/lifter.pt"
+  fi
+  echo "[train_release] $name: exit $rc, $(wall_of "$name") s in all"
+  return $rc
 }
 STAGE=${1:-both}
-VARIANT=${VARIANT:-}          # extra train flags of a second configuration, compared by LOLO
+shift || true
+MODELS=("$@")
+[ ${#MODELS[@]} -eq 0 ] && MODELS=(all lolo lolo_bandai)
 if [ "$STAGE" != evaluate ]; then
-pids=()
-train all bandai,accad,hdm05 & pids+=($!)
-for lab in "${labs[@]}"; do
-  train "lolo/$lab" "$(others "$lab")" & pids+=($!)
-  if [ -n "$VARIANT" ]; then
-    train "variant/$lab" "$(others "$lab")" $VARIANT & pids+=($!)
-  else
-    train "nodef/$lab" "$(others "$lab")" --no-joint-offsets & pids+=($!)
-  fi
-done
-[ -n "$VARIANT" ] && { train variant_all bandai,accad,hdm05 $VARIANT & pids+=($!); }
-wait "${pids[@]}"
+  for m in "${MODELS[@]}"; do
+    case "$m" in
+      all) train all "$DEFAULT" "$EPOCHS" || exit 1 ;;
+      lolo) for lab in "${LABS[@]}"; do train "lolo/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" || exit 1; done ;;
+      lolo_bandai) for lab in "${LABS[@]}"; do
+          train "lolo_bandai/$lab" "$(others "$lab" bandai)" "$LOLO_EPOCHS" || exit 1; done ;;
+      lolo_w512) for lab in "${LABS[@]}"; do
+          budget=${W512_BUDGET_S:-0}; [ "$budget" = 0 ] && budget=$(wall_of "lolo/$lab")
+          # many epochs, stopped by the budget: the same wall time as the width-1024 model
+          train "lolo_w512/$lab" "$(others "$lab" "")" 200 --width 512 --time-budget-s "$budget"
+          [ -f "$R/lolo_w512/$lab/lifter.pt.part" ] && mv "$R/lolo_w512/$lab/lifter.pt.part" "$R/lolo_w512/$lab/lifter.pt"
+        done ;;
+      *) echo "unknown model set $m (all, lolo, lolo_bandai, lolo_w512)" >&2; exit 2 ;;
+    esac
+  done
 fi
 [ "$STAGE" = train ] && exit 0
-ev() { OMP_NUM_THREADS=4 "$PY" -m pose_lifting_core.cli evaluate --device "$DEVICE" --precision fp32 "$@"; }
-ev --leave-one-lab-out "$R/lolo" --json "$R/lolo.json" > "$R/lolo.md" 2>&1 &
-second=nodef; [ -n "$VARIANT" ] && second=variant
-ev --leave-one-lab-out "$R/$second" --json "$R/$second.json" > "$R/$second.md" 2>&1 &
-[ -n "$VARIANT" ] && ev --checkpoint "$R/variant_all/lifter.pt" --dataset bandai --skip-unknown-k \
-  --json "$R/variant_all_bandai.json" > "$R/variant_all_bandai.md" 2>&1 &
-for d in "${labs[@]}"; do
-  ev --checkpoint "$R/all/lifter.pt" --dataset "$d" --skip-unknown-k --json "$R/all_$d.json" > "$R/all_$d.md" 2>&1 &
+ev() { OMP_NUM_THREADS=$THREADS "$PY" -m pose_lifting_core.cli evaluate --device "$DEVICE" --precision fp32 "$@"; }
+# the Bandai row of each leave-one-lab-out table: the models that never saw Bandai
+for set in lolo lolo_w512; do
+  [ -f "$R/all/lifter.pt" ] && [ -d "$R/$set" ] && [ ! -e "$R/$set/bandai" ] && \
+    [ "$set" = lolo ] && ln -s ../all "$R/$set/bandai"
 done
-wait
+for set in lolo lolo_bandai lolo_w512; do
+  [ -d "$R/$set" ] && ev --leave-one-lab-out "$R/$set" --json "$R/$set.json" > "$R/$set.md" 2>&1
+done
+[ -f "$R/all/lifter.pt" ] && for d in "${LABS[@]}"; do
+  ev --checkpoint "$R/all/lifter.pt" --dataset "$d" --skip-unknown-k --json "$R/all_$d.json" > "$R/all_$d.md" 2>&1
+done
 echo "[train_release] done"

@@ -16,9 +16,16 @@ import numpy as np
 
 from pose_lifting_core.data.poses import CATEGORIES
 
-DEFAULT_DATASET_WEIGHTS: Dict[str, float] = {"bandai": 0.25, "accad": 0.4, "hdm05": 0.35}
+DEFAULT_DATASET_WEIGHTS: Dict[str, float] = {
+    "bandai": 0.25,
+    "accad": 0.4,
+    "hdm05": 0.35,
+    "cmu": 0.1,
+}
 """Bandai has 3x the frames of the other two together but one retargeted body, mostly
-standing; ACCAD and HDM05 bring 8 real bodies and the floor, squat and bending poses."""
+standing; ACCAD and HDM05 bring 8 real bodies and the floor, squat and bending poses; CMU-sitting
+brings 12 real people sitting, sitting down and getting up, in only 819 frames (so a small
+weight: each frame is still drawn about 40 times an epoch, each time through another camera)."""
 
 DEFAULT_CATEGORY_WEIGHTS: Dict[str, float] = {name: 1.0 for name in CATEGORIES}
 

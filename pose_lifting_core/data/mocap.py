@@ -41,6 +41,17 @@ HDM05_ATTRIBUTION = (
     "Tech. Report CG-2007-2, Universitaet Bonn, 2007), CC BY-SA 3.0"
 )
 
+CMU_ATTRIBUTION = (
+    "CMU Graphics Lab Motion Capture Database, http://mocap.cs.cmu.edu (BVH conversion by "
+    "cgspeed); the database was created with funding from NSF EIA-0196217"
+)
+_CMU_JOINTS = tuple(
+    "Hips LHipJoint LeftUpLeg LeftLeg LeftFoot LeftToeBase RHipJoint RightUpLeg RightLeg "
+    "RightFoot RightToeBase LowerBack Spine Spine1 Neck Neck1 Head LeftShoulder LeftArm "
+    "LeftForeArm LeftHand LeftFingerBase LeftHandIndex1 LThumb RightShoulder RightArm "
+    "RightForeArm RightHand RightFingerBase RightHandIndex1 RThumb".split()
+)
+
 SHARED_DATA = os.path.join("..", "shared", "data")
 """Where the archives live in the development checkout (users do not have it)."""
 
@@ -108,9 +119,12 @@ JOINT_MAPS: Dict[str, Dict[str, object]] = {
         "right_elbow": ["rhumerus"],
         "right_wrist": ["rradius"],
     },
-    # CMU Graphics Lab mocap as converted to BVH (OFFSET-only skeletons; inches*scale, Y up).
+    # CMU Graphics Lab mocap in cgspeed's BVH conversion (OFFSET-only skeletons, Y up). Units:
+    # CMU's factor (1 / 0.45) inches, 0.056444 m. `Hips` sits about 10 cm above the hip joints,
+    # so the pelvis is mid-UpLeg as everywhere; `Head` is the skull base and its end site the
+    # top of the head bone: the head centre is half way, as for ACCAD.
     "cmu": {
-        "units_to_m": 0.0254 * 0.45,
+        "units_to_m": 0.0254 / 0.45,
         "pelvis": ["LeftUpLeg", "RightUpLeg"],
         "right_hip": ["RightUpLeg"],
         "right_knee": ["RightLeg"],
@@ -121,7 +135,7 @@ JOINT_MAPS: Dict[str, Dict[str, object]] = {
         "spine": ["Spine"],
         "thorax": ["LeftArm", "RightArm"],
         "neck": ["Neck1"],
-        "head": ["Head"],
+        "head": {"joint": "Head", "end_fraction": 0.5},
         "left_shoulder": ["LeftArm"],
         "left_elbow": ["LeftForeArm"],
         "left_wrist": ["LeftHand"],
@@ -137,13 +151,15 @@ class DatasetSpec:
     """What the project knows about one motion-capture set (data, not code)."""
 
     name: str
-    archive: str  # path under SHARED_DATA
+    archive: str  # path under SHARED_DATA: a .tar.xz archive or a folder of files
     reader: str  # "bvh" or "asf_amc"
     fps: float  # frame rate of the cache (every k-th frame of each clip is kept)
     attribution: str
     licence: str
     subjects: str  # how many people, in words (for the reports)
     expected_joints: Tuple[str, ...] = ()  # the joint names a normal clip has (deviations warn)
+    frame_time_s: float = 0.0  # > 0: the true time between stored frames, when headers are wrong
+    subject_from: str = "folder"  # "folder" (its name) or "file_prefix" (`18_12.bvh` -> "18")
 
 
 DATASETS: Dict[str, DatasetSpec] = {
@@ -198,9 +214,22 @@ DATASETS: Dict[str, DatasetSpec] = {
         "CC BY-SA 3.0",
         "5 actors, own skeletons",
     ),
+    "cmu": DatasetSpec(
+        "cmu",
+        "cmu-sitting",
+        "bvh",
+        30.0,
+        CMU_ATTRIBUTION,
+        "CMU: free for research, may be included in commercial products, no resale",
+        "12 subjects, own skeletons",
+        _CMU_JOINTS,
+        frame_time_s=1.0 / 30.0,
+        subject_from="file_prefix",
+    ),
 }
 """Frame rates: Bandai's 416,845 frames at 30 fps are kept at 10 fps (neighbouring frames of its
-mostly standing motions are near copies); ACCAD (30 and 120 fps) and HDM05 (120 fps) at 30 fps."""
+mostly standing motions are near copies); ACCAD (30 and 120 fps) and HDM05 (120 fps) at 30 fps.
+CMU-sitting stores windows of frames 1/30 s apart under a 120 Hz header: every frame is kept."""
 
 
 def default_cache(name: str) -> str:
@@ -351,19 +380,39 @@ class DatasetError(ValueError):
     """A dataset archive that cannot be read (missing, or with no usable clip)."""
 
 
-def _bvh_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str, object]):
-    """(clip name, subject, frames (F, 17, 3) m, frame time s) for every usable BVH clip."""
-    needed = set(mapped_joint_names(joint_map))
-    for member in tar:
-        if not (member.isfile() and member.name.endswith(".bvh")):
-            continue
-        name = os.path.basename(member.name)
-        try:
-            clip = parse_bvh(
-                io.TextIOWrapper(
+def _source_files(archive: str, suffixes: Tuple[str, ...]):
+    """(path inside the archive or folder, text) of every file whose name ends in a suffix,
+    streamed from a `.tar.xz` (no unpacking) or read from a folder, in sorted order there."""
+    if os.path.isdir(archive):
+        for base in sorted(os.listdir(archive)):
+            path = os.path.join(archive, base)
+            if os.path.isfile(path) and base.lower().endswith(suffixes):
+                with open(path, "r", encoding="utf-8", errors="replace") as fh:
+                    yield path, fh.read()
+        return
+    with tarfile.open(archive, "r:xz") as tar:
+        for member in tar:
+            if member.isfile() and member.name.lower().endswith(suffixes):
+                text = io.TextIOWrapper(
                     tar.extractfile(member), encoding="utf-8", errors="replace"
                 ).read()
-            )
+                yield member.name, text
+
+
+def _subject(path: str, spec: DatasetSpec) -> str:
+    """The person of a clip: its folder's name, or its file name's prefix (`18_12.bvh` -> 18)."""
+    if spec.subject_from == "file_prefix":
+        return os.path.basename(path).split("_")[0]
+    return os.path.basename(os.path.dirname(path)).replace("_bvh", "")
+
+
+def _bvh_clips(archive: str, spec: DatasetSpec, joint_map: Dict[str, object]):
+    """(clip name, subject, frames (F, 17, 3) m, frame time s) for every usable BVH clip."""
+    needed = set(mapped_joint_names(joint_map))
+    for path, text in _source_files(archive, (".bvh",)):
+        name = os.path.basename(path)
+        try:
+            clip = parse_bvh(text)
         except BvhError as exc:
             warnings.warn(f"{spec.name}: skipping {name}: {exc}")
             continue
@@ -383,22 +432,20 @@ def _bvh_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str, obj
                     f"{sorted(needed - names)}"
                 )
                 continue
-        subject = os.path.basename(os.path.dirname(member.name)).replace("_bvh", "")
-        yield name, subject, clip_to_skeleton17(clip, joint_map), clip.frame_time
+        frame_time = spec.frame_time_s or clip.frame_time
+        yield name, _subject(path, spec), clip_to_skeleton17(clip, joint_map), frame_time
 
 
-def _asf_amc_clips(tar: tarfile.TarFile, spec: DatasetSpec, joint_map: Dict[str, object]):
+def _asf_amc_clips(archive: str, spec: DatasetSpec, joint_map: Dict[str, object]):
     """(clip name, subject, frames (F, 17, 3) m, frame time s) for every usable AMC clip.
 
     Subjects come from file names (`HDM_bd_....amc` uses `HDM_bd.asf`); HDM05 is 120 fps."""
     from pose_lifting_core.data import asf
 
     skeletons, motions = {}, []
-    for member in tar:  # the ASF files may come after the AMC files: read everything first
-        if not member.isfile():
-            continue
-        text = io.TextIOWrapper(tar.extractfile(member), encoding="utf-8", errors="replace").read()
-        base = os.path.basename(member.name)
+    # the ASF files may come after the AMC files: read everything first
+    for path, text in _source_files(archive, (".asf", ".amc")):
+        base = os.path.basename(path)
         if base.lower().endswith(".asf"):
             skeletons[base[:-4]] = asf.parse_asf(text)
         elif base.lower().endswith(".amc"):
@@ -440,22 +487,21 @@ def convert_dataset(
     archive = archive or default_archive(name)
     out_path = out_path or default_cache(name)
     fps = float(fps or spec.fps)
-    if not os.path.isfile(archive):
+    if not os.path.exists(archive):
         raise DatasetError(f"{name}: archive not found: {archive}")
     joint_map = JOINT_MAPS[name]
     reader = _bvh_clips if spec.reader == "bvh" else _asf_amc_clips
     chunks, index, names, subjects = [], [], [], []
-    with tarfile.open(archive, "r:xz") as tar:
-        bar = tqdm(unit="clip", desc=name, disable=not progress)
-        for clip_name, subject, pts, frame_time in reader(tar, spec, joint_map):
-            step = max(1, int(round(1.0 / (max(frame_time, 1e-6) * fps))))
-            pts = pts[::step]
-            index.append(np.full(len(pts), len(names), dtype=np.int32))
-            names.append(clip_name)
-            subjects.append(subject)
-            chunks.append(pts.astype(np.float32))
-            bar.update(1)
-        bar.close()
+    bar = tqdm(unit="clip", desc=name, disable=not progress)
+    for clip_name, subject, pts, frame_time in reader(archive, spec, joint_map):
+        step = max(1, int(round(1.0 / (max(frame_time, 1e-6) * fps))))
+        pts = pts[::step]
+        index.append(np.full(len(pts), len(names), dtype=np.int32))
+        names.append(clip_name)
+        subjects.append(subject)
+        chunks.append(pts.astype(np.float32))
+        bar.update(1)
+    bar.close()
     if not chunks:
         raise DatasetError(f"{name}: no usable clip in {archive}")
     data = MocapSet(np.concatenate(chunks), np.concatenate(index), names, subjects, name)
@@ -484,7 +530,7 @@ def load_dataset(
     cache = cache or default_cache(name)
     if not os.path.isfile(cache):
         archive = archive or default_archive(name)
-        if not os.path.isfile(archive):
+        if not os.path.exists(archive):
             raise FileNotFoundError(
                 f"no mocap cache at {cache} and no archive at {archive} "
                 f"(dataset {name}; run `pose-lifting prepare-data`)"

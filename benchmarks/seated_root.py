@@ -1,0 +1,148 @@
+"""Why are people placed too far or too near? The root error taken apart, per pose category.
+
+For each lab's frames (every frame of a lab the model never saw, the test split of one it saw),
+seen through training-range cameras with exact 2D and the true K, this reports per category:
+- the signed distance error of the root (median, % of the true distance: + is too far) and the
+  size ratio (lifted / true body size, `metrics.size_ratio`);
+- what the root error becomes when one part of the lifted skeleton is replaced by the truth
+  before the root solve (oracle substitution): the depth (z) of the legs, the whole legs, the
+  torso and head, the arms; and when the lifted skeleton is scaled to the true size. The part
+  whose substitution removes the error is where the error comes from.
+Nothing here is trained; the figures are printed as Markdown and written to --json.
+
+Usage: .venv/bin/python benchmarks/seated_root.py [--checkpoint CKPT] [--labs cmu,accad,hdm05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import this_run  # noqa: E402
+
+from pose_lifting_core.data import synth  # noqa: E402
+from pose_lifting_core.data.poses import CATEGORIES, pose_categories  # noqa: E402
+from pose_lifting_core.lifter import Lifter  # noqa: E402
+from pose_lifting_core.metrics import body_size  # noqa: E402
+from pose_lifting_core.skeleton import JOINT_NAMES, ROOT  # noqa: E402
+from pose_lifting_core.solvers import solve_root  # noqa: E402
+from pose_lifting_core.train import TrainConfig, load_mocap  # noqa: E402
+
+J = {n: i for i, n in enumerate(JOINT_NAMES)}
+LEGS = [J[n] for n in JOINT_NAMES if n.endswith(("hip", "knee", "ankle"))]
+ARMS = [J[n] for n in JOINT_NAMES if n.endswith(("shoulder", "elbow", "wrist"))]
+TORSO = [J[n] for n in ("spine", "thorax", "neck", "head")]
+
+
+def _signed_pct(T: np.ndarray, gt_root: np.ndarray) -> np.ndarray:
+    """Distance error (N,) in % of the true distance: + too far, - too near."""
+    d_true = np.linalg.norm(gt_root, axis=-1)
+    return (np.linalg.norm(T, axis=-1) - d_true) / d_true * 100
+
+
+def analyse(lifter: Lifter, P: np.ndarray, rng: np.random.Generator) -> dict:
+    """The rows' figures for world skeletons P (N, 17, 3)."""
+    views = synth.sample_views(P, rng, synth.CAMERA_RANGES["train"])
+    kp, K = views.keypoints, views.K
+    conf = np.ones(kp.shape[:2])
+    gt = views.joints_cam
+    gt_rel = gt - gt[:, ROOT : ROOT + 1]
+    pred = lifter.lift(kp, conf, K)
+
+    def root_pct(X_rel: np.ndarray) -> np.ndarray:
+        return _signed_pct(solve_root(X_rel, kp, conf, K), gt[:, ROOT])
+
+    out = {"n": int(len(P))}
+    base = root_pct(pred)
+    out["signed_median_pct"] = float(np.median(base))
+    out["abs_median_pct"] = float(np.median(np.abs(base)))
+    out["size_ratio"] = float(np.median(body_size(pred) / body_size(gt_rel)))
+    subs = {
+        "legs_depth": (LEGS, [2]),
+        "legs": (LEGS, [0, 1, 2]),
+        "torso_head": (TORSO, [0, 1, 2]),
+        "arms": (ARMS, [0, 1, 2]),
+    }
+    for name, (joints, axes) in subs.items():
+        X = pred.copy()
+        for a in axes:
+            X[:, joints, a] = gt_rel[:, joints, a]
+        e = root_pct(X)
+        out[f"{name}_abs_median_pct"] = float(np.median(np.abs(e)))
+        out[f"{name}_signed_median_pct"] = float(np.median(e))
+    scale = body_size(gt_rel) / np.maximum(body_size(pred), 1e-9)
+    e = root_pct(pred * scale[:, None, None])
+    out["true_size_abs_median_pct"] = float(np.median(np.abs(e)))
+    out["true_size_signed_median_pct"] = float(np.median(e))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--checkpoint", default=None, help="default: the shipped weights")
+    ap.add_argument("--labs", default="cmu,accad,hdm05")
+    ap.add_argument("--samples-per-category", type=int, default=3000)
+    ap.add_argument("--json", default=os.path.join("docs", "eval", "seated_root.json"))
+    args = ap.parse_args()
+    run = this_run(__file__)
+    lifter = Lifter.load(args.checkpoint, "cpu", "fp32")
+    seen = lifter.info.get("train_config", {}).get("datasets", [])
+    heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
+    rows = []
+    for lab in args.labs.split(","):
+        data = load_mocap(lab, TrainConfig())
+        P = data.positions if lab not in seen else data.positions[data.splits(heldout)["test"]]
+        cats = pose_categories(P)
+        rng = np.random.default_rng([1234, 11])
+        for c, cname in enumerate(CATEGORIES):
+            sel = np.flatnonzero(cats == c)
+            if len(sel) < 50:
+                continue
+            pick = rng.choice(sel, min(len(sel), args.samples_per_category), replace=False)
+            row = {"lab": lab, "frames": "all" if lab not in seen else "test", "category": cname}
+            row.update(analyse(lifter, P[pick].astype(np.float64), rng))
+            rows.append(row)
+    cols = [
+        ("signed_median_pct", "signed"),
+        ("abs_median_pct", "|err|"),
+        ("size_ratio", "size"),
+        ("legs_depth_abs_median_pct", "legs z true"),
+        ("legs_abs_median_pct", "legs true"),
+        ("torso_head_abs_median_pct", "torso true"),
+        ("arms_abs_median_pct", "arms true"),
+        ("true_size_abs_median_pct", "true size"),
+    ]
+    print("| lab | frames | pose | n | " + " | ".join(c[1] for c in cols) + " |")
+    print("|---|---|---|---|" + "---|" * len(cols))
+    for r in rows:
+        cells = [f"{r[k]:.2f}" if k == "size_ratio" else f"{r[k]:.1f}" for k, _ in cols]
+        cells = [f"{r[k]:.3f}" if k.endswith("_m") else c for (k, _), c in zip(cols, cells)]
+        print(
+            f"| {r['lab']} | {r['frames']} | {r['category']} | {r['n']} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    if args.json:
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump(
+                {
+                    "run": dataclasses.asdict(run),
+                    "checkpoint": lifter.info.get("path"),
+                    "rows": rows,
+                },
+                fh,
+                indent=1,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
