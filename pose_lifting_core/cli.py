@@ -133,6 +133,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         time_budget_s=args.time_budget_s,
+        camera_range=args.camera_range,
         augment=augment,
     )
     try:
@@ -713,6 +714,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-joint-offsets",
         action="store_true",
         help="ablation: train without the joint-definition augmentation",
+    )
+    s.add_argument(
+        "--camera-range",
+        choices=("train", "typical"),
+        default="train",
+        help="virtual cameras to train with (data/synth.py): train (default, views from above "
+        "up to 65 degrees) or typical (the earlier range, up to 45 degrees; an ablation)",
     )
     s.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

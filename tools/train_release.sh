@@ -8,6 +8,8 @@
 #   runs/release/lolo/<lab>         the other labs without Bandai, <lab> held out
 #   runs/release/lolo_bandai/<lab>  the same with Bandai added (does Bandai help? issue 21)
 #   runs/release/lolo_w512/<lab>    width 512 with the same wall time per model as lolo/<lab>
+#   runs/release/lolo_typicalcam/<lab>  lolo/<lab> with the earlier cameras (up to 45 degrees of
+#                                   elevation): what training on views from above changed
 #
 # Interrupted? Run it again: a finished model (its lifter.pt) is skipped and an unfinished one
 # resumes from its last epoch (`train --resume`). Each invocation's wall time is appended to
@@ -15,7 +17,8 @@
 # the sum of its lines. Needs the caches of `pose-lifting prepare-data` (cache/).
 #
 # Usage: bash tools/train_release.sh [train|evaluate|both] [MODEL...]
-#   MODEL: all, lolo, lolo_bandai, lolo_w512 (default: all lolo lolo_bandai)
+#   MODEL: all, lolo, lolo_bandai, lolo_w512, lolo_typicalcam (default: all lolo lolo_bandai);
+#   LAB_LIST (accad hdm05 cmu) limits the leave-one-lab-out folds trained
 #   EPOCHS (26) and SAMPLES (300000) set the recipe of `all`; LOLO_EPOCHS (10) that of the
 #   leave-one-lab-out models; W512_BUDGET_S (0: the mean wall time of lolo/<lab>); THREADS (2),
 #   DEVICE (cpu) and PY may be set.
@@ -31,6 +34,7 @@ R=runs/release
 mkdir -p "$R"
 LABS=(accad hdm05 cmu)
 DEFAULT=accad,hdm05,cmu
+FOLDS=${LAB_LIST:-${LABS[*]}}
 others() {  # $1 = held-out lab, $2 = extra lab or "" -> the training labs, comma-separated
   local out=(); for d in "${LABS[@]}"; do [ "$d" != "$1" ] && out+=("$d"); done
   [ -n "$2" ] && out+=("$2"); (IFS=,; echo "${out[*]}")
@@ -65,16 +69,20 @@ if [ "$STAGE" != evaluate ]; then
   for m in "${MODELS[@]}"; do
     case "$m" in
       all) train all "$DEFAULT" "$EPOCHS" || exit 1 ;;
-      lolo) for lab in "${LABS[@]}"; do train "lolo/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" || exit 1; done ;;
-      lolo_bandai) for lab in "${LABS[@]}"; do
+      lolo) for lab in $FOLDS; do train "lolo/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" || exit 1; done ;;
+      lolo_typicalcam) for lab in $FOLDS; do
+          train "lolo_typicalcam/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" --camera-range typical \
+            || exit 1; done ;;
+      lolo_bandai) for lab in $FOLDS; do
           train "lolo_bandai/$lab" "$(others "$lab" bandai)" "$LOLO_EPOCHS" || exit 1; done ;;
-      lolo_w512) for lab in "${LABS[@]}"; do
+      lolo_w512) for lab in $FOLDS; do
           budget=${W512_BUDGET_S:-0}; [ "$budget" = 0 ] && budget=$(wall_of "lolo/$lab")
           # many epochs, stopped by the budget: the same wall time as the width-1024 model
           train "lolo_w512/$lab" "$(others "$lab" "")" 200 --width 512 --time-budget-s "$budget"
           [ -f "$R/lolo_w512/$lab/lifter.pt.part" ] && mv "$R/lolo_w512/$lab/lifter.pt.part" "$R/lolo_w512/$lab/lifter.pt"
         done ;;
-      *) echo "unknown model set $m (all, lolo, lolo_bandai, lolo_w512)" >&2; exit 2 ;;
+      *) echo "unknown model set $m (all, lolo, lolo_bandai, lolo_w512, lolo_typicalcam)" >&2
+         exit 2 ;;
     esac
   done
 fi
@@ -85,7 +93,7 @@ for set in lolo lolo_w512; do
   [ -f "$R/all/lifter.pt" ] && [ -d "$R/$set" ] && [ ! -e "$R/$set/bandai" ] && \
     [ "$set" = lolo ] && ln -s ../all "$R/$set/bandai"
 done
-for set in lolo lolo_bandai lolo_w512; do
+for set in lolo lolo_bandai lolo_w512 lolo_typicalcam; do
   [ -d "$R/$set" ] && ev --leave-one-lab-out "$R/$set" --json "$R/$set.json" > "$R/$set.md" 2>&1
 done
 [ -f "$R/all/lifter.pt" ] && for d in "${LABS[@]}"; do

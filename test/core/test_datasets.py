@@ -309,3 +309,121 @@ def test_real_archives_convert_with_each_actor_at_their_height(tmp_path, name, c
     for person, height in _HEIGHTS[name].items():
         est = np.median(stature_m(d.positions[subjects == person]))
         assert abs(est / height - 1) < 0.035, (person, est, height)  # poses.STATURE_PER_LEG
+
+
+# --- CMU-sitting: cgspeed-style BVH files in a folder --------------------------------------------
+# name -> (parent, offset in CMU units, 1 unit = 0.0254 / 0.45 m); zero offsets as in cgspeed's
+# LHipJoint, LowerBack, Neck and LeftShoulder, which only add a rotation.
+_CMU = {
+    "Hips": (None, (0, 0, 0)),
+    "LHipJoint": ("Hips", (0, 0, 0)),
+    "LeftUpLeg": ("LHipJoint", (1.0, -2.0, 0.5)),
+    "LeftLeg": ("LeftUpLeg", (0, -7.5, 0)),
+    "LeftFoot": ("LeftLeg", (0, -7.5, 0)),
+    "LeftToeBase": ("LeftFoot", (0, -0.5, 2.0)),
+    "RHipJoint": ("Hips", (0, 0, 0)),
+    "RightUpLeg": ("RHipJoint", (-1.0, -2.0, 0.5)),
+    "RightLeg": ("RightUpLeg", (0, -7.5, 0)),
+    "RightFoot": ("RightLeg", (0, -7.5, 0)),
+    "RightToeBase": ("RightFoot", (0, -0.5, 2.0)),
+    "LowerBack": ("Hips", (0, 0, 0)),
+    "Spine": ("LowerBack", (0, 2.0, 0)),
+    "Spine1": ("Spine", (0, 2.0, 0)),
+    "Neck": ("Spine1", (0, 0, 0)),
+    "Neck1": ("Neck", (0, 1.5, 0)),
+    "Head": ("Neck1", (0, 1.5, 0)),
+    "LeftShoulder": ("Spine1", (0, 0, 0)),
+    "LeftArm": ("LeftShoulder", (3.0, 0.5, 0)),
+    "LeftForeArm": ("LeftArm", (5.0, 0, 0)),
+    "LeftHand": ("LeftForeArm", (4.0, 0, 0)),
+    "LeftFingerBase": ("LeftHand", (0, 0, 0)),
+    "LeftHandIndex1": ("LeftFingerBase", (0.7, 0, 0)),
+    "LThumb": ("LeftHand", (0, 0, 0)),
+    "RightShoulder": ("Spine1", (0, 0, 0)),
+    "RightArm": ("RightShoulder", (-3.0, 0.5, 0)),
+    "RightForeArm": ("RightArm", (-5.0, 0, 0)),
+    "RightHand": ("RightForeArm", (-4.0, 0, 0)),
+    "RightFingerBase": ("RightHand", (0, 0, 0)),
+    "RightHandIndex1": ("RightFingerBase", (-0.7, 0, 0)),
+    "RThumb": ("RightHand", (0, 0, 0)),
+}
+_CMU_ENDS = {"Head": (0, 1.6, 0)}
+
+
+def _cgspeed_bvh(root_rows):
+    """A cgspeed-style file: root channels X/Y/Z position then Z, Y, X rotation, every other
+    joint Z, Y, X rotation (all 0 here), a 120 Hz header; root_rows = [(x, y, z, rz, ry, rx)]."""
+    children = {}
+    for name, (parent, _) in _CMU.items():
+        children.setdefault(parent, []).append(name)
+
+    def emit(name, depth):
+        pad = "\t" * depth
+        channels = (
+            "CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation"
+            if depth == 0
+            else "CHANNELS 3 Zrotation Yrotation Xrotation"
+        )
+        out = [
+            f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {name}",
+            pad + "{",
+            f"{pad}\tOFFSET {' '.join(map(str, _CMU[name][1]))}",
+            f"{pad}\t{channels}",
+        ]
+        for c in children.get(name, []):
+            out += emit(c, depth + 1)
+        if not children.get(name):
+            end = _CMU_ENDS.get(name, (0.5, 0, 0))
+            out += [f"{pad}\tEnd Site", pad + "\t{", f"{pad}\t\tOFFSET {' '.join(map(str, end))}"]
+            out += [pad + "\t}"]
+        return out + [pad + "}"]
+
+    n_ch = 6 + 3 * (len(_CMU) - 1)
+    rows = [" ".join(map(str, list(r) + [0] * (n_ch - 6))) for r in root_rows]
+    head = ["HIERARCHY"] + emit("Hips", 0)
+    return "\n".join(head + ["MOTION", f"Frames: {len(rows)}", "Frame Time: .0083333"] + rows)
+
+
+def test_cmu_sitting_folder_of_cgspeed_bvh(tmp_path):
+    folder = tmp_path / "cmu-sitting"
+    folder.mkdir()
+    rows = [(0, 17, 0, 0, 0, 0), (0, 17, 0, 0, 90, 0), (0, 17, 0, 90, 0, 90), (2, 10, 0, 0, 0, 0)]
+    (folder / "18_12.bvh").write_text(_cgspeed_bvh(rows))
+    (folder / "111_09.bvh").write_text(_cgspeed_bvh(rows[:2]))
+    (folder / "README.md").write_text("not a clip")
+    d = convert_dataset("cmu", str(folder), str(tmp_path / "cmu_17.npz"), progress=False)
+    # every stored frame is kept: they are 1/30 s apart whatever the 120 Hz header says
+    assert sorted(d.clip_names) == ["111_09.bvh", "18_12.bvh"] and len(d.positions) == 6
+    assert sorted(d.clip_subjects) == ["111", "18"] and d.dataset == "cmu"
+    P = d.positions[d.clip_index == d.clip_names.index("18_12.bvh")]
+    u = 0.0254 / 0.45  # CMU's unit (its README: 0.056444 m)
+    np.testing.assert_allclose(P[0, J["left_hip"]], np.array([1.0, 15.0, 0.5]) * u, atol=1e-6)
+    np.testing.assert_allclose(P[0, J["pelvis"]], np.array([0, 15.0, 0.5]) * u, atol=1e-6)
+    np.testing.assert_allclose(P[0, J["left_ankle"]], np.array([1.0, 0.0, 0.5]) * u, atol=1e-6)
+    # head: half way from the Head joint (y 17 + 4 + 1.5 + 1.5) to its end site (+1.6)
+    np.testing.assert_allclose(P[0, J["head"]], np.array([0, 24.8, 0]) * u, atol=1e-6)
+    np.testing.assert_allclose(P[0, J["neck"]], np.array([0, 22.5, 0]) * u, atol=1e-6)
+    np.testing.assert_allclose(P[0, J["thorax"]], np.array([0, 21.5, 0]) * u, atol=1e-6)
+    np.testing.assert_allclose(P[0, J["left_wrist"]], np.array([12.0, 21.5, 0]) * u, atol=1e-6)
+    # root Y rotation 90 degrees: the hip offset (1, -2, 0.5) turns to (0.5, -2, -1)
+    np.testing.assert_allclose(P[1, J["left_hip"]], np.array([0.5, 15.0, -1.0]) * u, atol=1e-6)
+    # Z 90 then X 90, in the listed order (R = Rz Rx): (1, -2, 0.5) -> (0.5, 1, -2)
+    np.testing.assert_allclose(P[2, J["left_hip"]], np.array([0.5, 18.0, -2.0]) * u, atol=1e-6)
+    np.testing.assert_allclose(P[3, J["pelvis"]], np.array([2.0, 8.0, 0.5]) * u, atol=1e-6)
+    assert abs(stature_m(P[:1])[0] - 2 * 15.0 * u) < 1e-5  # legs of 15 units: 1.69 m
+
+
+def test_real_cmu_sitting_converts_with_plausible_people(tmp_path):
+    from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+
+    folder = os.path.join(SHARED, "data", DATASETS["cmu"].archive)
+    if not os.path.isdir(folder):
+        pytest.skip(f"needs ../shared (the CMU-sitting folder at {folder}); users lack it")
+    d = convert_dataset("cmu", folder, str(tmp_path / "cmu.npz"), progress=False)
+    assert len(d.clip_names) == 21 and len(d.positions) == 819  # its README: 21 x 39 frames
+    assert len(set(d.clip_subjects)) == 12
+    subjects = d.frame_subjects()
+    for s in set(subjects):
+        assert 1.40 < np.median(stature_m(d.positions[subjects == s])) < 1.90, s
+    seated = (pose_categories(d.positions) == CATEGORIES.index("seated")).sum()
+    assert seated >= 300  # its README: 92 of 168 windows look seated

@@ -35,8 +35,14 @@ def _fake_lab(name="hdm05"):
 def test_evaluate_lab_scores_each_category_present(tiny_lolo):
     lifter = Lifter.load(tiny_lolo[1], "cpu", "fp32")
     rows = evaluate_lab(lifter, _fake_lab(), EvalConfig(samples=60, samples_per_category=30))
-    assert [r["category"] for r in rows] == ["all", "standing", "squat", "floor"]
-    assert [r["frames"] for r in rows] == [120, 40, 40, 40] and rows[1]["n"] == 30
+    assert [r["category"] for r in rows] == [
+        "all",
+        "standing",
+        "squat",
+        "floor",
+        "all, steep cameras",
+    ]
+    assert [r["frames"] for r in rows] == [120, 40, 40, 40, 120] and rows[1]["n"] == 30
     for r in rows:
         assert (
             r["dataset"] == "hdm05"
@@ -47,11 +53,28 @@ def test_evaluate_lab_scores_each_category_present(tiny_lolo):
     assert "| hdm05 | squat | 40 |" in table and "5 px noise" in table
 
 
-def test_leave_one_lab_out_needs_a_model_per_lab(tmp_path, capsys):
+def test_leave_one_lab_out_needs_a_model_held_out_on_some_lab(tmp_path, capsys):
     code, _, err = _run(["evaluate", "--leave-one-lab-out", str(tmp_path)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert f"no checkpoint trained without bandai at {tmp_path}/bandai/lifter.pt" in err
-    assert "pose-lifting train --datasets accad,hdm05" in err
+    assert f"no checkpoint at {tmp_path}/<lab>/lifter.pt for any lab of accad, hdm05, cmu" in err
+    assert "tools/train_release.sh" in err
+
+
+def test_leave_one_lab_out_scores_the_labs_present_and_names_the_others(
+    tmp_path, capsys, monkeypatch, tiny_lolo
+):
+    import pose_lifting_core.train as train_mod
+
+    os.makedirs(tmp_path / "hdm05")
+    os.symlink(tiny_lolo[1], tmp_path / "hdm05" / "lifter.pt")  # trained on 'bandai' only
+    monkeypatch.setattr(train_mod, "load_mocap", lambda name, cfg: _fake_lab(name))
+    code, out, err = _run(
+        ["evaluate", "--leave-one-lab-out", str(tmp_path), "--samples", "60", "--noise-px", "2"],
+        capsys,
+    )
+    assert code == 0, err
+    assert "| hdm05 | all | 120 |" in out and "| hdm05 | all, steep cameras | 120 |" in out
+    assert "no model held out on accad, cmu, bandai: not scored" in err
 
 
 def test_leave_one_lab_out_refuses_a_model_that_saw_the_lab(tmp_path, capsys, tiny_lolo):
@@ -70,10 +93,11 @@ def test_prepare_data_errors_are_one_line(tmp_path, capsys):
     )
     assert code == 2 and "accad: archive not found" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(SystemExit) as exc:
-        main(["prepare-data", "--dataset", "cmu,accad"])
+        main(["prepare-data", "--dataset", "cmu2,accad"])
     assert exc.value.code == 2
     assert (
-        "unknown dataset(s) 'cmu'; known: bandai, accad, hdm05 or all" in capsys.readouterr().err
+        "unknown dataset(s) 'cmu2'; known: bandai, accad, hdm05, cmu or all"
+        in capsys.readouterr().err
     )
 
 

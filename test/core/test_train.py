@@ -100,3 +100,17 @@ def test_time_budget_stops_between_epochs(tmp_path):
     cfg.time_budget_s = 1e-6
     r = train(cfg, export_path=str(tmp_path / "t.pt"), progress=False)
     assert len(r["history"]) == 1  # the first epoch always runs; the second would end too late
+
+
+def test_default_labs_are_the_commercially_usable_ones_with_cmu_mixed_in(tmp_path):
+    assert TrainConfig().datasets == ("accad", "hdm05", "cmu")  # Bandai only on request
+    r = train(
+        _cfg(tmp_path, 1, ("accad", "hdm05", "cmu")),
+        export_path=str(tmp_path / "m.pt"),
+        progress=False,
+    )
+    prov = r["provenance"]
+    shares = {k: v["sampling_share"] for k, v in prov["datasets"].items()}
+    assert shares["cmu"] == pytest.approx(0.1 / 0.85)  # its own weight, renormalised
+    assert "non-commercial" not in prov["licence"] and "commercial products" in prov["licence"]
+    assert "mocap.cs.cmu.edu" in prov["attribution"] and "NSF EIA-0196217" in prov["attribution"]
