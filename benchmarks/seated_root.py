@@ -10,7 +10,8 @@ seen through training-range cameras with exact 2D and the true K, this reports p
   whose substitution removes the error is where the error comes from.
 Nothing here is trained; the figures are printed as Markdown and written to --json.
 
-Usage: .venv/bin/python benchmarks/seated_root.py [--checkpoint CKPT] [--labs cmu,accad,hdm05]
+Usage: .venv/bin/python benchmarks/seated_root.py [--checkpoint CKPT ...] [--labs cmu,accad,hdm05]
+    [--cameras typical,steep]
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ def _signed_pct(T: np.ndarray, gt_root: np.ndarray) -> np.ndarray:
     return (np.linalg.norm(T, axis=-1) - d_true) / d_true * 100
 
 
-def analyse(lifter: Lifter, P: np.ndarray, rng: np.random.Generator) -> dict:
-    """The rows' figures for world skeletons P (N, 17, 3)."""
-    views = synth.sample_views(P, rng, synth.CAMERA_RANGES["train"])
+def analyse(lifter: Lifter, P: np.ndarray, rng: np.random.Generator, cameras: str) -> dict:
+    """The rows' figures for world skeletons P (N, 17, 3) seen through `cameras`."""
+    views = synth.sample_views(P, rng, synth.CAMERA_RANGES[cameras])
     kp, K = views.keypoints, views.K
     conf = np.ones(kp.shape[:2])
     gt = views.joints_cam
@@ -86,29 +87,43 @@ def analyse(lifter: Lifter, P: np.ndarray, rng: np.random.Generator) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--checkpoint", default=None, help="default: the shipped weights")
+    ap.add_argument(
+        "--checkpoint",
+        action="append",
+        help="a model to take apart (repeat to compare side by side; default: the shipped one)",
+    )
     ap.add_argument("--labs", default="cmu,accad,hdm05")
+    ap.add_argument("--cameras", default="typical,steep", help="camera ranges (data/synth.py)")
     ap.add_argument("--samples-per-category", type=int, default=3000)
     ap.add_argument("--json", default=os.path.join("docs", "eval", "seated_root.json"))
     args = ap.parse_args()
     run = this_run(__file__)
-    lifter = Lifter.load(args.checkpoint, "cpu", "fp32")
-    seen = lifter.info.get("train_config", {}).get("datasets", [])
-    heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
     rows = []
-    for lab in args.labs.split(","):
-        data = load_mocap(lab, TrainConfig())
-        P = data.positions if lab not in seen else data.positions[data.splits(heldout)["test"]]
-        cats = pose_categories(P)
-        rng = np.random.default_rng([1234, 11])
-        for c, cname in enumerate(CATEGORIES):
-            sel = np.flatnonzero(cats == c)
-            if len(sel) < 50:
-                continue
-            pick = rng.choice(sel, min(len(sel), args.samples_per_category), replace=False)
-            row = {"lab": lab, "frames": "all" if lab not in seen else "test", "category": cname}
-            row.update(analyse(lifter, P[pick].astype(np.float64), rng))
-            rows.append(row)
+    for path in args.checkpoint or [None]:
+        lifter = Lifter.load(path, "cpu", "fp32")
+        seen = lifter.info.get("train_config", {}).get("datasets", [])
+        heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
+        for lab in args.labs.split(","):
+            data = load_mocap(lab, TrainConfig())
+            P = data.positions if lab not in seen else data.positions[data.splits(heldout)["test"]]
+            cats = pose_categories(P)
+            rng = np.random.default_rng([1234, 11])
+            for cameras in args.cameras.split(","):
+                for c, cname in enumerate(CATEGORIES):
+                    sel = np.flatnonzero(cats == c)
+                    if len(sel) < 50:
+                        continue
+                    n = min(len(sel), args.samples_per_category)
+                    row = {
+                        "model": os.path.relpath(lifter.info.get("path", "?")),
+                        "lab": lab,
+                        "frames": "all" if lab not in seen else "test",
+                        "cameras": cameras,
+                        "category": cname,
+                    }
+                    P_c = P[rng.choice(sel, n, replace=False)].astype(np.float64)
+                    row.update(analyse(lifter, P_c, rng, cameras))
+                    rows.append(row)
     cols = [
         ("signed_median_pct", "signed"),
         ("abs_median_pct", "|err|"),
@@ -119,15 +134,14 @@ def main() -> int:
         ("arms_abs_median_pct", "arms true"),
         ("true_size_abs_median_pct", "true size"),
     ]
-    print("| lab | frames | pose | n | " + " | ".join(c[1] for c in cols) + " |")
-    print("|---|---|---|---|" + "---|" * len(cols))
+    head = "| model | lab | frames | cameras | pose | n | "
+    print(head + " | ".join(c[1] for c in cols) + " |")
+    print("|---|---|---|---|---|---|" + "---|" * len(cols))
     for r in rows:
         cells = [f"{r[k]:.2f}" if k == "size_ratio" else f"{r[k]:.1f}" for k, _ in cols]
-        cells = [f"{r[k]:.3f}" if k.endswith("_m") else c for (k, _), c in zip(cols, cells)]
         print(
-            f"| {r['lab']} | {r['frames']} | {r['category']} | {r['n']} | "
-            + " | ".join(cells)
-            + " |"
+            f"| {r['model']} | {r['lab']} | {r['frames']} | {r['cameras']} | {r['category']} "
+            f"| {r['n']} | " + " | ".join(cells) + " |"
         )
     if args.json:
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
@@ -135,7 +149,6 @@ def main() -> int:
             json.dump(
                 {
                     "run": dataclasses.asdict(run),
-                    "checkpoint": lifter.info.get("path"),
                     "rows": rows,
                 },
                 fh,
