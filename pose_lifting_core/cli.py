@@ -175,8 +175,15 @@ def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
 
     if args.leave_one_lab_out:
         plan = [
-            (lab, os.path.join(args.leave_one_lab_out, lab, "lifter.pt")) for lab in ALL_DATASETS
+            (lab, os.path.join(args.leave_one_lab_out, lab, "lifter.pt"))
+            for lab in ALL_DATASETS
+            if os.path.isfile(os.path.join(args.leave_one_lab_out, lab, "lifter.pt"))
         ]
+        if not plan:
+            raise CliError(
+                f"no checkpoint at {args.leave_one_lab_out}/<lab>/lifter.pt for any lab of "
+                f"{', '.join(ALL_DATASETS)}"
+            )
     else:
         plan = [(args.dataset, args.checkpoint)]
     cfg = AdaptEvalConfig(
