@@ -27,6 +27,7 @@ from pose_lifting_core.camera import DEFAULT_HFOV_DEG, intrinsics_from_fov
 from pose_lifting_core.checkpoint import CheckpointError, save_checkpoint
 from pose_lifting_core.codec import Codec
 from pose_lifting_core.data.synth import rotation_about
+from pose_lifting_core.files import atomic_path
 from pose_lifting_core.lift_io import InputError, LiftInput
 from pose_lifting_core.metrics import body_size
 from pose_lifting_core.model import LinearModel, apply_max_norm
@@ -208,9 +209,9 @@ def fit_pose_prior(
 
 
 def save_pose_prior(path: str, prior: selfsup.PosePrior2D, info: Dict[str, Any]) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    torch.save(prior.to_blob(info), path + ".tmp")
-    os.replace(path + ".tmp", path)
+    """Write the 2D pose prior with `info` (atomically: files.atomic_path)."""
+    with atomic_path(path) as tmp:
+        torch.save(prior.to_blob(info), tmp)
 
 
 class _Problem:

@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from pose_lifting_core.codec import Codec
+from pose_lifting_core.files import atomic_path
 from pose_lifting_core.model import LinearModel
 
 CHECKPOINT_FORMAT = "pose_lifting.lifter/1"
@@ -33,7 +34,8 @@ def save_checkpoint(
     provenance: Dict[str, Any],
     extra: Optional[Dict[str, Any]] = None,
 ) -> None:
-    """Write weights and everything needed to use them (atomic rename)."""
+    """Write weights and everything needed to use them (files.atomic_path: an interrupted save
+    leaves an existing checkpoint as it was)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     blob = {
         "format": CHECKPOINT_FORMAT,
@@ -44,10 +46,8 @@ def save_checkpoint(
         "provenance": provenance,
         "extra": extra or {},
     }
-    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    torch.save(blob, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
 
 
 def load_checkpoint(path: str) -> Dict[str, Any]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import json
 import os
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -145,7 +144,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _check_writable(path: str) -> None:
-    """CliError unless `path` can be written (its folder is created when missing)."""
+    """CliError unless `path` can be written (its folder is created when missing). Files are
+    written atomically (files.atomic_path), so the folder must take a new file too."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
@@ -153,16 +153,39 @@ def _check_writable(path: str) -> None:
         raise CliError(f"cannot create the folder of {path}: {exc.strerror or exc}")
     if os.path.isdir(path):
         raise CliError(f"output {path} is a folder")
-    target = path if os.path.exists(path) else folder
-    if not os.access(target, os.W_OK):
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        os.path.exists(path) and not os.access(path, os.W_OK)
+    ):
         raise CliError(f"output {path} is not writable")
+
+
+def _refuse_overwriting(
+    outputs: Dict[str, Optional[str]], inputs: Dict[str, Sequence[Optional[str]]]
+) -> None:
+    """CliError, before any work, when an output (option name -> path, None when not asked for)
+    names the same file as an input (description -> paths) or as another output, however the
+    path is spelt (files.same_file): writing it would destroy the input."""
+    from pose_lifting_core.files import same_file
+
+    given = [(name, path) for name, path in outputs.items() if path]
+    for i, (name, path) in enumerate(given):
+        for what, paths in inputs.items():
+            for src in paths:
+                if src and same_file(path, src):
+                    raise CliError(
+                        f"{name} {path} is {what} ({src}); writing it would destroy it: "
+                        "choose another output path"
+                    )
+        for other, other_path in given[:i]:
+            if same_file(path, other_path):
+                raise CliError(f"{other} and {name} name the same file ({path}); give two paths")
 
 
 def _write_json(path: Optional[str], doc: dict) -> None:
     if path:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w") as fh:
-            json.dump(doc, fh, indent=1)
+        from pose_lifting_core.files import write_json
+
+        write_json(path, doc, indent=1)
 
 
 def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
@@ -255,9 +278,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         lab_report_markdown,
         report_markdown,
     )
+    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
+    from pose_lifting_core.data.mocap import DATASETS
     from pose_lifting_core.lifter import Lifter
-    from pose_lifting_core.train import TrainConfig, load_mocap
+    from pose_lifting_core.train import ALL_DATASETS, TrainConfig, load_mocap
 
+    if args.json:  # a long run must neither write over what it reads nor fail late
+        lolo = args.leave_one_lab_out
+        _refuse_overwriting(
+            {"--json": args.json},
+            {
+                "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT]
+                + ([os.path.join(lolo, lab, "lifter.pt") for lab in ALL_DATASETS] if lolo else []),
+                "a dataset cache": [os.path.join(args.cache_dir, f"{n}_17.npz") for n in DATASETS],
+                "a dataset archive": [
+                    os.path.join(args.data_dir, d.archive) for d in DATASETS.values()
+                ],
+            },
+        )
+        _check_writable(args.json)
     data_cfg = TrainConfig(data_dir=args.data_dir, cache_dir=args.cache_dir)
     cfg = EvalConfig(
         samples=args.samples, noise_px=args.noise_px, scenes=args.scenes, hfov_prior_deg=args.hfov
@@ -265,8 +304,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.adapt:
         return _evaluate_adapt(args, data_cfg)
     if args.leave_one_lab_out:
-        from pose_lifting_core.train import ALL_DATASETS
-
         rows = []
         labs = [
             lab
@@ -375,11 +412,15 @@ def _plausible_k(inp, hfov: float):
 
 def _cmd_lift(args: argparse.Namespace) -> int:
     from pose_lifting_core.camera import intrinsics_from_fov
-    from pose_lifting_core.lift_io import read_lift_input, write_lift_output
-    from pose_lifting_core.lifter import Lifter
+    from pose_lifting_core.lift_io import npz_path, read_lift_input, write_lift_output
+    from pose_lifting_core.lifter import DEFAULT_CHECKPOINT, Lifter
     from pose_lifting_core.skeleton import to_skeleton17
     from pose_lifting_core.solvers import estimate_focal, fuse_focal
 
+    _refuse_overwriting(
+        {"--output": npz_path(args.output)},
+        {"the input": [args.keypoints], "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT]},
+    )
     inp = _plausible_k(read_lift_input(args.keypoints), args.hfov)
     kp, conf = to_skeleton17(inp.keypoints, inp.scores, inp.layout)
     n = len(kp)
@@ -434,10 +475,28 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from pose_lifting_core.camera import load_camera_info_yaml
-    from pose_lifting_core.media import RenderWriter, open_source
+    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
+    from pose_lifting_core.detection.models import MODELS, model_dir
+    from pose_lifting_core.files import write_json
+    from pose_lifting_core.lift_io import npz_path
+    from pose_lifting_core.media import RenderWriter, input_files, open_source
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict
 
-    for out in (args.output, args.render, args.keypoints_out):  # a long run must not fail late
+    outputs = {
+        "--output": args.output,
+        "--render": args.render,
+        "--keypoints-out": args.keypoints_out and npz_path(args.keypoints_out),
+    }
+    _refuse_overwriting(
+        outputs,
+        {
+            "the input": input_files(args.input),
+            "the camera_info file": [args.camera_info],
+            "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT],
+            "a detector model": [os.path.join(model_dir(), m.filename) for m in MODELS.values()],
+        },
+    )
+    for out in outputs.values():  # a long run must not fail late
         if out:
             _check_writable(out)
     src = open_source(args.input)
@@ -492,6 +551,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     bar = tqdm(
         src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet
     )
+    complete = False  # the render is put in place only after the last frame
     try:
         for index, t, rgb in bar:
             t0 = time.perf_counter()
@@ -512,10 +572,11 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
                 from pose_lifting_core.render import render_frame
 
                 writer.write(render_frame(rgb, res.persons, res.intrinsics, view))
+        complete = True
     finally:
         bar.close()
         if writer is not None:
-            writer.close()
+            writer.close(commit=complete)
             view.close()
     for f, reason in src.skipped:
         print(f"warning: skipped {f}: {reason}", file=sys.stderr)
@@ -532,9 +593,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         "frames": frames,
     }
     if args.output:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w") as fh:
-            json.dump(doc, fh)
+        write_json(args.output, doc)
     n_people = [len(f["persons"]) for f in frames]
     print(
         f"{len(frames)} frame(s), {sum(n_people)} person detections ({len(ids)} track ids), "
@@ -579,9 +638,18 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
         load_pose_prior,
         save_adapted,
     )
-    from pose_lifting_core.checkpoint import load_model
+    from pose_lifting_core.adapt import DEFAULT_PRIOR
+    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT, load_model
     from pose_lifting_core.lift_io import read_lift_input
 
+    _refuse_overwriting(
+        {"--output": args.output},
+        {
+            "an input": args.inputs,
+            "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT],
+            "the 2D pose prior": [args.prior or DEFAULT_PRIOR],
+        },
+    )
     _check_writable(args.output)
     inputs = [_plausible_k(read_lift_input(p), args.hfov) for p in args.inputs]
     data = gather_inputs(inputs, args.inputs)

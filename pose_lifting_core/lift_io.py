@@ -21,6 +21,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from pose_lifting_core.files import atomic_path
 from pose_lifting_core.skeleton import JOINT_NAMES, LAYOUTS, layout_num_joints
 
 
@@ -132,6 +133,12 @@ def read_lift_input(path: str) -> LiftInput:
     return LiftInput(kp, layout, scores, K, image_size, gt)
 
 
+def npz_path(path: str) -> str:
+    """The file an npz writer writes for `path`: `path` itself when it ends in .npz, else with
+    .npz appended (as numpy's savez does)."""
+    return path if path.endswith(".npz") else path + ".npz"
+
+
 def write_lift_output(
     path: str,
     joints_3d: np.ndarray,
@@ -139,20 +146,18 @@ def write_lift_output(
     K_estimated: np.ndarray,
     reprojection_error_px: np.ndarray,
 ) -> str:
-    """Write OUT.npz (creating the parent folder); returns the path written, which ends in
-    .npz as numpy's savez makes it."""
-    if not path.endswith(".npz"):
-        path += ".npz"
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    np.savez(
-        path,
-        joints_3d=joints_3d.astype(np.float64),
-        joint_names=np.array(JOINT_NAMES),
-        K=K.astype(np.float64),
-        K_estimated=K_estimated.astype(bool),
-        reprojection_error_px=reprojection_error_px.astype(np.float64),
-    )
+    """Write OUT.npz atomically (creating the parent folder); returns the path written,
+    `npz_path(path)`."""
+    path = npz_path(path)
+    with atomic_path(path) as tmp:
+        np.savez(
+            tmp,
+            joints_3d=joints_3d.astype(np.float64),
+            joint_names=np.array(JOINT_NAMES),
+            K=K.astype(np.float64),
+            K_estimated=K_estimated.astype(bool),
+            reprojection_error_px=reprojection_error_px.astype(np.float64),
+        )
     return path
 
 
@@ -167,10 +172,8 @@ def write_lift_input(
     """Write an IN.npz that `read_lift_input` accepts (what `estimate --keypoints-out` saves for
     `lift` and `adapt`): keypoints (N, J, 2) px, scores (N, J), image_size, and K (N, 3, 3) when
     the camera is calibrated (omitted when it is not, so readers estimate it). Returns the path
-    written (ending in .npz)."""
-    if not path.endswith(".npz"):
-        path += ".npz"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    written, `npz_path(path)`; the file is written atomically."""
+    path = npz_path(path)
     arrays = {
         "keypoints": np.asarray(keypoints, dtype=np.float64),
         "scores": np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0),
@@ -179,5 +182,6 @@ def write_lift_input(
     }
     if K is not None:
         arrays["K"] = np.asarray(K, dtype=np.float64)
-    np.savez(path, **arrays)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
     return path

@@ -12,8 +12,11 @@ from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
+from pose_lifting_core.files import AtomicFile, atomic_path
+
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 VIDEO_EXT = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
+RENDER_EXT = (".png", ".jpg", ".mp4", ".avi")
 
 
 class MediaError(ValueError):
@@ -59,6 +62,11 @@ class Source:
                     self.skipped.append((f, str(exc)))
                     continue
                 yield i, float(i), rgb
+
+
+def input_files(path: str) -> list:
+    """The files an input path stands for: the path itself, or a folder's images."""
+    return _images_in(path) if os.path.isdir(path) else [path]
 
 
 def _images_in(folder: str) -> list:
@@ -148,15 +156,19 @@ def open_source(path: str) -> Source:
 
 
 class RenderWriter:
-    """Writes a PNG (one frame: the last one given) or an MP4 (every frame)."""
+    """Writes a PNG (one frame: the last one given) or an MP4 (every frame). The file appears at
+    `path` only when `close` commits it, complete (files.AtomicFile: the video is encoded into a
+    temporary file beside it); a run that fails or is interrupted leaves an existing file as it
+    was."""
 
     def __init__(self, path: str, fps: float = 10.0) -> None:
         ext = os.path.splitext(path)[1].lower()
-        if ext not in (".png", ".jpg", ".mp4", ".avi"):
+        if ext not in RENDER_EXT:
             raise MediaError(f"render must be .png, .jpg, .mp4 or .avi, got {path}")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.path, self.fps, self.video = path, fps, ext in (".mp4", ".avi")
         self._writer = None
+        self._file: Optional[AtomicFile] = None
         self._last = None
 
     def write(self, rgb: np.ndarray) -> None:
@@ -170,17 +182,30 @@ class RenderWriter:
             fourcc = cv2.VideoWriter_fourcc(
                 *("mp4v" if self.path.lower().endswith(".mp4") else "MJPG")
             )
+            self._file = AtomicFile(self.path)
             self._writer = cv2.VideoWriter(
-                self.path, fourcc, self.fps, (bgr.shape[1], bgr.shape[0])
+                self._file.tmp, fourcc, self.fps, (bgr.shape[1], bgr.shape[0])
             )
             if not self._writer.isOpened():
+                self._writer = None
+                self._file.discard()
                 raise MediaError(f"cannot open video writer for {self.path}")
         self._writer.write(bgr)
 
-    def close(self) -> None:
+    def close(self, commit: bool = True) -> None:
+        """Finish the file and put it in place; with `commit` false (the run failed or was
+        interrupted) write nothing and leave an existing file as it was."""
         import cv2
 
         if self._writer is not None:
             self._writer.release()
-        elif self._last is not None and not cv2.imwrite(self.path, self._last):
-            raise MediaError(f"cannot write {self.path}")
+            self._writer = None
+            if commit:
+                self._file.commit()
+            else:
+                self._file.discard()
+        elif self._last is not None and commit:
+            with atomic_path(self.path) as tmp:
+                if not cv2.imwrite(tmp, self._last):
+                    raise MediaError(f"cannot write {self.path}")
+        self._last = None

@@ -10,13 +10,13 @@ Exits non-zero with a one-line reason when the graph produces nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 from typing import Dict, List
 
+from pose_lifting_core.files import write_json
 from pose_lifting_ros.main import stop_process
 from pose_lifting_ros.paths import share_path
 
@@ -157,8 +157,7 @@ def main(argv: List[str] | None = None) -> int:
         f"{n.mean():.1f} people per frame, {len(ids)} track ids; intrinsics "
         f"{'estimated' if frames[0].intrinsics.estimated else 'from CameraInfo'}"
     )
-    with open(args.json, "w") as fh:
-        json.dump({"images": len(images), "messages": len(recs), "frames": rows}, fh, indent=1)
+    write_json(args.json, {"images": len(images), "messages": len(recs), "frames": rows}, indent=1)
     if args.render:
         from pose_lifting_core.media import RenderWriter
         from pose_lifting_core.render import View3D, render_frame

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional
 
 from pose_lifting_core.detection import DetectorError
+from pose_lifting_core.files import atomic_path
 
 MEDIAPIPE_WHEEL = "mediapipe==0.10.21"
 # Every mediapipe 0.10.21 wheel carries the same .tflite files; pinning one platform makes the
@@ -248,13 +249,13 @@ def fetch(
                 sub = os.path.join(tmp, spec.source)
                 os.makedirs(sub)
                 archives[spec.source] = _download_package(spec.source, sub)
-            part = path + ".part"
-            _extract(archives[spec.source], spec.member, part)
-            digest = sha256_of(part)
-            if digest != spec.sha256:
-                os.unlink(part)
-                raise DetectorError(f"{spec.filename}: sha256 {digest} != expected {spec.sha256}")
-            os.replace(part, path)
+            with atomic_path(path) as part:  # in place only once complete and verified
+                _extract(archives[spec.source], spec.member, part)
+                digest = sha256_of(part)
+                if digest != spec.sha256:
+                    raise DetectorError(
+                        f"{spec.filename}: sha256 {digest} != expected {spec.sha256}"
+                    )
             status[n] = "fetched"
             log(f"{n}: fetched {path}")
     return status

@@ -13,7 +13,7 @@ from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core.lifter import save_checkpoint
 from pose_lifting_core.model import LinearModel
 from pose_lifting_core.skeleton import JOINT_NAMES
-from conftest import STANDING
+from conftest import ROOT, STANDING
 
 K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
 
@@ -340,3 +340,108 @@ def test_lift_does_not_use_an_implausible_K(tmp_path, capsys):
     )
     code, _, err = _run(["lift", "--keypoints", path, "--output", str(tmp_path / "p.npz")], capsys)
     assert code == 2 and "skew" in err and "image_size to use the prior" in err
+
+
+# --- outputs never destroy inputs (issue 22, item 4) --------------------------------------------
+SAMPLE_IMAGE = os.path.join(ROOT, "samples", "basketball1.png")
+
+
+def _clash_case(case, tmp_path, tiny_ckpt):
+    """(argv, the input file that must survive) for one way of naming an input as an output."""
+    import shutil
+
+    X, kp = _standing_h36m()
+    kin = _write(tmp_path, name="IN.npz", keypoints=kp, layout="h36m17", K=K)
+    img = str(tmp_path / "x.png")
+    shutil.copy(SAMPLE_IMAGE, img)
+    (tmp_path / "sub").mkdir()
+    for link in ("link.pt", "link.npz"):
+        os.symlink(tiny_ckpt, tmp_path / link)
+    lift = ["lift", "--keypoints", kin, "--checkpoint", tiny_ckpt, "--output"]
+    adapt = ["adapt", kin, "--checkpoint", tiny_ckpt, "--epochs", "1", "--quiet", "--output"]
+    nowhere = str(tmp_path / "none")
+    evaluate = ["evaluate", "--checkpoint", tiny_ckpt, "--data-dir", nowhere, "--cache-dir"]
+    return {
+        "lift_output_is_input": (lift + [kin], kin),
+        "lift_output_gains_npz": (lift + [kin[: -len(".npz")]], kin),
+        "lift_output_is_checkpoint_via_link": (lift + [str(tmp_path / "link.npz")], tiny_ckpt),
+        "adapt_output_is_input": (adapt + [str(tmp_path / "sub" / ".." / "IN.npz")], kin),
+        "adapt_output_is_checkpoint": (adapt + [tiny_ckpt], tiny_ckpt),
+        "evaluate_json_is_checkpoint": (
+            evaluate + [nowhere, "--json", str(tmp_path / "link.pt")],
+            tiny_ckpt,
+        ),
+        "estimate_output_is_image": (["estimate", img, "--output", img], img),
+        "estimate_render_is_image": (["estimate", img, "--render", os.path.relpath(img)], img),
+        "estimate_render_is_an_image_of_the_folder": (
+            ["estimate", str(tmp_path), "--render", img],
+            img,
+        ),
+        "estimate_keypoints_out_is_checkpoint": (
+            [
+                "estimate",
+                img,
+                "--checkpoint",
+                tiny_ckpt,
+                "--keypoints-out",
+                str(tmp_path / "link.npz"),
+            ],
+            tiny_ckpt,
+        ),
+    }[case]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "lift_output_is_input",
+        "lift_output_gains_npz",
+        "lift_output_is_checkpoint_via_link",
+        "adapt_output_is_input",
+        "adapt_output_is_checkpoint",
+        "evaluate_json_is_checkpoint",
+        "estimate_output_is_image",
+        "estimate_render_is_image",
+        "estimate_render_is_an_image_of_the_folder",
+        "estimate_keypoints_out_is_checkpoint",
+    ],
+)
+def test_an_output_that_is_an_input_is_refused_before_any_work(case, tmp_path, capsys, tiny_ckpt):
+    """However the path is spelt (relative, `..`, a symbolic link, .npz appended), an output that
+    names an input is refused in one line, exit 2, and the input is left as it was."""
+    argv, survivor = _clash_case(case, tmp_path, tiny_ckpt)
+    before = open(survivor, "rb").read()
+    listing = sorted(os.listdir(tmp_path))
+    code, out, err = _run(argv, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "would destroy it: choose another output path" in err, err
+    assert open(survivor, "rb").read() == before
+    assert sorted(os.listdir(tmp_path)) == listing, "nothing written"
+
+
+def test_two_outputs_on_one_file_are_refused(tmp_path, capsys):
+    out, keypoints_out = str(tmp_path / "o.npz"), str(tmp_path / "o")
+    argv = ["estimate", SAMPLE_IMAGE, "--output", out, "--keypoints-out", keypoints_out]
+    code, _, err = _run(argv, capsys)
+    assert code == 2 and "--output and --keypoints-out name the same file" in err, err
+
+
+def test_sigint_while_lift_writes_keeps_the_old_output(tmp_path, capsys, monkeypatch):
+    """SIGINT while `lift` writes over an existing OUT.npz: OUT.npz stays the complete earlier
+    file (the new one goes to a temporary file beside it), and nothing is left beside it."""
+    X, kp = _standing_h36m()
+    src = _write(tmp_path, name="in.npz", keypoints=kp, layout="h36m17", K=K)
+    dst = tmp_path / "out" / "OUT.npz"
+    assert _run(["lift", "--keypoints", src, "--output", str(dst)], capsys)[0] == 0
+    before = dst.read_bytes()
+
+    def interrupted_savez(file, *args, **kwds):
+        open(file, "wb").write(before[: len(before) // 2])  # half an archive, then SIGINT
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted_savez)
+    code, _, err = _run(["lift", "--keypoints", src, "--output", str(dst)], capsys)
+    assert code == 130 and "interrupted" in err
+    assert dst.read_bytes() == before and os.listdir(dst.parent) == ["OUT.npz"]
+    with np.load(dst) as z:
+        assert z["joints_3d"].shape == (4, 17, 3)
