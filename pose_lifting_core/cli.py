@@ -704,14 +704,14 @@ def _cmd_fetch_models(args: argparse.Namespace) -> int:
 
 def _precision_arg(sub: argparse.ArgumentParser) -> None:
     """--precision, as evaluate, lift and estimate take it."""
-    from pose_lifting_core.lifter import PRECISIONS
+    from pose_lifting_core.lifter import AUTO_PRECISION, PRECISIONS
 
     sub.add_argument(
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="lifting network number format (auto: int8 hidden layers on x86 CPUs, bf16 where "
-        "native, else fp32)",
+        help=f"lifting network number format (auto: {AUTO_PRECISION}; int8: hidden layers in "
+        "int8 on x86 CPUs, only when asked for, joints move by a few mm)",
     )
 
 

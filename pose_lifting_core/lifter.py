@@ -51,6 +51,11 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
+AUTO_PRECISION = (
+    "bf16 on CPUs that multiply bf16 natively (AVX512-BF16 or AMX), else fp32; fp32 on CUDA"
+)
+"""What `resolve_precision('auto', ...)` picks, in words: the CLI's help and the nodes' parameter
+description say it (int8 is never picked by auto)."""
 SINGLE_THREAD_MAX = (
     16  # CPU batches up to this many people are lifted on one thread (Lifter.forward)
 )

@@ -26,10 +26,12 @@ from pose_lifting_ros.params import KEYPOINT_LIFTER_PARAMS, pipeline_config
 class KeypointLifter(LifterNodeBase):
     """The keypoint_lifter node: lifts 2D keypoints from any detector to 3D skeletons."""
 
+    NODE_NAME = "keypoint_lifter"
+
     def __init__(self, **kwargs) -> None:
         from pose_lifting.msg import Keypoints2DArray
 
-        super().__init__("keypoint_lifter", KEYPOINT_LIFTER_PARAMS, **kwargs)
+        super().__init__(self.NODE_NAME, KEYPOINT_LIFTER_PARAMS, **kwargs)
         self.estimator = PoseEstimator(pipeline_config(self.values))
         self.info = CameraInfoSource(self, "camera_info", qos_profile_sensor_data)
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)

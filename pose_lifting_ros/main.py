@@ -85,15 +85,35 @@ def params_file_problem(argv: List[str]) -> Optional[str]:
     return None
 
 
+def node_name(default: str, argv: List[str]) -> str:
+    """The name a node started with `argv` has: `default`, or the one a `__node:=` (`__name:=`)
+    remapping gives it, under the namespace of a `__ns:=` remapping ("/cam2/keypoint_lifter").
+    Error lines begin with it, so that a user sees which node failed, not a Python class."""
+    name, ns = default, ""
+    for arg in argv:
+        key, _, value = arg.partition(":=")
+        scope, _, key = key.rpartition(":")  # a remapping may be scoped: "node:__ns:=/x"
+        if scope and scope != default:
+            continue
+        if key in ("__node", "__name") and value:
+            name = value
+        elif key == "__ns" and value.strip("/"):
+            ns = "/" + value.strip("/")
+    return f"{ns}/{name}" if ns else name
+
+
 def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
+    """Run the node `factory` builds (its NODE_NAME names it in error lines) until shutdown;
+    returns the exit status (module docstring)."""
     import rclpy
     from rclpy.executors import ExternalShutdownException
 
     from pose_lifting_core.detection import DetectorError
     from pose_lifting_core.lifter import CheckpointError
 
-    name = getattr(factory, "__name__", "node")
-    problem = params_file_problem(sys.argv if args is None else args)
+    argv = sys.argv if args is None else args
+    name = node_name(getattr(factory, "NODE_NAME", "node"), argv)
+    problem = params_file_problem(argv)
     if problem is None:
         try:
             rclpy.init(args=args)
@@ -114,10 +134,7 @@ def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
         if not rclpy.ok():
             pass  # SIGINT/SIGTERM arrived while the node was still starting: a clean stop
         elif isinstance(exc, (ValueError, CheckpointError, DetectorError, OSError)):
-            print(
-                f"{getattr(factory, '__name__', 'node')}: error: {' '.join(str(exc).split())}",
-                file=sys.stderr,
-            )
+            print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
             code = 1
         else:
             raise

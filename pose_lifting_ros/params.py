@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG
-from pose_lifting_core.lifter import PRECISIONS
+from pose_lifting_core.lifter import AUTO_PRECISION, PRECISIONS
 from pose_lifting_core.pipeline import PipelineConfig
 
 
 @dataclass(frozen=True)
 class Param:
-    """A declared ROS parameter: name, default, description, range or choices, read-only flag."""
+    """A declared ROS parameter: name, default, description, range or choices, read-only flag.
+    `integer_too`: a text parameter that also takes an integer (`-p source:=0`, a camera index),
+    kept as its decimal text."""
 
     name: str
     default: Any
@@ -26,6 +28,7 @@ class Param:
     range: Optional[Tuple[float, float]] = None
     choices: Optional[Tuple[str, ...]] = None
     read_only: bool = False
+    integer_too: bool = False
 
 
 PIPELINE_PARAMS: List[Param] = [
@@ -45,8 +48,8 @@ PIPELINE_PARAMS: List[Param] = [
     Param(
         "precision",
         "auto",
-        "Number format of the lifting network: auto (bf16 on CPUs with native bf16, "
-        "else fp32; CUDA: fp32), fp32, bf16 or int8 (x86 CPUs, faster, joints move by a few mm)",
+        f"Number format of the lifting network: auto ({AUTO_PRECISION}), fp32, bf16 or int8 "
+        "(x86 CPUs, only when asked for, joints move by a few mm)",
         choices=PRECISIONS,
         read_only=True,
     ),
@@ -148,9 +151,10 @@ VIDEO_SOURCE_PARAMS: List[Param] = [
     Param(
         "source",
         "",
-        "Video file, image file, or camera device (an integer index or /dev/videoN); "
+        "Video file, image file, or camera device (an integer index such as 0, or /dev/videoN); "
         "empty = the bundled sample video",
         read_only=True,
+        integer_too=True,
     ),
     Param(
         "rate_hz",
@@ -215,17 +219,25 @@ def check(specs: Sequence[Param], values: Dict[str, Any]) -> None:
                 f"parameter {p.name} must be one of {', '.join(p.choices)}, got {v!r}"
             )
         if isinstance(p.default, str) and not isinstance(v, str):
-            raise ValueError(f"parameter {p.name} must be a string, got {v!r}")
+            if p.integer_too and isinstance(v, int) and not isinstance(v, bool):
+                continue
+            what = "a string or an integer" if p.integer_too else "a string"
+            raise ValueError(f"parameter {p.name} must be {what}, got {v!r}")
 
 
 def normalise(specs: Sequence[Param], values: Dict[str, Any]) -> Dict[str, Any]:
     """`values` with integers given for floating-point parameters turned into floats (a YAML
-    `fallback_hfov_deg: 90` means 90.0); everything else as it is."""
+    `fallback_hfov_deg: 90` means 90.0), and for `integer_too` text parameters into their text
+    (`source:=0` means "0", camera 0); everything else as it is."""
     floats = {p.name for p in specs if isinstance(p.default, float)}
-    return {
-        k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
-        for k, v in values.items()
-    }
+    texts = {p.name for p in specs if p.integer_too}
+
+    def norm(k: str, v: Any) -> Any:
+        if not isinstance(v, int) or isinstance(v, bool):
+            return v
+        return float(v) if k in floats else str(v) if k in texts else v
+
+    return {k: norm(k, v) for k, v in values.items()}
 
 
 def unknown_overrides(node, specs: Sequence[Param]) -> List[str]:
@@ -237,9 +249,9 @@ def unknown_overrides(node, specs: Sequence[Param]) -> List[str]:
 
 def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
     """Declare every parameter (description, range/choices in the descriptor), read and check
-    the values. Floating-point parameters also take integers (dynamic typing, then converted).
-    Names given to the node that it does not declare are warned about, listed. Raises
-    ValueError naming a bad value."""
+    the values. Floating-point parameters, and `integer_too` text ones, also take integers
+    (dynamic typing, then converted). Names given to the node that it does not declare are
+    warned about, listed. Raises ValueError naming a bad value."""
     from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
     from rclpy.exceptions import ParameterException
 
@@ -260,8 +272,10 @@ def declare(node, specs: Sequence[Param]) -> Dict[str, Any]:
                 ]
         if p.choices is not None:
             extra = "one of: " + ", ".join(p.choices)
-        if isinstance(p.default, float):
-            kw["dynamic_typing"] = True  # a YAML integer for a float; check() refuses non-numbers
+        if isinstance(p.default, float) or p.integer_too:
+            # a YAML integer for a float, or for a text that may be a camera index; check()
+            # refuses the other types and normalise() converts
+            kw["dynamic_typing"] = True
         desc = ParameterDescriptor(
             description=p.description, additional_constraints=extra, read_only=p.read_only, **kw
         )

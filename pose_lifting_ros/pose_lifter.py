@@ -28,10 +28,12 @@ from pose_lifting_ros.params import LIFTER_PARAMS, pipeline_config
 class PoseLifter(LifterNodeBase):
     """The pose_lifter node: detects people in each image and lifts them to 3D skeletons."""
 
+    NODE_NAME = "pose_lifter"
+
     def __init__(self, **kwargs) -> None:
         from sensor_msgs.msg import CompressedImage, Image
 
-        super().__init__("pose_lifter", LIFTER_PARAMS, **kwargs)
+        super().__init__(self.NODE_NAME, LIFTER_PARAMS, **kwargs)
         # A live camera's frames must not wait: OpenCV's own thread pool, at normal priority,
         # would run the background HOG search beside them and double their landmark time. So
         # OpenCV runs single-threaded here (the search then takes longer, in the CPU the frames

@@ -31,11 +31,13 @@ from pose_lifting_ros.paths import share_path
 class VideoSource(Node):
     """The video_source node: publishes a video, an image or a camera as image + camera_info."""
 
+    NODE_NAME = "video_source"
+
     def __init__(self, **kwargs) -> None:
         import cv2
         from sensor_msgs.msg import CameraInfo, Image
 
-        super().__init__("video_source", **kwargs)
+        super().__init__(self.NODE_NAME, **kwargs)
         self.cfg = VideoSourceConfig.from_values(declare(self, VIDEO_SOURCE_PARAMS))
         src = self.cfg.source or share_path("samples", "vtest.avi")
         self._still = None

@@ -445,3 +445,28 @@ def test_sigint_while_lift_writes_keeps_the_old_output(tmp_path, capsys, monkeyp
     assert dst.read_bytes() == before and os.listdir(dst.parent) == ["OUT.npz"]
     with np.load(dst) as z:
         assert z["joints_3d"].shape == (4, 17, 3)
+
+
+def test_precision_help_says_what_auto_picks(monkeypatch, capsys):
+    """--precision's help says what `auto` picks, and resolve_precision picks just that: bf16 on
+    a CPU that multiplies bf16 natively, else fp32 (never int8, even where int8 kernels exist);
+    fp32 on CUDA. (The help said auto picks int8 on x86.)"""
+    import torch
+
+    from pose_lifting_core import lifter
+
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option: no hyphen broken by wrapping
+    said = "auto: bf16 on CPUs that multiply bf16 natively (AVX512-BF16 or AMX), else fp32; "
+    for command in ("lift", "estimate", "evaluate"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert said + "fp32 on CUDA" in text, text
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    for have, device, picked in [
+        (("fp32", "bf16", "int8"), cpu, "bf16"),
+        (("fp32", "int8"), cpu, "fp32"),
+        (("fp32", "bf16"), cuda, "fp32"),
+    ]:
+        monkeypatch.setattr(lifter, "available_precisions", lambda d, have=have: have)
+        assert lifter.resolve_precision("auto", device) == picked, (have, device)

@@ -431,7 +431,32 @@ def test_a_malformed_params_file_is_one_line_and_exit_2(tmp_path):
     log = open(tmp_path / "k.log").read()
     lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
     assert len(lines) == 1 and "Traceback" not in log, log
-    assert f"KeypointLifter: error: params file {bad} is not valid YAML (line 4)" in lines[0]
+    assert lines[0].startswith(f"keypoint_lifter: error: params file {bad} is not valid YAML")
+    assert "(line 4)" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "remap,name",
+    [([], "keypoint_lifter"), (["-r", "__node:=kl2", "-r", "__ns:=/cam2"], "/cam2/kl2")],
+)
+def test_error_lines_name_the_node_not_its_class(tmp_path, remap, name):
+    """A node that cannot start says which node it is, as ROS names it (remapped name and
+    namespace included), not its Python class ("KeypointLifter: error: ..." before)."""
+    p = start(
+        "keypoint_lifter",
+        ["--ros-args", *remap, "-p", "max_people:=0"],
+        ros_env(),
+        str(tmp_path / "k.log"),
+    )
+    try:
+        assert p.wait(60) == 1
+    finally:
+        if p.poll() is None:
+            p.kill()
+    log = open(tmp_path / "k.log").read()
+    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
+    assert len(lines) == 1 and "Traceback" not in log, log
+    assert lines[0].startswith(f"{name}: error: parameter max_people"), lines[0]
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])

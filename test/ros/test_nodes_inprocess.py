@@ -260,6 +260,45 @@ def test_integers_for_float_parameters_and_misspelt_names(graph, monkeypatch):
     assert not bad.successful and "fallback_hfov_deg must be in [10, 170]" in bad.reason
 
 
+def test_video_source_takes_an_integer_source_as_a_camera_index(graph, monkeypatch):
+    """`-p source:=0` (an integer parameter) opens camera 0, as `source:="0"` does; it was a
+    parameter type error. Other types are still refused, naming the parameter."""
+    import cv2
+
+    from pose_lifting_ros.video_source import VideoSource
+
+    opened = []
+
+    class Camera:  # cv2.VideoCapture of a camera that is there
+        def __init__(self, source):
+            opened.append(source)
+
+        def isOpened(self):
+            return True
+
+        def read(self):
+            return True, np.zeros((48, 64, 3), np.uint8)
+
+        def get(self, prop):
+            return 0.0
+
+        def set(self, prop, value):
+            return True
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(cv2, "VideoCapture", Camera)
+    ctx, ex, nodes = graph
+    for value in (0, "1"):
+        node = VideoSource(context=ctx, parameter_overrides=[Parameter("source", value=value)])
+        nodes.append(node)
+        assert node.cfg.source == str(value)
+    assert opened == [0, 1]
+    with pytest.raises(ValueError, match="parameter source must be a string or an integer"):
+        VideoSource(context=ctx, parameter_overrides=[Parameter("source", value=1.5)])
+
+
 def test_diagnostics_name_is_the_fully_qualified_node_name(graph):
     from pose_lifting_ros.keypoint_lifter import KeypointLifter
 
