@@ -24,7 +24,7 @@ import torch
 
 from pose_lifting_core import selfsup
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, intrinsics_from_fov
-from pose_lifting_core.checkpoint import CheckpointError, save_checkpoint
+from pose_lifting_core.checkpoint import CheckpointError, nonfinite_weights, save_checkpoint
 from pose_lifting_core.codec import Codec
 from pose_lifting_core.data.synth import rotation_about
 from pose_lifting_core.files import atomic_path
@@ -41,6 +41,11 @@ DEFAULT_PRIOR = os.path.join(
 FOCAL_MODES = ("fixed", "refine")
 FOCAL_PRIOR_LOG_SD = 0.35
 """The field-of-view prior's spread in log f (as solvers.fuse_focal): about 40-100 degrees."""
+
+
+class AdaptError(ValueError):
+    """An adaptation that cannot go on: its loss or its weights stopped being finite (too large
+    a learning rate, or inputs the network cannot lift). The message is one line."""
 
 
 @dataclass(frozen=True)
@@ -311,7 +316,8 @@ def adapt(
     the starting model's pooled estimate fused with the field-of-view prior (as `lift --focal
     fused`: the adaptation losses alone barely move f, as one view barely constrains it) and
     regularised towards the prior (log-normal, FOCAL_PRIOR_LOG_SD), the prior's weight shared
-    out over the set's people so that it counts once in total."""
+    out over the set's people so that it counts once in total. Raises AdaptError as soon as the
+    loss or the weights stop being finite."""
     from tqdm import tqdm
 
     if cfg.focal not in FOCAL_MODES:
@@ -371,11 +377,21 @@ def adapt(
                     share = float((~data.known[idx.numpy()]).sum()) / max(n_unknown, 1)
                     z = (log_f - math.log(f_prior)) / FOCAL_PRIOR_LOG_SD
                     loss = loss + share * 0.5 * z * z
+                if not torch.isfinite(loss):
+                    terms = [k for k, v in parts.items() if not torch.isfinite(v).all()]
+                    what = f"the loss is {float(loss.detach()):g}"
+                    what += f" (terms: {', '.join(terms)})" if terms else ""
+                    raise _diverged(cfg, epoch, step, what)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 if max_norm > 0:
                     apply_max_norm(student, max_norm)
+                problem = nonfinite_weights(student.state_dict())
+                if problem:
+                    raise _diverged(cfg, epoch, step, f"the weights have {problem}")
+                if not torch.isfinite(log_f):
+                    raise _diverged(cfg, epoch, step, "the focal length is not finite")
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach().mean()) * len(idx)
                 sums["total"] = sums.get("total", 0.0) + float(loss.detach()) * len(idx)
@@ -399,6 +415,14 @@ def adapt(
     finally:
         torch.set_num_threads(threads)
     return AdaptResult(student.eval(), history, focal, time.time() - t0, N)
+
+
+def _diverged(cfg: AdaptConfig, epoch: int, step: int, what: str) -> AdaptError:
+    """The one-line error of an adaptation stopped at `epoch`, `step` (from 0) because `what`."""
+    return AdaptError(
+        f"adaptation diverged at epoch {epoch + 1}, step {step + 1}: {what}; nothing was saved "
+        f"(try a smaller learning rate than {cfg.lr:g})"
+    )
 
 
 @torch.no_grad()

@@ -23,7 +23,25 @@ DEFAULT_CHECKPOINT = os.path.join(
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, unreadable, or not a pose_lifting lifter checkpoint."""
+    """A checkpoint that is missing, unreadable, not a pose_lifting lifter checkpoint, or whose
+    weights are not all finite."""
+
+
+def nonfinite_weights(state_dict: Dict[str, Any]) -> Optional[str]:
+    """Where a state dict's floating-point tensors hold NaN or infinite values, in words
+    ("12 NaN or infinite values, in blocks.0.w1.weight (8 of 1024), ..."), or None when every
+    value is finite. The one finiteness check of weights: saving and loading use it."""
+    bad, count = [], 0
+    for name, value in state_dict.items():
+        if torch.is_tensor(value) and value.is_floating_point():
+            n = int((~torch.isfinite(value)).sum())
+            if n:
+                bad.append(f"{name} ({n} of {value.numel()})")
+                count += n
+    if not bad:
+        return None
+    more = f" and {len(bad) - 3} more tensors" if len(bad) > 3 else ""
+    return f"{count} NaN or infinite values, in {', '.join(bad[:3])}{more}"
 
 
 def save_checkpoint(
@@ -35,8 +53,12 @@ def save_checkpoint(
     extra: Optional[Dict[str, Any]] = None,
 ) -> None:
     """Write weights and everything needed to use them (files.atomic_path: an interrupted save
-    leaves an existing checkpoint as it was)."""
+    leaves an existing checkpoint as it was). Weights that are not all finite (a diverged
+    training or adaptation) are refused with CheckpointError, and nothing is written."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    problem = nonfinite_weights(state)
+    if problem:
+        raise CheckpointError(f"not saving {path}: the weights have {problem}")
     blob = {
         "format": CHECKPOINT_FORMAT,
         "hparams": dict(model.hparams),
@@ -51,7 +73,8 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: str) -> Dict[str, Any]:
-    """Read a checkpoint safely (weights_only). Raises CheckpointError with the reason."""
+    """Read a checkpoint safely (weights_only). Raises CheckpointError with the reason, also for
+    weights that are not all finite (they would lift nobody, in silence)."""
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
@@ -69,6 +92,14 @@ def load_checkpoint(path: str) -> Dict[str, Any]:
     missing = [k for k in ("hparams", "state_dict", "codec") if k not in blob]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")
+    if not isinstance(blob["state_dict"], dict):
+        raise CheckpointError(f"checkpoint {path} has no weights (state_dict is not a mapping)")
+    problem = nonfinite_weights(blob["state_dict"])
+    if problem:
+        raise CheckpointError(
+            f"checkpoint {path} is unusable: its weights have {problem} (saved from a training "
+            "or adaptation that diverged?)"
+        )
     return blob
 
 

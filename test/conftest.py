@@ -71,3 +71,16 @@ T_POSE_WORLD = np.array(
 )
 """A person standing with arms out in the h36m17 joint order, in a capture's world frame
 (metres, Y up, facing +Z, feet near the floor): the mocap-side example body."""
+
+
+def poisoned_checkpoint(path: str, out: str, value: float = float("nan")) -> tuple:
+    """Copy the lifter checkpoint at `path` to `out` with one weight set to `value` (NaN or
+    infinite, as a diverged training leaves them), bypassing save_checkpoint, which refuses
+    such weights; returns the poisoned tensor's name and size."""
+    import torch
+
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    name = next(k for k, v in blob["state_dict"].items() if v.is_floating_point())
+    blob["state_dict"][name].view(-1)[0] = value
+    torch.save(blob, out)
+    return name, blob["state_dict"][name].numel()

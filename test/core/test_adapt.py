@@ -411,3 +411,47 @@ def test_cli_adapt_errors_are_one_line_exit_2(
     rc = main(["adapt", *args, "--quiet"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and needle in err and "\n" not in err, err
+
+
+def test_an_adaptation_that_diverges_stops_in_one_line_and_saves_nothing(
+    tiny_ckpt, tiny_prior, tmp_path, capsys
+):
+    """`adapt --lr 1e6` saved a NaN checkpoint with exit 0; it stops at the first step whose
+    loss or weights are not finite, in one line with exit 2, and writes nothing."""
+    a = _kp_file(tmp_path, "a.npz")
+    out = tmp_path / "adapted.pt"
+    rc = main(["adapt", a, "--output", str(out), "--checkpoint", tiny_ckpt, "--prior", tiny_prior,
+               "--lr", "1e6", "--epochs", "3", "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err, err
+    assert "pose-lifting adapt: error: adaptation diverged at epoch" in err
+    assert "nothing was saved (try a smaller learning rate than 1e+06)" in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.npz", "prior.pt", "tiny.pt",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["loss", "weights"])
+def test_adaptation_stops_at_the_first_non_finite_loss_or_weight(
+    where, tiny_ckpt, tiny_prior, monkeypatch
+):
+    """Whichever goes first, a loss term (here the anchor) or a weight after the optimiser's step,
+    the adaptation stops there and says which."""
+    from pose_lifting_core import adapt as adapt_module
+    from pose_lifting_core.adapt import AdaptError, load_pose_prior
+
+    if where == "loss":
+        monkeypatch.setattr(selfsup, "anchor_loss", lambda X, X0: torch.full((len(X),), np.nan))
+        want = r"epoch 1, step 1: the loss is nan \(terms: anchor\)"
+    else:
+
+        def overflow(model, max_norm):
+            with torch.no_grad():
+                next(model.parameters()).view(-1)[:2] = float("inf")
+
+        monkeypatch.setattr(adapt_module, "apply_max_norm", overflow)
+        want = r"epoch 1, step 1: the weights have 2 NaN or infinite values, in inp.0.weight"
+    model, codec, _ = load_model(tiny_ckpt)
+    with pytest.raises(AdaptError, match=want):
+        adapt(model, codec, _data(), load_pose_prior(tiny_prior), AdaptConfig(epochs=1),
+              progress=False)  # fmt: skip

@@ -13,7 +13,7 @@ from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core.lifter import save_checkpoint
 from pose_lifting_core.model import LinearModel
 from pose_lifting_core.skeleton import JOINT_NAMES
-from conftest import ROOT, STANDING
+from conftest import ROOT, STANDING, poisoned_checkpoint
 
 K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
 
@@ -227,6 +227,13 @@ def test_corrupt_checkpoint(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00garbage" * 100)
     _bad(tmp_path, capsys, "corrupt", ckpt=str(bad), keypoints=np.ones((1, 17, 2)), K=K)
+
+
+def test_a_checkpoint_with_non_finite_weights_is_one_line(tmp_path, capsys, tiny_ckpt):
+    """`lift` with a NaN checkpoint said "lifted 0/4" with exit 0; now one line, exit 2."""
+    bad = str(tmp_path / "nan.pt")
+    poisoned_checkpoint(tiny_ckpt, bad)
+    _bad(tmp_path, capsys, "NaN or infinite values", ckpt=bad, keypoints=np.ones((1, 17, 2)), K=K)
 
 
 def test_bad_argument_is_one_line(tmp_path, capsys):

@@ -22,6 +22,7 @@ from pose_lifting_core.lifter import (
 )
 from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
 from pose_lifting_core.skeleton import JOINT_NAMES
+from conftest import poisoned_checkpoint
 
 
 def _data(n=300, seed=0):
@@ -133,6 +134,24 @@ def test_checkpoint_with_wrong_shapes(tmp_path):
     torch.save(blob, path)
     with pytest.raises(CheckpointError, match="does not match"):
         Lifter.load(path)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_on_load_and_on_save(tmp_path, value):
+    """A checkpoint with a NaN or infinite weight lifted nobody, in silence ("lifted 0/110"):
+    loading refuses it, naming the file and the tensors; saving refuses such weights."""
+    path, model, codec = _tiny(tmp_path)
+    bad = str(tmp_path / "bad.pt")
+    name, size = poisoned_checkpoint(path, bad, value)
+    want = f"checkpoint {bad} is unusable: its weights have 1 NaN or infinite values, in {name} "
+    with pytest.raises(CheckpointError) as exc:
+        Lifter.load(bad)
+    assert str(exc.value).startswith(want + f"(1 of {size})"), exc.value
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] = value
+    with pytest.raises(CheckpointError, match="not saving .*new.pt: the weights have 1 NaN"):
+        save_checkpoint(str(tmp_path / "new.pt"), model, codec, {}, {})
+    assert not os.path.exists(tmp_path / "new.pt")
 
 
 def test_device_choice():

@@ -26,6 +26,7 @@ from pose_lifting.msg import Skeleton3DArray  # noqa: E402
 from pose_lifting_core.media import read_image  # noqa: E402
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image  # noqa: E402
 from rosutil import ROOT, apply_env, every, ros_env, spin_until, start, stop  # noqa: E402
+from conftest import poisoned_checkpoint  # noqa: E402
 
 CFG = os.path.join(ROOT, "config")
 
@@ -287,6 +288,28 @@ def test_node_with_a_missing_checkpoint_exits_with_one_line(graph, tmp_path):
     assert p.wait(60) == 1
     log = open(tmp_path / "x.log").read().strip().splitlines()
     assert any("checkpoint not found" in line for line in log), log
+
+
+@pytest.mark.parametrize("node", ["keypoint_lifter", "pose_lifter"])
+def test_node_with_a_non_finite_checkpoint_exits_with_one_line(tmp_path, node):
+    """A checkpoint whose weights hold NaN (a diverged adaptation) made keypoint_lifter publish
+    empty arrays while /diagnostics said OK. The node refuses it as it refuses a corrupt one:
+    one line naming the node, the file and the problem, exit 1."""
+    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
+
+    bad = str(tmp_path / "nan.pt")
+    poisoned_checkpoint(DEFAULT_CHECKPOINT, bad)
+    p = start(node, ["--ros-args", "-p", f"checkpoint:={bad}"], ros_env(), str(tmp_path / "n.log"))
+    try:
+        assert p.wait(60) == 1
+    finally:
+        if p.poll() is None:
+            p.kill()
+    log = open(tmp_path / "n.log").read()
+    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
+    assert len(lines) == 1 and "Traceback" not in log, log
+    assert lines[0].startswith(f"{node}: error: checkpoint {bad} is unusable: its weights have 1 ")
+    assert "NaN or infinite values" in lines[0]
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
