@@ -1,8 +1,9 @@
 """Conversions between ROS messages and numpy arrays / core results.
 
 Owns: sensor_msgs/Image -> RGB array (every common encoding, checked against size and step),
-sensor_msgs/CompressedImage -> RGB array, CameraInfo checks, Keypoints2DArray -> arrays,
-FrameResult -> Skeleton3DArray, and arrays -> Image/CameraInfo (for video_source).
+sensor_msgs/CompressedImage -> RGB array, CameraInfo -> camera_model.Calibration (what of it is
+used is decided in the core), Keypoints2DArray -> arrays, FrameResult -> Skeleton3DArray, and
+arrays -> Image/CameraInfo (for video_source).
 Every failure raises ConversionError with a message that names the problem.
 """
 
@@ -118,25 +119,28 @@ def compressed_to_rgb(msg) -> np.ndarray:
     return bgr[..., ::-1]
 
 
-def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Optional[str]:
-    """Why a CameraInfo's K cannot be used as given (None when it can): camera.intrinsics_problem
-    (zero, NaN, skew, implausible focal length or principal point) or a size other than the
-    image's."""
-    from pose_lifting_core.camera import intrinsics_problem
+def calibration_from_camera_info(msg):
+    """sensor_msgs/CameraInfo -> camera_model.Calibration (K (3, 3), D, distortion model, size),
+    as given: what of it is used is camera_model.camera_model's decision."""
+    from pose_lifting_core.camera_model import Calibration
 
-    if (
-        image_size is not None
-        and msg.width
-        and msg.height
-        and (msg.width, msg.height) != tuple(image_size)
-    ):
-        return (
-            f"CameraInfo is for {msg.width}x{msg.height} but the image is "
-            f"{image_size[0]}x{image_size[1]}"
-        )
-    w, h = image_size if image_size is not None else (msg.width, msg.height)
-    problem = intrinsics_problem(np.asarray(msg.k, dtype=np.float64).reshape(3, 3), int(w), int(h))
-    return None if problem is None else f"CameraInfo {problem}"
+    return Calibration(
+        K=np.asarray(msg.k, dtype=np.float64).reshape(3, 3),
+        D=np.asarray(msg.d, dtype=np.float64).ravel(),
+        distortion_model=str(msg.distortion_model),
+        width=int(msg.width),
+        height=int(msg.height),
+    )
+
+
+def camera_info_problem(msg, image_size: Optional[Tuple[int, int]] = None) -> Optional[str]:
+    """Why a CameraInfo's K cannot be used as given (None when it can), by
+    camera_model.camera_model: camera.intrinsics_problem (zero, NaN, skew, implausible focal
+    length or principal point) or a size other than the image's."""
+    from pose_lifting_core.camera_model import camera_model
+
+    cam = camera_model(calibration_from_camera_info(msg), image_size)
+    return None if cam.K is not None else cam.problems[0]
 
 
 def keypoints_from_msg(msg) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str, Tuple[int, int]]:

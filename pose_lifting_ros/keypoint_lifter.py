@@ -5,19 +5,19 @@ Subscribes `keypoints` (pose_lifting/Keypoints2DArray; layouts coco17, blazepose
 header. People under `min_person_score` (Keypoints2D.score, or the mean keypoint confidence where
 the detector leaves it 0) are dropped and at most `max_people` are lifted, highest first. Ids
 from the detector are kept when every person has a distinct one (> 0); otherwise ids come from
-the tracker.
+the tracker. CameraInfo is read by the rule pose_lifter shares (LifterNodeBase.camera, the core's
+camera_model): K, and lens distortion undistorts the keypoints before lifting.
 """
 
 from __future__ import annotations
 
 import sys
 
-import numpy as np
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource
-from pose_lifting_ros.conversions import camera_info_problem, keypoints_from_msg
+from pose_lifting_ros.conversions import keypoints_from_msg
 from pose_lifting_ros.lifter_base import LifterNodeBase
 from pose_lifting_ros.main import run_node
 from pose_lifting_ros.params import KEYPOINT_LIFTER_PARAMS, pipeline_config
@@ -42,28 +42,22 @@ class KeypointLifter(LifterNodeBase):
     def process(self, msg):
         est = self.fresh_estimator()
         kp, sc, ids, person_scores, layout, size = keypoints_from_msg(msg)
-        info = self.info.lookup(msg.header.stamp)
-        K = None
-        problem = (
-            "no CameraInfo received"
-            if info is None
-            else camera_info_problem(info, size if all(size) else None)
-        )
-        if problem:
-            self.warn_once(
-                f"{problem}: intrinsics estimated from a {est.config.hfov_deg:g} deg field of view"
+        cam = self.camera(self.info.lookup(msg.header.stamp), size)
+        if cam.K is None and not all(size):
+            raise ValueError(
+                "Keypoints2DArray has no width/height and there is no usable CameraInfo"
             )
-            if not all(size):
-                raise ValueError(
-                    "Keypoints2DArray has no width/height and there is no usable CameraInfo"
-                )
-        else:
-            K = np.reshape(info.k, (3, 3))
-            if not all(size):
-                size = (info.width, info.height)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         return est.process_keypoints(
-            kp, sc, layout, size, K, stamp, ids, person_scores=person_scores
+            kp,
+            sc,
+            layout,
+            cam.image_size,  # the CameraInfo's size where the message has none
+            cam.K,
+            stamp,
+            ids,
+            distortion=cam.distortion,
+            person_scores=person_scores,
         ), msg.header
 
 

@@ -1,5 +1,6 @@
 """What pose_lifter and keypoint_lifter share: the newest-input slot and worker thread, the
-outputs (skeletons, markers, TF: outputs.py), the counters and /diagnostics.
+outputs (skeletons, markers, TF: outputs.py), the counters, /diagnostics, and the reading of
+CameraInfo (`camera`: the core's camera_model rule, its problems warned as they appear).
 
 Owns: threading and bookkeeping of a lifting node. Subscription callbacks only put the message
 in a one-element slot (a newer message replaces an unprocessed one, counted as a drop), so they
@@ -17,6 +18,7 @@ from typing import Optional
 
 from rclpy.node import Node
 
+from pose_lifting_ros.conversions import calibration_from_camera_info
 from pose_lifting_ros.outputs import Outputs
 from pose_lifting_ros.params import OutputConfig, declare, on_set_validator, pipeline_config
 
@@ -63,6 +65,7 @@ class LifterNodeBase(Node):
         self.failed = 0
         self.published = 0
         self.too_far = 0  # people dropped for being placed beyond max_distance_m
+        self._camera_problems = ()  # what was wrong with the last frame's CameraInfo
         self._latency = collections.deque(maxlen=200)
         self._out_times = collections.deque(maxlen=200)
         self._in_times = collections.deque(maxlen=200)
@@ -106,6 +109,32 @@ class LifterNodeBase(Node):
             if len(self._last_warn) > 256:
                 self._last_warn.clear()
             self.get_logger().warning(text)
+
+    def camera(self, info, image_size):
+        """The camera model of a frame of `image_size` (width, height) pixels (zeros: unknown)
+        from `info`, the CameraInfo paired with it (None: none received), by the one rule both
+        lifting nodes share, camera_model.camera_model. Each problem is warned once when it
+        appears (again only after a frame without it, and at most every 5 s)."""
+        from pose_lifting_core.camera_model import CameraModel, camera_model
+
+        hfov = self.estimator.config.hfov_deg
+        if info is None:
+            cam = CameraModel(
+                None,
+                None,
+                tuple(image_size),
+                (
+                    f"no CameraInfo on {self.resolve_topic_name('camera_info')}: intrinsics "
+                    f"estimated from a {hfov:g} deg field of view",
+                ),
+            )
+        else:
+            cam = camera_model(calibration_from_camera_info(info), image_size, hfov)
+        for problem in cam.problems:
+            if problem not in self._camera_problems:
+                self.warn_throttled(problem, f"camera: {problem}")
+        self._camera_problems = cam.problems
+        return cam
 
     def accept_parameter_updates(self, specs) -> None:
         """Validate run-time parameter updates (refused with the reason when invalid); a valid

@@ -4,7 +4,8 @@ diagnostics.
 Subscribes `image` (sensor_msgs/Image) and `camera_info` with sensor-data QoS; publishes
 `skeletons`, `markers`, /tf (`body_<id>` under the image's frame_id) and /diagnostics. Outputs
 carry the image's header. Without a usable CameraInfo the intrinsics come from the
-`fallback_hfov_deg` prior (flagged in the output; warned once).
+`fallback_hfov_deg` prior (flagged in the output; warned once). CameraInfo is read by the rule
+keypoint_lifter shares (LifterNodeBase.camera, the core's camera_model).
 Run: `ros2 run pose_lifting pose_lifter --ros-args --params-file config/pose_lifter.yaml`.
 """
 
@@ -13,13 +14,11 @@ from __future__ import annotations
 import sys
 
 import cv2
-import numpy as np
-
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
-from pose_lifting_ros.conversions import camera_info_problem, compressed_to_rgb
+from pose_lifting_ros.conversions import compressed_to_rgb
 from pose_lifting_ros.lifter_base import LifterNodeBase
 from pose_lifting_ros.main import run_node
 from pose_lifting_ros.params import LIFTER_PARAMS, pipeline_config
@@ -57,31 +56,9 @@ class PoseLifter(LifterNodeBase):
         est = self.fresh_estimator()
         rgb = compressed_to_rgb(msg) if hasattr(msg, "format") else self.convert(msg)
         size = (rgb.shape[1], rgb.shape[0])
-        info = self.info.lookup(msg.header.stamp)
-        K, distortion = None, None
-        if info is None:
-            self.warn_once(
-                f"no CameraInfo on {self.resolve_topic_name('camera_info')}: intrinsics estimated "
-                f"from a {est.config.hfov_deg:g} deg field of view"
-            )
-        else:
-            problem = camera_info_problem(info, size)
-            if problem:
-                self.warn_once(
-                    f"{problem}: intrinsics estimated from a "
-                    f"{est.config.hfov_deg:g} deg field of view"
-                )
-            else:
-                K = np.reshape(info.k, (3, 3))
-                D = np.asarray(info.d, dtype=np.float64)
-                if D.size and D.any():
-                    bad = est.distortion_problem((info.distortion_model, D), K, *size)
-                    if bad is None:
-                        distortion = (info.distortion_model, D)
-                    else:
-                        self.warn_once(f"unusable distortion ({bad}): keypoints not undistorted")
+        cam = self.camera(self.info.lookup(msg.header.stamp), size)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        return est.process(rgb, K, stamp, distortion), msg.header
+        return est.process(rgb, cam.K, stamp, cam.distortion), msg.header
 
 
 def main(args=None) -> int:

@@ -449,3 +449,115 @@ def test_nodes_load_an_adapted_checkpoint(graph, tmp_path):
     resend = every(0.1, lambda: pub.publish(msg))
     assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=20)
     assert len(got[0].skeletons) == 1
+
+
+def _camera_info(D=(), model="plumb_bob", frame_id="cam", k=K, size=(640, 480)):
+    """A CameraInfo of K (3, 3) with distortion `model` and coefficients D, in `frame_id`."""
+    info = K_to_camera_info(k, size[0], size[1], Header(frame_id=frame_id))
+    info.distortion_model, info.d = model, [float(v) for v in D]
+    return info
+
+
+def _keypoints_msg(uv, frame_id="cam", size=(640, 480)):
+    """Keypoints2DArray of one h36m17 person at pixels uv (17, 2)."""
+    msg = Keypoints2DArray(layout="h36m17", width=size[0], height=size[1])
+    msg.header.frame_id = frame_id
+    msg.people = [
+        Keypoints2D(
+            id=0,
+            score=1.0,
+            keypoints=[Keypoint2D(x=float(u), y=float(v), confidence=1.0) for u, v in uv],
+        )
+    ]
+    return msg
+
+
+def _recording(monkeypatch, estimator, method):
+    """Record the (K, distortion) the node hands `estimator.method`; pose_lifter's detector is
+    skipped (an empty frame), keypoint_lifter's keypoints are lifted."""
+    calls = []
+    real = getattr(estimator, method)
+
+    def record(*args, **kwargs):
+        if method == "process":
+            K_, dist = args[1], args[3]
+        else:
+            K_, dist = args[4], kwargs.get("distortion")
+        calls.append((None if K_ is None else np.array(K_), dist))
+        if method == "process":
+            return estimator._lift(None, None, "coco17", np.zeros((0, 4)), np.zeros(0), K_,
+                                   (640, 480), None)  # fmt: skip
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimator, method, record)
+    return calls
+
+
+def _warnings(monkeypatch):
+    import rclpy.impl.rcutils_logger as rl
+
+    warned = []
+    monkeypatch.setattr(rl.RcutilsLogger, "warning", lambda self, msg, **kw: warned.append(msg))
+    return warned
+
+
+def test_both_lifters_read_camera_info_through_one_rule(graph, monkeypatch):
+    """Issue 22, item 1: keypoint_lifter ignored lens distortion (the same output for D = 0, a
+    strong plumb_bob, equidistant, NaN or an unknown model, nothing logged) while pose_lifter
+    applied it. Both now take K, the distortion and the warnings from camera_model."""
+    import cv2
+
+    from pose_lifting_core.camera_model import camera_model
+    from pose_lifting_ros.conversions import calibration_from_camera_info
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    ctx, ex, nodes = graph
+    warned = _warnings(monkeypatch)
+    kl = KeypointLifter(context=ctx)
+    pl = PoseLifter(
+        context=ctx, parameter_overrides=[Parameter("person_detector", value="blazepose")]
+    )
+    nodes += [kl, pl]
+    kl_calls = _recording(monkeypatch, kl.estimator, "process_keypoints")
+    pl_calls = _recording(monkeypatch, pl.estimator, "process")
+    X = STANDING + np.array([0.9, 0.2, 4.0])  # a person at 4 m seen through a barrel lens
+    strong = [-0.35, 0.12, 0.0, 0.0, 0.0]
+    seen = cv2.projectPoints(X, np.zeros(3), np.zeros(3), K, np.array(strong))[0][:, 0]
+    image = rgb_to_image(np.zeros((480, 640, 3), np.uint8), Header(frame_id="cam"))
+    cases = [
+        ([0.0] * 5, "plumb_bob", True, None),
+        (strong, "plumb_bob", True, None),
+        ([0.1, 0.02, 0.0, 0.0], "equidistant", True, None),
+        ([float("nan"), 0, 0, 0, 0], "plumb_bob", False, "contain NaN or infinity"),
+        ([0.1, 0.0, 0.0, 0.0, 0.0], "kannala", False, "unsupported distortion model 'kannala'"),
+    ]
+    for D, model, usable, problem in cases:
+        info = _camera_info(D, model)
+        expected = camera_model(calibration_from_camera_info(info), (640, 480))
+        for node in (kl, pl):
+            node.info._keep(info)
+        del warned[:]
+        for _ in range(3):  # warned once, not every frame
+            frame, _ = kl.process(_keypoints_msg(seen))
+            pl.process(image)
+        for name, calls in (("keypoint_lifter", kl_calls), ("pose_lifter", pl_calls)):
+            K_used, dist = calls[-1]
+            np.testing.assert_array_equal(K_used, K)
+            dist = None if dist is None else (dist[0], list(dist[1]))
+            want = None if expected.distortion is None else (model, D)
+            assert dist == want, (name, model, D)
+        assert (expected.distortion is not None) == (usable and any(D))
+        if problem is None:
+            assert warned == [], warned
+        else:
+            assert len(warned) == 2 and all(problem in w for w in warned), warned
+        if D == strong:  # lifted as the core lifts it with D applied, on the true ray
+            core = kl.estimator.lifter.estimate(
+                cv2.undistortPoints(seen[:, None], K, np.array(strong), P=K)[:, 0][None],
+                np.ones((1, 17)),
+                K,
+            ).joints_3d[0]
+            np.testing.assert_allclose(frame.persons[0].joints_3d, core, atol=1e-3)
+            ray = frame.persons[0].joints_3d[0] / np.linalg.norm(frame.persons[0].joints_3d[0])
+            assert np.degrees(np.arccos(ray @ (X[0] / np.linalg.norm(X[0])))) < 0.5

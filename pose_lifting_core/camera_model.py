@@ -1,0 +1,88 @@
+"""The camera model a frame is lifted with, chosen from a calibration by one rule.
+
+Owns: the intrinsics and distortion policy that pose_lifter, keypoint_lifter and
+`pose-lifting estimate --camera-info` share (`camera_model`): which numbers of a calibration (a
+ROS CameraInfo or a camera_calibration YAML, both read into a `Calibration`) are used, and a
+warning line naming every part that is not used and why.
+  - K and the distortion D of the raw image: D of the models plumb_bob, rational_polynomial and
+    equidistant, non-zero, is applied (keypoints are undistorted before lifting).
+  - A K that cannot be this image's camera (camera.intrinsics_problem: all zero, NaN, skew,
+    implausible focal length or principal point) or a calibration for another image size: the
+    field-of-view prior instead (the pipeline flags it estimated).
+  - A D that cannot be applied (camera.distortion_problem: an unknown model, NaN or infinity, a
+    coefficient count the model does not take, one that would move an image corner by more than
+    a quarter of the diagonal): no undistortion; K is still used.
+
+Shapes and units: K (3, 3) pixels; D (k,) unitless; image sizes (width, height) pixels.
+Pure: numpy (and OpenCV through camera.distortion_problem); no ROS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+import numpy as np
+
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG, distortion_problem, intrinsics_problem
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A camera calibration as sensor_msgs/CameraInfo and camera_calibration YAML hold it.
+
+    K (3, 3) pixels; D (k,) distortion coefficients of `distortion_model`; width and height in
+    pixels, 0 where not stated."""
+
+    K: np.ndarray
+    D: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    distortion_model: str = "plumb_bob"
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """What a frame is lifted with. K (3, 3) pixels, or None: the field-of-view prior (the
+    calibration, or part of it, cannot be used); distortion (model, D (k,)) to undistort the
+    keypoints with, or None; image_size (width, height) pixels: the image's, or the
+    calibration's where the image's is not known; problems: one warning line per part of the
+    calibration that is not used as given, naming why and what is done instead."""
+
+    K: Optional[np.ndarray]
+    distortion: Optional[Tuple[str, np.ndarray]]
+    image_size: Tuple[int, int]
+    problems: Tuple[str, ...] = ()
+
+
+def camera_model(
+    calib: Calibration,
+    image_size: Optional[Tuple[int, int]] = None,
+    hfov_deg: float = DEFAULT_HFOV_DEG,
+    name: str = "CameraInfo",
+) -> CameraModel:
+    """The camera model of a frame of `image_size` (width, height) pixels (None or zeros: not
+    known, the calibration's is taken) seen with calibration `calib`, by the module's rule.
+    `hfov_deg` (the prior's field of view) and `name` (what the calibration is called) only word
+    the problems. Never raises for bad numbers: it names them."""
+    prior = f"intrinsics estimated from a {hfov_deg:g} deg field of view"
+    cw, ch = int(calib.width), int(calib.height)
+    known = image_size is not None and all(image_size)
+    w, h = (int(image_size[0]), int(image_size[1])) if known else (cw, ch)
+    if known and cw and ch and (cw, ch) != (w, h):
+        problem = f"{name} is for {cw}x{ch} but the image is {w}x{h}: {prior}"
+        return CameraModel(None, None, (w, h), (problem,))
+    K = np.asarray(calib.K, dtype=np.float64)
+    bad = intrinsics_problem(K, w, h)
+    if bad is not None:
+        return CameraModel(None, None, (w, h), (f"{name} {bad}: {prior}",))
+    D = np.asarray(calib.D, dtype=np.float64).ravel()
+    if not (D.size and D.any()):  # no distortion (NaN counts as some)
+        return CameraModel(K, None, (w, h))
+    model = str(calib.distortion_model)
+    bad = distortion_problem(model, D, K, w, h)
+    if bad is not None:
+        return CameraModel(
+            K, None, (w, h), (f"{name} distortion unusable ({bad}): keypoints not undistorted",)
+        )
+    return CameraModel(K, (model, D), (w, h))

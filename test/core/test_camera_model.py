@@ -1,0 +1,63 @@
+"""camera_model: the one intrinsics and distortion rule of both nodes and the CLI."""
+
+import numpy as np
+import pytest
+
+from pose_lifting_core.camera_model import Calibration, camera_model
+
+K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+STRONG = [-0.35, 0.12, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "model, D, applied, problem",
+    [
+        ("plumb_bob", [0.0] * 5, False, None),
+        ("plumb_bob", [], False, None),
+        ("plumb_bob", STRONG, True, None),
+        ("rational_polynomial", STRONG + [0.0, 0.0, 0.0], True, None),
+        ("equidistant", [0.1, 0.02, 0.0, 0.0], True, None),
+        ("plumb_bob", [np.nan, 0, 0, 0, 0], False, "contain NaN or infinity"),
+        ("kannala", [0.1, 0, 0, 0], False, "unsupported distortion model 'kannala'"),
+        ("equidistant", STRONG, False, "takes 4 coefficients, got 5"),
+        ("plumb_bob", [1e6, 0, 0, 0, 0], False, "would move an image corner"),
+    ],
+)
+def test_raw_image_K_and_every_distortion_model_or_bad_value(model, D, applied, problem):
+    """K is used as given; a D that can be applied is, with its model; one that cannot (an
+    unknown model, NaN, a wrong count, an absurd size) is named and not applied, K still used."""
+    cam = camera_model(Calibration(K, np.array(D), model, 640, 480), (640, 480))
+    np.testing.assert_array_equal(cam.K, K)
+    assert cam.image_size == (640, 480)
+    if applied:
+        assert cam.distortion[0] == model and list(cam.distortion[1]) == D and not cam.problems
+    else:
+        assert cam.distortion is None
+    if problem is None:
+        assert cam.problems == ()
+    else:
+        (text,) = cam.problems
+        assert problem in text and text.endswith("keypoints not undistorted"), text
+
+
+@pytest.mark.parametrize(
+    "K_given, size, problem",
+    [
+        (np.zeros((3, 3)), (640, 480), "CameraInfo K is all zero"),
+        (np.where(K == 500, np.nan, K), (640, 480), "CameraInfo K contains NaN"),
+        (K * [[1e-9], [1e-9], [1]], (640, 480), "implausible"),
+        (K, (1280, 720), "CameraInfo is for 640x480 but the image is 1280x720"),
+    ],
+)
+def test_an_unusable_K_gives_the_prior_named(K_given, size, problem):
+    cam = camera_model(Calibration(K_given, np.array(STRONG), "plumb_bob", 640, 480), size, 70.0)
+    assert cam.K is None and cam.distortion is None
+    (text,) = cam.problems
+    assert problem in text and text.endswith("estimated from a 70 deg field of view"), text
+
+
+def test_the_image_size_comes_from_the_calibration_where_the_image_gives_none():
+    cam = camera_model(Calibration(K, np.zeros(5), "plumb_bob", 640, 480), (0, 0))
+    assert cam.image_size == (640, 480) and cam.K is not None and not cam.problems
+    unsized = camera_model(Calibration(K), None)  # no size anywhere: K's own checks only
+    assert unsized.image_size == (0, 0) and unsized.K is not None
