@@ -12,6 +12,7 @@ warning line naming every part that is not used and why.
   - A D that cannot be applied (camera.distortion_problem: an unknown model, NaN or infinity, a
     coefficient count the model does not take, one that would move an image corner by more than
     a quarter of the diagonal): no undistortion; K is still used.
+  - A calibration whose frame_id is not the input's (both stated): used, and named.
 
 Shapes and units: K (3, 3) pixels; D (k,) unitless; image sizes (width, height) pixels.
 Pure: numpy (and OpenCV through camera.distortion_problem); no ROS.
@@ -32,13 +33,14 @@ class Calibration:
     """A camera calibration as sensor_msgs/CameraInfo and camera_calibration YAML hold it.
 
     K (3, 3) pixels; D (k,) distortion coefficients of `distortion_model`; width and height in
-    pixels, 0 where not stated."""
+    pixels, 0 where not stated; frame_id the camera's optical frame, "" where not stated."""
 
     K: np.ndarray
     D: np.ndarray = field(default_factory=lambda: np.zeros(0))
     distortion_model: str = "plumb_bob"
     width: int = 0
     height: int = 0
+    frame_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,29 +62,39 @@ def camera_model(
     image_size: Optional[Tuple[int, int]] = None,
     hfov_deg: float = DEFAULT_HFOV_DEG,
     name: str = "CameraInfo",
+    frame_id: str = "",
+    input_name: str = "image",
 ) -> CameraModel:
     """The camera model of a frame of `image_size` (width, height) pixels (None or zeros: not
-    known, the calibration's is taken) seen with calibration `calib`, by the module's rule.
-    `hfov_deg` (the prior's field of view) and `name` (what the calibration is called) only word
-    the problems. Never raises for bad numbers: it names them."""
+    known, the calibration's is taken), in optical frame `frame_id` ("": not stated), seen with
+    calibration `calib`, by the module's rule. `hfov_deg` (the prior's field of view), `name`
+    (what the calibration is called) and `input_name` (what the frame is) only word the
+    problems. Never raises for bad numbers: it names them."""
     prior = f"intrinsics estimated from a {hfov_deg:g} deg field of view"
+    problems = []
+    if frame_id and calib.frame_id and calib.frame_id != frame_id:
+        problems.append(
+            f"{name} frame_id {calib.frame_id!r} is not the {input_name}'s {frame_id!r}: "
+            "its intrinsics are used anyway"
+        )
     cw, ch = int(calib.width), int(calib.height)
     known = image_size is not None and all(image_size)
     w, h = (int(image_size[0]), int(image_size[1])) if known else (cw, ch)
     if known and cw and ch and (cw, ch) != (w, h):
-        problem = f"{name} is for {cw}x{ch} but the image is {w}x{h}: {prior}"
-        return CameraModel(None, None, (w, h), (problem,))
+        problems.append(f"{name} is for {cw}x{ch} but the {input_name} is {w}x{h}: {prior}")
+        return CameraModel(None, None, (w, h), tuple(problems))
     K = np.asarray(calib.K, dtype=np.float64)
     bad = intrinsics_problem(K, w, h)
     if bad is not None:
-        return CameraModel(None, None, (w, h), (f"{name} {bad}: {prior}",))
+        problems.append(f"{name} {bad}: {prior}")
+        return CameraModel(None, None, (w, h), tuple(problems))
     D = np.asarray(calib.D, dtype=np.float64).ravel()
-    if not (D.size and D.any()):  # no distortion (NaN counts as some)
-        return CameraModel(K, None, (w, h))
-    model = str(calib.distortion_model)
-    bad = distortion_problem(model, D, K, w, h)
-    if bad is not None:
-        return CameraModel(
-            K, None, (w, h), (f"{name} distortion unusable ({bad}): keypoints not undistorted",)
-        )
-    return CameraModel(K, (model, D), (w, h))
+    distortion = None
+    if D.size and D.any():  # NaN counts as some distortion
+        model = str(calib.distortion_model)
+        bad = distortion_problem(model, D, K, w, h)
+        if bad is None:
+            distortion = (model, D)
+        else:
+            problems.append(f"{name} distortion unusable ({bad}): keypoints not undistorted")
+    return CameraModel(K, distortion, (w, h), tuple(problems))

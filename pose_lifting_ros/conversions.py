@@ -120,8 +120,8 @@ def compressed_to_rgb(msg) -> np.ndarray:
 
 
 def calibration_from_camera_info(msg):
-    """sensor_msgs/CameraInfo -> camera_model.Calibration (K (3, 3), D, distortion model, size),
-    as given: what of it is used is camera_model.camera_model's decision."""
+    """sensor_msgs/CameraInfo -> camera_model.Calibration (K (3, 3), D, distortion model, size,
+    frame_id), as given: what of it is used is camera_model.camera_model's decision."""
     from pose_lifting_core.camera_model import Calibration
 
     return Calibration(
@@ -130,6 +130,7 @@ def calibration_from_camera_info(msg):
         distortion_model=str(msg.distortion_model),
         width=int(msg.width),
         height=int(msg.height),
+        frame_id=str(msg.header.frame_id),
     )
 
 

@@ -42,7 +42,8 @@ class KeypointLifter(LifterNodeBase):
     def process(self, msg):
         est = self.fresh_estimator()
         kp, sc, ids, person_scores, layout, size = keypoints_from_msg(msg)
-        cam = self.camera(self.info.lookup(msg.header.stamp), size)
+        info = self.info.lookup(msg.header.stamp)
+        cam = self.camera(info, size, msg.header.frame_id, "Keypoints2DArray")
         if cam.K is None and not all(size):
             raise ValueError(
                 "Keypoints2DArray has no width/height and there is no usable CameraInfo"

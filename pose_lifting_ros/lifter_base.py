@@ -65,7 +65,7 @@ class LifterNodeBase(Node):
         self.failed = 0
         self.published = 0
         self.too_far = 0  # people dropped for being placed beyond max_distance_m
-        self._camera_problems = ()  # what was wrong with the last frame's CameraInfo
+        self._camera = None  # the last frame's (intrinsics estimated, CameraInfo problems)
         self._latency = collections.deque(maxlen=200)
         self._out_times = collections.deque(maxlen=200)
         self._in_times = collections.deque(maxlen=200)
@@ -110,11 +110,13 @@ class LifterNodeBase(Node):
                 self._last_warn.clear()
             self.get_logger().warning(text)
 
-    def camera(self, info, image_size):
+    def camera(self, info, image_size, frame_id: str = "", input_name: str = "image"):
         """The camera model of a frame of `image_size` (width, height) pixels (zeros: unknown)
-        from `info`, the CameraInfo paired with it (None: none received), by the one rule both
-        lifting nodes share, camera_model.camera_model. Each problem is warned once when it
-        appears (again only after a frame without it, and at most every 5 s)."""
+        in optical frame `frame_id` (the input's header), from `info`, the CameraInfo paired
+        with it (None: none received), by the one rule both lifting nodes share,
+        camera_model.camera_model. Each problem is warned once when it appears (again only
+        after a frame without it, and at most every 5 s), and /diagnostics shows it (WARN)
+        until a frame comes without it."""
         from pose_lifting_core.camera_model import CameraModel, camera_model
 
         hfov = self.estimator.config.hfov_deg
@@ -129,11 +131,12 @@ class LifterNodeBase(Node):
                 ),
             )
         else:
-            cam = camera_model(calibration_from_camera_info(info), image_size, hfov)
+            calib = calibration_from_camera_info(info)
+            cam = camera_model(calib, image_size, hfov, "CameraInfo", frame_id, input_name)
         for problem in cam.problems:
-            if problem not in self._camera_problems:
+            if problem not in (self._camera or (False, ()))[1]:
                 self.warn_throttled(problem, f"camera: {problem}")
-        self._camera_problems = cam.problems
+        self._camera = (cam.K is None, cam.problems)
         return cam
 
     def accept_parameter_updates(self, specs) -> None:
@@ -222,7 +225,22 @@ class LifterNodeBase(Node):
     def health(self, now: Optional[float] = None) -> tuple:
         """(level, reason) from the last RECENT_S seconds: ERROR when every recent frame failed
         (the detector or the lifter cannot run); WARN when most recent frames failed, or when
-        input arrives but nothing has gone out for three diagnostics periods; OK otherwise."""
+        input arrives but nothing has gone out for three diagnostics periods, or while the last
+        frame's CameraInfo had a problem (missing, unusable K, another size or frame_id,
+        unusable distortion: each named); OK otherwise."""
+        from diagnostic_msgs.msg import DiagnosticStatus
+
+        level, reason = self._frame_health(now)
+        problems = self._camera[1] if self._camera else ()
+        if problems:
+            camera = "; ".join(problems)
+            reason = camera if level == DiagnosticStatus.OK else f"{reason}; {camera}"
+            if level == DiagnosticStatus.OK:
+                level = DiagnosticStatus.WARN
+        return level, reason
+
+    def _frame_health(self, now: Optional[float] = None) -> tuple:
+        """(level, reason) of `health` from the frames' outcomes alone."""
         from diagnostic_msgs.msg import DiagnosticStatus
 
         now = time.monotonic() if now is None else now
@@ -253,6 +271,8 @@ class LifterNodeBase(Node):
             f"{reason}; {s['output_rate_hz']:.1f} Hz out, {s['dropped']} dropped, "
             f"{s['failed']} failed"
         )
+        estimated, problems = self._camera if self._camera else (False, ())
+        s = {**s, "intrinsics_estimated": int(estimated), "camera_problems": len(problems)}
         st.values = [
             KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
             for k, v in s.items()

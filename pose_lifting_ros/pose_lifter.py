@@ -56,7 +56,7 @@ class PoseLifter(LifterNodeBase):
         est = self.fresh_estimator()
         rgb = compressed_to_rgb(msg) if hasattr(msg, "format") else self.convert(msg)
         size = (rgb.shape[1], rgb.shape[0])
-        cam = self.camera(self.info.lookup(msg.header.stamp), size)
+        cam = self.camera(self.info.lookup(msg.header.stamp), size, msg.header.frame_id)
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         return est.process(rgb, cam.K, stamp, cam.distortion), msg.header
 

@@ -61,3 +61,16 @@ def test_the_image_size_comes_from_the_calibration_where_the_image_gives_none():
     assert cam.image_size == (640, 480) and cam.K is not None and not cam.problems
     unsized = camera_model(Calibration(K), None)  # no size anywhere: K's own checks only
     assert unsized.image_size == (0, 0) and unsized.K is not None
+
+
+def test_a_frame_id_other_than_the_input_s_is_named_and_the_calibration_used():
+    calib = Calibration(K, np.zeros(5), "plumb_bob", 640, 480, frame_id="left_optical")
+    cam = camera_model(calib, (640, 480), frame_id="right_optical", input_name="Keypoints2DArray")
+    np.testing.assert_array_equal(cam.K, K)
+    (text,) = cam.problems
+    assert "CameraInfo frame_id 'left_optical' is not the Keypoints2DArray's 'right_optical'" in (
+        text
+    )
+    for a, b in (("left_optical", "left_optical"), ("", "right_optical"), ("left_optical", "")):
+        calib = Calibration(K, np.zeros(5), "plumb_bob", 640, 480, frame_id=a)
+        assert camera_model(calib, (640, 480), frame_id=b).problems == ()  # "": not stated

@@ -561,3 +561,60 @@ def test_both_lifters_read_camera_info_through_one_rule(graph, monkeypatch):
             np.testing.assert_allclose(frame.persons[0].joints_3d, core, atol=1e-3)
             ray = frame.persons[0].joints_3d[0] / np.linalg.norm(frame.persons[0].joints_3d[0])
             assert np.degrees(np.arccos(ray @ (X[0] / np.linalg.norm(X[0])))) < 0.5
+
+
+def test_camera_info_problems_are_warned_once_and_on_diagnostics_until_resolved(
+    graph, monkeypatch
+):
+    """Issue 22, item 6: a CameraInfo in another frame_id than the image's (keypoint_lifter: the
+    Keypoints2DArray's) was used without a word, and /diagnostics stayed OK while a bad K was
+    replaced by the prior. Now each problem is warned once when it appears, and /diagnostics is
+    WARN, naming it, until a frame comes without it."""
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    ctx, ex, nodes = graph
+    warned = _warnings(monkeypatch)
+    kl = KeypointLifter(context=ctx)
+    pl = PoseLifter(
+        context=ctx, parameter_overrides=[Parameter("person_detector", value="blazepose")]
+    )
+    nodes += [kl, pl]
+    pl_calls = _recording(monkeypatch, pl.estimator, "process")
+    uv = project(STANDING + np.array([0.2, 0.1, 4.0]), K)
+    image = rgb_to_image(np.zeros((480, 640, 3), np.uint8), Header(frame_id="cam"))
+    nan_k = np.where(K == 500, np.nan, K)
+    steps = [  # (CameraInfo, the text each node must show; None: OK)
+        (_camera_info(frame_id="cam"), None),
+        (_camera_info(frame_id="other_frame"), "CameraInfo frame_id 'other_frame' is not the"),
+        (_camera_info(frame_id="cam"), None),
+        (_camera_info(frame_id="cam", k=nan_k), "CameraInfo K contains NaN or infinity"),
+        (_camera_info(frame_id="cam"), None),
+    ]
+    for info, text in steps:
+        del warned[:]
+        for node in (kl, pl):
+            node.info._keep(info)
+        for _ in range(3):
+            frame, _ = kl.process(_keypoints_msg(uv))
+            pl.process(image)
+        estimated = text is not None and "K contains" in text
+        assert frame.intrinsics.estimated == estimated
+        assert (pl_calls[-1][0] is None) == estimated  # the frame_id alone does not reject K
+        for node, name in ((kl, "Keypoints2DArray's 'cam'"), (pl, "image's 'cam'")):
+            st = node.diagnostic_status()
+            if text is None:
+                assert st.level == DiagnosticStatus.OK, st.message
+            else:
+                assert st.level == DiagnosticStatus.WARN and text in st.message, st.message
+                if "frame_id" in text:
+                    assert name in st.message, st.message
+            values = {v.key: v.value for v in st.values}
+            assert values["intrinsics_estimated"] == str(int(estimated))
+            assert values["camera_problems"] == str(int(text is not None))
+        if text is None:
+            assert warned == [], warned
+        else:  # once per node, not every frame
+            assert len(warned) == 2 and all(text in w for w in warned), warned
