@@ -474,7 +474,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from pose_lifting_core.camera import load_camera_info_yaml
+    from pose_lifting_core.camera_model import Calibration, camera_model, load_calibration_yaml
     from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
     from pose_lifting_core.detection.models import MODELS, model_dir
     from pose_lifting_core.files import write_json
@@ -499,35 +499,29 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     for out in outputs.values():  # a long run must not fail late
         if out:
             _check_writable(out)
+    if args.rectified and args.camera_info is None:
+        raise CliError(
+            "--rectified needs --camera-info (it picks that file's P instead of K and D)"
+        )
     src = open_source(args.input)
     K, distortion = None, None
+    calib = None
     if args.intrinsics is not None:
         fx, fy, cx, cy = args.intrinsics
-        K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
+        calib = Calibration(np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]))
     elif args.camera_info is not None:
-        intr, size, model, D = load_camera_info_yaml(args.camera_info)
-        if D.size and D.any():
-            distortion = (model, D)
-        if tuple(size) != tuple(src.size):
+        calib = load_calibration_yaml(args.camera_info)
+        if (calib.width, calib.height) != tuple(src.size):
             raise CliError(
-                f"camera_info is for {size[0]}x{size[1]} images but {args.input} is "
+                f"camera_info is for {calib.width}x{calib.height} images but {args.input} is "
                 f"{src.size[0]}x{src.size[1]}"
             )
-        K = intr.K
-    from pose_lifting_core.camera import distortion_problem, intrinsics_problem
-
-    problem = None if K is None else intrinsics_problem(K, *src.size)
-    if problem:  # the same rules as the nodes: the prior is used instead, flagged estimated
-        print(
-            f"warning: {problem}: intrinsics estimated from the {args.hfov:g} deg prior",
-            file=sys.stderr,
-        )
-    elif distortion is not None:
-        bad = distortion_problem(distortion[0], distortion[1], K, *src.size)
-        if bad:
-            print(
-                f"warning: unusable distortion ({bad}): keypoints not undistorted", file=sys.stderr
-            )
+    if calib is not None:  # the nodes' rule: raw K and D, or rectified P; the prior if unusable
+        name = "--intrinsics" if args.intrinsics is not None else "camera_info"
+        cam = camera_model(calib, tuple(src.size), args.hfov, name, rectified=args.rectified)
+        for problem in cam.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        K, distortion = cam.K, cam.distortion
     cfg = PipelineConfig(
         checkpoint=args.checkpoint,
         device=args.device,
@@ -883,6 +877,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pinhole intrinsics in pixels",
     )
     cam.add_argument("--camera-info", help="camera_info YAML written by ROS camera_calibration")
+    s.add_argument(
+        "--rectified",
+        action="store_true",
+        help="the input is rectified (image_proc's image_rect): use the camera_info's "
+        "projection_matrix (P, its left 3x3) and no distortion; without it, camera_matrix (K) "
+        "and the distortion coefficients (D) of a raw image",
+    )
     s.add_argument("--output", help='OUT.json (format: README, "Images and video")')
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument(

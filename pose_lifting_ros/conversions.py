@@ -121,7 +121,7 @@ def compressed_to_rgb(msg) -> np.ndarray:
 
 def calibration_from_camera_info(msg):
     """sensor_msgs/CameraInfo -> camera_model.Calibration (K (3, 3), D, distortion model, size,
-    frame_id), as given: what of it is used is camera_model.camera_model's decision."""
+    frame_id, P (3, 4)), as given: what of it is used is camera_model.camera_model's decision."""
     from pose_lifting_core.camera_model import Calibration
 
     return Calibration(
@@ -131,6 +131,7 @@ def calibration_from_camera_info(msg):
         width=int(msg.width),
         height=int(msg.height),
         frame_id=str(msg.header.frame_id),
+        P=np.asarray(msg.p, dtype=np.float64).reshape(3, 4),
     )
 
 

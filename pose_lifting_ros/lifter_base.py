@@ -20,7 +20,13 @@ from rclpy.node import Node
 
 from pose_lifting_ros.conversions import calibration_from_camera_info
 from pose_lifting_ros.outputs import Outputs
-from pose_lifting_ros.params import OutputConfig, declare, on_set_validator, pipeline_config
+from pose_lifting_ros.params import (
+    CameraConfig,
+    OutputConfig,
+    declare,
+    on_set_validator,
+    pipeline_config,
+)
 
 
 class LatestSlot:
@@ -57,6 +63,7 @@ class LifterNodeBase(Node):
 
         self.values = declare(self, specs)
         self.outputs = outputs = OutputConfig.from_values(self.values, self.get_namespace())
+        self.camera_config = CameraConfig.from_values(self.values)
         self._warned = set()
         self._last_warn = {}
         self.out = Outputs(self)
@@ -114,9 +121,9 @@ class LifterNodeBase(Node):
         """The camera model of a frame of `image_size` (width, height) pixels (zeros: unknown)
         in optical frame `frame_id` (the input's header), from `info`, the CameraInfo paired
         with it (None: none received), by the one rule both lifting nodes share,
-        camera_model.camera_model. Each problem is warned once when it appears (again only
-        after a frame without it, and at most every 5 s), and /diagnostics shows it (WARN)
-        until a frame comes without it."""
+        camera_model.camera_model: K and D, or P and no D where `image_is_rectified`. Each
+        problem is warned once when it appears (again only after a frame without it, and at
+        most every 5 s), and /diagnostics shows it (WARN) until a frame comes without it."""
         from pose_lifting_core.camera_model import CameraModel, camera_model
 
         hfov = self.estimator.config.hfov_deg
@@ -131,8 +138,15 @@ class LifterNodeBase(Node):
                 ),
             )
         else:
-            calib = calibration_from_camera_info(info)
-            cam = camera_model(calib, image_size, hfov, "CameraInfo", frame_id, input_name)
+            cam = camera_model(
+                calibration_from_camera_info(info),
+                image_size,
+                hfov,
+                "CameraInfo",
+                frame_id,
+                input_name,
+                rectified=self.camera_config.image_is_rectified,
+            )
         for problem in cam.problems:
             if problem not in (self._camera or (False, ()))[1]:
                 self.warn_throttled(problem, f"camera: {problem}")
@@ -148,6 +162,7 @@ class LifterNodeBase(Node):
             self._pending = pipeline_config(values)  # raises ValueError -> refused with the reason
             old_period = self.outputs.diagnostics_period_s
             self.outputs = OutputConfig.from_values(values, self.get_namespace())
+            self.camera_config = CameraConfig.from_values(values)
             if self.outputs.diagnostics_period_s != old_period:
                 self.destroy_timer(self._diag_timer)
                 self._diag_timer = self.create_timer(

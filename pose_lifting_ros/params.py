@@ -91,6 +91,16 @@ PIPELINE_PARAMS: List[Param] = [
         range=(0.01, 1.0),
     ),
 ]
+CAMERA_PARAMS: List[Param] = [
+    Param(
+        "image_is_rectified",
+        False,
+        "false: the image (keypoint_lifter: the image the keypoints were found in) is raw, and "
+        "CameraInfo's K and D are used (keypoints undistorted); true: it is rectified "
+        "(image_proc's image_rect), and CameraInfo's P (its left 3x3) is used, with no "
+        "distortion (image_geometry's rule)",
+    ),
+]
 INPUT_PARAMS: List[Param] = [
     Param(
         "image_transport",
@@ -144,8 +154,8 @@ OUTPUT_PARAMS: List[Param] = [
         read_only=True,
     ),
 ]
-LIFTER_PARAMS = PIPELINE_PARAMS + INPUT_PARAMS + DETECTOR_PARAMS + OUTPUT_PARAMS
-KEYPOINT_LIFTER_PARAMS = PIPELINE_PARAMS + OUTPUT_PARAMS
+LIFTER_PARAMS = PIPELINE_PARAMS + CAMERA_PARAMS + INPUT_PARAMS + DETECTOR_PARAMS + OUTPUT_PARAMS
+KEYPOINT_LIFTER_PARAMS = PIPELINE_PARAMS + CAMERA_PARAMS + OUTPUT_PARAMS
 
 VIDEO_SOURCE_PARAMS: List[Param] = [
     Param(
@@ -317,6 +327,18 @@ def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
 def _pick(cls, values: Dict[str, Any]):
     """A frozen config dataclass from the parameter values it has fields for."""
     return cls(**{k: values[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """How a lifting node reads CameraInfo: `image_is_rectified` picks P and no distortion
+    (true) or K and D (false) in pose_lifting_core.camera_model.camera_model."""
+
+    image_is_rectified: bool
+
+    @classmethod
+    def from_values(cls, v: Dict[str, Any]) -> "CameraConfig":
+        return _pick(cls, v)
 
 
 @dataclass(frozen=True)

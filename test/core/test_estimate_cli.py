@@ -75,6 +75,62 @@ def test_estimate_with_camera_info_yaml(tmp_path, capsys):
     assert json.load(open(out_json))["intrinsics"]["fx"] == 520.0
 
 
+RECTIFIED_YAML = (
+    "image_width: 640\nimage_height: 480\ncamera_name: test\n"
+    "camera_matrix:\n  rows: 3\n  cols: 3\n  data: [520.0, 0, 318.0, 0, 521.0, 241.0, 0, 0, 1]\n"
+    "distortion_model: plumb_bob\n"
+    "distortion_coefficients:\n  rows: 1\n  cols: 5\n  data: [-0.2, 0.05, 0, 0, 0]\n"
+    "rectification_matrix:\n  rows: 3\n  cols: 3\n  data: [1, 0, 0, 0, 1, 0, 0, 0, 1]\n"
+    "projection_matrix:\n  rows: 3\n  cols: 4\n"
+    "  data: [480.0, 0, 330.0, 0, 0, 482.0, 236.0, 0, 0, 0, 1, 0]\n"
+)
+
+
+def test_estimate_rectified_takes_P_and_no_distortion(tmp_path, capsys, monkeypatch):
+    """Issue 23, item 2: `--camera-info` always applied K and D. A rectified input
+    (`--rectified`, image_proc's image_rect) is lifted with the projection matrix's left 3x3
+    and no distortion, by the nodes' rule (camera_model); a raw one with K and D."""
+    import numpy as np
+
+    from pose_lifting_core.pipeline import PoseEstimator
+
+    seen = []
+    real = PoseEstimator.process
+
+    def record(self, image, K=None, time_s=None, distortion=None):
+        seen.append((None if K is None else np.array(K), distortion))
+        return real(self, image, K, time_s, distortion)
+
+    monkeypatch.setattr(PoseEstimator, "process", record)
+    y = tmp_path / "cam.yaml"
+    y.write_text(RECTIFIED_YAML)
+    out_json = str(tmp_path / "o.json")
+    for flags, fx, K_want, D_want in (
+        (["--rectified"], 480.0, [[480, 0, 330], [0, 482, 236], [0, 0, 1]], None),
+        ([], 520.0, [[520, 0, 318], [0, 521, 241], [0, 0, 1]], [-0.2, 0.05, 0, 0, 0]),
+    ):
+        args = ["estimate", SAMPLE, "--camera-info", str(y), "--output", out_json, "--quiet"]
+        code, _, err = _run(args + flags, capsys)
+        assert code == 0 and "warning" not in err, err
+        doc = json.load(open(out_json))
+        assert doc["intrinsics"]["fx"] == fx and not doc["intrinsics"]["estimated"]
+        K, distortion = seen[-1]
+        np.testing.assert_array_equal(K, K_want)
+        if D_want is None:
+            assert distortion is None
+        else:
+            assert distortion[0] == "plumb_bob" and list(distortion[1]) == D_want
+    _bad(["estimate", SAMPLE, "--rectified"], capsys, "--rectified needs --camera-info")
+    no_p = tmp_path / "no_p.yaml"
+    no_p.write_text(RECTIFIED_YAML.split("rectification_matrix")[0])
+    code, _, err = _run(
+        ["estimate", SAMPLE, "--camera-info", str(no_p), "--rectified", "--output", out_json],
+        capsys,
+    )
+    assert code == 0 and "has no 3x4 projection matrix P" in err, err
+    assert json.load(open(out_json))["intrinsics"]["estimated"]
+
+
 def _bad(args, capsys, match):
     code, _, err = _run(args, capsys)
     assert code == 2, err

@@ -618,3 +618,55 @@ def test_camera_info_problems_are_warned_once_and_on_diagnostics_until_resolved(
             assert warned == [], warned
         else:  # once per node, not every frame
             assert len(warned) == 2 and all(text in w for w in warned), warned
+
+
+def test_rectified_images_use_P_and_no_distortion(graph, monkeypatch):
+    """Issue 23, item 2: D was always applied and P never used, so keypoints from image_proc's
+    image_rect were undistorted twice. With `image_is_rectified: true` both nodes lift with
+    CameraInfo's P (left 3x3, here not K) and no distortion; false (the default) K and D."""
+    import cv2
+
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    ctx, ex, nodes = graph
+    warned = _warnings(monkeypatch)
+    rect = [Parameter("image_is_rectified", value=True)]
+    kl = KeypointLifter(context=ctx, parameter_overrides=rect)
+    pl = PoseLifter(
+        context=ctx, parameter_overrides=rect + [Parameter("person_detector", value="blazepose")]
+    )
+    nodes += [kl, pl]
+    assert "image_proc's image_rect" in kl.describe_parameter("image_is_rectified").description
+    pl_calls = _recording(monkeypatch, pl.estimator, "process")
+    P3 = np.array([[430.0, 0, 300], [0, 432, 250], [0, 0, 1]])
+    info = _camera_info([-0.35, 0.12, 0.0, 0.0, 0.0])  # K and the raw image's strong D
+    info.p = np.hstack([P3, np.zeros((3, 1))]).ravel().tolist()
+    for node in (kl, pl):
+        node.info._keep(info)
+    X = STANDING + np.array([0.9, 0.2, 4.0])
+    rectified_px = project(X, P3)  # what a detector finds in the rectified image
+
+    def ray_error(frame):
+        p = frame.persons[0].joints_3d[0]
+        return np.degrees(np.arccos(p @ X[0] / np.linalg.norm(p) / np.linalg.norm(X[0])))
+
+    frame, _ = kl.process(_keypoints_msg(rectified_px))
+    pl.process(rgb_to_image(np.zeros((480, 640, 3), np.uint8), Header(frame_id="cam")))
+    np.testing.assert_array_equal(frame.intrinsics.K, P3)
+    assert not frame.intrinsics.estimated and ray_error(frame) < 0.5
+    np.testing.assert_array_equal(pl_calls[-1][0], P3)
+    assert pl_calls[-1][1] is None and warned == []
+    # raw (the default; also a run-time change): K and D, on raw keypoints
+    for node in (kl, pl):
+        assert node.set_parameters([Parameter("image_is_rectified", value=False)])[0].successful
+    raw_px = cv2.projectPoints(X, np.zeros(3), np.zeros(3), K, np.array(info.d))[0][:, 0]
+    frame, _ = kl.process(_keypoints_msg(raw_px))
+    pl.process(rgb_to_image(np.zeros((480, 640, 3), np.uint8), Header(frame_id="cam")))
+    np.testing.assert_array_equal(frame.intrinsics.K, K)
+    assert ray_error(frame) < 0.5
+    np.testing.assert_array_equal(pl_calls[-1][0], K)
+    assert pl_calls[-1][1][0] == "plumb_bob" and list(pl_calls[-1][1][1]) == list(info.d)
+    # the rectified keypoints read as raw ones are off the ray: the two rules differ here
+    frame, _ = kl.process(_keypoints_msg(rectified_px))
+    assert ray_error(frame) > 2.0
