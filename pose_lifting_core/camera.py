@@ -20,6 +20,25 @@ DEFAULT_HFOV_DEG = 60.0
 webcams and robot RGB cameras (RealSense D435 colour 69°, Logitech C920 70°, Kinect v2 84°,
 narrower industrial lenses). See docs/CAMERA.md for what the prior costs."""
 
+HFOV_RANGE_DEG = (10.0, 170.0)
+"""The fields of view (degrees) a user may give the prior: the CLI's `--hfov` and the nodes'
+`fallback_hfov_deg`. Outside it a "prior" is a unit mistake (0.0001 placed people kilometres
+away)."""
+
+IMAGE_SIDE_RANGE_PX = (16, 100_000)
+"""Plausible image sides (pixels) where an image size is stated rather than measured (the `lift`
+input's image_size, a Keypoints2DArray's width and height): smaller holds no person, larger is
+no camera's image (a 1x1 or 1e15 px "image" made the prior's focal length absurd)."""
+
+
+def stated_image_size_problem(width: float, height: float) -> Optional[str]:
+    """Why a stated image size (width, height) pixels cannot be a camera image's, or None: each
+    side must be finite and within IMAGE_SIDE_RANGE_PX."""
+    lo, hi = IMAGE_SIDE_RANGE_PX
+    if all(np.isfinite([width, height])) and lo <= width <= hi and lo <= height <= hi:
+        return None
+    return f"image size {width:g}x{height:g} px is implausible: each side must be {lo}-{hi:g} px"
+
 
 @dataclass(frozen=True)
 class Intrinsics:
@@ -62,37 +81,66 @@ MAX_CORNER_SHIFT = 0.25
 """Largest plausible move of an image corner by undistortion, as a fraction of the diagonal."""
 
 
-def intrinsics_problem(K: np.ndarray, width: int, height: int) -> Optional[str]:
-    """Why K (3, 3) cannot be the camera of a width x height image, or None when it can. Checks
-    that K is finite, not all zero, has the form [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (no skew),
-    focal lengths within FOCAL_RANGE_PER_WIDTH image widths, and the principal point at most
-    half the image size outside the image."""
-    K = np.asarray(K, dtype=np.float64)
+def _form_problem(K: np.ndarray) -> Optional[str]:
+    """Why K cannot be a pinhole camera matrix of any image, or None: the shape, all zero,
+    non-finite, non-positive focal lengths, skew or a last row other than (0, 0, 1)."""
     if K.shape != (3, 3):
         return f"K has shape {K.shape}, not (3, 3)"
     if not K.any():
         return "K is all zero (uncalibrated camera)"
     if not np.isfinite(K).all():
         return "K contains NaN or infinity"
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    fx, fy = K[0, 0], K[1, 1]
     if fx <= 0 or fy <= 0:
         return f"K has non-positive focal lengths fx={fx:g}, fy={fy:g}"
     if K[0, 1] != 0 or K[1, 0] != 0 or tuple(K[2]) != (0.0, 0.0, 1.0):
         return "K has skew or a last row other than (0, 0, 1)"
+    return None
+
+
+def intrinsics_problem(K: np.ndarray, width: int, height: int) -> Optional[str]:
+    """Why K (3, 3) cannot be the camera of a width x height image, or None when it can. Checks
+    that K is finite, not all zero, has the form [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (no skew),
+    focal lengths within FOCAL_RANGE_PER_WIDTH image widths, and the principal point at most
+    half the image size outside the image.
+
+    Without an image size (width or height 0) K is judged against the image its principal point
+    implies, 2 cx x 2 cy pixels: cx and cy must be positive, that image's sides within
+    IMAGE_SIDE_RANGE_PX and the focal lengths within FOCAL_RANGE_PER_WIDTH of its width (a K
+    with cx = 1e9 or fx = 1e-6 is no camera's, size or not)."""
+    K = np.asarray(K, dtype=np.float64)
+    bad = _form_problem(K)
+    if bad is not None:
+        return bad
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    implied = not (width > 0 and height > 0)
+    if implied:
+        if not (cx > 0 and cy > 0):
+            return (
+                f"K's principal point ({cx:g}, {cy:g}) is not inside an image, and no image "
+                "size is given to judge it by"
+            )
+        width, height = 2.0 * cx, 2.0 * cy
+        if stated_image_size_problem(width, height) is not None:
+            return (
+                f"K's principal point ({cx:g}, {cy:g}) implies an implausible "
+                f"{width:g}x{height:g} px image"
+            )
     lo, hi = FOCAL_RANGE_PER_WIDTH
-    if width > 0 and not (lo * width <= fx <= hi * width and lo * width <= fy <= hi * width):
-        return (
-            f"K's focal lengths fx={fx:g}, fy={fy:g} px are implausible for a {width} px wide "
-            f"image (expected {lo:g}-{hi:g} image widths)"
+    if not (lo * width <= fx <= hi * width and lo * width <= fy <= hi * width):
+        what = (
+            f"the {width:g} px wide image its principal point implies"
+            if implied
+            else f"a {width:g} px wide image"
         )
-    if (
-        width > 0
-        and height > 0
-        and not (-0.5 * width <= cx <= 1.5 * width and -0.5 * height <= cy <= 1.5 * height)
-    ):
+        return (
+            f"K's focal lengths fx={fx:g}, fy={fy:g} px are implausible for {what} "
+            f"(expected {lo:g}-{hi:g} image widths)"
+        )
+    if not (-0.5 * width <= cx <= 1.5 * width and -0.5 * height <= cy <= 1.5 * height):
         return (
             f"K's principal point ({cx:g}, {cy:g}) is more than half the image size outside a "
-            f"{width}x{height} image"
+            f"{width:g}x{height:g} image"
         )
     return None
 
@@ -130,7 +178,8 @@ def distortion_problem(
 
 
 def K_is_valid(K: np.ndarray, width: int = 0, height: int = 0) -> bool:
-    """True when `intrinsics_problem` finds nothing (image size 0: the size checks are skipped)."""
+    """True when `intrinsics_problem` finds nothing (image size 0: judged against the image the
+    principal point implies)."""
     return intrinsics_problem(K, width, height) is None
 
 
@@ -208,7 +257,7 @@ def load_camera_info_yaml(path: str) -> tuple:
         raise ValueError(
             f"camera_info {path} lacks a 3x3 camera_matrix.data or image_width/height"
         ) from exc
-    if not K_is_valid(K):
+    if _form_problem(K) is not None:  # the file's size is checked against K by camera_model
         raise ValueError(
             f"camera_info {path} has an invalid camera matrix "
             "(zero, NaN or non-positive focal length)"

@@ -7,6 +7,7 @@ with a non-zero exit (2 for bad input or arguments). `--debug` shows tracebacks 
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import gc
 import os
@@ -15,7 +16,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from pose_lifting_core.camera import DEFAULT_HFOV_DEG
+from pose_lifting_core import plausibility
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG, HFOV_RANGE_DEG
 
 
 class CliError(Exception):
@@ -55,6 +57,20 @@ def _number_in(kind: type, lo: float, hi: float):
         return v
 
     return parse
+
+
+_HFOV = _number_in(float, *HFOV_RANGE_DEG)  # --hfov: a field of view a lens can have
+_HFOV_HELP = (
+    f"horizontal field-of-view prior (degrees, {HFOV_RANGE_DEG[0]:g}-{HFOV_RANGE_DEG[1]:g}) "
+    "when K is unknown"
+)
+_MAX_DISTANCE = _number_in(float, 0.5, 1000.0)  # --max-distance: the nodes' max_distance_m range
+_DROP_RULE = (
+    "fewer than 2 usable keypoints, a non-finite position, keypoints all within "
+    f"{plausibility.MIN_SPREAD_PX:g} px, placed beyond --max-distance or nearer than "
+    f"{plausibility.MIN_DEPTH_M:g} m, or a mean reprojection error over "
+    f"{plausibility.MAX_RELATIVE_REPROJECTION:g} of its 2D size: pose_lifting_core/plausibility.py"
+)
 
 
 def _datasets_arg(text: str) -> tuple:
@@ -440,14 +456,27 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     else:
         K = inp.K
     res = lifter.estimate(kp, conf, K)
-    written = write_lift_output(
-        args.output, res.joints_3d, K, np.full(n, estimated), res.reprojection_error_px
+    # the pipeline's rule: an implausible person is no result (NaN, with the reason)
+    reasons = plausibility.implausible(
+        res.joints_3d, kp, conf, res.reprojection_error_px, args.max_distance
     )
-    ok = np.isfinite(res.reprojection_error_px)
+    ok = reasons == ""
+    for a in (res.joints_3d, res.joints_rel, res.root, res.reprojection_error_px):
+        a[~ok] = np.nan
+    written = write_lift_output(
+        args.output, res.joints_3d, K, np.full(n, estimated), res.reprojection_error_px, reasons
+    )
     print(
         f"lifted {int(ok.sum())}/{n} people -> {written}"
         + (f" (K estimated: f={K[0, 0, 0]:.0f} px)" if estimated and n else "")
     )
+    if not ok.all():
+        counts = plausibility.count(reasons)
+        print(
+            f"warning: {int((~ok).sum())} of {n} people not lifted (NaN in {written}, reason in "
+            f"dropped_reason): {plausibility.describe(counts, args.max_distance)}",
+            file=sys.stderr,
+        )
     if ok.any():
         print(
             f"  distance {np.median(res.root[ok, 2]):.2f} m median, reprojection error "
@@ -529,6 +558,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         landmark_model=args.landmark_model,
         person_detector=args.person_detector,
         max_people=args.max_people,
+        max_distance_m=args.max_distance,
         hfov_deg=args.hfov,
         track=src.kind != "image" and not args.no_track,
         smoothing_alpha=args.smoothing,
@@ -541,6 +571,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         writer = RenderWriter(args.render, fps=src.fps or 10.0)
         view = View3D()
     frames, ids, busy, intr = [], set(), 0.0, None
+    dropped: collections.Counter = collections.Counter()  # implausible people, by reason
     kp_out: List[tuple] = []  # (keypoints (17, 2), confidence (17,), K, estimated) per person
     bar = tqdm(
         src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet
@@ -561,6 +592,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
                     for p in res.persons
                 ]
             ids.update(p.id for p in res.persons)
+            dropped.update(res.dropped)
             bar.set_postfix(people=len(res.persons))
             if writer is not None:
                 from pose_lifting_core.render import render_frame
@@ -574,6 +606,12 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             view.close()
     for f, reason in src.skipped:
         print(f"warning: skipped {f}: {reason}", file=sys.stderr)
+    counts = {r: dropped[r] for r in plausibility.REASONS if dropped[r]}
+    why = plausibility.describe(counts, args.max_distance)
+    if counts:
+        print(
+            f"warning: {sum(counts.values())} implausible people left out: {why}", file=sys.stderr
+        )
     if not frames:
         raise CliError(f"no frame of {args.input} could be processed ({len(src.skipped)} skipped)")
     doc = {
@@ -594,6 +632,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         f"{np.mean(n_people):.1f} people per frame, {len(frames) / max(busy, 1e-9):.1f} frames/s "
         f"(detection + lifting, {cfg.detector_threads} threads)"
         + (f"; {len(src.skipped)} unreadable file(s) skipped" if src.skipped else "")
+        + (f"; {sum(counts.values())} implausible people left out ({why})" if counts else "")
         + (
             f"; K estimated (f={intr.fx:.0f} px, {args.hfov:g} deg prior)"
             if intr.estimated
@@ -713,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pose_lifting_core.adapt import FOCAL_MODES, AdaptConfig
     from pose_lifting_core.data.mocap import DATASETS, SHARED_DATA
     from pose_lifting_core.data.synth import AugmentConfig
+    from pose_lifting_core.pipeline import PipelineConfig
     from pose_lifting_core.train import DEFAULT_DATASETS, TrainConfig
 
     p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
@@ -822,7 +862,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=_number_in(int, 1, 10**7), default=20_000)
     s.add_argument("--scenes", type=_number_in(int, 1, 100_000), default=30)
     s.add_argument("--noise-px", type=_number_in(float, 0.0, 1000.0), default=5.0)
-    s.add_argument("--hfov", type=_positive_float, default=DEFAULT_HFOV_DEG)
+    s.add_argument("--hfov", type=_HFOV, default=DEFAULT_HFOV_DEG, help=_HFOV_HELP)
     s.add_argument("--skip-unknown-k", action="store_true")
     s.add_argument(
         "--adapt",
@@ -842,7 +882,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", default=None, help="write the rows as JSON")
     s.set_defaults(func=_cmd_evaluate)
 
-    s = sub.add_parser("lift", help="lift 2D keypoints from an .npz to metric 3D")
+    s = sub.add_parser(
+        "lift",
+        help="lift 2D keypoints from an .npz to metric 3D",
+        description="Lift 2D keypoints from an .npz to metric 3D. A person whose result is "
+        f"implausible ({_DROP_RULE}) is not a result: its row of OUT.npz holds NaN and "
+        "`dropped_reason` (N,) names why ('' for a result); a warning counts them by reason.",
+    )
     s.add_argument(
         "--keypoints", required=True, help='IN.npz (keys: README, "Lifting your own keypoints")'
     )
@@ -852,9 +898,9 @@ def build_parser() -> argparse.ArgumentParser:
     _precision_arg(s)
     s.add_argument(
         "--hfov",
-        type=_positive_float,
+        type=_HFOV,
         default=DEFAULT_HFOV_DEG,
-        help="horizontal field-of-view prior (degrees) when K is unknown",
+        help=_HFOV_HELP,
     )
     s.add_argument(
         "--focal",
@@ -863,9 +909,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="unknown K: the field-of-view prior (default), a focal length pooled over all people "
         "in the file (one static camera), or both fused by their uncertainties (docs/CAMERA.md)",
     )
+    s.add_argument(
+        "--max-distance",
+        type=_MAX_DISTANCE,
+        default=PipelineConfig.max_distance_m,
+        metavar="M",
+        help="people placed farther than this (metres) from the camera are not results "
+        "(as the nodes' max_distance_m)",
+    )
     s.set_defaults(func=_cmd_lift)
     s = sub.add_parser(
-        "estimate", help="metric 3D skeletons of every person in an image, video or folder"
+        "estimate",
+        help="metric 3D skeletons of every person in an image, video or folder",
+        description="Metric 3D skeletons of every person in an image, video or folder. A person "
+        f"whose result is implausible ({_DROP_RULE}) is left out; the summary counts them by "
+        "reason, and a warning names the reasons.",
     )
     s.add_argument("input", help="an image, a video, or a folder of images")
     cam = s.add_mutually_exclusive_group()
@@ -896,11 +954,18 @@ def build_parser() -> argparse.ArgumentParser:
     _precision_arg(s)
     s.add_argument(
         "--hfov",
-        type=_positive_float,
+        type=_HFOV,
         default=DEFAULT_HFOV_DEG,
-        help="horizontal field-of-view prior (degrees) when no intrinsics are given",
+        help=_HFOV_HELP,
     )
     s.add_argument("--max-people", type=_number_in(int, 1, 1000), default=10)
+    s.add_argument(
+        "--max-distance",
+        type=_MAX_DISTANCE,
+        default=PipelineConfig.max_distance_m,
+        metavar="M",
+        help="people placed farther than this (metres) are left out (the nodes' max_distance_m)",
+    )
     s.add_argument("--landmark-model", choices=("lite", "full", "heavy"), default="full")
     s.add_argument("--person-detector", choices=("blazepose", "hog", "both"), default="both")
     s.add_argument(
@@ -933,9 +998,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--hfov",
-        type=_positive_float,
+        type=_HFOV,
         default=DEFAULT_HFOV_DEG,
-        help="horizontal field-of-view prior (degrees) for inputs without K",
+        help=_HFOV_HELP + " (inputs without K)",
     )
     s.add_argument("--prior", default=None, help="2D pose prior (default: the shipped one)")
     s.add_argument("--seed", type=_number_in(int, 0, 2**32 - 1), default=0)

@@ -5,11 +5,14 @@ messages that name what is wrong. Nothing here touches the network.
 
 IN.npz:  keypoints (N, J, 2) px; layout (str, default coco17); scores (N, J) optional;
          K (3, 3) or (N, 3, 3) optional; image_size (width, height) optional, needed when K is
-         absent or all zero (then K comes from the field-of-view prior);
+         absent or all zero (then K comes from the field-of-view prior), each side 16-100000 px
+         (camera.IMAGE_SIDE_RANGE_PX);
          joints_3d_gt (N, 17, 3) metres optional: ground truth, compared against when present.
          `estimate --keypoints-out` writes this format (h36m17 layout) for `lift` and `adapt`.
 OUT.npz: joints_3d (N, 17, 3) metres, absolute, camera optical frame; joint_names (17,);
-         K (N, 3, 3) as used; K_estimated (N,) bool; reprojection_error_px (N,).
+         K (N, 3, 3) as used; K_estimated (N,) bool; reprojection_error_px (N,);
+         dropped_reason (N,) str: why a row is no result (plausibility.py; its joints_3d and
+         reprojection error are NaN), "" for a result.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from pose_lifting_core.camera import stated_image_size_problem
 from pose_lifting_core.files import atomic_path
 from pose_lifting_core.skeleton import JOINT_NAMES, LAYOUTS, layout_num_joints
 
@@ -104,6 +108,9 @@ def read_lift_input(path: str) -> LiftInput:
                 raise InputError(
                     f"'image_size' must be two positive numbers (width, height), got {s.tolist()}"
                 )
+            problem = stated_image_size_problem(s[0], s[1])
+            if problem is not None:
+                raise InputError(f"'image_size': {problem}")
             image_size = (float(s[0]), float(s[1]))
         K = None
         if "K" in z.files:
@@ -145,10 +152,14 @@ def write_lift_output(
     K: np.ndarray,
     K_estimated: np.ndarray,
     reprojection_error_px: np.ndarray,
+    dropped_reason: Optional[np.ndarray] = None,
 ) -> str:
     """Write OUT.npz atomically (creating the parent folder); returns the path written,
-    `npz_path(path)`."""
+    `npz_path(path)`. dropped_reason (N,) str: why a row is no result (plausibility.REASONS; its
+    joints are NaN), "" for a result; None: every row is one."""
     path = npz_path(path)
+    n = len(joints_3d)
+    reasons = np.full(n, "") if dropped_reason is None else np.asarray(dropped_reason, dtype=str)
     with atomic_path(path) as tmp:
         np.savez(
             tmp,
@@ -157,6 +168,7 @@ def write_lift_output(
             K=K.astype(np.float64),
             K_estimated=K_estimated.astype(bool),
             reprojection_error_px=reprojection_error_px.astype(np.float64),
+            dropped_reason=reasons,
         )
     return path
 

@@ -1,7 +1,8 @@
 """PoseEstimator: image (or someone else's 2D keypoints) -> tracked metric 3D skeletons.
 
 Owns: the one pipeline that the CLI and the ROS nodes share: detect -> convert to the 17-joint
-layout -> lift all people in one batch -> solve roots -> track ids -> (optional) smooth. It also
+layout -> lift all people in one batch -> solve roots -> drop implausible people (counted by
+reason: plausibility.py) -> track ids -> (optional) smooth. It also
 owns the handling of intrinsics: a valid K is used as given; a missing, all-zero or invalid K is
 replaced by the field-of-view prior (principal point at the image centre) and flagged estimated.
 Built once from a frozen `PipelineConfig` and reused frame after frame.
@@ -15,12 +16,15 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from pose_lifting_core import plausibility
 from pose_lifting_core.camera import (
     DEFAULT_HFOV_DEG,
+    HFOV_RANGE_DEG,
     Intrinsics,
     distortion_problem,
-    intrinsics_problem,
     intrinsics_from_fov,
+    intrinsics_problem,
+    stated_image_size_problem,
     undistort_pixels,
 )
 from pose_lifting_core.lifter import Lifter, check_precision
@@ -47,6 +51,7 @@ class PipelineConfig:
     tracker_max_age: int = 20
     smoothing_alpha: float = 1.0  # 1 = off; lag (1 - a) / a frames
     max_distance_m: float = 50.0  # people placed farther from the camera are dropped (counted)
+    # every other implausible person is dropped too, counted by reason: plausibility.py
 
     def validate(self) -> "PipelineConfig":
         """Raise ValueError naming the first bad setting."""
@@ -56,8 +61,9 @@ class PipelineConfig:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
-        if not 0.0 < self.hfov_deg < 180.0:
-            raise ValueError(f"hfov_deg must be in (0, 180), got {self.hfov_deg}")
+        lo, hi = HFOV_RANGE_DEG
+        if not lo <= self.hfov_deg <= hi:
+            raise ValueError(f"hfov_deg must be in [{lo:g}, {hi:g}], got {self.hfov_deg}")
         if not self.max_distance_m > 0:
             raise ValueError(f"max_distance_m must be > 0, got {self.max_distance_m}")
         if not 0.0 < self.smoothing_alpha <= 1.0:
@@ -84,7 +90,9 @@ class Person3D:
 
 @dataclass
 class FrameResult:
-    """Everything estimated for one frame; timing holds seconds per stage."""
+    """Everything estimated for one frame; timing holds seconds per stage; dropped counts the
+    lifted people left out as implausible, by reason (plausibility.REASONS; only reasons that
+    occurred)."""
 
     index: int
     time_s: float
@@ -92,7 +100,12 @@ class FrameResult:
     image_size: Tuple[int, int]
     persons: List[Person3D]
     timing: Dict[str, float] = field(default_factory=dict)
-    too_far: int = 0  # people dropped for being placed beyond max_distance_m
+    dropped: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def too_far(self) -> int:
+        """People dropped for being placed beyond max_distance_m."""
+        return self.dropped.get("too_far", 0)
 
 
 def resolve_intrinsics(
@@ -239,7 +252,13 @@ class PoseEstimator:
         detector that does not fill it) the person's mean keypoint confidence stands in. People
         under `min_person_score` are dropped and at most `max_people` of the highest are lifted.
         ids (N,): the detector's own track ids; used when all are > 0 and distinct, else ids come
-        from the tracker (so no two people of a frame share an id)."""
+        from the tracker (so no two people of a frame share an id). image_size (width, height)
+        px, (0, 0) where not stated (K must then be usable); an implausible stated size
+        (camera.stated_image_size_problem: 1x1, 1e15) raises ValueError naming it."""
+        if any(image_size):
+            problem = stated_image_size_problem(*image_size)
+            if problem is not None:
+                raise ValueError(problem)
         kp = np.asarray(keypoints, dtype=np.float64).reshape((-1,) + np.shape(keypoints)[-2:])
         sc = None if scores is None else np.asarray(scores, dtype=np.float64)
         k17, c17 = to_skeleton17(kp, sc, layout)
@@ -320,7 +339,7 @@ class PoseEstimator:
         w, h = image_size
         intr, K = self._resolve_intrinsics(K, w, h)
         persons: List[Person3D] = []
-        too_far = 0
+        dropped: Dict[str, int] = {}
         t2 = t0
         if kp is not None and len(kp):
             k17, c17 = converted if converted is not None else to_skeleton17(kp, sc, layout)
@@ -333,10 +352,11 @@ class PoseEstimator:
             c17 = np.where(c17 >= self.config.min_keypoint_score, c17, 0.0)
             out = self.lifter.estimate(k17, c17, K)
             t2 = time.perf_counter()
-            ok = np.isfinite(out.reprojection_error_px)
-            far = ok & ~(np.linalg.norm(out.root, axis=-1) <= self.config.max_distance_m)
-            ok &= ~far
-            too_far = int(far.sum())
+            reasons = plausibility.implausible(
+                out.joints_3d, k17, c17, out.reprojection_error_px, self.config.max_distance_m
+            )
+            ok = reasons == ""
+            dropped = plausibility.count(reasons)
             if own_ids is not None:
                 ids = own_ids[ok]
             elif self.config.track:
@@ -369,7 +389,7 @@ class PoseEstimator:
             (int(w), int(h)),
             persons,
             {"lift_solve_s": t2 - t0, "track_s": t3 - t2, "lift_solve_track_s": t3 - t0},
-            too_far,
+            dropped,
         )
         self._index += 1
         return res

@@ -18,6 +18,7 @@ from typing import Optional
 
 from rclpy.node import Node
 
+from pose_lifting_core.plausibility import REASONS
 from pose_lifting_ros.conversions import calibration_from_camera_info
 from pose_lifting_ros.outputs import Outputs
 from pose_lifting_ros.params import (
@@ -27,6 +28,10 @@ from pose_lifting_ros.params import (
     on_set_validator,
     pipeline_config,
 )
+
+
+DIAGNOSTIC_REASON = {"too_far": "beyond_max_distance"}
+"""Diagnostics keys people_dropped_<reason> that differ from plausibility's reason name."""
 
 
 class LatestSlot:
@@ -71,7 +76,8 @@ class LifterNodeBase(Node):
         self.slot = LatestSlot()
         self.failed = 0
         self.published = 0
-        self.too_far = 0  # people dropped for being placed beyond max_distance_m
+        # implausible people left out of the outputs, by reason (pose_lifting_core.plausibility)
+        self.people_dropped = collections.Counter()
         self._camera = None  # the last frame's (intrinsics estimated, CameraInfo problems)
         self._latency = collections.deque(maxlen=200)
         self._out_times = collections.deque(maxlen=200)
@@ -204,12 +210,14 @@ class LifterNodeBase(Node):
                 self.warn_throttled(f"skipped a message: {exc}", f"skipped: {type(exc).__name__}")
 
     def _publish(self, frame, header) -> None:
-        if frame.too_far:
-            self.too_far += frame.too_far
+        if frame.dropped:
+            from pose_lifting_core.plausibility import describe
+
+            self.people_dropped.update(frame.dropped)
+            why = describe(frame.dropped, self.estimator.config.max_distance_m)
             self.warn_throttled(
-                f"dropped {frame.too_far} person(s) placed beyond max_distance_m "
-                f"({self.estimator.config.max_distance_m:g} m)",
-                "too far",
+                f"left out {sum(frame.dropped.values())} implausible person(s): {why}",
+                "implausible people",
             )
         self.out.publish(self.out.build(frame, header, self.outputs))
         self.published += 1
@@ -234,7 +242,11 @@ class LifterNodeBase(Node):
             "dropped": self.slot.dropped,
             "failed": self.failed,
             "published": self.published,
-            "dropped_beyond_max_distance": self.too_far,
+            "people_dropped": sum(self.people_dropped.values()),
+            **{
+                f"people_dropped_{DIAGNOSTIC_REASON.get(r, r)}": self.people_dropped[r]
+                for r in REASONS
+            },
         }
 
     def health(self, now: Optional[float] = None) -> tuple:
@@ -286,6 +298,14 @@ class LifterNodeBase(Node):
             f"{reason}; {s['output_rate_hz']:.1f} Hz out, {s['dropped']} dropped, "
             f"{s['failed']} failed"
         )
+        if self.people_dropped:  # how many people were left out as implausible, and why
+            from pose_lifting_core.plausibility import describe
+
+            counts = {r: self.people_dropped[r] for r in REASONS if self.people_dropped[r]}
+            st.message += (
+                f"; implausible people left out: "
+                f"{describe(counts, self.estimator.config.max_distance_m)}"
+            )
         estimated, problems = self._camera if self._camera else (False, ())
         s = {**s, "intrinsics_estimated": int(estimated), "camera_problems": len(problems)}
         st.values = [

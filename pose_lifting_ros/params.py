@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pose_lifting_core.camera import DEFAULT_HFOV_DEG
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG, HFOV_RANGE_DEG
 from pose_lifting_core.lifter import AUTO_PRECISION, PRECISIONS
 from pose_lifting_core.pipeline import PipelineConfig
 
@@ -68,7 +68,7 @@ PIPELINE_PARAMS: List[Param] = [
         DEFAULT_HFOV_DEG,
         "Horizontal field of view (degrees) assumed when CameraInfo is missing "
         "or its K is unusable",
-        range=(10.0, 170.0),
+        range=HFOV_RANGE_DEG,
     ),
     Param("track", True, "Keep track ids (and detector regions) from frame to frame"),
     Param("tracker_max_age", 20, "Frames a track survives without being seen", range=(0, 1000)),
@@ -81,7 +81,8 @@ PIPELINE_PARAMS: List[Param] = [
     Param(
         "max_distance_m",
         50.0,
-        "People placed farther than this from the camera are dropped (counted in /diagnostics)",
+        "People placed farther than this from the camera are left out (counted in /diagnostics, "
+        "as every implausible person is)",
         range=(0.5, 1000.0),
     ),
     Param(
@@ -185,7 +186,7 @@ VIDEO_SOURCE_PARAMS: List[Param] = [
         "hfov_deg",
         DEFAULT_HFOV_DEG,
         "Horizontal field of view used when there is no camera_info_file",
-        range=(10.0, 170.0),
+        range=HFOV_RANGE_DEG,
     ),
     Param("publish_zero_k", False, "Publish an all-zero K, as uncalibrated drivers do"),
     Param(

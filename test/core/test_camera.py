@@ -107,3 +107,32 @@ def test_unusable_distortion_is_named(model, D, match):
     problem = distortion_problem(model, np.array(D), _K(), 640, 480)
     assert problem is not None and re.search(match, problem), problem
     assert distortion_problem("plumb_bob", np.array([-0.1, 0.01, 0, 0, 0]), _K(), 640, 480) is None
+
+
+@pytest.mark.parametrize(
+    "K, match",
+    [
+        ([[500, 0, 1e9], [0, 500, 240], [0, 0, 1]], r"implies an implausible 2e\+09x480 px image"),
+        (
+            [[1e-6, 0, 320], [0, 1e-6, 240], [0, 0, 1]],
+            "implausible for the 640 px wide image its principal point implies",
+        ),
+        ([[500, 0, 0], [0, 500, 240], [0, 0, 1]], "not inside an image, and no image size"),
+    ],
+)
+def test_without_an_image_size_K_is_judged_by_the_image_it_implies(K, match):
+    """Issue 22, item 3: with no image size the size checks were skipped, so cx = 1e9 (48,108 km
+    away) and fx = 1e-6 (0.10 m) were used as given."""
+    from pose_lifting_core.camera import intrinsics_problem
+
+    problem = intrinsics_problem(np.asarray(K, dtype=float), 0, 0)
+    assert problem is not None and re.search(match, problem), problem
+    assert intrinsics_problem(_K(), 0, 0) is None
+
+
+def test_stated_image_sizes_are_range_checked():
+    from pose_lifting_core.camera import stated_image_size_problem
+
+    assert stated_image_size_problem(640, 480) is None
+    for w, h in ((1, 1), (1e15, 1e15), (640, np.nan), (640, 8)):
+        assert "implausible: each side must be 16-100000 px" in stated_image_size_problem(w, h)

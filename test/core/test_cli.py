@@ -307,6 +307,13 @@ def test_fetch_models_lists_and_reports_failures_in_one_line(tmp_path, capsys, m
             "argument --max-people: must be in [1, 1000]",
         ),
         (["estimate", "x.png", "--smoothing", "0"], "argument --smoothing: must be in [0.01, 1]"),
+        (
+            ["lift", "--keypoints", "a", "--output", "b", "--hfov", "0.0001"],
+            "argument --hfov: must be in [10, 170], got '0.0001'",
+        ),
+        (["estimate", "x.png", "--hfov", "179"], "argument --hfov: must be in [10, 170]"),
+        (["adapt", "a.npz", "--output", "b.pt", "--hfov", "5"], "argument --hfov: must be in"),
+        (["lift", "--keypoints", "a", "--output", "b", "--max-distance", "0"], "must be in"),
     ],
 )
 def test_numeric_arguments_are_range_checked_in_one_line(args, match, capsys):
@@ -347,6 +354,67 @@ def test_lift_does_not_use_an_implausible_K(tmp_path, capsys):
     )
     code, _, err = _run(["lift", "--keypoints", path, "--output", str(tmp_path / "p.npz")], capsys)
     assert code == 2 and "skew" in err and "image_size to use the prior" in err
+
+
+# --- implausible inputs (issue 22, item 3) ---------------------------------------------------
+def _K_with(**entries):
+    k = K.copy()
+    for name, v in entries.items():
+        k[{"fx": (0, 0), "fy": (1, 1), "cx": (0, 2)}[name]] = v
+    return k
+
+
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        (
+            {"K": _K_with(cx=1e9)},  # was lifted to a median 48,108 km with exit 0
+            "K's principal point (1e+09, 360) implies an implausible 2e+09x720 px image; give a "
+            "plausible K, or image_size to use the prior",
+        ),
+        (
+            {"K": _K_with(fx=1e-6, fy=1e-6)},  # was lifted to 0.10 m with exit 0
+            "fx=1e-06, fy=1e-06 px are implausible for the 1280 px wide image its principal",
+        ),
+        (
+            {"K": _K_with(cx=1e9), "image_size": np.array([1, 1])},
+            "'image_size': image size 1x1 px is implausible: each side must be 16-100000 px",
+        ),
+        ({"image_size": np.array([1e15, 1e15])}, "image size 1e+15x1e+15 px is implausible"),
+    ],
+)
+def test_an_implausible_K_or_image_size_is_one_line_and_exit_2(tmp_path, capsys, arrays, match):
+    """RELIABILITY.md promised exit 2 for an implausible K without image_size; it was lifted."""
+    _, kp = _standing_h36m()
+    _bad(tmp_path, capsys, match, keypoints=kp, layout="h36m17", **arrays)
+
+
+def test_implausible_people_are_written_as_nan_with_the_reason(tmp_path, capsys):
+    """All 17 joints at one pixel were lifted at 0.10 m (445 px reprojection error) and keypoints
+    scaled by 1e27 to 1.6e26 m, as plain results. They are no results now: NaN rows, the reason
+    in dropped_reason, and one warning counting them by reason."""
+    X, kp = _standing_h36m(4)
+    kp[1] = kp[1, 4]  # every joint at one pixel
+    kp[2] *= 1e27
+    src = _write(tmp_path, keypoints=kp, layout="h36m17", K=K)
+    dst = str(tmp_path / "o.npz")
+    code, out, err = _run(["lift", "--keypoints", src, "--output", dst], capsys)
+    assert code == 0 and "lifted 2/4 people" in out, (out, err)
+    assert err.strip() == (
+        f"warning: 2 of 4 people not lifted (NaN in {dst}, reason in dropped_reason): 1 with "
+        "keypoints all within 2 px of each other, 1 placed farther than 50 m (the maximum "
+        "distance)"
+    )
+    with np.load(dst) as z:
+        assert z["dropped_reason"].tolist() == ["", "degenerate_2d", "too_far", ""]
+        assert (
+            np.isnan(z["joints_3d"][1:3]).all() and np.isnan(z["reprojection_error_px"][1:3]).all()
+        )
+        np.testing.assert_allclose(z["joints_3d"][[0, 3], 0, 2], X[[0, 3], 0, 2], rtol=0.15)
+    code, out, err = _run(
+        ["lift", "--keypoints", src, "--output", dst, "--max-distance", "4.5"], capsys
+    )
+    assert code == 0 and "lifted 1/4 people" in out and "2 placed farther than 4.5 m" in err
 
 
 # --- outputs never destroy inputs (issue 22, item 4) --------------------------------------------

@@ -200,3 +200,42 @@ def test_nothing_processable_and_unwritable_outputs_fail_before_work(tmp_path, c
     blocker.write_text("x")
     code, _, err = _run(["estimate", SAMPLE, "--output", str(blocker / "o.json")], capsys)
     assert code == 2 and "cannot create the folder" in err
+
+
+def test_estimate_leaves_implausible_people_out_and_says_why(tmp_path, capsys, monkeypatch):
+    """Issue 22, item 3: a detection whose keypoints all sit at one pixel was lifted at 0.10 m
+    as a plain result. `estimate` (the pipeline the nodes share) leaves it out, and the summary
+    and one warning count such people by reason."""
+    import numpy as np
+
+    from conftest import STANDING
+    from pose_lifting_core.camera import intrinsics_from_fov, project
+    from pose_lifting_core.detection import Person2D
+    from pose_lifting_core.detection import blazepose
+
+    kp = project(STANDING + np.array([0.0, 0.1, 4.0]), intrinsics_from_fov(640, 480).K)
+    people = [
+        Person2D(kp, np.ones(17), [0, 0, 640, 480], 0.9, "h36m17"),
+        Person2D(np.tile(kp[:1], (17, 1)), np.ones(17), [0, 0, 1, 1], 0.9, "h36m17"),
+    ]
+
+    class TwoPeople:
+        layout = "h36m17"
+
+        def __init__(self, **kwargs):
+            pass
+
+        def detect(self, image):
+            return people
+
+    monkeypatch.setattr(blazepose, "BlazePoseDetector", TwoPeople)
+    out_json = str(tmp_path / "o.json")
+    code, out, err = _run(["estimate", SAMPLE, "--output", out_json, "--quiet"], capsys)
+    assert code == 0, err
+    why = "1 implausible people left out (1 with keypoints all within 2 px of each other)"
+    assert why in out, out
+    assert err.strip() == (
+        "warning: 1 implausible people left out: 1 with keypoints all within 2 px of each other"
+    )
+    persons = json.load(open(out_json))["frames"][0]["persons"]
+    assert len(persons) == 1 and 3.4 < persons[0]["joints"]["pelvis"][2] < 4.6

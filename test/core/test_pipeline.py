@@ -252,3 +252,55 @@ def test_implausible_K_and_distortion_fall_back_and_far_people_are_dropped(estim
     )
     res = near.process_keypoints(kp, None, "h36m17", (1280, 720), K)
     assert res.persons == [] and res.too_far == 3
+
+
+# --- implausible people are no results (issue 22, item 3) ----------------------------------------
+def test_implausible_people_are_dropped_by_reason_and_counted(estimator):
+    """All 17 joints at one pixel were "lifted" at 0.10 m (445 px reprojection error), and
+    keypoints scaled by 1e27 at 1.6e26 m, both as plain results. The pipeline (both nodes and
+    `estimate`) now leaves such people out and counts them by reason (plausibility.py)."""
+    X, kp = _crowd(3)
+    kp = kp.copy()
+    kp[1] = kp[1, :1]  # every joint at one pixel
+    kp[2] *= 1e27  # absurdly far
+    est = PoseEstimator(estimator.config, lifter=estimator.lifter)
+    res = est.process_keypoints(kp, None, "h36m17", (1280, 720), K)
+    assert len(res.persons) == 1 and res.persons[0].joints_3d[0, 2] == pytest.approx(
+        X[0, 0, 2], rel=0.15
+    )
+    assert res.dropped == {"degenerate_2d": 1, "too_far": 1}
+    assert res.too_far == 1
+    # a stated image size no camera has is refused, naming it
+    for size in ((1, 1), (1e15, 1e15)):
+        with pytest.raises(ValueError, match="implausible: each side must be 16-100000 px"):
+            est.process_keypoints(kp[:1], None, "h36m17", size, None)
+
+
+def test_the_plausibility_rule_names_every_reason():
+    from pose_lifting_core import plausibility
+
+    X = np.stack([BASE + np.array([0.0, 0.1, 4.0])] * 6)
+    kp = project(X, K)
+    conf = np.ones((6, 17))
+    err = np.full(6, 2.0)
+    conf[0, 2:] = 0.0  # two usable keypoints are enough to solve ...
+    conf[1, 1:] = 0.0  # ... one is not
+    X[2, 5, 0] = np.nan
+    X[3] = X[3] - X[3, :1] + [0.0, 0.0, 0.1]  # the root solve's floor
+    err[4] = 0.3 * plausibility.spread_px(kp[4:5], conf[4:5])[0]
+    X[5] += [0.0, 0.0, 80.0]
+    reasons = plausibility.implausible(X, kp, conf, err, 50.0)
+    assert reasons.tolist() == [
+        "",
+        "too_few_joints",
+        "non_finite",
+        "too_near",
+        "reprojection",
+        "too_far",
+    ]
+    counts = plausibility.count(reasons)
+    assert plausibility.describe(counts, 50.0) == (
+        "1 with fewer than 2 usable keypoints, 1 with a joint position that is NaN or infinite, "
+        "1 placed farther than 50 m (the maximum distance), 1 placed nearer than 0.2 m (no depth "
+        "fits the keypoints), 1 with a reprojection error over 0.25 of their 2D size"
+    )

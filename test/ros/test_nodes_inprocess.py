@@ -670,3 +670,31 @@ def test_rectified_images_use_P_and_no_distortion(graph, monkeypatch):
     # the rectified keypoints read as raw ones are off the ray: the two rules differ here
     frame, _ = kl.process(_keypoints_msg(rectified_px))
     assert ray_error(frame) > 2.0
+
+
+def test_implausible_people_are_left_out_counted_and_named(graph, monkeypatch):
+    """Issue 22, item 3: keypoint_lifter published degenerate keypoints (every joint at one
+    pixel) as a skeleton at z = 0.10 m. The pipeline's rule (plausibility.py) leaves such a
+    person out; the node warns naming the reason, and /diagnostics counts the people left out
+    by reason."""
+    warned = _warnings(monkeypatch)
+    node, probe, ex, got = _keypoint_lifter(graph)
+    pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+    uv = project(STANDING + np.array([0.2, 0.1, 4.0]), K)
+    msg = _keypoints_msg(uv)
+    msg.people.append(_keypoints_msg(np.tile(uv[:1], (17, 1))).people[0])
+    msg.people[1].id = 1
+    resend = every(0.2, lambda: pub.publish(msg))
+    assert spin_until(probe, ex, lambda: bool(got) or resend(), timeout=20)
+    assert [len(m.skeletons) for m in got] == [1] * len(got)
+    assert got[0].skeletons[0].positions[0].z > 3.0
+    assert spin_until(probe, ex, lambda: node.stats()["published"] >= 1, timeout=10)
+    why = "1 with keypoints all within 2 px of each other"
+    assert any(w.startswith("left out 1 implausible person(s): " + why) for w in warned), warned
+    st = node.diagnostic_status()
+    values = {v.key: v.value for v in st.values}
+    n = values["people_dropped"]  # one per frame published
+    assert int(n) >= 1 and values["people_dropped_degenerate_2d"] == n
+    assert values["people_dropped_beyond_max_distance"] == "0"
+    assert f"implausible people left out: {n} with keypoints all within 2 px" in st.message
