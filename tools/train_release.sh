@@ -5,6 +5,7 @@
 #
 #   runs/release/all                accad + hdm05 + cmu: the shipped weights (commercial use
 #                                   allowed); also the model that never saw Bandai
+#   runs/release/all_bandai         accad + hdm05 + cmu + bandai: the non-commercial option
 #   runs/release/lolo/<lab>         the other labs without Bandai, <lab> held out
 #   runs/release/lolo_bandai/<lab>  the same with Bandai added (does Bandai help? issue 21)
 #   runs/release/lolo_w512/<lab>    width 512 for about the wall time of lolo/<lab> (W512_EPOCHS)
@@ -17,7 +18,8 @@
 # the sum of its lines. Needs the caches of `pose-lifting prepare-data` (cache/).
 #
 # Usage: bash tools/train_release.sh [train|evaluate|both] [MODEL...]
-#   MODEL: all, lolo, lolo_bandai, lolo_w512, lolo_typicalcam (default: all lolo lolo_bandai);
+#   MODEL: all, all_bandai, lolo, lolo_bandai, lolo_w512, lolo_typicalcam (default: all lolo
+#   lolo_bandai);
 #   LAB_LIST (accad hdm05 cmu) limits the leave-one-lab-out folds trained
 #   EPOCHS (26) and SAMPLES (300000) set the recipe of `all`; LOLO_EPOCHS (10) that of the
 #   leave-one-lab-out models; W512_EPOCHS (25: width 512 ran 2.5-2.8x the samples/s of 1024
@@ -71,6 +73,7 @@ if [ "$STAGE" != evaluate ]; then
   for m in "${MODELS[@]}"; do
     case "$m" in
       all) train all "$DEFAULT" "$EPOCHS" || exit 1 ;;
+      all_bandai) train all_bandai "$DEFAULT,bandai" "$EPOCHS" || exit 1 ;;
       lolo) for lab in $FOLDS; do train "lolo/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" || exit 1; done ;;
       lolo_typicalcam) for lab in $FOLDS; do
           train "lolo_typicalcam/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" --camera-range typical \
@@ -79,7 +82,7 @@ if [ "$STAGE" != evaluate ]; then
           train "lolo_bandai/$lab" "$(others "$lab" bandai)" "$LOLO_EPOCHS" || exit 1; done ;;
       lolo_w512) for lab in $FOLDS; do  # about the wall time of lolo/<lab> (walltime.tsv)
           train "lolo_w512/$lab" "$(others "$lab" "")" "$W512_EPOCHS" --width 512 || exit 1; done ;;
-      *) echo "unknown model set $m (all, lolo, lolo_bandai, lolo_w512, lolo_typicalcam)" >&2
+      *) echo "unknown model set $m (all, all_bandai, lolo, lolo_bandai, lolo_w512, lolo_typicalcam)" >&2
          exit 2 ;;
     esac
   done
@@ -94,7 +97,9 @@ done
 for set in lolo lolo_bandai lolo_w512 lolo_typicalcam; do
   [ -d "$R/$set" ] && ev --leave-one-lab-out "$R/$set" --json "$R/$set.json" > "$R/$set.md" 2>&1
 done
-[ -f "$R/all/lifter.pt" ] && for d in "${LABS[@]}"; do
-  ev --checkpoint "$R/all/lifter.pt" --dataset "$d" --skip-unknown-k --json "$R/all_$d.json" > "$R/all_$d.md" 2>&1
+for m in all all_bandai; do
+  [ -f "$R/$m/lifter.pt" ] && for d in "${LABS[@]}"; do
+    ev --checkpoint "$R/$m/lifter.pt" --dataset "$d" --skip-unknown-k --json "$R/${m}_$d.json" > "$R/${m}_$d.md" 2>&1
+  done
 done
 echo "[train_release] done"
