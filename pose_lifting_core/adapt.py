@@ -100,6 +100,11 @@ def gather_inputs(inputs: Sequence[LiftInput], names: Sequence[str]) -> AdaptDat
         kp, conf = kp[usable], conf[usable]
         n = len(kp)
         if inp.K is None:
+            if inp.image_size is None:  # image_size per row, of several sizes
+                raise InputError(
+                    f"{name}: its rows come from images of several sizes (image_size per row) "
+                    "and give no K; inputs without K must come from one static camera"
+                )
             if size is not None and tuple(inp.image_size) != size:
                 raise InputError(
                     f"{name}: image_size {inp.image_size} differs from {size}; inputs without K "

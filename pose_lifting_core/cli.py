@@ -410,11 +410,13 @@ def _plausible_k(inp, hfov: float):
 
     if inp.K is None or not len(inp.K):
         return inp
-    w, h = inp.image_size if inp.image_size is not None else (0, 0)
-    problems = {intrinsics_problem(k, int(round(w)), int(round(h))) for k in inp.K} - {None}
+    sizes = inp.image_sizes if inp.image_sizes is not None else np.zeros((len(inp.K), 2))
+    problems = {
+        intrinsics_problem(k, int(round(w)), int(round(h))) for k, (w, h) in zip(inp.K, sizes)
+    } - {None}
     if not problems:
         return inp
-    if inp.image_size is None:
+    if inp.image_sizes is None:
         raise CliError(
             f"{sorted(problems)[0]}; give a plausible K, or image_size to use the prior"
         )
@@ -442,17 +444,26 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     n = len(kp)
     lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     estimated = inp.K is None
-    if estimated:
-        w, h = inp.image_size
-        f = intrinsics_from_fov(int(round(w)), int(round(h)), args.hfov).fx
+    if estimated:  # the prior for each row's own image size (a folder's images may differ)
+        w, h = inp.image_sizes.T
+        f = np.array(
+            [intrinsics_from_fov(int(round(a)), int(round(b)), args.hfov).fx for a, b in zip(w, h)]
+        )
         if args.focal != "prior" and n > 0:
-            est = estimate_focal(lifter.lift, kp, conf, (w, h))
-            f = est.f_px if args.focal == "pooled" else fuse_focal(f, est)
+            if inp.image_size is None:
+                raise CliError(
+                    f"--focal {args.focal} pools one camera's people, but the rows come from "
+                    "images of several sizes (image_size per row): use --focal prior"
+                )
+            est = estimate_focal(lifter.lift, kp, conf, inp.image_size)
+            f = np.full(n, est.f_px if args.focal == "pooled" else fuse_focal(f[0], est))
             print(
                 f"pooled focal estimate {est.f_px:.0f} px (bootstrap sd {est.rel_sd * 100:.0f} %) "
-                f"from {est.num_samples} people; using {f:.0f} px ({args.focal})"
+                f"from {est.num_samples} people; using {f[0]:.0f} px ({args.focal})"
             )
-        K = np.tile(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]), (n, 1, 1))
+        K = np.zeros((n, 3, 3))
+        K[:, 0, 0] = K[:, 1, 1] = f
+        K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = w / 2, h / 2, 1.0
     else:
         K = inp.K
     res = lifter.estimate(kp, conf, K)
@@ -468,7 +479,13 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     )
     print(
         f"lifted {int(ok.sum())}/{n} people -> {written}"
-        + (f" (K estimated: f={K[0, 0, 0]:.0f} px)" if estimated and n else "")
+        + (
+            f" (K estimated: f={K[:, 0, 0].min():.0f}"
+            + (f"-{K[:, 0, 0].max():.0f}" if np.ptp(K[:, 0, 0]) else "")
+            + " px)"
+            if estimated and n
+            else ""
+        )
     )
     if not ok.all():
         counts = plausibility.count(reasons)
@@ -498,6 +515,20 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     return 0
 
 
+def _estimated_k_note(frames: List[dict], hfov: float) -> str:
+    """The summary's words for the frames (JSON form) whose K came from the prior: "" for none,
+    "; K estimated (f=554 px, 60 deg prior)", or, where the frames' sizes give several focal
+    lengths or some frames had a usable K, "; K estimated in 2 of 3 frames (f=554-1109 px,
+    ...)"."""
+    f = sorted({round(fr["intrinsics"]["fx"]) for fr in frames if fr["intrinsics"]["estimated"]})
+    if not f:
+        return ""
+    k = sum(fr["intrinsics"]["estimated"] for fr in frames)
+    where = "" if k == len(frames) else f" in {k} of {len(frames)} frames"
+    span = f"{f[0]}" if len(f) == 1 else f"{f[0]}-{f[-1]}"
+    return f"; K estimated{where} (f={span} px, {hfov:g} deg prior)"
+
+
 def _cmd_estimate(args: argparse.Namespace) -> int:
     import time
 
@@ -509,7 +540,12 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from pose_lifting_core.files import write_json
     from pose_lifting_core.lift_io import npz_path
     from pose_lifting_core.media import RenderWriter, input_files, open_source
-    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator, frame_to_dict
+    from pose_lifting_core.pipeline import (
+        PipelineConfig,
+        PoseEstimator,
+        frame_to_dict,
+        intrinsics_to_dict,
+    )
 
     outputs = {
         "--output": args.output,
@@ -533,24 +569,32 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             "--rectified needs --camera-info (it picks that file's P instead of K and D)"
         )
     src = open_source(args.input)
-    K, distortion = None, None
     calib = None
     if args.intrinsics is not None:
         fx, fy, cx, cy = args.intrinsics
         calib = Calibration(np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]))
     elif args.camera_info is not None:
         calib = load_calibration_yaml(args.camera_info)
-        if (calib.width, calib.height) != tuple(src.size):
+        if src.kind != "folder" and (calib.width, calib.height) != tuple(src.size):
             raise CliError(
                 f"camera_info is for {calib.width}x{calib.height} images but {args.input} is "
                 f"{src.size[0]}x{src.size[1]}"
             )
-    if calib is not None:  # the nodes' rule: raw K and D, or rectified P; the prior if unusable
-        name = "--intrinsics" if args.intrinsics is not None else "camera_info"
-        cam = camera_model(calib, tuple(src.size), args.hfov, name, rectified=args.rectified)
-        for problem in cam.problems:
-            print(f"warning: {problem}", file=sys.stderr)
-        K, distortion = cam.K, cam.distortion
+    cameras: Dict[tuple, tuple] = {}  # image size -> (K or None, distortion): per frame size
+
+    def camera_for(size: tuple) -> tuple:
+        """(K, distortion) of a frame of `size` (width, height) by the nodes' rule (raw K and D,
+        or rectified P; the prior where unusable or for another size), warned once per size."""
+        if size not in cameras:
+            cameras[size] = (None, None)
+            if calib is not None:
+                name = "--intrinsics" if args.intrinsics is not None else "camera_info"
+                cam = camera_model(calib, size, args.hfov, name, rectified=args.rectified)
+                for problem in cam.problems:
+                    print(f"warning: {problem}", file=sys.stderr)
+                cameras[size] = (cam.K, cam.distortion)
+        return cameras[size]
+
     cfg = PipelineConfig(
         checkpoint=args.checkpoint,
         device=args.device,
@@ -572,7 +616,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         view = View3D()
     frames, ids, busy, intr = [], set(), 0.0, None
     dropped: collections.Counter = collections.Counter()  # implausible people, by reason
-    kp_out: List[tuple] = []  # (keypoints (17, 2), confidence (17,), K, estimated) per person
+    kp_out: List[tuple] = []  # per person: keypoints (17, 2), confidence (17,), K, estimated, size
     bar = tqdm(
         src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet
     )
@@ -580,6 +624,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     try:
         for index, t, rgb in bar:
             t0 = time.perf_counter()
+            K, distortion = camera_for((rgb.shape[1], rgb.shape[0]))  # each frame its own
             res = est.process(rgb, K, t, distortion)
             busy += time.perf_counter() - t0
             if not frames:
@@ -589,6 +634,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             if args.keypoints_out:
                 kp_out += [
                     (p.keypoints_2d, p.confidence, res.intrinsics.K, res.intrinsics.estimated)
+                    + (res.image_size,)
                     for p in res.persons
                 ]
             ids.update(p.id for p in res.persons)
@@ -614,16 +660,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         )
     if not frames:
         raise CliError(f"no frame of {args.input} could be processed ({len(src.skipped)} skipped)")
-    doc = {
-        "intrinsics": {
-            "fx": intr.fx,
-            "fy": intr.fy,
-            "cx": intr.cx,
-            "cy": intr.cy,
-            "estimated": intr.estimated,
-        },
-        "frames": frames,
-    }
+    doc = {"intrinsics": intrinsics_to_dict(intr), "frames": frames}  # the last frame's
     if args.output:
         write_json(args.output, doc)
     n_people = [len(f["persons"]) for f in frames]
@@ -633,11 +670,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         f"(detection + lifting, {cfg.detector_threads} threads)"
         + (f"; {len(src.skipped)} unreadable file(s) skipped" if src.skipped else "")
         + (f"; {sum(counts.values())} implausible people left out ({why})" if counts else "")
-        + (
-            f"; K estimated (f={intr.fx:.0f} px, {args.hfov:g} deg prior)"
-            if intr.estimated
-            else ""
-        )
+        + _estimated_k_note(frames, args.hfov)
     )
     if args.output:
         print(f"wrote {args.output}")
@@ -645,13 +678,15 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         from pose_lifting_core.lift_io import write_lift_input
 
         n = len(kp_out)
-        calibrated = n > 0 and not any(e for *_, e in kp_out)
+        calibrated = n > 0 and not any(e for _, _, _, e, _ in kp_out)
+        sizes = np.array([size for *_, size in kp_out], dtype=np.float64).reshape(n, 2)
+        shared = n == 0 or (sizes == sizes[0]).all()  # else each person's own image's size
         written = write_lift_input(
             args.keypoints_out,
             np.array([k for k, *_ in kp_out]).reshape(n, 17, 2),
             np.array([c for _, c, *_ in kp_out]).reshape(n, 17),
-            tuple(src.size),
-            np.array([K for _, _, K, _ in kp_out]) if calibrated else None,
+            (sizes[0] if n else src.size) if shared else sizes,
+            np.array([K for _, _, K, _, _ in kp_out]) if calibrated else None,
         )
         print(
             f"wrote {written} ({n} people; "
@@ -921,7 +956,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "estimate",
         help="metric 3D skeletons of every person in an image, video or folder",
-        description="Metric 3D skeletons of every person in an image, video or folder. A person "
+        description="Metric 3D skeletons of every person in an image, video or folder. Each "
+        "frame is lifted with the intrinsics of its own size (a folder's images may differ), and "
+        "tracking never links frames of different sizes. A person "
         f"whose result is implausible ({_DROP_RULE}) is left out; the summary counts them by "
         "reason, and a warning names the reasons.",
     )
@@ -934,7 +971,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("FX", "FY", "CX", "CY"),
         help="pinhole intrinsics in pixels",
     )
-    cam.add_argument("--camera-info", help="camera_info YAML written by ROS camera_calibration")
+    cam.add_argument(
+        "--camera-info",
+        help="camera_info YAML written by ROS camera_calibration; an image or video of another "
+        "size is refused, a folder's images of another size get the prior (one warning per size)",
+    )
     s.add_argument(
         "--rectified",
         action="store_true",
@@ -942,12 +983,18 @@ def build_parser() -> argparse.ArgumentParser:
         "projection_matrix (P, its left 3x3) and no distortion; without it, camera_matrix (K) "
         "and the distortion coefficients (D) of a raw image",
     )
-    s.add_argument("--output", help='OUT.json (format: README, "Images and video")')
+    s.add_argument(
+        "--output",
+        help='OUT.json (format: README, "Images and video"; each frame also holds its own '
+        '"image_size" [width, height] and "intrinsics", and the top-level "intrinsics" are the '
+        "last frame's)",
+    )
     s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
     s.add_argument(
         "--keypoints-out",
         metavar="FILE.npz",
-        help="also write every person's 2D keypoints in the `lift` input format (for `adapt`)",
+        help="also write every person's 2D keypoints in the `lift` input format (for `adapt`); "
+        "image_size is (N, 2), each person's own image's, when a folder's images differ",
     )
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda")

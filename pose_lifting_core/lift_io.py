@@ -6,7 +6,8 @@ messages that name what is wrong. Nothing here touches the network.
 IN.npz:  keypoints (N, J, 2) px; layout (str, default coco17); scores (N, J) optional;
          K (3, 3) or (N, 3, 3) optional; image_size (width, height) optional, needed when K is
          absent or all zero (then K comes from the field-of-view prior), each side 16-100000 px
-         (camera.IMAGE_SIDE_RANGE_PX);
+         (camera.IMAGE_SIDE_RANGE_PX), or (N, 2): each person's own image's size (a folder of
+         images of several sizes);
          joints_3d_gt (N, 17, 3) metres optional: ground truth, compared against when present.
          `estimate --keypoints-out` writes this format (h36m17 layout) for `lift` and `adapt`.
 OUT.npz: joints_3d (N, 17, 3) metres, absolute, camera optical frame; joint_names (17,);
@@ -20,7 +21,7 @@ from __future__ import annotations
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -41,8 +42,9 @@ class LiftInput:
     layout: str
     scores: Optional[np.ndarray]  # (N, J) or None
     K: Optional[np.ndarray]  # (N, 3, 3) or None when it must be estimated
-    image_size: Optional[Tuple[float, float]]
+    image_size: Optional[Tuple[float, float]]  # shared by every row; None: absent, or per row
     joints_3d_gt: Optional[np.ndarray] = None  # (N, 17, 3) metres, when the file carries it
+    image_sizes: Optional[np.ndarray] = None  # (N, 2) width, height px of each row's image
 
 
 def _array(z, key: str) -> np.ndarray:
@@ -101,17 +103,22 @@ def read_lift_input(path: str) -> LiftInput:
                 raise InputError(f"'scores' must have shape ({n}, {nj}), got {scores.shape}")
             if (scores < 0).any() or (scores > 1).any():
                 raise InputError("'scores' must lie in [0, 1]")
-        image_size = None
+        image_size = image_sizes = None
         if "image_size" in z.files:
-            s = _numeric(_array(z, "image_size"), "image_size").reshape(-1)
-            if s.shape != (2,) or (s <= 0).any():
+            s = _numeric(_array(z, "image_size"), "image_size")
+            s = s.reshape(1, 2) if s.size == 2 else s  # one size shared by every row
+            if s.ndim != 2 or s.shape[1] != 2 or len(s) not in (1, n) or (s <= 0).any():
                 raise InputError(
-                    f"'image_size' must be two positive numbers (width, height), got {s.tolist()}"
+                    "'image_size' must be two positive numbers (width, height), or one such "
+                    f"pair per person ({n}, 2), got {s.tolist() if s.size <= 4 else s.shape}"
                 )
-            problem = stated_image_size_problem(s[0], s[1])
-            if problem is not None:
-                raise InputError(f"'image_size': {problem}")
-            image_size = (float(s[0]), float(s[1]))
+            for w, h in np.unique(s, axis=0):
+                problem = stated_image_size_problem(w, h)
+                if problem is not None:
+                    raise InputError(f"'image_size': {problem}")
+            image_sizes = np.broadcast_to(s, (n, 2)).copy()
+            if (s == s[0]).all():
+                image_size = (float(s[0, 0]), float(s[0, 1]))
         K = None
         if "K" in z.files:
             K = _numeric(_array(z, "K"), "K")
@@ -128,7 +135,7 @@ def read_lift_input(path: str) -> LiftInput:
                 )
             elif (K[:, 0, 0] <= 0).any() or (K[:, 1, 1] <= 0).any():
                 raise InputError("'K' has a non-positive focal length (fx or fy <= 0)")
-        if K is None and image_size is None:
+        if K is None and image_sizes is None:
             raise InputError("no usable 'K' and no 'image_size' to estimate it from")
         gt = None
         if "joints_3d_gt" in z.files:
@@ -137,7 +144,7 @@ def read_lift_input(path: str) -> LiftInput:
                 raise InputError(
                     f"'joints_3d_gt' must have shape ({n}, {len(JOINT_NAMES)}, 3), got {gt.shape}"
                 )
-    return LiftInput(kp, layout, scores, K, image_size, gt)
+    return LiftInput(kp, layout, scores, K, image_size, gt, image_sizes)
 
 
 def npz_path(path: str) -> str:
@@ -177,12 +184,13 @@ def write_lift_input(
     path: str,
     keypoints: np.ndarray,
     scores: np.ndarray,
-    image_size: Tuple[float, float],
+    image_size: Union[Tuple[float, float], np.ndarray],
     K: Optional[np.ndarray] = None,
     layout: str = "h36m17",
 ) -> str:
     """Write an IN.npz that `read_lift_input` accepts (what `estimate --keypoints-out` saves for
-    `lift` and `adapt`): keypoints (N, J, 2) px, scores (N, J), image_size, and K (N, 3, 3) when
+    `lift` and `adapt`): keypoints (N, J, 2) px, scores (N, J), image_size (width, height) px,
+    or (N, 2) when the people's images differ in size, and K (N, 3, 3) when
     the camera is calibrated (omitted when it is not, so readers estimate it). Returns the path
     written, `npz_path(path)`; the file is written atomically."""
     path = npz_path(path)

@@ -136,6 +136,7 @@ class PoseEstimator:
         self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
         self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None
         self._index = 0
+        self._size: Optional[Tuple[int, int]] = None  # the image size of the current sequence
         self._distortion: Tuple[object, Optional[str]] = (None, None)  # (camera key, problem)
         self._intrinsics: Tuple[object, Intrinsics, np.ndarray] = (
             None,
@@ -196,12 +197,26 @@ class PoseEstimator:
     def reset(self) -> None:
         """Start a new sequence (tracks and detector tracking state cleared; ids keep counting,
         so none is reused)."""
+        self._forget_tracks()
+        self._index = 0
+        self._size = None
+
+    def _forget_tracks(self) -> None:
+        """Clear what links frames: tracks, the detector's tracked regions, smoothing state."""
         self.tracker.reset()
         if self.smoother is not None:
             self.smoother = Smoother(self.config.smoothing_alpha)
         if self._detector is not None and hasattr(self._detector, "reset"):
             self._detector.reset()
-        self._index = 0
+
+    def _sequence_of(self, width: int, height: int) -> None:
+        """Frames of another image size are another camera (or a folder's other photo): tracks
+        never link them. A change of size clears the tracks, the detector's tracked regions and
+        the smoothing (ids keep counting; frame indices go on)."""
+        size = (int(width), int(height))
+        if self._size is not None and size != self._size:
+            self._forget_tracks()
+        self._size = size
 
     def process(
         self,
@@ -210,12 +225,15 @@ class PoseEstimator:
         time_s: Optional[float] = None,
         distortion: Optional[Tuple[str, np.ndarray]] = None,
     ) -> FrameResult:
-        """One RGB (H, W, 3) uint8 image (grey accepted) -> FrameResult. distortion: (model, D)
-        of the camera; with non-zero D the keypoints are undistorted before lifting (with K)."""
+        """One RGB (H, W, 3) uint8 image (grey accepted) -> FrameResult. K (3, 3) is this
+        frame's (None: the prior for this image's size); distortion: (model, D) of the camera;
+        with non-zero D the keypoints are undistorted before lifting (with K). A frame of
+        another size than the last starts a new sequence (`_sequence_of`)."""
         t0 = time.perf_counter()
+        h, w = image.shape[:2]
+        self._sequence_of(w, h)
         people = self.detector.detect(image)[: self.config.max_people]
         t1 = time.perf_counter()
-        h, w = image.shape[:2]
         if people:
             layout = people[0].layout
             kp = np.stack([p.keypoints for p in people])
@@ -259,6 +277,7 @@ class PoseEstimator:
             problem = stated_image_size_problem(*image_size)
             if problem is not None:
                 raise ValueError(problem)
+        self._sequence_of(*image_size)
         kp = np.asarray(keypoints, dtype=np.float64).reshape((-1,) + np.shape(keypoints)[-2:])
         sc = None if scores is None else np.asarray(scores, dtype=np.float64)
         k17, c17 = to_skeleton17(kp, sc, layout)
@@ -403,12 +422,26 @@ def _boxes(kp: np.ndarray, conf: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(np.concatenate([lo, hi], -1)), np.concatenate([lo, hi], -1), 0.0)
 
 
+def intrinsics_to_dict(intr: Intrinsics) -> Dict[str, object]:
+    """{"fx", "fy", "cx", "cy" (pixels), "estimated"}: the JSON form of intrinsics."""
+    return {
+        "fx": intr.fx,
+        "fy": intr.fy,
+        "cx": intr.cx,
+        "cy": intr.cy,
+        "estimated": intr.estimated,
+    }
+
+
 def frame_to_dict(frame: FrameResult) -> Dict[str, object]:
-    """The JSON form of a frame: {"index", "time_s", "persons": [...]} (README, "Images and
-    video")."""
+    """The JSON form of a frame: {"index", "time_s", "image_size": [width, height] px,
+    "intrinsics": {"fx", "fy", "cx", "cy", "estimated"} (this frame's: a folder's images may
+    differ), "persons": [...]} (README, "Images and video")."""
     return {
         "index": frame.index,
         "time_s": round(frame.time_s, 6),
+        "image_size": [int(frame.image_size[0]), int(frame.image_size[1])],
+        "intrinsics": intrinsics_to_dict(frame.intrinsics),
         "persons": [
             {
                 "id": p.id,

@@ -545,3 +545,31 @@ def test_precision_help_says_what_auto_picks(monkeypatch, capsys):
     ]:
         monkeypatch.setattr(lifter, "available_precisions", lambda d, have=have: have)
         assert lifter.resolve_precision("auto", device) == picked, (have, device)
+
+
+def test_rows_of_several_image_sizes_get_their_own_prior(tmp_path, capsys):
+    """Issue 22, item 5: `estimate --keypoints-out` on a folder of images of different sizes
+    stores each person's own image size, (N, 2). `lift` gives each row its own image's prior;
+    what pools one camera (`--focal pooled`, `adapt` without K) refuses in one line."""
+    _, kp = _standing_h36m(2)
+    sizes = np.array([[1280, 720], [640, 360]])
+    src = _write(tmp_path, keypoints=kp, layout="h36m17", image_size=sizes)
+    dst = str(tmp_path / "o.npz")
+    code, out, err = _run(["lift", "--keypoints", src, "--output", dst], capsys)
+    assert code == 0 and "K estimated: f=554-1109 px" in out, (out, err)
+    with np.load(dst) as z:
+        assert z["K"][:, 0, 2].tolist() == [640.0, 320.0] and z["K_estimated"].all()
+        assert z["K"][1, 0, 0] == pytest.approx(z["K"][0, 0, 0] / 2)
+    code, _, err = _run(["lift", "--keypoints", src, "--output", dst, "--focal", "pooled"], capsys)
+    assert code == 2 and "images of several sizes (image_size per row)" in err
+    code, _, err = _run(["adapt", src, "--output", str(tmp_path / "a.pt"), "--quiet"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "several sizes" in err, err
+    (tmp_path / "bad").mkdir()
+    _bad(
+        tmp_path / "bad",
+        capsys,
+        "or one such pair per person (2, 2), got (3, 2)",
+        keypoints=kp,
+        layout="h36m17",
+        image_size=np.array([[640, 480], [1, 2], [3, 4]]),
+    )

@@ -30,7 +30,8 @@ def test_estimate_on_the_bundled_image(tmp_path, capsys):
         and doc["intrinsics"]["estimated"]
     )
     frame = doc["frames"][0]
-    assert set(frame) == {"index", "time_s", "persons"}
+    assert set(frame) == {"index", "time_s", "image_size", "intrinsics", "persons"}
+    assert frame["image_size"] == [640, 480] and frame["intrinsics"] == doc["intrinsics"]
     assert len(frame["persons"]) == 2, "both people in basketball1.png"
     for p in frame["persons"]:
         assert set(p) == {"id", "score", "reprojection_error_px", "joints", "keypoints_2d"}
@@ -239,3 +240,54 @@ def test_estimate_leaves_implausible_people_out_and_says_why(tmp_path, capsys, m
     )
     persons = json.load(open(out_json))["frames"][0]["persons"]
     assert len(persons) == 1 and 3.4 < persons[0]["joints"]["pelvis"][2] < 4.6
+
+
+def test_a_folder_of_images_of_different_sizes_is_not_one_video(tmp_path, capsys):
+    """Issue 22, item 5: a 640x480 photo and a 2x upscale of it in one folder were tracked as one
+    video: the larger got its person at 4.80 m instead of 2.54 m and missed the other, a 640x480
+    `--camera-info` was applied to it without a word, and `--keypoints-out` stored 640x480 for
+    every frame. Each frame now has its own size and intrinsics, and frames of different sizes
+    are never linked."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    img = cv2.imread(SAMPLE)
+    cv2.imwrite(str(folder / "a.png"), img)
+    cv2.imwrite(str(folder / "b.png"), cv2.resize(img, (1280, 960)))
+    out_json, kp_out = str(tmp_path / "o.json"), str(tmp_path / "kp.npz")
+    args = ["estimate", str(folder), "--output", out_json, "--quiet"]
+    code, out, err = _run(args + ["--keypoints-out", kp_out], capsys)
+    assert code == 0, err
+    a, b = json.load(open(out_json))["frames"]
+    assert (a["image_size"], b["image_size"]) == ([640, 480], [1280, 960])
+    assert a["intrinsics"]["estimated"] and b["intrinsics"]["cx"] == 2 * a["intrinsics"]["cx"]
+    assert len(a["persons"]) == len(b["persons"]) == 2, "both people in both images"
+    z = lambda f: sorted(p["joints"]["pelvis"][2] for p in f["persons"])  # noqa: E731
+    np.testing.assert_allclose(z(b), z(a), rtol=0.1)  # the same scene, the same distances
+    assert not {p["id"] for p in a["persons"]} & {p["id"] for p in b["persons"]}, "not linked"
+    with np.load(kp_out) as kp:
+        n_a = len(a["persons"])
+        assert kp["image_size"].tolist() == [[640, 480]] * n_a + [[1280, 960]] * (4 - n_a)
+    # the keypoints file lifts, each row with its own image's prior
+    code, out, _ = _run(["lift", "--keypoints", kp_out, "--output", str(tmp_path / "l")], capsys)
+    assert code == 0 and "lifted 4/4" in out
+    with np.load(str(tmp_path / "l.npz")) as lifted:
+        assert lifted["K"][:, 0, 2].tolist() == [320.0] * n_a + [640.0] * (4 - n_a)
+    # a camera_info for 640x480: used for that size; the other size gets the prior, warned once
+    y = tmp_path / "cam.yaml"
+    y.write_text(
+        "image_width: 640\nimage_height: 480\n"
+        "camera_matrix:\n  data: [520.0, 0, 318.0, 0, 521.0, 241.0, 0, 0, 1]\n"
+    )
+    cv2.imwrite(str(folder / "c.png"), cv2.resize(img, (1280, 960)))
+    code, out, err = _run(args + ["--camera-info", str(y)], capsys)
+    assert code == 0, err
+    assert err.strip() == (
+        "warning: camera_info is for 640x480 but the image is 1280x960: intrinsics estimated "
+        "from a 60 deg field of view"
+    )
+    frames = json.load(open(out_json))["frames"]
+    assert [f["intrinsics"]["estimated"] for f in frames] == [False, True, True]
+    assert frames[0]["intrinsics"]["fx"] == 520.0

@@ -116,7 +116,9 @@ def test_json_schema(estimator):
             frame_to_dict(estimator.process_keypoints(kp, None, "h36m17", (1280, 720), K, 0.5))
         )
     )
-    assert set(d) == {"index", "time_s", "persons"} and d["time_s"] == 0.5
+    assert set(d) == {"index", "time_s", "image_size", "intrinsics", "persons"}
+    assert d["time_s"] == 0.5 and d["image_size"] == [1280, 720]
+    assert d["intrinsics"] == {"fx": 900, "fy": 900, "cx": 640, "cy": 360, "estimated": False}
     p = d["persons"][0]
     assert set(p) == {"id", "score", "reprojection_error_px", "joints", "keypoints_2d"}
     assert list(p["joints"]) == list(JOINT_NAMES) and all(
@@ -304,3 +306,26 @@ def test_the_plausibility_rule_names_every_reason():
         "1 placed farther than 50 m (the maximum distance), 1 placed nearer than 0.2 m (no depth "
         "fits the keypoints), 1 with a reprojection error over 0.25 of their 2D size"
     )
+
+
+def test_frames_of_another_size_are_never_linked(estimator):
+    """Issue 22, item 5: frames of different sizes (a folder of photos, a camera changing its
+    resolution) were tracked as one video. A change of size starts a new sequence: new track
+    ids (none reused), the detector's tracked regions cleared; frame indices go on."""
+
+    class Detector:
+        max_people, min_score, track, layout = 10, 0.5, True, "h36m17"
+        resets = 0
+
+        def reset(self):
+            Detector.resets += 1
+
+    _, kp = _crowd(2)
+    est = PoseEstimator(estimator.config, detector=Detector(), lifter=estimator.lifter)
+    frames = [
+        est.process_keypoints(kp, None, "h36m17", size, K)
+        for size in ((1280, 720), (1280, 720), (1920, 1080), (1920, 1080))
+    ]
+    ids = [sorted(p.id for p in f.persons) for f in frames]
+    assert ids[0] == ids[1] == [1, 2] and ids[2] == ids[3] == [3, 4]
+    assert Detector.resets == 1 and [f.index for f in frames] == [0, 1, 2, 3]
