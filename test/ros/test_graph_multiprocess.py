@@ -500,3 +500,41 @@ def test_a_signal_at_any_moment_exits_0_within_2_s(tmp_path, sig, after_s):
         if p.poll() is None:
             p.kill()
     assert "Traceback" not in open(tmp_path / "k.log").read()
+
+
+@pytest.mark.parametrize(
+    "node, key, value",
+    [
+        ("keypoint_lifter", "max_people", 7),
+        ("pose_lifter", "max_people", 7),
+        ("video_source", "frame_id", "cam2_optical"),
+    ],
+)
+def test_every_shipped_params_file_applies_in_any_namespace(graph, tmp_path, node, key, value):
+    """Issue 22, item 8: the shipped YAMLs keyed their parameters by a bare `pose_lifter:`,
+    which does not match `/cam2/pose_lifter`: `max_people: 7` gave 7 at the root and 10 under
+    /cam2, silently. Each shipped file, one value changed, now applies to a node started in a
+    namespace with `-r __ns:=/cam2 --params-file` (rclpy from the wheels honours `/**`)."""
+    import yaml
+    from rcl_interfaces.srv import GetParameters
+
+    env, probe, ex, procs = graph
+    text = open(os.path.join(CFG, f"{node}.yaml")).read()
+    doc = yaml.safe_load(text)
+    (section,) = doc.values()
+    default = section["ros__parameters"][key]
+    section["ros__parameters"][key] = value
+    path = tmp_path / f"{node}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    args = ["--ros-args", "-r", "__ns:=/cam2", "--params-file", str(path)]
+    if node == "pose_lifter":
+        args += ["-p", "person_detector:=blazepose"]
+    procs.append(start(node, args, env, str(tmp_path / f"{node}.log")))
+    client = probe.create_client(GetParameters, f"/cam2/{node}/get_parameters")
+    ready = spin_until(probe, ex, client.service_is_ready, timeout=60)
+    assert ready, open(tmp_path / f"{node}.log").read()
+    fut = client.call_async(GetParameters.Request(names=[key]))
+    assert spin_until(probe, ex, fut.done, timeout=20)
+    got = fut.result().values[0]
+    got = got.integer_value if isinstance(value, int) else got.string_value
+    assert got == value != default, (got, open(tmp_path / f"{node}.log").read())

@@ -38,9 +38,13 @@ from rosutil import ROOT  # noqa: E402
 )
 def test_yaml_keys_are_declared_parameters_at_their_defaults(node, specs):
     """The configs hold what a user changes; every key must be a declared parameter (in
-    declaration order) and show its declared default, which lives in params.py."""
+    declaration order) and show its declared default, which lives in params.py. They are keyed
+    by the `/**` wildcard, so they apply in any namespace (issue 22, item 8: a bare
+    `pose_lifter:` does not match /cam2/pose_lifter;
+    test_graph_multiprocess.py::test_every_shipped_params_file_applies_in_any_namespace)."""
     doc = yaml.safe_load(open(os.path.join(ROOT, "config", f"{node}.yaml")))
-    values = doc[node]["ros__parameters"]
+    assert list(doc) == ["/**"], list(doc)
+    values = doc["/**"]["ros__parameters"]
     declared = {p.name: p for p in specs}
     assert set(values) <= set(declared), set(values) - set(declared)
     assert list(values) == [p.name for p in specs if p.name in values]
