@@ -6,6 +6,7 @@ Owns: threading and bookkeeping of a lifting node. Subscription callbacks only p
 in a one-element slot (a newer message replaces an unprocessed one, counted as a drop), so they
 never block; a worker thread takes the newest, calls `process(msg)` of the subclass and
 publishes. An exception on one message is logged (throttled) and counted; the node goes on.
+The worker ends quietly when the context is shut down (a signal): nothing is published after.
 """
 
 from __future__ import annotations
@@ -187,7 +188,9 @@ class LifterNodeBase(Node):
         return self.estimator
 
     def _work(self) -> None:
-        while self._running:
+        # Ends with the context: once a signal has shut it down, publishing can only fail
+        # ("publisher's context is invalid"), which is no fault of the message.
+        while self._running and self.context.ok():
             item = self.slot.take(0.1)
             if item is None:
                 continue
@@ -196,6 +199,8 @@ class LifterNodeBase(Node):
                 out = self.process(msg)
                 if out is None:
                     continue
+                if not self.context.ok():
+                    break  # shut down while processing: nothing to publish to
                 frame, header = out
                 self._publish(frame, header)
                 if self.published == 1:
@@ -205,6 +210,8 @@ class LifterNodeBase(Node):
                 self._latency.append(time.monotonic() - t_in)
                 self._outcomes.append((time.monotonic(), True))
             except Exception as exc:  # one bad message never kills the node
+                if not self.context.ok():
+                    break  # the context ended while publishing (SIGINT): quietly stop
                 self.failed += 1
                 self._outcomes.append((time.monotonic(), False))
                 self.warn_throttled(f"skipped a message: {exc}", f"skipped: {type(exc).__name__}")

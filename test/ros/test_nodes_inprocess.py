@@ -698,3 +698,34 @@ def test_implausible_people_are_left_out_counted_and_named(graph, monkeypatch):
     assert int(n) >= 1 and values["people_dropped_degenerate_2d"] == n
     assert values["people_dropped_beyond_max_distance"] == "0"
     assert f"implausible people left out: {n} with keypoints all within 2 px" in st.message
+
+
+def test_a_frame_finished_after_shutdown_is_not_published_nor_warned(monkeypatch):
+    """Issue 22, item 12: on SIGINT a node sometimes logged "skipped a message: Failed to
+    publish: publisher's context is invalid": its worker thread published a frame after the
+    signal had shut the context down, and counted it as failed. The worker now stops quietly
+    once the context is shut down."""
+    import time
+
+    from rosutil import apply_env, ros_env
+
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    warned = _warnings(monkeypatch)
+    env = ros_env()
+    apply_env(env)
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=int(env["ROS_DOMAIN_ID"]))
+    node = KeypointLifter(context=ctx)
+    try:
+        rclpy.shutdown(context=ctx)  # what SIGINT does, while the worker runs
+        node.enqueue(_keypoints_msg(project(STANDING + np.array([0.2, 0.1, 4.0]), K)))
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and node._worker.is_alive() and not node.failed:
+            time.sleep(0.02)
+        assert not node._worker.is_alive(), "the worker stops with the context"
+        assert node.failed == 0 and node.published == 0
+        assert not [w for w in warned if "context" in w or "Failed to publish" in w], warned
+    finally:
+        node.stop()
+        node.destroy_node()
