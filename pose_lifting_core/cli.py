@@ -126,6 +126,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pose_lifting_core.train import TrainConfig, train
 
     augment = AugmentConfig(p_stature=args.stature_prior_fraction)
+    if args.hip_shift_m or args.shoulder_shift_m:  # where the labs and detectors put the joints
+        augment = dataclasses.replace(
+            augment,
+            hip_shift_m=tuple(args.hip_shift_m or augment.hip_shift_m),
+            shoulder_shift_m=tuple(args.shoulder_shift_m or augment.shoulder_shift_m),
+        )
     if args.no_joint_offsets:  # the ablation: joints where the capture put them
         augment = dataclasses.replace(
             augment,
@@ -858,6 +864,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-joint-offsets",
         action="store_true",
         help="ablation: train without the joint-definition augmentation",
+    )
+    s.add_argument(
+        "--hip-shift-m",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="range of the joint-definition shift of the hips along the trunk, metres, up "
+        f"positive (default {AugmentConfig.hip_shift_m[0]:g} {AugmentConfig.hip_shift_m[1]:g})",
+    )
+    s.add_argument(
+        "--shoulder-shift-m",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="the same for the shoulders (default "
+        f"{AugmentConfig.shoulder_shift_m[0]:g} {AugmentConfig.shoulder_shift_m[1]:g})",
     )
     s.add_argument(
         "--camera-range",
