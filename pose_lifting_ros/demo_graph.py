@@ -17,6 +17,7 @@ import time
 from typing import Dict, List
 
 from pose_lifting_core.files import write_json
+from pose_lifting_ros.dds_profile import PROFILE_VARS, apply_profile
 from pose_lifting_ros.main import stop_process
 from pose_lifting_ros.paths import share_path
 
@@ -25,9 +26,7 @@ def _env() -> Dict[str, str]:
     env = dict(os.environ)
     env.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    env.setdefault(
-        "FASTDDS_DEFAULT_PROFILES_FILE", share_path("config", "fastdds_large_images.xml")
-    )
+    apply_profile(env)  # both variable names: Jazzy's Fast DDS reads one, Kilted's the other
     return env
 
 
@@ -42,14 +41,7 @@ def main(argv: List[str] | None = None) -> int:
     args = ap.parse_args(argv)
     env = _env()
     os.environ.update(
-        {
-            k: env[k]
-            for k in (
-                "ROS_DOMAIN_ID",
-                "ROS_AUTOMATIC_DISCOVERY_RANGE",
-                "FASTDDS_DEFAULT_PROFILES_FILE",
-            )
-        }
+        {k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", *PROFILE_VARS)}
     )
 
     import numpy as np

@@ -5,6 +5,8 @@ at `rate_hz` (or the video's own rate), looping at the end when `loop` is true; 
 (status 0) after `max_frames` frames or at the end of a file that does not loop. Intrinsics come
 from `camera_info_file` (camera_calibration YAML) or from `hfov_deg`; `publish_zero_k` publishes
 the all-zero K of an uncalibrated driver instead. For demos, tests and users without a driver.
+Started without a Fast DDS profile, it applies the shipped large-image one to itself
+(pose_lifting_ros/dds_profile.py), so that its best-effort frames arrive.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from pose_lifting_core.camera import intrinsics_from_fov, load_camera_info_yaml
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
+from pose_lifting_ros.dds_profile import apply_profile
 from pose_lifting_ros.main import run_node
 from pose_lifting_ros.params import (
     VIDEO_SOURCE_PARAMS,
@@ -116,6 +119,9 @@ class VideoSource(Node):
 
 
 def main(args=None) -> int:
+    # Its images are large and best effort: without a profile naming a shared-memory segment
+    # large enough for them, they are lost between processes (pose_lifting_ros/dds_profile.py).
+    apply_profile(os.environ)
     return run_node(VideoSource, args)
 
 

@@ -12,11 +12,11 @@ SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 BANDAI_ARCHIVE = os.path.join(SHARED, "data", "bandai-namco-motion", "bvh.tar.xz")
 
 # DDS settings for every test process, before any ROS participant exists: localhost only, and the
-# Fast DDS profile that lets best-effort images over ~0.5 MB through (docs/ROS.md).
+# Fast DDS profile that lets best-effort images over 512 KiB through (docs/ROS.md), under the
+# name Jazzy's Fast DDS 2.x reads and the one Kilted's Fast DDS 3 reads.
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault(
-    "FASTDDS_DEFAULT_PROFILES_FILE", os.path.join(ROOT, "config", "fastdds_large_images.xml")
-)
+for _var in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE"):
+    os.environ.setdefault(_var, os.path.join(ROOT, "config", "fastdds_large_images.xml"))
 
 needs_shared = pytest.mark.skipif(
     not os.path.isfile(BANDAI_ARCHIVE),

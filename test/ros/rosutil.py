@@ -16,6 +16,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
+PROFILE_VARS = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
 _counter = itertools.count()
 
 
@@ -25,14 +26,16 @@ def ros_env() -> Dict[str, str]:
     env["ROS_DOMAIN_ID"] = str(1 + (os.getpid() * 7 + next(_counter) * 13) % 100)
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env.pop("ROS_LOCALHOST_ONLY", None)
-    env["FASTDDS_DEFAULT_PROFILES_FILE"] = os.path.join(ROOT, "config", "fastdds_large_images.xml")
+    # the large-image profile under both names: Jazzy's Fast DDS 2.x reads only the first
+    for k in PROFILE_VARS:
+        env[k] = os.path.join(ROOT, "config", "fastdds_large_images.xml")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def apply_env(env: Dict[str, str]) -> None:
     """Make this process join that graph (set before rclpy.init)."""
-    for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "FASTDDS_DEFAULT_PROFILES_FILE"):
+    for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", *PROFILE_VARS):
         os.environ[k] = env[k]
 
 
