@@ -1,16 +1,17 @@
 """Best-effort images between two processes on one machine: how many arrive, per Fast DDS setup.
 
 A bare rclpy publisher process sends sensor_msgs/Image (rgb8, random pixels) with the QoS a camera
-driver uses (best effort, keep last, depth 5; 1 and 10 once) at a fixed rate; a bare rclpy
-subscriber process (best effort, the same depth) counts what arrives. Each configuration says what
-each side's environment carries: no profile (what rmw_fastrtps gives every participant), the
-shipped config/fastdds_large_images.xml through FASTDDS_DEFAULT_PROFILES_FILE (what docs/ROS.md
-said; Fast DDS 3 / Kilted reads it) or FASTRTPS_DEFAULT_PROFILES_FILE (what Fast DDS 2.14 /
-Jazzy reads), on one side or both, and a UDP-only profile. Both processes wait for the match
-(the subscriber sees the publisher, the publisher the subscriber) before the first frame; the
-subscriber is then given until every frame arrived or DRAIN_S after the last was sent.
-Domain ids of its own, ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST. Writes the "image-transport"
-section of docs/BENCHMARKS.md.
+driver uses (best effort, keep last, depth 5; 1 and 10 once; RELIABLE once, for comparison) at a
+fixed rate; a bare rclpy subscriber process (the same QoS) counts what arrives. Each
+configuration says what each side's environment carries: no profile (what rmw_fastrtps gives
+every participant), the shipped config/fastdds_large_images.xml through
+FASTDDS_DEFAULT_PROFILES_FILE (what docs/ROS.md said; Fast DDS 3 / Kilted reads it) or
+FASTRTPS_DEFAULT_PROFILES_FILE (what Fast DDS 2.14 / Jazzy reads), on one side or both, a
+UDP-only profile. Both processes wait for the match (the subscriber sees the publisher, the
+publisher the subscriber) before the first frame; the subscriber is then given until every
+frame arrived or DRAIN_S after the last was sent. Domain ids of its own,
+ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST. Writes the "image-transport" section of
+docs/BENCHMARKS.md.
 
 Usage: .venv/bin/python benchmarks/image_transport_loss.py [--frames 20] [--no-write]
        [--configs builtin,profile_both] [--sizes 640x480] [--rates 2] [--depths 1,5]
@@ -83,23 +84,29 @@ PLAN = {
         SIZES[1:2],
         (5,),
     ),
+    "reliable_builtin": (
+        "RELIABLE publisher and subscriber, no profile (not sensor-data QoS)",
+        SIZES[1:3],
+        (5,),
+    ),
 }
 
 
 def configurations(tmp: str) -> dict:
-    """name -> (publisher's profile variables, subscriber's profile variables)."""
+    """name -> (publisher's profile variables, subscriber's profile variables, reliable)."""
     udp = os.path.join(tmp, "udp_only.xml")
     with open(udp, "w") as fh:
         fh.write(UDP_ONLY)
     both = {FASTRTPS: SHIPPED, FASTDDS: SHIPPED}
     return {
-        "builtin": ({}, {}),
-        "builtin_depths": ({}, {}),
-        "profile_as_FASTDDS": ({FASTDDS: SHIPPED}, {FASTDDS: SHIPPED}),
-        "profile_both": (both, both),
-        "profile_publisher_only": (both, {}),
-        "profile_subscriber_only": ({}, both),
-        "udp_only_both": ({FASTRTPS: udp}, {FASTRTPS: udp}),
+        "builtin": ({}, {}, False),
+        "builtin_depths": ({}, {}, False),
+        "profile_as_FASTDDS": ({FASTDDS: SHIPPED}, {FASTDDS: SHIPPED}, False),
+        "profile_both": (both, both, False),
+        "profile_publisher_only": (both, {}, False),
+        "profile_subscriber_only": ({}, both, False),
+        "udp_only_both": ({FASTRTPS: udp}, {FASTRTPS: udp}, False),
+        "reliable_builtin": ({}, {}, True),
     }
 
 
@@ -119,15 +126,16 @@ def _commands() -> "queue.Queue[str]":
     return q
 
 
-def _qos(depth: int):
+def _qos(depth: int, reliable: bool):
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=ReliabilityPolicy.BEST_EFFORT
-    )
+    kind = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=kind)
 
 
-def child_pub(width: int, height: int, rate: float, frames: int, depth: int) -> int:
+def child_pub(
+    width: int, height: int, rate: float, frames: int, depth: int, reliable: bool
+) -> int:
     """Publisher: say "matched" once it sees a subscriber, wait for "go", send `frames` images
     at `rate`, say "sent", wait for "quit"."""
     import numpy as np
@@ -136,7 +144,7 @@ def child_pub(width: int, height: int, rate: float, frames: int, depth: int) -> 
 
     rclpy.init()
     node = rclpy.create_node("image_loss_pub")
-    pub = node.create_publisher(Image, "image", _qos(depth))
+    pub = node.create_publisher(Image, "image", _qos(depth, reliable))
     msg = Image(width=width, height=height, encoding="rgb8", step=width * 3)
     msg.header.frame_id = "cam"
     msg.data = np.random.default_rng(0).integers(0, 255, height * width * 3, np.uint8).tobytes()
@@ -160,7 +168,7 @@ def child_pub(width: int, height: int, rate: float, frames: int, depth: int) -> 
     return 0
 
 
-def child_sub(depth: int) -> int:
+def child_sub(depth: int, reliable: bool) -> int:
     """Subscriber: say "matched" once it sees the publisher, print each frame index received,
     stop on "quit"."""
     import rclpy
@@ -169,7 +177,10 @@ def child_sub(depth: int) -> int:
     rclpy.init()
     node = rclpy.create_node("image_loss_sub")
     sub = node.create_subscription(
-        Image, "image", lambda m: print(f"got {m.header.stamp.sec}", flush=True), _qos(depth)
+        Image,
+        "image",
+        lambda m: print(f"got {m.header.stamp.sec}", flush=True),
+        _qos(depth, reliable),
     )
     cmds = _commands()
     said = False
@@ -254,12 +265,13 @@ def base_env(domain: int) -> dict:
     return env
 
 
-def measure(pub_vars, sub_vars, size, rate, frames, depth, domain) -> dict:
+def measure(pub_vars, sub_vars, reliable, size, rate, frames, depth, domain) -> dict:
     """One run: frames received of frames sent (0 sent when the two never matched)."""
     w, h = size
     env = base_env(domain)
-    sub = Child(["sub", str(depth)], dict(env, **sub_vars))
-    pub = Child(["pub", str(w), str(h), str(rate), str(frames), str(depth)], dict(env, **pub_vars))
+    rel = str(int(reliable))
+    sub = Child(["sub", str(depth), rel], dict(env, **sub_vars))
+    pub = Child([str(v) for v in ("pub", w, h, rate, frames, depth, rel)], dict(env, **pub_vars))
     try:
         if not wait_for(lambda: sub.has("matched") and pub.has("matched"), MATCH_TIMEOUT_S + 5):
             return {"received": 0, "sent": 0}
@@ -288,7 +300,8 @@ def report(run, rows, frames: int, load: float) -> str:
         run.header(),
         "",
         "A bare rclpy publisher and a bare rclpy subscriber in two processes, sensor_msgs/Image "
-        "rgb8, best effort, keep last (the depth given; 5 is qos_profile_sensor_data's), "
+        "rgb8, best effort (one row RELIABLE), keep last (the depth given; 5 is "
+        "qos_profile_sensor_data's), "
         f"{frames} frames per rate; received/sent. ROS 2 Jazzy wheels (rmw_fastrtps_cpp, "
         "Fast DDS 2.14), ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; load average "
         f"{load:.1f} when the run began.",
@@ -330,9 +343,9 @@ def main() -> int:
     if args.child:
         role, *rest = args.child
         if role == "pub":
-            w, h, rate, frames, depth = rest
-            return child_pub(int(w), int(h), float(rate), int(frames), int(depth))
-        return child_sub(int(rest[0]))
+            w, h, rate, frames, depth, rel = rest
+            return child_pub(int(w), int(h), float(rate), int(frames), int(depth), rel == "1")
+        return child_sub(int(rest[0]), rest[1] == "1")
 
     from _report import replace_section, this_run
 
