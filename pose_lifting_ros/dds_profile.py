@@ -1,12 +1,13 @@
 """The Fast DDS profile for large best-effort images, and the variables that apply it.
 
 A best-effort image larger than the publisher's shared-memory segment (Fast DDS's default is
-512 KiB; 640x480 rgb8 is 900 KiB) is lost between processes: measured 0-13 of 20 frames
-arriving at 640x480 to 2560x1440 (docs/BENCHMARKS.md, "image transport"). The shipped
-config/fastdds_large_images.xml gives every participant a 16 MiB segment; the publisher's is the
-one that counts. Fast DDS 2.x, which ROS 2 Jazzy uses, reads a profiles file from
-FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted) from FASTDDS_DEFAULT_PROFILES_FILE. Each
-ignores the other's name, so both are set wherever a profile is given.
+512 KiB; 640x480 rgb8 is 900 KiB) is mostly lost between processes: 0 to 9 of 20 frames arrived
+at 640x480 to 2560x1440 (docs/BENCHMARKS.md, "Best-effort images between processes").
+config/fastdds_large_images.xml gives every participant a 16 MiB segment (all arrived); the
+publisher's is the one that counts. Fast DDS 2.x, which ROS 2 Jazzy uses, reads a profiles
+file from FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted) from
+FASTDDS_DEFAULT_PROFILES_FILE. Each ignores the other's name, so both are set wherever a
+profile is given.
 """
 
 from __future__ import annotations
