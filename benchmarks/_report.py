@@ -108,23 +108,19 @@ def bench_env(domain_base: int) -> dict:
     """Environment for a benchmark's own ROS graph: a domain id of its own, localhost only, and
     the Fast DDS profile for large images; also applied to this process."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    profile = os.environ.get(
+        "BENCH_FASTDDS", os.path.join(root, "config", "fastdds_large_images.xml")
+    )
+    # both names: Jazzy's Fast DDS 2.x reads FASTRTPS_..., Kilted's 3.x FASTDDS_...
+    names = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
     env = dict(
         os.environ,
         ROS_DOMAIN_ID=str(domain_base + os.getpid() % 30),
         ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-        FASTDDS_DEFAULT_PROFILES_FILE=os.environ.get(
-            "BENCH_FASTDDS", os.path.join(root, "config", "fastdds_large_images.xml")
-        ),
+        **{n: profile for n in names},
     )
     os.environ.update(
-        {
-            k: env[k]
-            for k in (
-                "ROS_DOMAIN_ID",
-                "ROS_AUTOMATIC_DISCOVERY_RANGE",
-                "FASTDDS_DEFAULT_PROFILES_FILE",
-            )
-        }
+        {k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE") + names}
     )
     return env
 

@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p out
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
-export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$PWD/config/fastdds_large_images.xml}
+# the large-image profile under both names: Jazzy's Fast DDS 2.x reads FASTRTPS_..., Kilted's FASTDDS_...
+export FASTRTPS_DEFAULT_PROFILES_FILE=${FASTRTPS_DEFAULT_PROFILES_FILE:-$PWD/config/fastdds_large_images.xml}
+export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$FASTRTPS_DEFAULT_PROFILES_FILE}
 echo "== 1. lifting bundled keypoints (core library)"
 .venv/bin/pose-lifting lift --keypoints samples/bandai_walk_keypoints.npz --output out/bandai_walk_3d.npz
 echo "== 2. image -> 3D skeletons (pose-lifting estimate)"
