@@ -31,8 +31,8 @@ setup(
     maintainer="pose_lifting developers",
     description="Metric 3D human skeletons from one RGB camera: 2D keypoints lifted with the "
     "camera in the loop.",
-    license="Apache-2.0 (code); shipped weights CC BY-NC 4.0 (see "
-    "pose_lifting_core/weights/LICENSE.md)",
+    license="Apache-2.0 (code); default weights CC BY-SA 3.0 terms (commercial use allowed), "
+    "lifter_noncommercial.pt CC BY-NC 4.0 (see pose_lifting_core/weights/LICENSE.md)",
     entry_points={
         "console_scripts": [
             "pose-lifting = pose_lifting_core.cli:main",

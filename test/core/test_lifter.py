@@ -254,28 +254,40 @@ def test_cuda_matches_cpu():
 
 
 def test_shipped_weights_carry_codec_provenance_and_licence():
+    """The default weights allow commercial use (no Bandai); the non-commercial option beside
+    them says it is one; LICENSE.md credits every lab of both."""
     assert os.path.isfile(DEFAULT_CHECKPOINT), "the shipped weights are part of the package"
     blob = load_checkpoint(DEFAULT_CHECKPOINT)
     assert blob["codec"]["joint_names"] == list(JOINT_NAMES)
     prov = blob["provenance"]
+    assert sorted(prov["datasets"]) == ["accad", "cmu", "hdm05"]
     for name, credit in (
-        ("bandai", "Bandai Namco Research Motion Dataset"),
         ("accad", "ACCAD MoCap Library"),
         ("hdm05", "HDM05"),
+        ("cmu", "mocap.cs.cmu.edu"),
     ):
         assert credit in prov["attribution"] and credit in prov["datasets"][name]["attribution"]
-    assert "non-commercial" in prov["licence"]
+    assert "non-commercial" not in prov["licence"] and "CC BY-SA 3.0" in prov["licence"]
     assert blob["hparams"]["width"] == 1024 and blob["hparams"]["num_blocks"] == 2
-    licence = open(os.path.join(os.path.dirname(DEFAULT_CHECKPOINT), "LICENSE.md")).read()
+    folder = os.path.dirname(DEFAULT_CHECKPOINT)
+    nc = load_checkpoint(os.path.join(folder, "lifter_noncommercial.pt"))["provenance"]
+    assert "bandai" in nc["datasets"] and "non-commercial" in nc["licence"]
+    prior = torch.load(os.path.join(folder, "pose_prior_2d.pt"), weights_only=False)
+    assert "bandai" not in prior["info"]["datasets"]  # the prior ships with the default's terms
+    licence = open(os.path.join(folder, "LICENSE.md")).read()
     for text in (
-        "CC BY-NC 4.0",
+        "a company may use and ship these weights",
         "CC BY 3.0",
         "CC BY-SA 3.0",
         "ACCAD",
         "HDM05",
+        "mocap.cs.cmu.edu",
+        "NSF EIA-0196217",
+        "lifter_noncommercial.pt",
+        "CC BY-NC 4.0",
         "non-commercial use only",
     ):
-        assert text in licence
+        assert text in licence, text
 
 
 def test_fused_inference_model_equals_eval_model():
