@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _report import this_run  # noqa: E402
+from _report import replace_section, this_run  # noqa: E402
 
 from pose_lifting_core.data import synth  # noqa: E402
 from pose_lifting_core.data.poses import CATEGORIES, pose_categories  # noqa: E402
@@ -96,6 +96,9 @@ def main() -> int:
     ap.add_argument("--cameras", default="typical,steep", help="camera ranges (data/synth.py)")
     ap.add_argument("--samples-per-category", type=int, default=3000)
     ap.add_argument("--json", default=os.path.join("docs", "eval", "seated_root.json"))
+    ap.add_argument(
+        "--section", action="store_true", help="write the table into docs/BENCHMARKS.md"
+    )
     args = ap.parse_args()
     run = this_run(__file__)
     rows = []
@@ -135,14 +138,30 @@ def main() -> int:
         ("true_size_abs_median_pct", "true size"),
     ]
     head = "| model | lab | frames | cameras | pose | n | "
-    print(head + " | ".join(c[1] for c in cols) + " |")
-    print("|---|---|---|---|---|---|" + "---|" * len(cols))
+    table = [head + " | ".join(c[1] for c in cols) + " |"]
+    table.append("|---|---|---|---|---|---|" + "---|" * len(cols))
     for r in rows:
         cells = [f"{r[k]:.2f}" if k == "size_ratio" else f"{r[k]:.1f}" for k, _ in cols]
-        print(
+        table.append(
             f"| {r['model']} | {r['lab']} | {r['frames']} | {r['cameras']} | {r['category']} "
             f"| {r['n']} | " + " | ".join(cells) + " |"
         )
+    body = "\n".join(
+        [
+            f"Command: `{run.command}`. Machine: {run.machine}. Date: {run.date}. "
+            f"Commit: {run.commit}. Exact 2D, true K; `signed` is the median distance error of "
+            "the root in % of the true distance (+ too far), `|err|` its absolute median, `size` "
+            "the median lifted/true body size; the next columns are `|err|` again after one "
+            "part of the lifted skeleton is replaced by the truth before the root solve (the "
+            "legs' depth, the legs, the torso and head, the arms) or after scaling the lifted "
+            "skeleton to the true size. Frames: `all` for a lab the model never saw.",
+            "",
+            *table,
+        ]
+    )
+    print(body)
+    if args.section:
+        replace_section(os.path.join("docs", "BENCHMARKS.md"), "seated-root", body)
     if args.json:
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as fh:
