@@ -379,7 +379,8 @@ class PoseEstimator:
             if own_ids is not None:
                 ids = own_ids[ok]
             elif self.config.track:
-                ids = self.tracker.update(boxes[ok])
+                distance = np.linalg.norm(out.joints_3d[ok, 0], axis=-1)  # the pelvis's
+                ids = self.tracker.update(boxes[ok], distance, time_s)
             else:
                 ids = np.arange(1, ok.sum() + 1)
             joints = out.joints_3d[ok]
@@ -399,7 +400,7 @@ class PoseEstimator:
                 for n, (i, j) in enumerate(zip(ids, idx))
             ]
         elif self.config.track:
-            self.tracker.update(np.zeros((0, 4)))
+            self.tracker.update(np.zeros((0, 4)), time_s=time_s)
         t3 = time.perf_counter()
         res = FrameResult(
             self._index,

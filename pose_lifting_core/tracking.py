@@ -1,8 +1,10 @@
 """Track ids across frames, and optional temporal smoothing of 3D skeletons.
 
-Owns: `Tracker` (greedy association of people to tracks by box overlap with a constant-velocity
-prediction, ids that persist while a person stays in view, tracks dropped after `max_age` unseen
-frames) and `Smoother` (per-track exponential smoothing of 3D joints; off unless asked for).
+Owns: `Tracker` (greedy association of people to tracks by box overlap or by the distance of
+their box from a constant-velocity prediction, gated on a physically possible change of their
+distance from the camera; ids that persist while a person stays in view or is missed for up to
+`max_age` frames) and `Smoother` (per-track exponential smoothing of 3D joints; off unless
+asked for).
 
 Shapes: boxes (N, 4) pixels x0, y0, x1, y1; joints (N, J, 3) metres.
 """
@@ -10,7 +12,7 @@ Shapes: boxes (N, 4) pixels x0, y0, x1, y1; joints (N, J, 3) metres.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -30,19 +32,52 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
+# A detection whose box centre lies within this many box heights of a track's predicted centre
+# (per frame since the track was last seen: the prediction's error grows with the gap) is near
+# enough to match it even without overlap: the boxes of far pedestrians are narrower than their
+# step from one frame to the next, or than the jitter of their keypoints (with overlap alone,
+# vtest.avi gave 64 ids in 795 frames, the median track 15 frames long).
+CENTRE_GATE_HEIGHTS = 0.5
+# ...if its box height is within this factor of the track's.
+MAX_HEIGHT_RATIO = 1.5
+# A detection placed farther from or nearer to the camera than a track by more than this fraction
+# of the track's distance (per frame since it was seen), or than `MAX_SPEED_MPS` covers in the
+# time since where frame times are given (slow cameras), is not that track's person: a walking
+# person's distance does not change by 20 % between two frames (at 10 frames/s, 2 m at 10 m).
+# On vtest.avi such jumps were two people's landmarks mixed, or a person's track taken over by
+# another (6.7 m to 11.6 m). The fraction allows for the monocular distance's own noise.
+MAX_DISTANCE_CHANGE = 0.2
+MAX_SPEED_MPS = 3.0
+
+
 @dataclass
 class _Track:
     id: int
     box: np.ndarray
+    distance: float = float("nan")  # metres from the camera when last matched (NaN: unknown)
+    seen_s: float = float("nan")  # time of the frame it was last matched in (NaN: not given)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
     age: int = 0  # frames since last matched
     hits: int = 1
 
+    def predicted(self) -> np.ndarray:
+        """The box now, at constant velocity from where it was last seen."""
+        return self.box + self.velocity * (self.age + 1)
+
 
 class Tracker:
-    """Greedy IoU tracker with constant-velocity box prediction.
+    """Greedy tracker with constant-velocity box prediction.
 
-    min_iou: the least overlap between a predicted track box and a detection to match them.
+    A detection may match a track when their boxes (the track's predicted) overlap by at least
+    `min_iou`, or when its centre is within `CENTRE_GATE_HEIGHTS` box heights per frame unseen of
+    the predicted centre and its height within `MAX_HEIGHT_RATIO`; and, where distances are
+    given, its distance from the camera differs from the track's by at most
+    `MAX_DISTANCE_CHANGE` of it per frame unseen, or `MAX_SPEED_MPS` times the time since
+    where frame times are given (whichever allows more). Pairs go best first (most overlap,
+    least centre distance).
+
+    min_iou: the least overlap between a predicted track box and a detection to match them
+        by overlap.
     max_age: frames a track survives unmatched (a person briefly missed keeps the id)."""
 
     def __init__(self, min_iou: float = 0.1, max_age: int = 20) -> None:
@@ -64,23 +99,66 @@ class Tracker:
     def active_ids(self) -> List[int]:
         return [t.id for t in self._tracks]
 
-    def update(self, boxes: np.ndarray) -> np.ndarray:
-        """Assign a track id (N,) int to each detection box of this frame (ids start at 1)."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        ids = np.zeros(len(boxes), dtype=np.int64)
-        pred = np.array([t.box + t.velocity for t in self._tracks]).reshape(-1, 4)
+    def _cost(
+        self, boxes: np.ndarray, distances: Optional[np.ndarray], time_s: Optional[float]
+    ) -> np.ndarray:
+        """(T, N) cost of matching track t to detection n, lower is better; inf where they may
+        not match (see the class docstring)."""
+        pred = np.array([t.predicted() for t in self._tracks]).reshape(-1, 4)
         iou = box_iou(pred, boxes)
+        unseen = 1.0 + np.array([t.age for t in self._tracks], dtype=np.float64)[:, None]
+        centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
+        height = lambda b: np.maximum(b[:, 3] - b[:, 1], 1.0)  # noqa: E731
+        hp, hd = height(pred)[:, None], height(boxes)[None, :]
+        shift = np.linalg.norm(centre(pred)[:, None] - centre(boxes)[None], axis=-1)
+        shift = shift / np.maximum(hp, hd)
+        near = (shift <= CENTRE_GATE_HEIGHTS * unseen) & (
+            np.maximum(hp / hd, hd / hp) <= MAX_HEIGHT_RATIO
+        )
+        ok = (iou >= self.min_iou) | near
+        if distances is not None:
+            had = np.array([t.distance for t in self._tracks], dtype=np.float64)[:, None]
+            since = np.array([t.seen_s for t in self._tracks], dtype=np.float64)[:, None]
+            dt = np.zeros_like(since) if time_s is None else float(time_s) - since
+            allowed = np.maximum(
+                MAX_DISTANCE_CHANGE * unseen * had,
+                MAX_SPEED_MPS * np.where(np.isfinite(dt), np.maximum(dt, 0.0), 0.0),
+            )
+            known = np.isfinite(had) & np.isfinite(distances)[None, :]
+            ok &= ~known | (np.abs(distances[None, :] - had) <= allowed)
+        return np.where(ok, shift - iou, np.inf)
+
+    def update(
+        self,
+        boxes: np.ndarray,
+        distances: Optional[np.ndarray] = None,
+        time_s: Optional[float] = None,
+    ) -> np.ndarray:
+        """Assign a track id (N,) int to each detection box of this frame (ids start at 1).
+        distances (N,): each person's distance from the camera in metres (NaN where unknown),
+        or None: then no association is gated on it. time_s: this frame's time in seconds, or
+        None (then the gate allows for no movement beyond its fraction)."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        if distances is not None:
+            distances = np.asarray(distances, dtype=np.float64).reshape(-1)
+            if len(distances) != len(boxes):
+                raise ValueError(f"{len(distances)} distances for {len(boxes)} boxes")
+        ids = np.zeros(len(boxes), dtype=np.int64)
+        cost = self._cost(boxes, distances, time_s)
         matched_t, matched_d = set(), set()
-        if iou.size:
-            for flat in np.argsort(-iou, axis=None).tolist():  # best overlap first
-                ti, di = divmod(flat, iou.shape[1])
-                if iou[ti, di] < self.min_iou:
+        if cost.size:
+            for flat in np.argsort(cost, axis=None, kind="stable").tolist():  # best first
+                ti, di = divmod(flat, cost.shape[1])
+                if not np.isfinite(cost[ti, di]):
                     break
                 if ti in matched_t or di in matched_d:
                     continue
                 t = self._tracks[ti]
                 t.velocity = 0.5 * t.velocity + 0.5 * (boxes[di] - t.box) / (t.age + 1)
                 t.box, t.age, t.hits = boxes[di].copy(), 0, t.hits + 1
+                if distances is not None:
+                    t.distance = float(distances[di])
+                t.seen_s = float("nan") if time_s is None else float(time_s)
                 ids[di] = t.id
                 matched_t.add(ti)
                 matched_d.add(di)
@@ -90,7 +168,9 @@ class Tracker:
         self._tracks = [t for t in self._tracks if t.age <= self.max_age]
         for di in range(len(boxes)):
             if di not in matched_d:
-                self._tracks.append(_Track(self._next_id, boxes[di].copy()))
+                d = float("nan") if distances is None else float(distances[di])
+                seen = float("nan") if time_s is None else float(time_s)
+                self._tracks.append(_Track(self._next_id, boxes[di].copy(), d, seen))
                 ids[di] = self._next_id
                 self._next_id += 1
         return ids

@@ -16,8 +16,11 @@ pose_landmarks_to_roi):
 
 People whose torso (shoulders and hips) is not confidently seen are dropped; the same person
 found by two proposals is kept once. In tracking mode (`track=True`, for video) the ROI of each
-person in the next frame comes from this frame's auxiliary landmarks, so the detectors run only
-every `redetect_every` frames, when a tracked region's scale creeps, or after a person is lost.
+person in the next frame comes from this frame's auxiliary landmarks (or stays as it is while the
+person's crop does not change: a still person gives one result), so the detectors run only
+every `redetect_every` frames, when a tracked region's scale creeps, or after a person is lost;
+their proposals find new people and re-anchor the tracks whose region crept, and a proposal
+overlapping a track whose region kept its scale is not run.
 While anyone is tracked they run beside the following frames, each in its own low-priority
 worker thread, and their proposals join the first later frame in which they are done (the
 BlazePose detector's the next frame, HOG's, ten times the cost and run only every
@@ -85,6 +88,15 @@ _ROI_EARLY_SCALE_CHANGE = 0.1
 # ...and by more than this, before they re-anchored it, runs them in the frame: landmarks
 # feeding their own crop let it creep (a static person drifted from 2.4 m to 1.4 m in 30 frames).
 _ROI_MAX_SCALE_CHANGE = 0.2
+# A tracked person whose crop is the same as in the previous frame (while held: as when they
+# stopped, so slow motion adds up), within this mean absolute difference per pixel and channel
+# (0-255 levels: about a camera's noise), is still, and keeps the crop for the next frame
+# instead of the one its landmarks give. On a still person the
+# landmarks of one crop give a slightly different crop, whose landmarks give another: followed
+# every frame, the crop of a person cut off by the frame edge wandered (turning by 15 degrees
+# and growing by 15 % in six frames), and with it the invented legs and the distance (2.35-2.90 m
+# on twenty identical frames). A moving person's crop changes, and follows the landmarks.
+_STILL_LEVELS = 2.0
 # Two results whose nose/shoulder/hip keypoints are on average closer than this fraction of
 # the ROI side are the same person.
 _SAME_PERSON_DIST = 0.1
@@ -104,6 +116,12 @@ class Roi:
         """(4,) axis-aligned x0, y0, x1, y1 of the unrotated square, pixels."""
         h = self.size / 2
         return np.array([self.cx - h, self.cy - h, self.cx + h, self.cy + h])
+
+
+def _creep(roi: Roi, anchor: float) -> float:
+    """How far a tracked region's side has moved from its anchor (the side right after its last
+    detector proposal), as a fraction of the anchor."""
+    return abs(roi.size / max(anchor, 1e-9) - 1.0)
 
 
 def _background_priority() -> None:
@@ -312,13 +330,20 @@ class _Result:
     scores: np.ndarray  # (33,)
     presence: float
     anchor: float = 0.0  # the track's ROI side right after its last detector proposal
+    still: bool = False  # the crop is the track's earlier one, within _STILL_LEVELS
+    next_crop: Optional[np.ndarray] = None  # the crop of follow_roi() to compare the next with
 
     def torso_score(self) -> float:
         return float(self.scores[list(TORSO)].mean())
 
     def next_roi(self) -> Roi:
-        """The ROI for the next frame, from the auxiliary hip-centre and scale points."""
+        """The ROI the auxiliary hip-centre and scale points give."""
         return roi_from_alignment(self.points[33], self.points[34])
+
+    def follow_roi(self) -> Roi:
+        """The ROI for the next frame: this one while the person is still (their crop unchanged:
+        one crop, so one result), else the one the landmarks give."""
+        return self.roi if self.still else self.next_roi()
 
 
 class BlazePoseDetector:
@@ -337,8 +362,9 @@ class BlazePoseDetector:
     min_torso_score: a person is kept only if the mean keypoint score over shoulders and hips
         reaches this.
     track: treat consecutive `detect` calls as video frames; each person's next ROI comes from
-        its landmarks, and the proposal detectors run only every `redetect_every` frames, when a
-        region creeps, or after a person is lost, beside the frames while anyone is tracked.
+        its landmarks (held while the person is still), and the proposal detectors run only
+        every `redetect_every` frames, when a region creeps, or after a person is lost, beside
+        the frames while anyone is tracked.
         `reset()` starts a new sequence.
     model_dir: directory of the .tflite files (default `models.model_dir()`).
 
@@ -526,7 +552,9 @@ class BlazePoseDetector:
         return out
 
     # --- stage 2: landmarks ---------------------------------------------------------------------
-    def _landmarks(self, rgb: np.ndarray, roi: Roi) -> _Result:
+    def _crop(self, rgb: np.ndarray, roi: Roi) -> Tuple[np.ndarray, np.ndarray]:
+        """The landmark model's input crop of `roi` in `rgb`, and the affine (2, 3) matrix that
+        takes a crop pixel (u, v, 1) to image pixels."""
         import cv2
 
         m = self._lmk
@@ -544,13 +572,29 @@ class BlazePoseDetector:
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=0,
         )
+        return crop, mat
+
+    def _landmarks(
+        self, rgb: np.ndarray, roi: Roi, before: Optional[np.ndarray] = None
+    ) -> _Result:
+        """The landmark model on `roi` of `rgb`; `before`: the track's earlier crop of the same
+        ROI, to tell whether the person is still (`_Result.still`)."""
+        import cv2
+
+        m = self._lmk
+        crop, mat = self._crop(rgb, roi)
         outs = m.run(crop.astype(np.float32) * (1.0 / 255.0))
         lm = outs[self._lmk_points].reshape(self._num_landmarks, 5).astype(np.float64)
         xy = self._refine(lm[:, :2], outs[self._lmk_heatmap][0])
-        points = centre + (xy - half) @ a.T
+        points = (xy - 0.5) @ mat[:, :2].T + mat[:, 2]
         scores = np.minimum(_sigmoid(lm[:NUM_KEYPOINTS, 3]), _sigmoid(lm[:NUM_KEYPOINTS, 4]))
         presence = float(np.ravel(outs[self._lmk_flag])[0])
-        return _Result(roi, points, scores, presence)
+        res = _Result(roi, points, scores, presence)
+        if before is not None and before.shape == crop.shape:
+            res.still = float(cv2.absdiff(crop, before).mean()) < _STILL_LEVELS
+            if res.still:  # compared with the crop of when the person stopped: no slow drift
+                res.next_crop = before
+        return res
 
     def _refine(self, xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
         """Refine (L, 2) crop-pixel landmarks on the (h, w, L) heatmap logits: within a 7x7
@@ -611,10 +655,14 @@ class BlazePoseDetector:
         t_det = t_lmk = 0.0
         n_lmk = n_det = 0
         kept: List[_Result] = []
+        from_track = set()  # id() of the kept results that came from a track's region
 
-        def consider(roi: Roi, anchor: Optional[float]) -> None:
+        def consider(
+            roi: Roi, anchor: Optional[float], before: Optional[np.ndarray] = None
+        ) -> None:
             """Landmarks in `roi`; `anchor` is the track's anchored ROI side (None: this ROI is
-            a detector proposal, and the side the landmarks give now becomes the anchor)."""
+            a detector proposal, and the side the landmarks give now becomes the anchor);
+            `before`: the track's earlier crop of `roi` (None for a proposal)."""
             nonlocal t_lmk, n_lmk
             if len(kept) >= self.max_people or not roi.size >= 1.0:  # also NaN
                 return
@@ -625,18 +673,29 @@ class BlazePoseDetector:
             ):
                 return
             t0 = time.perf_counter()
-            res = self._landmarks(rgb, roi)
+            res = self._landmarks(rgb, roi, before)
             t_lmk += time.perf_counter() - t0
             n_lmk += 1
             res.anchor = res.next_roi().size if anchor is None else anchor
-            if self._accept(res) and not any(self._same_person(res, k) for k in kept):
+            if not self._accept(res):
+                return
+            same = [i for i, k in enumerate(kept) if self._same_person(res, k)]
+            if not same:
                 kept.append(res)
+                if anchor is not None:
+                    from_track.add(id(res))
+            elif anchor is None and id(kept[same[0]]) in from_track:
+                # a proposal whose region disagrees with a track's (they overlap too little to
+                # skip it) and finds the same person re-anchors the track
+                from_track.discard(id(kept[same[0]]))
+                kept[same[0]] = res
 
         tracked = self._tracked if self.track else []
         follow = [
-            (prev.next_roi(), prev.anchor) for prev in sorted(tracked, key=lambda r: -r.presence)
+            (prev.follow_roi(), prev.anchor, prev.next_crop)
+            for prev in sorted(tracked, key=lambda r: -r.presence)
         ]
-        creep = max((abs(roi.size / max(anchor, 1e-9) - 1.0) for roi, anchor in follow), default=0)
+        creep = max((_creep(roi, anchor) for roi, anchor, _ in follow), default=0)
         due = (
             not self.track
             or self._lost
@@ -667,13 +726,23 @@ class BlazePoseDetector:
             hog += self._hog_search.run_now(self._hog_proposals, rgb)
             n_det += 1
         t_det += time.perf_counter() - t0
-        # Proposals first: they re-anchor every track (BlazePose ones first, their ROI is the one
-        # the landmark model expects); tracks they missed follow their landmarks.
+        # Tracks whose region kept its scale first: a proposal that overlaps one (the same
+        # person) is then not run, and the track keeps its region (re-anchoring it on every
+        # proposal changed a still person's crop every re-detection, and the distance of one cut
+        # off by the frame edge by 20 %). Then the proposals (BlazePose ones first, their ROI is
+        # the one the landmark model expects): they find new people, re-anchor a track whose
+        # person they find in a region that overlaps the track's too little to be skipped, and
+        # re-anchor the tracks whose region crept in scale, which follow their landmarks only
+        # where none did.
+        for roi, anchor, before in follow:
+            if _creep(roi, anchor) <= _ROI_EARLY_SCALE_CHANGE:
+                consider(roi, anchor, before)
         for props in (proposals, hog):
             for roi, _ in sorted(props, key=lambda p: -p[1]):
                 consider(roi, None)
-        for roi, anchor in follow:
-            consider(roi, anchor)
+        for roi, anchor, before in follow:
+            if _creep(roi, anchor) > _ROI_EARLY_SCALE_CHANGE:
+                consider(roi, anchor, before)
         # searches start once this frame's own work is done, so that they share the CPU with
         # the frames that follow and not with this one
         # (not in the frame that takes a search's proposals: its creep was measured before they
@@ -700,6 +769,9 @@ class BlazePoseDetector:
         lost = len(kept) < len(tracked)
         kept.sort(key=lambda r: -r.presence)
         self._tracked = kept
+        for r in kept if self.track else []:  # the crops the next frame's are compared with
+            if not r.still:
+                r.next_crop = self._crop(rgb, r.follow_roi())[0]
         self._lost = lost or not kept
         self.last_timing = {
             "detector_s": t_det,
