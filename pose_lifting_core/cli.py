@@ -123,7 +123,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from pose_lifting_core.data.synth import AugmentConfig
-    from pose_lifting_core.train import TrainConfig, train
+    from pose_lifting_core.train import TrainConfig, TrainError, train
 
     augment = AugmentConfig(p_stature=args.stature_prior_fraction)
     if args.hip_shift_m or args.shoulder_shift_m:  # where the labs and detectors put the joints
@@ -159,7 +159,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     try:
         r = train(cfg, resume=args.resume, export_path=args.export, progress=not args.quiet)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, TrainError) as exc:
         raise CliError(str(exc))
     print(f"best validation MPJPE {r['best_val_mpjpe_mm']:.1f} mm; exported {r['export']}")
     return 0
@@ -841,7 +841,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=_number_in(int, 1, 10_000), default=30)
     s.add_argument("--samples-per-epoch", type=_number_in(int, 1, 10**8), default=300_000)
     s.add_argument("--batch-size", type=_number_in(int, 1, 10**6), default=1024)
-    s.add_argument("--lr", type=_positive_float, default=1e-3)
+    s.add_argument(
+        "--lr", type=_number_in(float, 1e-9, 1.0), default=1e-3, help="Adam's learning rate"
+    )
     s.add_argument("--width", type=_number_in(int, 8, 16_384), default=1024)
     s.add_argument("--blocks", type=_number_in(int, 1, 64), default=2)
     s.add_argument("--dropout", type=_number_in(float, 0.0, 0.95), default=TrainConfig.dropout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import time
@@ -40,6 +41,16 @@ DEFAULT_DATASETS = ("accad", "hdm05", "cmu")
 (Bandai's CC BY-NC 4.0 does not; `train --datasets` adds it on request)."""
 HELDOUT_CONTENT = ("bow", "dance-short", "kick", "punch", "slash")
 """Bandai motion contents kept out of training (its `content_test` split)."""
+
+
+class TrainError(ValueError):
+    """A run that cannot go on: a `last.pt` that cannot be resumed (unreadable, or made with other
+    settings), or a loss or weights that stopped being finite."""
+
+
+RESUME_FREE = ("out_dir", "time_budget_s", "threads", "device", "data_dir", "cache_dir")
+"""Settings a resumed run may change; every other one must equal the interrupted run's, or its
+weights, data stream and schedule would not be the ones the checkpoint's provenance names."""
 
 
 @dataclass
@@ -206,7 +217,7 @@ def train(
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
     start_epoch, history, best = 0, [], (float("inf"), None)
     if resume and os.path.isfile(state_path):
-        st = torch.load(state_path, map_location="cpu", weights_only=False)
+        st = _resume_state(state_path, cfg)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"])
@@ -259,9 +270,21 @@ def train(
             if cfg.max_norm > 0:
                 apply_max_norm(model, cfg.max_norm)
             if step % 20 == 0 or step == steps_per_epoch - 1:
-                run_loss = 0.7 * run_loss + 0.3 * loss.item() if step else loss.item()
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainError(
+                        f"training diverged at epoch {epoch + 1}, step {step + 1}: the loss is "
+                        f"{value} (lr {cfg.lr:g}); lower --lr, nothing was exported"
+                    )
+                run_loss = 0.7 * run_loss + 0.3 * value if step else value
                 bar.set_postfix(mpjpe_mm=f"{run_loss * 1000:.1f}")
         model.eval()
+        bad = [n for n, v in model.state_dict().items() if not torch.isfinite(v).all()]
+        if bad:
+            raise TrainError(
+                f"training diverged in epoch {epoch + 1}: weights {', '.join(bad[:3])} are not "
+                f"finite (lr {cfg.lr:g}); lower --lr, nothing was exported"
+            )
         with torch.inference_mode():
             pv = torch.from_numpy(
                 codec.decode(model(xv).cpu().numpy()).reshape(len(xv), -1).astype(np.float32)
@@ -313,6 +336,32 @@ def train(
         "history": history,
         "provenance": provenance,
     }
+
+
+def _resume_state(path: str, cfg: TrainConfig) -> Dict[str, Any]:
+    """The training state in `path`, or TrainError (one line) when it cannot be read or was
+    written by a run whose settings differ from cfg's (other than RESUME_FREE)."""
+    keys = ("model", "opt", "sched", "codec", "epoch", "history", "best_mpjpe", "best_state")
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=False)
+        missing = [k for k in keys if k not in st]
+    except Exception as exc:  # torch raises many types for a truncated or foreign file
+        raise TrainError(
+            f"cannot resume from {path}: not a readable training state ({type(exc).__name__}); "
+            "delete it to start over, or choose another --out-dir"
+        ) from exc
+    if missing:
+        raise TrainError(f"cannot resume from {path}: it lacks {', '.join(missing)}")
+    old = json.loads(json.dumps(st.get("config") or {}, default=str))
+    new = json.loads(json.dumps(cfg.to_dict(), default=str))
+    differ = [k for k in new if k not in RESUME_FREE and k in old and old[k] != new[k]]
+    if differ:
+        shown = "; ".join(f"{k} {old[k]} -> {new[k]}" for k in differ[:3])
+        raise TrainError(
+            f"cannot resume from {path}: it was trained with other settings ({shown}); resume "
+            "with the same ones, or start over in another --out-dir"
+        )
+    return st
 
 
 def _provenance(

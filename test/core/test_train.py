@@ -1,5 +1,7 @@
 """Training is seeded and resumable (tiny model, synthetic motion; no ../shared needed)."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -114,3 +116,42 @@ def test_default_labs_are_the_commercially_usable_ones_with_cmu_mixed_in(tmp_pat
     assert shares["cmu"] == pytest.approx(0.1 / 0.85)  # its own weight, renormalised
     assert "non-commercial" not in prov["licence"] and "commercial products" in prov["licence"]
     assert "mocap.cs.cmu.edu" in prov["attribution"] and "NSF EIA-0196217" in prov["attribution"]
+
+
+def test_resume_refuses_an_unreadable_state_or_other_settings(tmp_path):
+    import dataclasses
+
+    from pose_lifting_core.train import TrainError
+
+    cfg = _cfg(tmp_path, 2, ("bandai", "hdm05"))
+    train(cfg, progress=False, stop_after=1)
+    for change, named in (
+        ({"width": 64}, "width 32 -> 64"),
+        ({"datasets": ("hdm05",)}, "datasets ['bandai', 'hdm05'] -> ['hdm05']"),
+        ({"lr": 5e-4}, "lr 0.001 -> 0.0005"),
+    ):
+        other = dataclasses.replace(cfg, **change)
+        with pytest.raises(TrainError, match=r"other settings \(" + re.escape(named)):
+            train(other, resume=True, progress=False)
+    # what a resumed run may change: where it runs and how long it may take
+    ok = dataclasses.replace(cfg, threads=2, time_budget_s=1e6)
+    assert [h["epoch"] for h in train(ok, resume=True, progress=False)["history"]] == [1, 2]
+    state = tmp_path / "run" / "last.pt"
+    state.write_bytes(state.read_bytes()[:1000])  # truncated, as a killed copy leaves it
+    with pytest.raises(TrainError, match="cannot resume from .*last.pt: not a readable"):
+        train(cfg, resume=True, progress=False)
+
+
+def test_a_diverging_run_stops_in_one_line_and_exports_nothing(tmp_path, capsys):
+    import dataclasses
+
+    from pose_lifting_core.cli import main
+    from pose_lifting_core.train import TrainError
+
+    cfg = dataclasses.replace(_cfg(tmp_path, 2), lr=1e30)
+    with pytest.raises(TrainError, match="training diverged .* lower --lr"):
+        train(cfg, export_path=str(tmp_path / "m.pt"), progress=False)
+    assert not (tmp_path / "m.pt").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--lr", "1e30", "--out-dir", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "--lr" in capsys.readouterr().err
