@@ -107,7 +107,7 @@ class LifterNodeBase(Node):
 
     def warn_once(self, text: str) -> None:
         """Log a warning the first time this exact text comes up."""
-        if text not in self._warned:
+        if text not in self._warned and self.context.ok():  # no /rosout once shut down
             self._warned.add(text)
             self.get_logger().warning(text)
 
@@ -118,6 +118,8 @@ class LifterNodeBase(Node):
         text): a hundred slightly different messages of one kind give one line."""
         key = category or text
         now = time.monotonic()
+        if not self.context.ok():
+            return  # a signal shut the context down: there is no /rosout to log to
         if now - self._last_warn.get(key, -1e9) >= period_s:
             self._last_warn[key] = now
             if len(self._last_warn) > 256:

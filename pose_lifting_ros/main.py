@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from typing import Callable, List, Optional
 
 
@@ -122,8 +123,19 @@ def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
     if problem is not None:
         print(f"{name}: error: {problem}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
     node = None
+    stopping = threading.Event()
+
+    def on_signal(*_) -> None:
+        # SIGINT and SIGTERM alike: the worker ends before the context does (nothing is
+        # published or logged into a dead context), then the executor wakes on the shutdown.
+        stopping.set()
+        if node is not None and hasattr(node, "stop"):
+            node.stop()
+        rclpy.try_shutdown()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     code = 0
     try:
         node = factory()
@@ -131,8 +143,10 @@ def run_node(factory: Callable, args: Optional[List[str]] = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception as exc:
-        if not rclpy.ok():
-            pass  # SIGINT/SIGTERM arrived while the node was still starting: a clean stop
+        if stopping.is_set() or not rclpy.ok():
+            # a signal arrived while the node was starting, or while rclpy's executor was taking
+            # a message (it then raises from inside the take): a clean stop either way
+            pass
         elif isinstance(exc, (ValueError, CheckpointError, DetectorError, OSError)):
             print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
             code = 1
