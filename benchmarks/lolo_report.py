@@ -31,6 +31,7 @@ CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo.json", "round 2 (two labs of Bandai, ACCAD, HDM05; cameras up to 45°)"),
     ("lolo_r3_typicalcam.json", "round 3 with cameras up to 45° only"),
     ("lolo_r3_w512.json", "round 3 at width 512, about the same CPU time"),
+    ("lolo_r3_wide.json", "round 3 with hips -3..+8 cm, shoulders -10..+4 cm along the trunk"),
     ("lolo_r3_bandai.json", "round 3 with Bandai added"),
     SHIPPED,
 ]
@@ -154,8 +155,10 @@ def main() -> int:
             "`pose_lifting_core/data/poses.py`. Bandai's rows are the shipped model's (it never "
             "saw Bandai).",
             "Commands: `bash tools/train_release.sh train all lolo lolo_bandai`, then "
-            "`LAB_LIST=cmu bash tools/train_release.sh train lolo_typicalcam` and `bash "
-            "tools/train_release.sh train lolo_w512`, then `bash tools/train_release.sh evaluate` "
+            "`LAB_LIST=cmu bash tools/train_release.sh train lolo_wide`, `LAB_LIST=accad bash "
+            "tools/train_release.sh train lolo_w512` and `LAB_LIST=cmu bash "
+            "tools/train_release.sh train lolo_typicalcam` (single folds: the CPU time of one "
+            "session), then `bash tools/train_release.sh evaluate` "
             "(`pose-lifting evaluate --leave-one-lab-out runs/release/<set> --precision fp32 "
             "--json ...`), all on this 2-core CPU, one model at a time: the shipped model 26 "
             "epochs of 300,000 samples, the leave-one-lab-out models 10 epochs (25 at width "
