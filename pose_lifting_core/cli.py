@@ -210,25 +210,35 @@ def _write_json(path: Optional[str], doc: dict) -> None:
         write_json(path, doc, indent=1)
 
 
+def _held_out_models(folder: str) -> List[tuple]:
+    """(lab, FOLDER/<lab>/lifter.pt) for every lab with a model held out on it, in
+    train.ALL_DATASETS order; the labs without one are named on stderr. CliError when none."""
+    from pose_lifting_core.train import ALL_DATASETS
+
+    plan = [(lab, os.path.join(folder, lab, "lifter.pt")) for lab in ALL_DATASETS]
+    found = [(lab, path) for lab, path in plan if os.path.isfile(path)]
+    if not found:
+        raise CliError(
+            f"no checkpoint at {folder}/<lab>/lifter.pt for any lab of "
+            f"{', '.join(ALL_DATASETS)} (train one with `pose-lifting train --datasets "
+            "<the other labs> --export DIR/<lab>/lifter.pt`, or tools/train_release.sh)"
+        )
+    missing = [lab for lab, path in plan if (lab, path) not in found]
+    if missing:
+        print(f"note: no model held out on {', '.join(missing)}: not scored", file=sys.stderr)
+    return found
+
+
 def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
     """`evaluate --adapt`: for each lab (of --leave-one-lab-out DIR, or --dataset with
     --checkpoint), adapt on half its clips from 2D alone and score the other half."""
     from pose_lifting_core.adapt import AdaptConfig, fit_pose_prior
     from pose_lifting_core.checkpoint import load_model
     from pose_lifting_core.evaluate import AdaptEvalConfig, adapt_report_markdown, evaluate_adapt
-    from pose_lifting_core.train import ALL_DATASETS, load_mocap
+    from pose_lifting_core.train import load_mocap
 
     if args.leave_one_lab_out:
-        plan = [
-            (lab, os.path.join(args.leave_one_lab_out, lab, "lifter.pt"))
-            for lab in ALL_DATASETS
-            if os.path.isfile(os.path.join(args.leave_one_lab_out, lab, "lifter.pt"))
-        ]
-        if not plan:
-            raise CliError(
-                f"no checkpoint at {args.leave_one_lab_out}/<lab>/lifter.pt for any lab of "
-                f"{', '.join(ALL_DATASETS)}"
-            )
+        plan = _held_out_models(args.leave_one_lab_out)
     else:
         plan = [(args.dataset, args.checkpoint)]
     cfg = AdaptEvalConfig(
@@ -327,22 +337,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         return _evaluate_adapt(args, data_cfg)
     if args.leave_one_lab_out:
         rows = []
-        labs = [
-            lab
-            for lab in ALL_DATASETS
-            if os.path.isfile(os.path.join(args.leave_one_lab_out, lab, "lifter.pt"))
-        ]
-        if not labs:
-            raise CliError(
-                f"no checkpoint at {args.leave_one_lab_out}/<lab>/lifter.pt for any lab of "
-                f"{', '.join(ALL_DATASETS)} (train one with `pose-lifting train --datasets "
-                "<the other labs> --export DIR/<lab>/lifter.pt`, or tools/train_release.sh)"
-            )
-        missing = [lab for lab in ALL_DATASETS if lab not in labs]
-        if missing:
-            print(f"note: no model held out on {', '.join(missing)}: not scored", file=sys.stderr)
-        for lab in labs:
-            path = os.path.join(args.leave_one_lab_out, lab, "lifter.pt")
+        for lab, path in _held_out_models(args.leave_one_lab_out):
             lifter = Lifter.load(path, args.device, args.precision)
             seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
             if lab in seen:
@@ -867,24 +862,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ablation: train without the joint-definition augmentation",
     )
-    s.add_argument(
-        "--hip-shift-m",
-        type=float,
-        nargs=2,
-        metavar=("LO", "HI"),
-        default=None,
-        help="range of the joint-definition shift of the hips along the trunk, metres, up "
-        f"positive (default {AugmentConfig.hip_shift_m[0]:g} {AugmentConfig.hip_shift_m[1]:g})",
-    )
-    s.add_argument(
-        "--shoulder-shift-m",
-        type=float,
-        nargs=2,
-        metavar=("LO", "HI"),
-        default=None,
-        help="the same for the shoulders (default "
-        f"{AugmentConfig.shoulder_shift_m[0]:g} {AugmentConfig.shoulder_shift_m[1]:g})",
-    )
+    for joint in ("hip", "shoulder"):  # where the labs and detectors put these joints
+        lo, hi = getattr(AugmentConfig, f"{joint}_shift_m")
+        s.add_argument(
+            f"--{joint}-shift-m",
+            type=float,
+            nargs=2,
+            metavar=("LO", "HI"),
+            default=None,
+            help=f"range of the joint-definition shift of the {joint}s along the trunk, metres, "
+            f"up positive (default {lo:g} {hi:g})",
+        )
     s.add_argument(
         "--camera-range",
         choices=("train", "typical"),

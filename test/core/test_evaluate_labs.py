@@ -60,6 +60,12 @@ def test_leave_one_lab_out_needs_a_model_held_out_on_some_lab(tmp_path, capsys):
     assert "tools/train_release.sh" in err
 
 
+def test_adapting_per_held_out_lab_needs_a_model_held_out_on_some_lab(tmp_path, capsys):
+    code, _, err = _run(["evaluate", "--adapt", "--leave-one-lab-out", str(tmp_path)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"no checkpoint at {tmp_path}/<lab>/lifter.pt for any lab of accad, hdm05, cmu" in err
+
+
 def test_leave_one_lab_out_scores_the_labs_present_and_names_the_others(
     tmp_path, capsys, monkeypatch, tiny_lolo
 ):
