@@ -299,6 +299,22 @@ def test_node_with_a_missing_checkpoint_exits_with_one_line(graph, tmp_path):
     assert any("checkpoint not found" in line for line in log), log
 
 
+def _error_line_of_failed_start(tmp_path, node, args, code) -> str:
+    """Start `node` with `args` (its own process), expect exit status `code`, and return its one
+    error line (asserting there is exactly one, and no traceback)."""
+    log_path = str(tmp_path / f"{node}.log")
+    p = start(node, args, ros_env(), log_path)
+    try:
+        assert p.wait(60) == code
+    finally:
+        if p.poll() is None:
+            p.kill()
+    log = open(log_path).read()
+    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
+    assert len(lines) == 1 and "Traceback" not in log, log
+    return lines[0]
+
+
 @pytest.mark.parametrize("node", ["keypoint_lifter", "pose_lifter"])
 def test_node_with_a_non_finite_checkpoint_exits_with_one_line(tmp_path, node):
     """A checkpoint whose weights hold NaN (a diverged adaptation) made keypoint_lifter publish
@@ -308,17 +324,11 @@ def test_node_with_a_non_finite_checkpoint_exits_with_one_line(tmp_path, node):
 
     bad = str(tmp_path / "nan.pt")
     poisoned_checkpoint(DEFAULT_CHECKPOINT, bad)
-    p = start(node, ["--ros-args", "-p", f"checkpoint:={bad}"], ros_env(), str(tmp_path / "n.log"))
-    try:
-        assert p.wait(60) == 1
-    finally:
-        if p.poll() is None:
-            p.kill()
-    log = open(tmp_path / "n.log").read()
-    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
-    assert len(lines) == 1 and "Traceback" not in log, log
-    assert lines[0].startswith(f"{node}: error: checkpoint {bad} is unusable: its weights have 1 ")
-    assert "NaN or infinite values" in lines[0]
+    line = _error_line_of_failed_start(
+        tmp_path, node, ["--ros-args", "-p", f"checkpoint:={bad}"], 1
+    )
+    assert line.startswith(f"{node}: error: checkpoint {bad} is unusable: its weights have 1 ")
+    assert "NaN or infinite values" in line
 
 
 SHUTDOWN_BOUND_S = 10.0
@@ -467,22 +477,11 @@ def test_pose_lifter_without_models_says_what_to_run(tmp_path):
 def test_a_malformed_params_file_is_one_line_and_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("keypoint_lifter:\n  ros__parameters:\n    max_people: [1, \n")
-    p = start(
-        "keypoint_lifter",
-        ["--ros-args", "--params-file", str(bad)],
-        ros_env(),
-        str(tmp_path / "k.log"),
+    line = _error_line_of_failed_start(
+        tmp_path, "keypoint_lifter", ["--ros-args", "--params-file", str(bad)], 2
     )
-    try:
-        assert p.wait(60) == 2
-    finally:
-        if p.poll() is None:
-            p.kill()
-    log = open(tmp_path / "k.log").read()
-    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
-    assert len(lines) == 1 and "Traceback" not in log, log
-    assert lines[0].startswith(f"keypoint_lifter: error: params file {bad} is not valid YAML")
-    assert "(line 4)" in lines[0]
+    assert line.startswith(f"keypoint_lifter: error: params file {bad} is not valid YAML")
+    assert "(line 4)" in line
 
 
 @pytest.mark.parametrize(
@@ -492,21 +491,10 @@ def test_a_malformed_params_file_is_one_line_and_exit_2(tmp_path):
 def test_error_lines_name_the_node_not_its_class(tmp_path, remap, name):
     """A node that cannot start says which node it is, as ROS names it (remapped name and
     namespace included), not its Python class ("KeypointLifter: error: ..." before)."""
-    p = start(
-        "keypoint_lifter",
-        ["--ros-args", *remap, "-p", "max_people:=0"],
-        ros_env(),
-        str(tmp_path / "k.log"),
+    line = _error_line_of_failed_start(
+        tmp_path, "keypoint_lifter", ["--ros-args", *remap, "-p", "max_people:=0"], 1
     )
-    try:
-        assert p.wait(60) == 1
-    finally:
-        if p.poll() is None:
-            p.kill()
-    log = open(tmp_path / "k.log").read()
-    lines = [ln for ln in log.splitlines() if "error" in ln.lower()]
-    assert len(lines) == 1 and "Traceback" not in log, log
-    assert lines[0].startswith(f"{name}: error: parameter max_people"), lines[0]
+    assert line.startswith(f"{name}: error: parameter max_people"), line
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
