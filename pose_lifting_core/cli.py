@@ -126,12 +126,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pose_lifting_core.train import TrainConfig, TrainError, train
 
     augment = AugmentConfig(p_stature=args.stature_prior_fraction)
-    if args.hip_shift_m or args.shoulder_shift_m:  # where the labs and detectors put the joints
-        augment = dataclasses.replace(
-            augment,
-            hip_shift_m=tuple(args.hip_shift_m or augment.hip_shift_m),
-            shoulder_shift_m=tuple(args.shoulder_shift_m or augment.shoulder_shift_m),
-        )
+    ranges = {  # where the labs and detectors put the joints, and how long they make the trunk
+        k: tuple(getattr(args, k))
+        for k in ("hip_shift_m", "shoulder_shift_m", "trunk_scale", "head_scale")
+        if getattr(args, k) is not None
+    }
+    augment = dataclasses.replace(augment, **ranges)
     if args.no_joint_offsets:  # the ablation: joints where the capture put them
         augment = dataclasses.replace(
             augment,
@@ -872,6 +872,17 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=f"range of the joint-definition shift of the {joint}s along the trunk, metres, "
             f"up positive (default {lo:g} {hi:g})",
+        )
+    for part, bones in (("trunk", "pelvis-spine-thorax"), ("head", "thorax-neck-head")):
+        lo, hi = getattr(AugmentConfig, f"{part}_scale")
+        s.add_argument(
+            f"--{part}-scale",
+            type=_number_in(float, 0.3, 3.0),
+            nargs=2,
+            metavar=("LO", "HI"),
+            default=None,
+            help=f"range of the length factor of the {bones} bones (default {lo:g} {hi:g}); "
+            "the stature prior follows the legs, so this varies the body's proportions",
         )
     s.add_argument(
         "--camera-range",

@@ -109,6 +109,11 @@ class AugmentConfig:
     bone_scale: Tuple[float, float] = (0.92, 1.08)
     hip_width_scale: Tuple[float, float] = (0.9, 1.9)  # Bandai hip width 12.9 cm
     shoulder_width_scale: Tuple[float, float] = (0.9, 1.8)  # Bandai shoulder width ~20 cm
+    # lengths of the trunk bones (pelvis-spine-thorax) and of the neck and head bones, per
+    # sample; labs put these points far apart (pelvis to thorax 0.38-0.53 m, thorax to head
+    # 0.17-0.27 m), while the stature prior is tied to the legs
+    trunk_scale: Tuple[float, float] = (0.92, 1.08)
+    head_scale: Tuple[float, float] = (0.92, 1.08)
     p_limb_swap: float = 0.3
     p_limb_perturb: float = 0.3
     limb_perturb_deg: float = 20.0
@@ -210,8 +215,9 @@ def _rebuild(root: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 # --- augmentations ----------------------------------------------------------------------------
 def augment_proportions(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    """Random bone lengths (symmetric left/right with a small asymmetry), hip and shoulder
-    widths, and overall size. P: (N, 17, 3) metres -> same shape."""
+    """Random bone lengths (symmetric left/right with a small asymmetry; the two trunk bones
+    together), trunk, neck and head lengths, hip and shoulder widths, and overall size.
+    P: (N, 17, 3) metres -> same shape."""
     N = len(P)
     B = _bones(P)
     s = np.ones((N, 17))
@@ -227,8 +233,11 @@ def augment_proportions(P: np.ndarray, rng: np.random.Generator, cfg: AugmentCon
         base = rng.uniform(lo, hi, N)
         s[:, J[left]] = base * rng.uniform(0.98, 1.02, N)
         s[:, J[right]] = base * rng.uniform(0.98, 1.02, N)
-    for name in ("spine", "thorax", "neck", "head"):
-        s[:, J[name]] = rng.uniform(lo, hi, N)
+    trunk = rng.uniform(*cfg.trunk_scale, N)
+    for name in ("spine", "thorax"):
+        s[:, J[name]] = trunk * rng.uniform(0.97, 1.03, N)
+    for name in ("neck", "head"):
+        s[:, J[name]] = rng.uniform(*cfg.head_scale, N)
     hw = rng.uniform(*cfg.hip_width_scale, N)
     sw = rng.uniform(*cfg.shoulder_width_scale, N)
     s[:, J["left_hip"]] = s[:, J["right_hip"]] = hw
