@@ -56,6 +56,25 @@ def test_proportions_widen_hips_within_range():
     np.testing.assert_allclose(out[:, J["pelvis"]], P[:, J["pelvis"]])
 
 
+def test_trunk_and_head_lengths_follow_their_ranges_and_leave_the_legs():
+    """Labs put pelvis to thorax 0.38-0.53 m apart: --trunk-scale and --head-scale vary the
+    trunk and the neck and head, while the legs (which the stature prior follows) keep their
+    lengths."""
+    P = _tpose()
+    cfg = synth.AugmentConfig(
+        p_proportions=1.0, global_scale_sd=0.0, trunk_scale=(0.7, 0.7), head_scale=(1.4, 1.4)
+    )
+    out = synth.augment_proportions(P, np.random.default_rng(5), cfg)
+    L0, L1 = _bone_lengths(P), _bone_lengths(out)
+    trunk = [J["spine"], J["thorax"]]
+    head = [J["neck"], J["head"]]
+    np.testing.assert_allclose(L1[:, trunk].sum(1) / L0[:, trunk].sum(1), 0.7, rtol=0.035)
+    np.testing.assert_allclose(L1[:, head] / L0[:, head], 1.4, rtol=1e-9)
+    legs = [J[n] for n in ("left_knee", "left_ankle", "right_knee", "right_ankle")]
+    ratio = L1[:, legs] / L0[:, legs]
+    assert ((ratio > 0.9) & (ratio < 1.1)).all()  # bone_scale only, not the trunk's
+
+
 def test_views_respect_ranges_and_project_exactly():
     P = _tpose(500)
     rng = np.random.default_rng(4)
