@@ -49,6 +49,7 @@ class PipelineConfig:
     track: bool = True  # video: track ids (and detector ROIs) across frames
     tracker_min_iou: float = 0.1
     tracker_max_age: int = 20
+    tracker_min_hits: int = 2  # a new person is output once seen in this many frames in a row
     smoothing_alpha: float = 1.0  # 1 = off; lag (1 - a) / a frames
     max_distance_m: float = 50.0  # people placed farther from the camera are dropped (counted)
     # every other implausible person is dropped too, counted by reason: plausibility.py
@@ -68,6 +69,8 @@ class PipelineConfig:
             raise ValueError(f"max_distance_m must be > 0, got {self.max_distance_m}")
         if not 0.0 < self.smoothing_alpha <= 1.0:
             raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
+        if self.tracker_min_hits < 1:
+            raise ValueError(f"tracker_min_hits must be >= 1, got {self.tracker_min_hits}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         check_precision(self.precision)
@@ -92,7 +95,8 @@ class Person3D:
 class FrameResult:
     """Everything estimated for one frame; timing holds seconds per stage; dropped counts the
     lifted people left out as implausible, by reason (plausibility.REASONS; only reasons that
-    occurred)."""
+    occurred); tentative counts the plausible people left out because their track is new
+    (PipelineConfig.tracker_min_hits)."""
 
     index: int
     time_s: float
@@ -101,6 +105,7 @@ class FrameResult:
     persons: List[Person3D]
     timing: Dict[str, float] = field(default_factory=dict)
     dropped: Dict[str, int] = field(default_factory=dict)
+    tentative: int = 0  # new people held back until seen in tracker_min_hits frames in a row
 
     @property
     def too_far(self) -> int:
@@ -133,7 +138,9 @@ class PoseEstimator:
         self.config = config.validate()
         self.lifter = lifter or Lifter.load(config.checkpoint, config.device, config.precision)
         self._detector = detector
-        self.tracker = Tracker(config.tracker_min_iou, config.tracker_max_age)
+        self.tracker = Tracker(
+            config.tracker_min_iou, config.tracker_max_age, config.tracker_min_hits
+        )
         self.smoother = Smoother(config.smoothing_alpha) if config.smoothing_alpha < 1.0 else None
         self._index = 0
         self._size: Optional[Tuple[int, int]] = None  # the image size of the current sequence
@@ -180,6 +187,7 @@ class PoseEstimator:
             raise ValueError(f"cannot change {', '.join(changed)} at run time")
         self.config = config
         self.tracker.min_iou, self.tracker.max_age = config.tracker_min_iou, config.tracker_max_age
+        self.tracker.min_hits = config.tracker_min_hits
         if config.smoothing_alpha >= 1.0:
             self.smoother = None
         elif self.smoother is None or self.smoother.alpha != config.smoothing_alpha:
@@ -359,6 +367,7 @@ class PoseEstimator:
         intr, K = self._resolve_intrinsics(K, w, h)
         persons: List[Person3D] = []
         dropped: Dict[str, int] = {}
+        tentative = 0
         t2 = t0
         if kp is not None and len(kp):
             k17, c17 = converted if converted is not None else to_skeleton17(kp, sc, layout)
@@ -381,6 +390,9 @@ class PoseEstimator:
             elif self.config.track:
                 distance = np.linalg.norm(out.joints_3d[ok, 0], axis=-1)  # the pelvis's
                 ids = self.tracker.update(boxes[ok], distance, time_s)
+                tentative = int((ids == 0).sum())  # new, not yet seen in min_hits frames
+                ok[np.flatnonzero(ok)[ids == 0]] = False
+                ids = ids[ids > 0]
             else:
                 ids = np.arange(1, ok.sum() + 1)
             joints = out.joints_3d[ok]
@@ -410,6 +422,7 @@ class PoseEstimator:
             persons,
             {"lift_solve_s": t2 - t0, "track_s": t3 - t2, "lift_solve_track_s": t3 - t0},
             dropped,
+            tentative,
         )
         self._index += 1
         return res

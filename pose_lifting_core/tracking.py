@@ -3,8 +3,9 @@
 Owns: `Tracker` (greedy association of people to tracks by box overlap or by the distance of
 their box from a constant-velocity prediction, gated on a physically possible change of their
 distance from the camera; ids that persist while a person stays in view or is missed for up to
-`max_age` frames) and `Smoother` (per-track exponential smoothing of 3D joints; off unless
-asked for).
+`max_age` frames; a new person gets an id once seen in `min_hits` consecutive frames, so
+one-frame blips never become tracks) and `Smoother` (per-track exponential smoothing of 3D
+joints; off unless asked for).
 
 Shapes: boxes (N, 4) pixels x0, y0, x1, y1; joints (N, J, 3) metres.
 """
@@ -52,7 +53,7 @@ MAX_SPEED_MPS = 3.0
 
 @dataclass
 class _Track:
-    id: int
+    id: int  # 0 while tentative (seen in fewer than min_hits consecutive frames)
     box: np.ndarray
     distance: float = float("nan")  # metres from the camera when last matched (NaN: unknown)
     seen_s: float = float("nan")  # time of the frame it was last matched in (NaN: not given)
@@ -78,26 +79,40 @@ class Tracker:
 
     min_iou: the least overlap between a predicted track box and a detection to match them
         by overlap.
-    max_age: frames a track survives unmatched (a person briefly missed keeps the id)."""
+    max_age: frames a track survives unmatched (a person briefly missed keeps the id).
+    min_hits: consecutive frames a new track must be matched in before it gets an id (SORT's
+        rule); until then `update` gives it id 0 and a miss ends it. On vtest.avi 12 of 72 ids
+        lasted one frame (docs/BENCHMARKS.md). Tracks born in the first frame after
+        construction or `reset` get their ids at once (a photo, a video's first frame)."""
 
-    def __init__(self, min_iou: float = 0.1, max_age: int = 20) -> None:
+    def __init__(self, min_iou: float = 0.1, max_age: int = 20, min_hits: int = 2) -> None:
         if not 0.0 <= min_iou < 1.0:
             raise ValueError(f"min_iou must be in [0, 1), got {min_iou}")
         if max_age < 0:
             raise ValueError(f"max_age must be >= 0, got {max_age}")
+        if min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {min_hits}")
         self.min_iou = min_iou
         self.max_age = max_age
+        self.min_hits = min_hits
         self._tracks: List[_Track] = []
         self._next_id = 1
+        self._fresh = True  # no frame seen since construction or reset
 
     def reset(self) -> None:
         """Forget every track. Ids keep counting: an id is never given to two people in one
         Tracker's life (Skeleton3D.msg promises subscribers that)."""
         self._tracks = []
+        self._fresh = True
 
     @property
     def active_ids(self) -> List[int]:
-        return [t.id for t in self._tracks]
+        """Ids of the confirmed tracks alive now."""
+        return [t.id for t in self._tracks if t.id]
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
 
     def _cost(
         self, boxes: np.ndarray, distances: Optional[np.ndarray], time_s: Optional[float]
@@ -134,7 +149,8 @@ class Tracker:
         distances: Optional[np.ndarray] = None,
         time_s: Optional[float] = None,
     ) -> np.ndarray:
-        """Assign a track id (N,) int to each detection box of this frame (ids start at 1).
+        """Assign a track id (N,) int to each detection box of this frame (ids start at 1; 0
+        for a person on a tentative track, see `min_hits`).
         distances (N,): each person's distance from the camera in metres (NaN where unknown),
         or None: then no association is gated on it. time_s: this frame's time in seconds, or
         None (then the gate allows for no movement beyond its fraction)."""
@@ -159,20 +175,24 @@ class Tracker:
                 if distances is not None:
                     t.distance = float(distances[di])
                 t.seen_s = float("nan") if time_s is None else float(time_s)
+                if not t.id and t.hits >= self.min_hits:
+                    t.id = self._new_id()
                 ids[di] = t.id
                 matched_t.add(ti)
                 matched_d.add(di)
         for ti, t in enumerate(self._tracks):
             if ti not in matched_t:
                 t.age += 1
-        self._tracks = [t for t in self._tracks if t.age <= self.max_age]
+        # a tentative track ends at its first miss
+        self._tracks = [t for t in self._tracks if t.age <= (self.max_age if t.id else 0)]
+        confirm = self._fresh or self.min_hits <= 1
         for di in range(len(boxes)):
             if di not in matched_d:
                 d = float("nan") if distances is None else float(distances[di])
                 seen = float("nan") if time_s is None else float(time_s)
-                self._tracks.append(_Track(self._next_id, boxes[di].copy(), d, seen))
-                ids[di] = self._next_id
-                self._next_id += 1
+                ids[di] = self._new_id() if confirm else 0
+                self._tracks.append(_Track(int(ids[di]), boxes[di].copy(), d, seen))
+        self._fresh = False
         return ids
 
 

@@ -79,6 +79,7 @@ class LifterNodeBase(Node):
         self.published = 0
         # implausible people left out of the outputs, by reason (pose_lifting_core.plausibility)
         self.people_dropped = collections.Counter()
+        self.people_tentative = 0  # held back until seen in tracker_min_hits frames in a row
         self._camera = None  # the last frame's (intrinsics estimated, CameraInfo problems)
         self._latency = collections.deque(maxlen=200)
         self._out_times = collections.deque(maxlen=200)
@@ -219,6 +220,7 @@ class LifterNodeBase(Node):
                 self.warn_throttled(f"skipped a message: {exc}", f"skipped: {type(exc).__name__}")
 
     def _publish(self, frame, header) -> None:
+        self.people_tentative += frame.tentative
         if frame.dropped:
             from pose_lifting_core.plausibility import describe
 
@@ -252,6 +254,7 @@ class LifterNodeBase(Node):
             "failed": self.failed,
             "published": self.published,
             "people_dropped": sum(self.people_dropped.values()),
+            "people_tentative": self.people_tentative,
             **{
                 f"people_dropped_{DIAGNOSTIC_REASON.get(r, r)}": self.people_dropped[r]
                 for r in REASONS

@@ -73,6 +73,13 @@ PIPELINE_PARAMS: List[Param] = [
     Param("track", True, "Keep track ids (and detector regions) from frame to frame"),
     Param("tracker_max_age", 20, "Frames a track survives without being seen", range=(0, 1000)),
     Param(
+        "tracker_min_hits",
+        2,
+        "Frames in a row a new person must be seen in before being published with an id "
+        "(1: at once; one-frame false detections then become tracks)",
+        range=(1, 100),
+    ),
+    Param(
         "tracker_min_iou",
         0.1,
         "Least box overlap between a track's prediction and a person to keep the id",
@@ -317,6 +324,7 @@ def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
         track=bool(v["track"]),
         tracker_max_age=int(v["tracker_max_age"]),
         tracker_min_iou=float(v["tracker_min_iou"]),
+        tracker_min_hits=int(v["tracker_min_hits"]),
         smoothing_alpha=float(v["smoothing_alpha"]),
         max_distance_m=float(v["max_distance_m"]),
         landmark_model=v.get("landmark_model", "full"),

@@ -20,8 +20,14 @@ BASE = STANDING.copy()
 
 
 @pytest.fixture(scope="module")
-def estimator():
-    return PoseEstimator(PipelineConfig(device="cpu"))
+def _lifter():
+    return PoseEstimator(PipelineConfig(device="cpu")).lifter
+
+
+@pytest.fixture
+def estimator(_lifter):
+    """A fresh estimator (its own tracker) sharing one loaded lifter."""
+    return PoseEstimator(PipelineConfig(device="cpu"), lifter=_lifter)
 
 
 def _crowd(n, t=0.0):
@@ -209,7 +215,8 @@ def test_ids_are_never_reused_through_resets_and_reconfiguration(estimator):
     )
     assert est.lifter is lifter and est.tracker is tracker and est.tracker.max_age == 0
     assert est.smoother is not None and est.smoother.alpha == 0.5
-    far = kp + 400.0  # everyone moved: new tracks, new ids
+    far = kp + 400.0  # everyone moved: new tracks, new ids once seen in two frames
+    assert est.process_keypoints(far, None, "h36m17", (1280, 720), None).tentative == 3
     third = {p.id for p in est.process_keypoints(far, None, "h36m17", (1280, 720), None).persons}
     assert third and third.isdisjoint(first | second) and min(third) > 6
     assert est.process_keypoints(
@@ -336,11 +343,19 @@ def test_a_distance_jump_in_one_frame_is_not_given_the_same_id(estimator):
     shrink to 60 % about the pelvis (the same place, overlapping boxes) is placed about 1.7x as
     far, which nobody walks in one frame, so the result gets another id (vtest.avi: 41 of 1,848
     steps of a track changed its distance by more than 20 %, 6.7 m to 11.6 m); the person seen
-    as before again gets the first id."""
-    est = PoseEstimator(estimator.config, lifter=estimator.lifter)
+    as before again gets the first id. By default (tracker_min_hits 2) the jumped result
+    starts a tentative track and is held back (`tentative`) until seen again."""
+    import dataclasses
+
     X = (BASE + np.array([0.0, 0.1, 4.0]))[None]
     kp = project(X, K)
     shrunk = kp[:, :1] + 0.6 * (kp - kp[:, :1])
+    est = PoseEstimator(estimator.config, lifter=estimator.lifter)
+    frames = [est.process_keypoints(k, None, "h36m17", (1280, 720), K) for k in (kp, shrunk, kp)]
+    assert [len(f.persons) for f in frames] == [1, 0, 1] and frames[1].tentative == 1
+    assert frames[2].persons[0].id == frames[0].persons[0].id
+    at_once = dataclasses.replace(estimator.config, tracker_min_hits=1)
+    est = PoseEstimator(at_once, lifter=estimator.lifter)
     frames = [est.process_keypoints(k, None, "h36m17", (1280, 720), K) for k in (kp, shrunk, kp)]
     dist = [np.linalg.norm(f.persons[0].joints_3d[0]) for f in frames]
     assert dist[1] > 1.3 * dist[0], dist

@@ -42,10 +42,13 @@ def test_missed_frames_keep_the_id_and_new_people_get_new_ids():
     tr.update(np.zeros((0, 4)))  # missed for two frames
     tr.update(np.zeros((0, 4)))
     assert tr.update(box + 4)[0] == 1
-    assert list(tr.update(np.vstack([box + 8, [[400, 100, 450, 220]]]))) == [1, 2]
+    other = [[400, 100, 450, 220]]
+    assert list(tr.update(np.vstack([box + 8, other]))) == [1, 0]  # new: tentative
+    assert list(tr.update(np.vstack([box + 12, other]))) == [1, 2]  # seen twice: an id
     for _ in range(5):
         tr.update(np.zeros((0, 4)))
     assert tr.active_ids == []
+    assert tr.update(box)[0] == 0
     assert tr.update(box)[0] == 3  # ids are never reused
 
 
@@ -54,6 +57,32 @@ def test_tracker_rejects_bad_parameters():
         Tracker(min_iou=1.5)
     with pytest.raises(ValueError, match="max_age"):
         Tracker(max_age=-1)
+    with pytest.raises(ValueError, match="min_hits"):
+        Tracker(min_hits=0)
+
+
+def test_a_one_frame_blip_never_becomes_a_track():
+    """SORT's rule (min_hits): a new person gets an id once seen in min_hits frames in a row;
+    until then id 0, and one miss ends the tentative track without using up an id (on
+    vtest.avi 12 of 72 ids lasted a single frame). People of the first frame after
+    construction or reset get ids at once, so a photo or a video's first frame has ids."""
+    box = np.array([[100.0, 100.0, 150.0, 220.0]])
+    blip = np.array([[400.0, 100.0, 450.0, 220.0]])
+    tr = Tracker()
+    assert list(tr.update(box)) == [1]  # first frame: at once
+    assert list(tr.update(np.vstack([box, blip]))) == [1, 0]
+    assert list(tr.update(box)) == [1]  # the blip is gone, its track ended
+    assert list(tr.update(np.vstack([box, blip]))) == [1, 0]  # seen again: tentative again
+    assert list(tr.update(np.vstack([box, blip]))) == [1, 2]  # twice in a row: id 2, not 3
+    assert tr.active_ids == [1, 2]
+    tr.reset()
+    assert list(tr.update(blip)) == [3]  # after a reset: at once again
+    three = Tracker(min_hits=3)
+    three.update(box)
+    assert [int(three.update(np.vstack([box, blip]))[1]) for _ in range(3)] == [0, 0, 2]
+    at_once = Tracker(min_hits=1)
+    at_once.update(box)
+    assert list(at_once.update(np.vstack([box, blip]))) == [1, 2]
 
 
 def test_smoother_lag_matches_its_statement():
@@ -87,9 +116,11 @@ def test_a_narrow_walker_keeps_its_id_through_misses_without_overlap():
             continue
         ids.append(int(tr.update((box + [25 * t, 0, 25 * t, 0])[None])[0]))
     assert ids == [1] * 10, ids
-    # someone else, far from the prediction or of another size, is not that person
-    far = tr.update(np.array([[100.0, 100.0, 120.0, 180.0], [380, 200, 440, 440]]))
-    assert list(far) == [2, 3]
+    # someone else, far from the prediction or of another size, is not that person: new
+    # (tentative) tracks, given ids when seen again
+    others = np.array([[100.0, 100.0, 120.0, 180.0], [380, 200, 440, 440]])
+    assert list(tr.update(others)) == [0, 0]
+    assert list(tr.update(others)) == [2, 3]
 
 
 def test_an_impossible_distance_jump_is_not_the_same_person():
@@ -104,7 +135,7 @@ def test_an_impossible_distance_jump_is_not_the_same_person():
     assert tr.update(box, np.array([10.0]))[0] == 1
     assert tr.update(box + 1, np.array([10.3]))[0] == 1
     jump = 10.3 * (1 + MAX_DISTANCE_CHANGE) * 1.2
-    assert tr.update(box + 2, np.array([jump]))[0] == 2  # 6.7 m to 11.6 m on vtest.avi
+    assert tr.update(box + 2, np.array([jump]))[0] == 0  # 6.7 m to 11.6 m on vtest.avi
     assert tr.update(box + 3, np.array([10.4]))[0] == 1  # the person again: the old id
     assert tr.update(box + 3, np.array([np.nan]))[0] == 1  # an unknown distance gates nothing
     # 2 frames/s: 3.0 m to 3.7 m in 0.5 s (1.4 m/s) is a walk, 3.0 to 6.0 m is not
@@ -112,4 +143,4 @@ def test_an_impossible_distance_jump_is_not_the_same_person():
     assert slow.update(box, np.array([3.0]), time_s=0.0)[0] == 1
     assert slow.update(box, np.array([3.7]), time_s=0.5)[0] == 1
     assert 0.5 * MAX_SPEED_MPS < 3.0
-    assert slow.update(box, np.array([3.7 + 3.0]), time_s=1.0)[0] == 2
+    assert slow.update(box, np.array([3.7 + 3.0]), time_s=1.0)[0] == 0  # not track 1
