@@ -516,85 +516,170 @@ def _cmd_lift(args: argparse.Namespace) -> int:
     return 0
 
 
-def _estimated_k_note(frames: List[dict], hfov: float) -> str:
-    """The summary's words for the frames (JSON form) whose K came from the prior: "" for none,
-    "; K estimated (f=554 px, 60 deg prior)", or, where the frames' sizes give several focal
-    lengths or some frames had a usable K, "; K estimated in 2 of 3 frames (f=554-1109 px,
-    ...)"."""
-    f = sorted({round(fr["intrinsics"]["fx"]) for fr in frames if fr["intrinsics"]["estimated"]})
+def _estimated_k_note(ks: List[tuple], hfov: float) -> str:
+    """The summary's words for the frames whose K came from the prior, from each frame's
+    (fx px, estimated): "" for none, "; K estimated (f=554 px, 60 deg prior)", or, where the
+    frames' sizes give several focal lengths or some frames had a usable K, "; K estimated in
+    2 of 3 frames (f=554-1109 px, ...)"."""
+    f = sorted({round(fx) for fx, estimated in ks if estimated})
     if not f:
         return ""
-    k = sum(fr["intrinsics"]["estimated"] for fr in frames)
-    where = "" if k == len(frames) else f" in {k} of {len(frames)} frames"
+    k = sum(bool(e) for _, e in ks)
+    where = "" if k == len(ks) else f" in {k} of {len(ks)} frames"
     span = f"{f[0]}" if len(f) == 1 else f"{f[0]}-{f[-1]}"
     return f"; K estimated{where} (f={span} px, {hfov:g} deg prior)"
 
 
-def _cmd_estimate(args: argparse.Namespace) -> int:
+@dataclasses.dataclass
+class _Run:
+    """What one pass of `estimate` over a source gave: the JSON frames and every person's
+    keypoint row (keypoints (17, 2) px, confidence (17,), K (3, 3), estimated, image size), each
+    only when asked for (None otherwise: a long bag's memory stays bounded); per frame its
+    (fx px, estimated) and people count; track ids; implausible people by reason; the last
+    frame's intrinsics; the pipeline's busy seconds; the bag written (or None)."""
+
+    json_frames: Optional[list]
+    keypoints: Optional[list]
+    threads: int = 0
+    ks: list = dataclasses.field(default_factory=list)
+    people: list = dataclasses.field(default_factory=list)
+    ids: set = dataclasses.field(default_factory=set)
+    dropped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    intrinsics: object = None
+    busy: float = 0.0
+    bag: Optional[str] = None
+
+    def add(self, res) -> None:
+        from pose_lifting_core.pipeline import frame_to_dict
+
+        intr = self.intrinsics = res.intrinsics
+        self.ks.append((intr.fx, intr.estimated))
+        self.people.append(len(res.persons))
+        self.ids.update(p.id for p in res.persons)
+        self.dropped.update(res.dropped)
+        if self.json_frames is not None:
+            self.json_frames.append(frame_to_dict(res))
+        if self.keypoints is not None:
+            self.keypoints += [
+                (p.keypoints_2d, p.confidence, intr.K, intr.estimated, res.image_size)
+                for p in res.persons
+            ]
+
+
+class _Cameras:
+    """(K, distortion) of each frame by the nodes' rule (camera_model.camera_model): a bag
+    frame's own CameraInfo where it has one, else --intrinsics / --camera-info, else (None,
+    None), the prior; raw K and D, or with --rectified P's left 3x3. Each problem is warned once,
+    when it first appears."""
+
+    def __init__(self, args: argparse.Namespace, calib) -> None:
+        self.args, self.calib = args, calib
+        self.name = "--intrinsics" if args.intrinsics is not None else "camera_info"
+        self._cache: Dict[tuple, tuple] = {}
+        self._warned: set = set()
+
+    def __call__(self, size: tuple, calibration=None, frame_id: str = "") -> tuple:
+        from pose_lifting_core.camera_model import camera_model
+
+        own = calibration is not None  # the bag's CameraInfo of this frame
+        calib = calibration if own else self.calib
+        key = (size, id(calib), frame_id if own else "")
+        if key not in self._cache:
+            self._cache[key] = (None, None)
+            if calib is not None:
+                cam = camera_model(
+                    calib,
+                    size,
+                    self.args.hfov,
+                    "CameraInfo" if own else self.name,
+                    frame_id=key[2],
+                    rectified=self.args.rectified,
+                )
+                for problem in set(cam.problems) - self._warned:
+                    print(f"warning: {problem}", file=sys.stderr)
+                self._warned.update(cam.problems)
+                self._cache[key] = (cam.K, cam.distortion)
+        return self._cache[key]
+
+
+def _bag_input(path: str, args: argparse.Namespace) -> bool:
+    """Whether the input is a bag: a bag path (bag.is_bag), or a topic option was given."""
+    from pose_lifting_ros.bag import is_bag
+
+    return bool(args.image_topic or args.camera_info_topic) or is_bag(path)
+
+
+def _open_bag(path: str, args: argparse.Namespace):
+    """The bag's image topic as a frame source (bag.source.open_bag), its CameraInfo topic
+    indexed unless --intrinsics or --camera-info gives the intrinsics; says what it read."""
+    from pose_lifting_ros.bag.source import open_bag
+
+    given = args.intrinsics is not None or args.camera_info is not None
+    if given and args.camera_info_topic:
+        raise CliError(
+            "--camera-info-topic and --intrinsics/--camera-info both give the "
+            "intrinsics: choose one"
+        )
+    src = open_bag(path, args.image_topic, args.camera_info_topic, want_camera_info=not given)
+    if args.rectified and not given and not src.camera_info_topic:
+        src.close()
+        raise CliError(
+            f"--rectified needs --camera-info or a CameraInfo topic, and {path} has "
+            f"none beside {src.image_topic} (name it with --camera-info-topic)"
+        )
+    how = (
+        f"CameraInfo from {src.camera_info_topic}"
+        if src.camera_info_topic
+        else "intrinsics from "
+        + (
+            "the command line"
+            if given
+            else "the field-of-view prior "
+            "(no CameraInfo topic beside it; --camera-info-topic names one)"
+        )
+    )
+    print(f"{path}: {src.num_frames} images on {src.image_topic}; {how}", file=sys.stderr)
+    return src
+
+
+def _calibration_arg(args: argparse.Namespace, src):
+    """The calibration --intrinsics or --camera-info gives (None: neither); CliError for a
+    camera_info YAML of another size than a single image or video."""
+    from pose_lifting_core.camera_model import Calibration, load_calibration_yaml
+
+    if args.intrinsics is not None:
+        fx, fy, cx, cy = args.intrinsics
+        return Calibration(np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]))
+    if args.camera_info is None:
+        return None
+    calib = load_calibration_yaml(args.camera_info)
+    if src.kind in ("image", "video") and (calib.width, calib.height) != tuple(src.size):
+        raise CliError(
+            f"camera_info is for {calib.width}x{calib.height} images but {src.path} is "
+            f"{src.size[0]}x{src.size[1]}"
+        )
+    return calib
+
+
+def _estimate_pass(
+    args,
+    src,
+    cameras,
+    json_frames=False,
+    keypoints=False,
+    render=None,
+    sink_factory=None,
+    copy_topics=(),
+) -> _Run:
+    """Every frame of `src` through one PoseEstimator, as fast as the CPU allows: the result
+    gathered (_Run), drawn into `render`, and written into the bag `sink_factory()` makes (with
+    the input messages of `copy_topics`). The render and the bag are put in place only after
+    the last frame."""
     import time
 
     from tqdm import tqdm
 
-    from pose_lifting_core.camera_model import Calibration, camera_model, load_calibration_yaml
-    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
-    from pose_lifting_core.detection.models import MODELS, model_dir
-    from pose_lifting_core.files import write_json
-    from pose_lifting_core.lift_io import npz_path
-    from pose_lifting_core.media import RenderWriter, input_files, open_source
-    from pose_lifting_core.pipeline import (
-        PipelineConfig,
-        PoseEstimator,
-        frame_to_dict,
-        intrinsics_to_dict,
-    )
-
-    outputs = {
-        "--output": args.output,
-        "--render": args.render,
-        "--keypoints-out": args.keypoints_out and npz_path(args.keypoints_out),
-    }
-    _refuse_overwriting(
-        outputs,
-        {
-            "the input": input_files(args.input),
-            "the camera_info file": [args.camera_info],
-            "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT],
-            "a detector model": [os.path.join(model_dir(), m.filename) for m in MODELS.values()],
-        },
-    )
-    for out in outputs.values():  # a long run must not fail late
-        if out:
-            _check_writable(out)
-    if args.rectified and args.camera_info is None:
-        raise CliError(
-            "--rectified needs --camera-info (it picks that file's P instead of K and D)"
-        )
-    src = open_source(args.input)
-    calib = None
-    if args.intrinsics is not None:
-        fx, fy, cx, cy = args.intrinsics
-        calib = Calibration(np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]))
-    elif args.camera_info is not None:
-        calib = load_calibration_yaml(args.camera_info)
-        if src.kind != "folder" and (calib.width, calib.height) != tuple(src.size):
-            raise CliError(
-                f"camera_info is for {calib.width}x{calib.height} images but {args.input} is "
-                f"{src.size[0]}x{src.size[1]}"
-            )
-    cameras: Dict[tuple, tuple] = {}  # image size -> (K or None, distortion): per frame size
-
-    def camera_for(size: tuple) -> tuple:
-        """(K, distortion) of a frame of `size` (width, height) by the nodes' rule (raw K and D,
-        or rectified P; the prior where unusable or for another size), warned once per size."""
-        if size not in cameras:
-            cameras[size] = (None, None)
-            if calib is not None:
-                name = "--intrinsics" if args.intrinsics is not None else "camera_info"
-                cam = camera_model(calib, size, args.hfov, name, rectified=args.rectified)
-                for problem in cam.problems:
-                    print(f"warning: {problem}", file=sys.stderr)
-                cameras[size] = (cam.K, cam.distortion)
-        return cameras[size]
+    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
 
     cfg = PipelineConfig(
         checkpoint=args.checkpoint,
@@ -605,45 +690,48 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         max_people=args.max_people,
         max_distance_m=args.max_distance,
         hfov_deg=args.hfov,
-        track=src.kind != "image" and not args.no_track,
-        smoothing_alpha=args.smoothing,
+        track=src.kind != "image" and not getattr(args, "no_track", False),
+        smoothing_alpha=getattr(args, "smoothing", 1.0),
     )
     est = PoseEstimator(cfg)
-    writer = view = None
-    if args.render:
-        from pose_lifting_core.render import View3D
+    run = _Run([] if json_frames else None, [] if keypoints else None, cfg.detector_threads)
+    writer = view = sink = None
+    if render:
+        from pose_lifting_core.media import RenderWriter
+        from pose_lifting_core.render import View3D, render_frame
 
-        writer = RenderWriter(args.render, fps=src.fps or 10.0)
-        view = View3D()
-    frames, ids, busy, intr = [], set(), 0.0, None
-    dropped: collections.Counter = collections.Counter()  # implausible people, by reason
-    kp_out: List[tuple] = []  # per person: keypoints (17, 2), confidence (17,), K, estimated, size
+        writer, view = RenderWriter(render, fps=src.fps or 10.0), View3D()
+    bag = src.kind == "bag"
     bar = tqdm(
-        src.frames(), total=src.num_frames, unit="frame", disable=src.num_frames <= 1 or args.quiet
+        total=src.num_frames,
+        unit="msg" if bag else "frame",
+        desc=getattr(src, "image_topic", None),
+        disable=src.num_frames <= 1 or args.quiet,
     )
-    complete = False  # the render is put in place only after the last frame
+    complete = False
     try:
-        for index, t, rgb in bar:
+        sink = sink_factory() if sink_factory else None
+        frames = src.frames(sink.copy, copy_topics) if sink and copy_topics else src.frames()
+        for index, t, rgb, *info in frames:
+            info = info[0] if info else None
             t0 = time.perf_counter()
-            K, distortion = camera_for((rgb.shape[1], rgb.shape[0]))  # each frame its own
+            K, distortion = cameras(
+                (rgb.shape[1], rgb.shape[0]),
+                info and info.calibration,
+                info.frame_id if info else "",
+            )
             res = est.process(rgb, K, t, distortion)
-            busy += time.perf_counter() - t0
-            if not frames:
+            run.busy += time.perf_counter() - t0
+            if not run.people:
                 gc.freeze()  # the models stay to the end: a full collection need not scan them
-            intr = res.intrinsics
-            frames.append(frame_to_dict(res))
-            if args.keypoints_out:
-                kp_out += [
-                    (p.keypoints_2d, p.confidence, res.intrinsics.K, res.intrinsics.estimated)
-                    + (res.image_size,)
-                    for p in res.persons
-                ]
-            ids.update(p.id for p in res.persons)
-            dropped.update(res.dropped)
-            bar.set_postfix(people=len(res.persons))
+            run.add(res)
+            if sink is not None:
+                sink.write(res, info)
+            bar.update(1)
+            bar.set_postfix(
+                people=len(res.persons), **({"skipped": src.skipped_count} if bag else {})
+            )
             if writer is not None:
-                from pose_lifting_core.render import render_frame
-
                 writer.write(render_frame(rgb, res.persons, res.intrinsics, view))
         complete = True
     finally:
@@ -651,87 +739,268 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         if writer is not None:
             writer.close(commit=complete)
             view.close()
-    for f, reason in src.skipped:
-        print(f"warning: skipped {f}: {reason}", file=sys.stderr)
-    counts = {r: dropped[r] for r in plausibility.REASONS if dropped[r]}
+        if sink is not None:
+            run.bag = sink.close(commit=complete and bool(run.people))
+    return run
+
+
+def _report_skipped(src) -> None:
+    """Warn about what the source skipped: each unreadable file of a folder, or a bag's bad
+    messages counted by reason."""
+    if src.kind != "bag":
+        for f, reason in src.skipped:
+            print(f"warning: skipped {f}: {reason}", file=sys.stderr)
+    elif src.skipped_count:
+        from pose_lifting_ros.bag.source import counts_by_reason
+
+        why = "; ".join(f"{r} ({n})" for r, n in counts_by_reason(src.skipped).items())
+        print(
+            f"warning: {src.skipped_count} bag message(s) skipped, not processed: {why}",
+            file=sys.stderr,
+        )
+
+
+def _estimate_summary(args: argparse.Namespace, src, run: _Run) -> None:
+    """Warnings (skipped input, implausible people) and the one-line summary; CliError when no
+    frame could be processed."""
+    _report_skipped(src)
+    counts = {r: run.dropped[r] for r in plausibility.REASONS if run.dropped[r]}
     why = plausibility.describe(counts, args.max_distance)
     if counts:
         print(
             f"warning: {sum(counts.values())} implausible people left out: {why}", file=sys.stderr
         )
-    if not frames:
-        raise CliError(f"no frame of {args.input} could be processed ({len(src.skipped)} skipped)")
-    doc = {"intrinsics": intrinsics_to_dict(intr), "frames": frames}  # the last frame's
-    if args.output:
-        write_json(args.output, doc)
-    n_people = [len(f["persons"]) for f in frames]
+    skipped = src.skipped_count if src.kind == "bag" else len(src.skipped)
+    if not run.people:
+        raise CliError(f"no frame of {args.input} could be processed ({skipped} skipped)")
+    what = "bad message(s)" if src.kind == "bag" else "unreadable file(s)"
     print(
-        f"{len(frames)} frame(s), {sum(n_people)} person detections ({len(ids)} track ids), "
-        f"{np.mean(n_people):.1f} people per frame, {len(frames) / max(busy, 1e-9):.1f} frames/s "
-        f"(detection + lifting, {cfg.detector_threads} threads)"
-        + (f"; {len(src.skipped)} unreadable file(s) skipped" if src.skipped else "")
+        f"{len(run.people)} frame(s), {sum(run.people)} person detections ({len(run.ids)} track "
+        f"ids), {np.mean(run.people):.1f} people per frame, "
+        f"{len(run.people) / max(run.busy, 1e-9):.1f} frames/s "
+        f"(detection + lifting, {run.threads} threads)"
+        + (f"; {skipped} {what} skipped" if skipped else "")
         + (f"; {sum(counts.values())} implausible people left out ({why})" if counts else "")
-        + _estimated_k_note(frames, args.hfov)
+        + _estimated_k_note(run.ks, args.hfov)
     )
+
+
+def _write_keypoints(path: str, run: _Run, fallback_size) -> tuple:
+    """Write every person's 2D keypoints in the `lift` input format (image_size (N, 2) when
+    the frames' sizes differ; K only when every person's was given). (path written, people,
+    calibrated)."""
+    from pose_lifting_core.lift_io import write_lift_input
+
+    rows = run.keypoints
+    n = len(rows)
+    calibrated = n > 0 and not any(e for _, _, _, e, _ in rows)
+    sizes = np.array([size for *_, size in rows], dtype=np.float64).reshape(n, 2)
+    shared = n == 0 or (sizes == sizes[0]).all()  # else each person's own image's size
+    written = write_lift_input(
+        path,
+        np.array([k for k, *_ in rows]).reshape(n, 17, 2),
+        np.array([c for _, c, *_ in rows]).reshape(n, 17),
+        (sizes[0] if n else fallback_size) if shared else sizes,
+        np.array([K for _, _, K, _, _ in rows]) if calibrated else None,
+    )
+    return written, n, calibrated
+
+
+def _check_estimate_outputs(args: argparse.Namespace, bag: bool) -> None:
+    """Refuse, before any work, outputs that would destroy an input, a bag output without a bag
+    input or over an existing path, and outputs that cannot be written."""
+    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
+    from pose_lifting_core.detection.models import MODELS, model_dir
+    from pose_lifting_core.lift_io import npz_path
+    from pose_lifting_core.media import input_files
+    from pose_lifting_ros.bag import BAG_SUFFIXES, bag_files
+
+    if args.output and args.output.lower().endswith(BAG_SUFFIXES):
+        raise CliError(f"--output writes JSON, not a bag ({args.output}): use --bag-out DIR")
+    if not bag and (args.bag_out or args.copy_input != "none"):
+        raise CliError(f"--bag-out and --copy-input need a bag input; {args.input} is not one")
+    outputs = {
+        "--output": args.output,
+        "--render": args.render,
+        "--keypoints-out": args.keypoints_out and npz_path(args.keypoints_out),
+        "--bag-out": args.bag_out,
+    }
+    _refuse_overwriting(
+        outputs,
+        {
+            "the input": bag_files(args.input) if bag else input_files(args.input),
+            "the camera_info file": [args.camera_info],
+            "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT],
+            "a detector model": [os.path.join(model_dir(), m.filename) for m in MODELS.values()],
+        },
+    )
+    if args.bag_out and os.path.lexists(args.bag_out):
+        raise CliError(
+            f"--bag-out {args.bag_out} exists already; bags are never overwritten: "
+            "remove it or choose another path"
+        )
+    for out in outputs.values():  # a long run must not fail late
+        if out:
+            _check_writable(out)
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from pose_lifting_core.files import write_json
+    from pose_lifting_core.media import open_source
+    from pose_lifting_core.pipeline import intrinsics_to_dict
+
+    bag = _bag_input(args.input, args)
+    _check_estimate_outputs(args, bag)
+    if args.rectified and args.camera_info is None and not bag:
+        raise CliError(
+            "--rectified needs --camera-info (it picks that file's P instead of K and D)"
+        )
+    src = _open_bag(args.input, args) if bag else open_source(args.input)
+    try:
+        cameras = _Cameras(args, _calibration_arg(args, src))
+        copy: tuple = ()
+        if bag and args.copy_input != "none":
+            used = (src.image_topic, src.camera_info_topic)
+            copy = tuple(t for t in (src.topics if args.copy_input == "all" else used) if t)
+        sink = None
+        if args.bag_out:
+            from pose_lifting_ros.bag.sink import BagSink
+
+            def sink():
+                return BagSink(args.bag_out, src, copy)
+
+        run = _estimate_pass(
+            args,
+            src,
+            cameras,
+            bool(args.output),
+            bool(args.keypoints_out),
+            args.render,
+            sink,
+            copy,
+        )
+    finally:
+        if bag:
+            src.close()
+    _estimate_summary(args, src, run)
     if args.output:
+        doc = {"intrinsics": intrinsics_to_dict(run.intrinsics), "frames": run.json_frames}
+        write_json(args.output, doc)  # the top-level intrinsics are the last frame's
         print(f"wrote {args.output}")
     if args.keypoints_out:
-        from pose_lifting_core.lift_io import write_lift_input
-
-        n = len(kp_out)
-        calibrated = n > 0 and not any(e for _, _, _, e, _ in kp_out)
-        sizes = np.array([size for *_, size in kp_out], dtype=np.float64).reshape(n, 2)
-        shared = n == 0 or (sizes == sizes[0]).all()  # else each person's own image's size
-        written = write_lift_input(
-            args.keypoints_out,
-            np.array([k for k, *_ in kp_out]).reshape(n, 17, 2),
-            np.array([c for _, c, *_ in kp_out]).reshape(n, 17),
-            (sizes[0] if n else src.size) if shared else sizes,
-            np.array([K for _, _, K, _, _ in kp_out]) if calibrated else None,
-        )
-        print(
-            f"wrote {written} ({n} people; "
-            + ("K given" if calibrated else "no K: adapt or lift estimate it")
-            + ")"
-        )
+        written, n, calibrated = _write_keypoints(args.keypoints_out, run, src.size)
+        note = "K given" if calibrated else "no K: adapt or lift estimate it"
+        print(f"wrote {written} ({n} people; {note})")
     if args.render:
         print(f"wrote {args.render}")
+    if run.bag:
+        print(f"wrote {run.bag} (rosbag2, mcap: {len(run.people)} frames)")
     return 0
 
 
-def _cmd_adapt(args: argparse.Namespace) -> int:
-    from pose_lifting_core.adapt import (
-        AdaptConfig,
-        adapt,
-        gather_inputs,
-        load_pose_prior,
-        save_adapted,
+def _keypoints_from_bag(args: argparse.Namespace, folder: str) -> str:
+    """`adapt BAG`: the detector over the bag's image topic; every person's 2D keypoints
+    written in the `lift` input format to --keypoints-out (or into `folder`). Returns the file."""
+    src = _open_bag(args.inputs[0], args)
+    args.input = args.inputs[0]  # as `estimate` names it
+    try:
+        run = _estimate_pass(
+            args, src, _Cameras(args, _calibration_arg(args, src)), keypoints=True
+        )
+    finally:
+        src.close()
+    _report_skipped(src)
+    if not run.keypoints:
+        raise CliError(
+            f"no person found in the {len(run.people)} frames of {src.image_topic} "
+            f"of {args.inputs[0]}: nothing to adapt on"
+        )
+    path = args.keypoints_out or os.path.join(folder, "keypoints.npz")
+    written, n, calibrated = _write_keypoints(path, run, src.size)
+    print(
+        f"{n} people in {len(run.people)} frames of {src.image_topic} ("
+        + ("K from CameraInfo" if calibrated else "no usable K for every frame: estimated")
+        + (f"); wrote {written}" if args.keypoints_out else ")")
     )
-    from pose_lifting_core.adapt import DEFAULT_PRIOR
-    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT, load_model
-    from pose_lifting_core.lift_io import read_lift_input
+    return written
 
+
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from pose_lifting_core.adapt import DEFAULT_PRIOR
+    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
+    from pose_lifting_core.lift_io import npz_path
+    from pose_lifting_ros.bag import bag_files
+
+    bag = len(args.inputs) == 1 and _bag_input(args.inputs[0], args)
+    if not bag and (args.keypoints_out or args.image_topic or args.camera_info_topic):
+        raise CliError("--keypoints-out and the topic options are for one bag input")
     _refuse_overwriting(
-        {"--output": args.output},
         {
-            "an input": args.inputs,
+            "--output": args.output,
+            "--keypoints-out": args.keypoints_out and npz_path(args.keypoints_out),
+        },
+        {
+            "an input": bag_files(args.inputs[0]) if bag else args.inputs,
             "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT],
             "the 2D pose prior": [args.prior or DEFAULT_PRIOR],
         },
     )
     _check_writable(args.output)
-    inputs = [_plausible_k(read_lift_input(p), args.hfov) for p in args.inputs]
-    data = gather_inputs(inputs, args.inputs)
-    if args.focal == "refine" and data.known.all():
+    with tempfile.TemporaryDirectory() as folder:
+        inputs = [_keypoints_from_bag(args, folder)] if bag else args.inputs
+        return _adapt_inputs(args, inputs, bag)
+
+
+def _adapt_inputs(args: argparse.Namespace, paths: List[str], bag: bool) -> int:
+    """Adapt on `lift`-format files (a bag's keypoints among them) and print the check figures:
+    start and adapted model on the --holdout tail (or on everyone adapted on)."""
+    from pose_lifting_core import adapt_check
+    from pose_lifting_core.adapt import AdaptConfig, adapt, gather_inputs, load_pose_prior
+    from pose_lifting_core.adapt import save_adapted
+    from pose_lifting_core.checkpoint import load_model
+    from pose_lifting_core.lift_io import read_lift_input
+
+    inputs = [_plausible_k(read_lift_input(p), args.hfov) for p in paths]
+    data = gather_inputs(inputs, args.inputs if not bag else paths)
+    focal = args.focal or ("refine" if bag and not data.known.any() else "fixed")
+    if args.focal is None and focal == "refine":
+        print(
+            "note: the bag gives no K: the focal length is refined (--focal fixed keeps the "
+            "field-of-view prior's)",
+            file=sys.stderr,
+        )
+    if focal == "refine" and data.known.all():
         raise CliError("--focal refine needs inputs without K, but every input gives its K")
+    fit, check = adapt_check.split_tail(data, args.holdout) if args.holdout else (data, data)
     model, codec, info = load_model(args.checkpoint)
     prior = load_pose_prior(args.prior)
     cfg = AdaptConfig(
-        epochs=args.epochs, lr=args.lr, focal=args.focal, hfov_deg=args.hfov, seed=args.seed
+        epochs=args.epochs, lr=args.lr, focal=focal, hfov_deg=args.hfov, seed=args.seed
     )
     max_norm = float((info.get("train_config") or {}).get("max_norm", 1.0))
-    res = adapt(model, codec, data, prior, cfg, max_norm, progress=not args.quiet)
+    res = adapt(model, codec, fit, prior, cfg, max_norm, progress=not args.quiet)
     save_adapted(args.output, res, codec, info, cfg, args.inputs)
+    _print_adapt(args, res, cfg)
+    f0 = res.focal.prior_px if res.focal else 1.0
+    f1 = res.focal.refined_px if res.focal else 1.0
+    before = adapt_check.check_figures(model, codec, check, f0, prior.bone_limits, args.seed)
+    after = adapt_check.check_figures(res.model, codec, check, f1, prior.bone_limits, args.seed)
+    where = (
+        f"{len(check.keypoints)} people held out (the last {args.holdout:g})"
+        if args.holdout
+        else f"the {len(check.keypoints)} people adapted on"
+    )
+    print(
+        f"  check on your 2D, {where}, median per person, start -> adapted: "
+        + adapt_check.report(before, after)
+    )
+    return 0
+
+
+def _print_adapt(args: argparse.Namespace, res, cfg) -> None:
+    """What `adapt` did: people, time, losses first and last epoch, the focal length."""
     first, last = res.history[0], res.history[-1]
     print(
         f"adapted on {res.num_poses} people from {len(args.inputs)} file(s) in "
@@ -746,7 +1015,7 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
     )
     if res.focal is not None:
         f = res.focal
-        if args.focal == "refine":
+        if cfg.focal == "refine":
             print(
                 f"  focal length: {f.refined_px:.0f} px (bootstrap sd {f.rel_sd * 100:.1f} %), "
                 f"started from {f.pooled_px:.0f} px pooled over the input, "
@@ -755,7 +1024,6 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
             )
         else:
             print(f"  focal length fixed at the {args.hfov:g} deg prior: {f.prior_px:.0f} px")
-    return 0
 
 
 def _cmd_fetch_models(args: argparse.Namespace) -> int:
@@ -782,6 +1050,80 @@ def _precision_arg(sub: argparse.ArgumentParser) -> None:
         help=f"lifting network number format (auto: {AUTO_PRECISION}; int8: hidden layers in "
         "int8 on x86 CPUs, only when asked for, joints move by a few mm)",
     )
+
+
+def _camera_args(s: argparse.ArgumentParser) -> None:
+    """--intrinsics / --camera-info and --rectified, as estimate and adapt take them."""
+    cam = s.add_mutually_exclusive_group()
+    cam.add_argument(
+        "--intrinsics",
+        nargs=4,
+        type=_positive_float,
+        metavar=("FX", "FY", "CX", "CY"),
+        help="pinhole intrinsics in pixels",
+    )
+    cam.add_argument(
+        "--camera-info",
+        help="camera_info YAML written by ROS camera_calibration; an image or video of another "
+        "size is refused, a folder's or bag's images of another size get the prior (one "
+        "warning per size)",
+    )
+    s.add_argument(
+        "--rectified",
+        action="store_true",
+        help="the input is rectified (image_proc's image_rect): use the camera_info's "
+        "projection_matrix (P, its left 3x3) and no distortion; without it, camera_matrix (K) "
+        "and the distortion coefficients (D) of a raw image",
+    )
+
+
+def _bag_args(s: argparse.ArgumentParser, write: bool) -> None:
+    """The options of a bag input (topics) and, with `write`, of a bag output."""
+    s.add_argument(
+        "--image-topic",
+        metavar="T",
+        help="a bag's sensor_msgs/Image or CompressedImage topic (default: its only one)",
+    )
+    s.add_argument(
+        "--camera-info-topic",
+        metavar="C",
+        help="a bag's CameraInfo topic, matched to each image by stamp (default: the image "
+        "topic's sibling camera_info, /cam/image_raw -> /cam/camera_info, when the bag has it)",
+    )
+    if not write:
+        return
+    s.add_argument(
+        "--bag-out",
+        metavar="DIR",
+        help="write a new rosbag2 bag (mcap) DIR with /skeletons, /markers and /tf, stamped and "
+        "framed as each image (never over an existing path)",
+    )
+    s.add_argument(
+        "--copy-input",
+        choices=("none", "used", "all"),
+        default="none",
+        help="with --bag-out: also copy the input's image and CameraInfo topics (used) or every "
+        "topic (all), so that one bag replays everything (default none)",
+    )
+
+
+def _detector_args(s: argparse.ArgumentParser) -> None:
+    """The pipeline's options shared by estimate and adapt (a bag input)."""
+    from pose_lifting_core.pipeline import PipelineConfig
+
+    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    _precision_arg(s)
+    s.add_argument("--hfov", type=_HFOV, default=DEFAULT_HFOV_DEG, help=_HFOV_HELP)
+    s.add_argument("--max-people", type=_number_in(int, 1, 1000), default=10)
+    s.add_argument(
+        "--max-distance",
+        type=_MAX_DISTANCE,
+        default=PipelineConfig.max_distance_m,
+        metavar="M",
+        help="people placed farther than this (metres) are left out (the nodes' max_distance_m)",
+    )
+    s.add_argument("--landmark-model", choices=("lite", "full", "heavy"), default="full")
+    s.add_argument("--person-detector", choices=("blazepose", "hog", "both"), default="both")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -980,66 +1322,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_lift)
     s = sub.add_parser(
         "estimate",
-        help="metric 3D skeletons of every person in an image, video or folder",
-        description="Metric 3D skeletons of every person in an image, video or folder. Each "
-        "frame is lifted with the intrinsics of its own size (a folder's images may differ), and "
-        "tracking never links frames of different sizes. A person "
+        help="metric 3D skeletons of every person in an image, video, folder or bag",
+        description="Metric 3D skeletons of every person in an image, video, folder of images or "
+        "bag (rosbag2 mcap or sqlite3, ROS 1 .bag: an image topic, written back with --bag-out). "
+        "Each frame is lifted with the intrinsics of its own size (a folder's images may differ), "
+        "and tracking never links frames of different sizes. A person "
         f"whose result is implausible ({_DROP_RULE}) is left out; the summary counts them by "
         "reason, and a warning names the reasons.",
     )
-    s.add_argument("input", help="an image, a video, or a folder of images")
-    cam = s.add_mutually_exclusive_group()
-    cam.add_argument(
-        "--intrinsics",
-        nargs=4,
-        type=_positive_float,
-        metavar=("FX", "FY", "CX", "CY"),
-        help="pinhole intrinsics in pixels",
-    )
-    cam.add_argument(
-        "--camera-info",
-        help="camera_info YAML written by ROS camera_calibration; an image or video of another "
-        "size is refused, a folder's images of another size get the prior (one warning per size)",
-    )
-    s.add_argument(
-        "--rectified",
-        action="store_true",
-        help="the input is rectified (image_proc's image_rect): use the camera_info's "
-        "projection_matrix (P, its left 3x3) and no distortion; without it, camera_matrix (K) "
-        "and the distortion coefficients (D) of a raw image",
-    )
+    s.add_argument("input", help="an image, a video, a folder of images, or a bag")
+    _camera_args(s)
     s.add_argument(
         "--output",
         help='OUT.json (format: README, "Images and video"; each frame also holds its own '
         '"image_size" [width, height] and "intrinsics", and the top-level "intrinsics" are the '
         "last frame's)",
     )
-    s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video")
+    s.add_argument("--render", help="OUT.png for an image, OUT.mp4 for a video or bag")
     s.add_argument(
         "--keypoints-out",
         metavar="FILE.npz",
         help="also write every person's 2D keypoints in the `lift` input format (for `adapt`); "
         "image_size is (N, 2), each person's own image's, when a folder's images differ",
     )
+    _bag_args(s, write=True)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
-    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    _precision_arg(s)
-    s.add_argument(
-        "--hfov",
-        type=_HFOV,
-        default=DEFAULT_HFOV_DEG,
-        help=_HFOV_HELP,
-    )
-    s.add_argument("--max-people", type=_number_in(int, 1, 1000), default=10)
-    s.add_argument(
-        "--max-distance",
-        type=_MAX_DISTANCE,
-        default=PipelineConfig.max_distance_m,
-        metavar="M",
-        help="people placed farther than this (metres) are left out (the nodes' max_distance_m)",
-    )
-    s.add_argument("--landmark-model", choices=("lite", "full", "heavy"), default="full")
-    s.add_argument("--person-detector", choices=("blazepose", "hog", "both"), default="both")
+    _detector_args(s)
     s.add_argument(
         "--smoothing",
         type=_number_in(float, 0.01, 1.0),
@@ -1054,8 +1362,14 @@ def build_parser() -> argparse.ArgumentParser:
         "adapt",
         help="adapt the lifter to your own camera and people from 2D keypoints alone "
         "(self-supervised; docs/TRAINING.md)",
+        description="Adapt the lifter from 2D keypoints alone: `lift`-format .npz files, or one "
+        "bag, whose image topic the detector reads first (the options of `estimate`). Prints "
+        "check figures of the starting and the adapted model on your 2D (reprojection, bone "
+        "symmetry and limits, rotation cycle), on the --holdout tail when given.",
     )
-    s.add_argument("inputs", nargs="+", metavar="IN.npz", help="files in the `lift` input format")
+    s.add_argument(
+        "inputs", nargs="+", metavar="IN", help="files in the `lift` input format, or one bag"
+    )
     s.add_argument("--output", required=True, metavar="ADAPTED.pt", help="the adapted checkpoint")
     s.add_argument("--checkpoint", default=None, help="start from (default: the shipped weights)")
     s.add_argument("--epochs", type=_number_in(int, 1, 1000), default=AdaptConfig.epochs)
@@ -1063,19 +1377,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--focal",
         choices=FOCAL_MODES,
-        default="fixed",
+        default=None,
         help="inputs without K: keep the field-of-view prior's focal length, or refine it as a "
         "parameter pooled over all of them (one static camera), starting from the pooled "
-        "estimate fused with the prior",
+        "estimate fused with the prior (default: refine for a bag without CameraInfo, else fixed)",
     )
     s.add_argument(
-        "--hfov",
-        type=_HFOV,
-        default=DEFAULT_HFOV_DEG,
-        help=_HFOV_HELP + " (inputs without K)",
+        "--holdout",
+        type=_number_in(float, 0.0, 0.9),
+        default=0.0,
+        help="keep the last FRACTION of the people (the end of a recording) out of the adaptation "
+        "and print the check figures on them (default 0: on everyone adapted on)",
     )
     s.add_argument("--prior", default=None, help="2D pose prior (default: the shipped one)")
     s.add_argument("--seed", type=_number_in(int, 0, 2**32 - 1), default=0)
+    s.add_argument(
+        "--keypoints-out",
+        metavar="FILE.npz",
+        help="a bag input: also keep the 2D keypoints found (reuse them: adapt FILE.npz)",
+    )
+    _camera_args(s)
+    _bag_args(s, write=False)
+    _detector_args(s)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_adapt)
 
