@@ -1,10 +1,12 @@
 """Body frames of skeletons and rotation <-> quaternion conversion (pure maths).
 
-Owns: the orientation of each person's `body_<id>` frame, REP-103 style: origin at the pelvis,
-x forward (the direction the body faces), y to the body's left (right hip -> left hip), z up
-(pelvis -> thorax, made orthogonal to y). Shapes: joints (N, 17, 3) metres in the camera frame;
-rotations (N, 3, 3) whose columns are the body axes in camera coordinates; quaternions (N, 4)
-as (x, y, z, w).
+Owns: the orientation of each person's `body_<id>` frame, REP-103 style (and REP-155's body
+frame): origin at the pelvis (the mid-point of the hips, as the training data defines it), x
+forward (out of the body's front), y to the body's left (right hip -> left hip), z up (pelvis ->
+thorax, made orthogonal to y), right-handed (x = y cross z); and the joints expressed in that
+frame (the translations of frames parented to it). Shapes: joints (N, 17, 3) metres in the
+camera frame; rotations (N, 3, 3) whose columns are the body axes in camera coordinates;
+quaternions (N, 4) as (x, y, z, w).
 """
 
 from __future__ import annotations
@@ -74,3 +76,14 @@ def matrix_from_quaternion(q: np.ndarray) -> np.ndarray:
         ],
         -1,
     ).reshape(-1, 3, 3)
+
+
+def joints_in_body_frames(joints: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """The joints (N, 17, 3) expressed in each person's body frame: R^T (p - pelvis), metres,
+    for frames parented to `body_<id>`. `rotations` (N, 3, 3) are the body frames' (columns: axes
+    in camera coordinates); pass the ones the TF carries (matrix_from_quaternion of the published
+    quaternion), so that camera -> body -> joint composes to the joint's camera position exactly,
+    even where the hips or the spine are degenerate."""
+    J = np.asarray(joints, dtype=np.float64)
+    R = np.asarray(rotations, dtype=np.float64)
+    return np.einsum("nki,nij->nkj", J - J[:, _PELVIS : _PELVIS + 1], R)

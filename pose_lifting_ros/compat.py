@@ -8,6 +8,9 @@ fallback with the same role is used instead:
     CameraInfo received;
   - TF: tf2_ros.TransformBroadcaster, else a publisher of tf2_msgs/TFMessage on /tf with the
     broadcaster's QoS (tf2_msgs built from its definition has Jazzy's type hash).
+Message packages need no choice here: where tf2_msgs or hri_msgs (ROS4HRI's IdsList, for
+`hri: true`) cannot be installed, scripts/setup.sh builds the one message used from
+compat/<package>, with the real type hash, under the real package name.
 """
 
 from __future__ import annotations

@@ -68,11 +68,13 @@ class LifterNodeBase(Node):
         from diagnostic_msgs.msg import DiagnosticArray
 
         self.values = declare(self, specs)
-        self.outputs = outputs = OutputConfig.from_values(self.values, self.get_namespace())
+        self.outputs = outputs = OutputConfig.from_values(
+            self.values, self.get_namespace(), self.get_name()
+        )
         self.camera_config = CameraConfig.from_values(self.values)
         self._warned = set()
         self._last_warn = {}
-        self.out = Outputs(self)
+        self.out = Outputs(self, hri=outputs.hri)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.slot = LatestSlot()
         self.failed = 0
@@ -171,7 +173,7 @@ class LifterNodeBase(Node):
         def apply(values) -> None:
             self._pending = pipeline_config(values)  # raises ValueError -> refused with the reason
             old_period = self.outputs.diagnostics_period_s
-            self.outputs = OutputConfig.from_values(values, self.get_namespace())
+            self.outputs = OutputConfig.from_values(values, self.get_namespace(), self.get_name())
             self.camera_config = CameraConfig.from_values(values)
             if self.outputs.diagnostics_period_s != old_period:
                 self.destroy_timer(self._diag_timer)

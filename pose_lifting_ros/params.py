@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, HFOV_RANGE_DEG
 from pose_lifting_core.lifter import AUTO_PRECISION, PRECISIONS
 from pose_lifting_core.pipeline import PipelineConfig
+from pose_lifting_ros.hri import check_id_prefix, default_id_prefix
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,22 @@ OUTPUT_PARAMS: List[Param] = [
         "Prefix of the TF frames (body_<id>, <joint>_<id>) so that several cameras' frames stay "
         "apart: auto = the node's namespace (cam2/ for /cam2, none at the root); empty = none; "
         "any other text as given",
+        read_only=True,
+    ),
+    Param(
+        "hri",
+        False,
+        "ROS4HRI (REP-155): publish the body ids tracked now on /humans/bodies/tracked "
+        "(hri_msgs/IdsList) and name the TF frames body_<body id> and <joint>_<body id> "
+        "(body id = hri_id_prefix + track id; frame_prefix does not apply then)",
+        read_only=True,
+    ),
+    Param(
+        "hri_id_prefix",
+        "auto",
+        "ROS4HRI body ids are this text + the track id: auto = the node's fully qualified name "
+        "as one token (cam2_pose_lifter_ for /cam2/pose_lifter); letters, digits and "
+        "underscores, not starting with a digit",
         read_only=True,
     ),
 ]
@@ -352,7 +369,8 @@ class CameraConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """What a node publishes (markers, TF, joint frames), marker sizes, diagnostics period."""
+    """What a node publishes (markers, TF, joint frames, the ROS4HRI list), marker sizes,
+    diagnostics period, and how TF frames and body ids are named."""
 
     publish_markers: bool
     publish_tf: bool
@@ -361,19 +379,29 @@ class OutputConfig:
     marker_line_width_m: float
     diagnostics_period_s: float
     frame_prefix: str  # resolved: "auto" replaced by the namespace's prefix
+    hri: bool
+    hri_id_prefix: str  # resolved: "auto" replaced by the node's fully qualified name
 
     @classmethod
-    def from_values(cls, v: Dict[str, Any], namespace: str = "/") -> "OutputConfig":
-        """The config from checked values; `namespace` (the node's) resolves frame_prefix auto."""
+    def from_values(
+        cls, v: Dict[str, Any], namespace: str = "/", node_name: str = ""
+    ) -> "OutputConfig":
+        """The config from checked values; the node's `namespace` resolves frame_prefix auto,
+        and with its `node_name` hri_id_prefix auto. With hri on, raises ValueError naming
+        hri_id_prefix when it cannot start a body id."""
         v = dict(v)
         if v.get("frame_prefix") == "auto":
             v["frame_prefix"] = namespace_prefix(namespace)
+        if v.get("hri_id_prefix", "auto") == "auto":
+            v["hri_id_prefix"] = default_id_prefix(namespace, node_name)
+        if v.get("hri"):
+            check_id_prefix(v["hri_id_prefix"])
         return _pick(cls, v)
 
     @classmethod
-    def defaults(cls, namespace: str = "/") -> "OutputConfig":
+    def defaults(cls, namespace: str = "/", node_name: str = "") -> "OutputConfig":
         """The outputs a node publishes when no parameter is set."""
-        return cls.from_values({p.name: p.default for p in OUTPUT_PARAMS}, namespace)
+        return cls.from_values({p.name: p.default for p in OUTPUT_PARAMS}, namespace, node_name)
 
 
 def namespace_prefix(namespace: str) -> str:

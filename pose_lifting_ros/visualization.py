@@ -2,8 +2,10 @@
 
 Owns: MarkerArray building (`MarkerBuilder`: per person joint spheres, bone lines, a text
 label, in the track id's colour; a DELETEALL first when someone has gone) and TransformStamped
-building (`body_<id>` at the pelvis oriented by pose_lifting_core.frames, and optionally one frame
-per joint named `<joint>_<id>`, REP-155 style). Everything is stamped with the image's header.
+building, REP-155's tree: `body_<id>` under the camera frame at the pelvis, oriented by
+pose_lifting_core.frames (x forward, y left, z up), and optionally one frame per joint named
+`<joint>_<id>` under that body frame. Everything is stamped with the image's stamp; markers and
+body frames carry its frame_id.
 """
 
 from __future__ import annotations
@@ -12,14 +14,21 @@ from typing import List, Optional
 
 import numpy as np
 
-from pose_lifting_core.frames import body_rotations, quaternion_from_matrix
+from pose_lifting_core.frames import (
+    body_rotations,
+    joints_in_body_frames,
+    matrix_from_quaternion,
+    quaternion_from_matrix,
+)
 from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
 from pose_lifting_ros.conversions import person_points
+from pose_lifting_ros.hri import body_id
 
 LABEL_HEIGHT_M = 0.12  # text height of a person's label
 LABEL_ABOVE_HEAD_M = 0.2  # the label sits this far above the head (-y in the optical frame)
 _HEAD = JOINT_NAMES.index("head")
+_PELVIS = JOINT_NAMES.index("pelvis")  # the body frame's origin
 _BONE_ENDS = [i for pair in SKELETON.bones for i in pair]  # LINE_LIST: both ends of every bone
 
 
@@ -119,31 +128,44 @@ def _label(pid: int, depth_m: float) -> str:
     return f"#{pid} {depth_m:.1f} m"
 
 
-_IDENTITY = (0.0, 0.0, 0.0, 1.0)  # a joint frame's rotation: its parent's axes
+_IDENTITY = (0.0, 0.0, 0.0, 1.0)  # a joint frame's rotation: the body frame's axes
 
 
-def transforms(frame, header, joint_frames: bool = False, prefix: str = "") -> List:
-    """geometry_msgs/TransformStamped list under header.frame_id: <prefix>body_<id> at the pelvis
-    with the body axes (and <prefix><joint>_<id> at every joint, axes of the parent) for every
-    person of a FrameResult. `prefix` keeps several cameras' frames apart (params.frame_prefix)."""
+def transforms(
+    frame, header, joint_frames: bool = False, prefix: str = "", id_prefix: str = ""
+) -> List:
+    """geometry_msgs/TransformStamped list for every person of a FrameResult, stamped with the
+    image's stamp (REP-155's tree):
+    - `<prefix>body_<id>` under header.frame_id (the camera), at the pelvis with the body axes
+      (pose_lifting_core.frames: x forward, y left, z up);
+    - with joint_frames, `<prefix><joint>_<id>` for each of the 17 joints under that person's
+      body frame: the joint's position in the body frame, the body's axes.
+    `prefix` keeps several cameras' frames apart (params.frame_prefix); `<id>` is
+    `<id_prefix><track id>` (hri.body_id: the ROS4HRI body id where `hri` is on)."""
     from geometry_msgs.msg import TransformStamped
+    from std_msgs.msg import Header
 
     if not frame.persons:
         return []
     J = np.stack([p.joints_3d for p in frame.persons])
-    q = quaternion_from_matrix(body_rotations(J)).tolist()
-    Jl = J.tolist()
+    q = quaternion_from_matrix(body_rotations(J))
+    if joint_frames:  # in the rotation the TF carries, so camera -> body -> joint is the joint
+        local = joints_in_body_frames(J, matrix_from_quaternion(q)).tolist()
+    ql, pelvis = q.tolist(), J[:, _PELVIS].tolist()
     data = []
     for i, p in enumerate(frame.persons):
-        data.append((f"{prefix}body_{p.id}", Jl[i][0], q[i]))
+        pid = body_id(p.id, id_prefix)
+        body = f"{prefix}body_{pid}"
+        data.append((header, body, pelvis[i], ql[i]))
         if joint_frames:
+            parent = Header(stamp=header.stamp, frame_id=body)
             data.extend(
-                (f"{prefix}{name}_{p.id}", Jl[i][j], _IDENTITY)
+                (parent, f"{prefix}{name}_{pid}", local[i][j], _IDENTITY)
                 for j, name in enumerate(JOINT_NAMES)
             )
     out = []
-    for child, xyz, quat in data:
-        t = TransformStamped(header=header, child_frame_id=child)
+    for parent, child, xyz, quat in data:
+        t = TransformStamped(header=parent, child_frame_id=child)
         tr, rot = t.transform.translation, t.transform.rotation
         tr.x, tr.y, tr.z = xyz
         rot.x, rot.y, rot.z, rot.w = quat

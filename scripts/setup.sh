@@ -54,14 +54,17 @@ build_msgs() {  # $1 = source dir, $2 = build dir, $3.. = extra cmake args
     || { echo "[setup] building $src failed; see $bld.log" >&2; tail -20 "$bld.log" >&2; exit 1; }
 }
 mkdir -p build
-msg_stamp=$(cat msg/*.msg CMakeLists.txt cmake/*.cmake compat/tf2_msgs/CMakeLists.txt package.xml compat/tf2_msgs/msg/*.msg .venv/.setup-stamp | sha256sum | cut -d' ' -f1)
+msg_stamp=$(cat msg/*.msg CMakeLists.txt cmake/*.cmake compat/*/CMakeLists.txt package.xml compat/*/msg/*.msg .venv/.setup-stamp | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.msgs-stamp 2>/dev/null)" != "$msg_stamp" ]; then
   echo "[setup] building the messages into .venv (about a minute)"
-  # tf2_msgs/TFMessage: only where no tf2_msgs exists (pip-only machines); same type hash as Jazzy's.
-  if ! .venv/bin/python -c "import tf2_msgs.msg" 2>/dev/null || [ -f "$V/share/tf2_msgs/.pose_lifting_compat" ]; then
-    build_msgs compat/tf2_msgs build/tf2_msgs
-    touch "$V/share/tf2_msgs/.pose_lifting_compat"
-  fi
+  # compat/: tf2_msgs/TFMessage and hri_msgs/IdsList, each built from its definition only where
+  # the package does not exist (pip-only machines); each has the real message's type hash.
+  for pkg in tf2_msgs hri_msgs; do
+    if ! .venv/bin/python -c "import $pkg.msg" 2>/dev/null || [ -f "$V/share/$pkg/.pose_lifting_compat" ]; then
+      build_msgs "compat/$pkg" "build/$pkg"
+      touch "$V/share/$pkg/.pose_lifting_compat"
+    fi
+  done
   build_msgs . build/msgs -DPOSE_LIFTING_INTERFACES_ONLY=ON
   echo "$msg_stamp" > .venv/.msgs-stamp
 fi

@@ -729,3 +729,90 @@ def test_a_frame_finished_after_shutdown_is_not_published_nor_warned(monkeypatch
     finally:
         node.stop()
         node.destroy_node()
+
+
+def _two_people_msg(stamp: int, both: bool = True):
+    """Keypoints2DArray of two standing people 1.6 m apart at 4 m (detector ids 0: the node's
+    tracker numbers them), or only the one on the left."""
+    msg = _keypoints_msg(project(STANDING + np.array([-0.8, 0.1, 4.0]), K))
+    if both:
+        msg.people += _keypoints_msg(project(STANDING + np.array([0.8, 0.1, 4.0]), K)).people
+    msg.header.stamp.sec = stamp
+    return msg
+
+
+def test_hri_lists_the_tracked_bodies_and_drops_one_that_leaves(graph):
+    """Issue 23, item 4: with `hri: true` keypoint_lifter publishes the ids of the bodies it
+    tracks on /humans/bodies/tracked (hri_msgs/IdsList, stamped with the input's header), named
+    <hri_id_prefix><track id> (auto: the node's fully qualified name, so two cameras never
+    clash), with TF frames body_<body id>; a body that leaves is dropped from the next list."""
+    from hri_msgs.msg import IdsList
+    from tf2_msgs.msg import TFMessage
+
+    from pose_lifting_ros.keypoint_lifter import KeypointLifter
+
+    ctx, ex, nodes = graph
+    with pytest.raises(ValueError, match="parameter hri_id_prefix must be"):
+        KeypointLifter(
+            context=ctx,
+            parameter_overrides=[
+                Parameter("hri", value=True),
+                Parameter("hri_id_prefix", value="3"),
+            ],
+        )
+    node = KeypointLifter(
+        context=ctx, namespace="/cam2", parameter_overrides=[Parameter("hri", value=True)]
+    )
+    probe = rclpy.create_node("probe", context=ctx)
+    nodes += [node, probe]
+    ex.add_node(node)
+    ex.add_node(probe)
+    lists, frames = [], set()
+    probe.create_subscription(IdsList, "/humans/bodies/tracked", lists.append, 10)
+    probe.create_subscription(
+        TFMessage, "/tf", lambda m: frames.update(t.child_frame_id for t in m.transforms), 100
+    )
+    pub = probe.create_publisher(Keypoints2DArray, "/cam2/keypoints", 10)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+
+    def sent(both: bool, n: int):
+        """The first list of n ids for a message sent after this call."""
+        stamp = 100 + len(lists)
+        resend = every(0.1, lambda: pub.publish(_two_people_msg(stamp, both)))
+        new = lambda: [m for m in lists if m.header.stamp.sec == stamp]  # noqa: E731
+        assert spin_until(
+            probe, ex, lambda: (new() and len(new()[-1].ids) == n) or resend(), timeout=20
+        ), [list(m.ids) for m in lists]
+        return new()[-1]
+
+    two = sent(True, 2)
+    assert all(i.startswith("cam2_keypoint_lifter_") for i in two.ids), list(two.ids)
+    assert two.header.frame_id == "cam" and two.header.stamp.sec >= 100
+    assert spin_until(probe, ex, lambda: {f"body_{i}" for i in two.ids} <= frames), frames
+    assert not any(f.startswith("cam2/") for f in frames)  # no frame_prefix with hri
+    one = sent(False, 1)
+    assert set(one.ids) < set(two.ids)  # the one who stayed keeps their id; the other is gone
+    assert list(sent(False, 1).ids) == list(one.ids)  # stable while tracked
+    empty = Keypoints2DArray(layout="h36m17", width=640, height=480)
+    empty.header.frame_id = "cam"
+    resend = every(0.1, lambda: pub.publish(empty))
+    assert spin_until(probe, ex, lambda: list(lists[-1].ids) == [] or resend(), timeout=20)
+
+
+def test_without_hri_nothing_is_published_on_humans(graph):
+    """`hri` is off by default: no /humans/bodies/tracked publisher, no list, and the TF frames
+    keep their names (body_<track id>)."""
+    from hri_msgs.msg import IdsList
+
+    node, probe, ex, got = _keypoint_lifter(graph)
+    assert node.get_parameter("hri").value is False
+    lists = []
+    probe.create_subscription(IdsList, "/humans/bodies/tracked", lists.append, 10)
+    pub = probe.create_publisher(Keypoints2DArray, "keypoints", 10)
+    assert spin_until(probe, ex, lambda: pub.get_subscription_count() > 0)
+    resend = every(0.1, lambda: pub.publish(_two_people_msg(5)))
+    assert spin_until(
+        probe, ex, lambda: (got and len(got[-1].skeletons) == 2) or resend(), timeout=20
+    )
+    spin_until(probe, ex, lambda: False, timeout=0.5)  # what was sent has had time to arrive
+    assert lists == [] and probe.count_publishers("/humans/bodies/tracked") == 0

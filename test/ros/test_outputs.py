@@ -71,7 +71,10 @@ def test_subscribers_read_what_the_outputs_build(ros_node):
     assert [t.child_frame_id for t in tf[:3]] == ["body_1", "pelvis_1", "right_hip_1"] and len(
         tf
     ) == 2 * 18
-    assert all(t.header == h for t in tf)
+    assert all(t.header.stamp == h.stamp for t in tf)
+    parents = {t.child_frame_id: t.header.frame_id for t in tf}
+    assert parents["body_1"] == parents["body_2"] == h.frame_id  # bodies hang from the camera
+    assert parents["left_wrist_2"] == "body_2"  # joints from their body (REP-155)
     q = tf[0].transform.rotation
     assert abs(np.linalg.norm([q.x, q.y, q.z, q.w]) - 1.0) < 1e-9
 
@@ -135,3 +138,127 @@ def test_frame_prefix_from_the_namespace_or_as_given():
     assert given.frame_prefix == "left_"
     tf = visualization.transforms(sample_frames()[0], _header(0), True, "cam2/")
     assert [t.child_frame_id for t in tf[:2]] == ["cam2/body_1", "cam2/pelvis_1"]
+
+
+def _composed(tfs) -> dict:
+    """Each child frame's position in the root frame, composing the TransformStamped list's
+    translations and rotations (numpy, no tf2): {child: (root frame, xyz)}."""
+    from pose_lifting_core.frames import matrix_from_quaternion
+
+    by_child = {t.child_frame_id: t for t in tfs}
+
+    def pose(child):
+        t = by_child[child]
+        tr, q = t.transform.translation, t.transform.rotation
+        R = matrix_from_quaternion([q.x, q.y, q.z, q.w])[0]
+        xyz = np.array([tr.x, tr.y, tr.z])
+        parent = t.header.frame_id
+        if parent not in by_child:
+            return parent, R, xyz
+        root, R0, p0 = pose(parent)
+        return root, R0 @ R, R0 @ xyz + p0
+
+    return {c: (pose(c)[0], pose(c)[2]) for c in by_child}
+
+
+def test_joint_frames_hang_from_the_body_frame_and_compose_to_the_joints():
+    """Issue 23, item 3: joint frames were children of the camera frame with its axes. Now
+    <joint>_<id> is a child of body_<id> (translation in the body frame, the body's axes), and
+    composing camera -> body_<id> -> <joint>_<id> gives the joint's camera position."""
+    frame = sample_frames()[3]  # three people, large ids
+    h = _header(0)
+    tfs = visualization.transforms(frame, h, joint_frames=True)
+    composed = _composed(tfs)
+    for p in frame.persons:
+        body = f"body_{p.id}"
+        assert {t.header.frame_id for t in tfs if t.child_frame_id.endswith(f"_{p.id}")} == {
+            h.frame_id,
+            body,
+        }
+        for j, name in enumerate(JOINT_NAMES):
+            root, xyz = composed[f"{name}_{p.id}"]
+            assert root == h.frame_id
+            np.testing.assert_allclose(xyz, p.joints_3d[j], atol=1e-9)
+        root, xyz = composed[body]
+        np.testing.assert_allclose(xyz, p.joints_3d[0], atol=1e-12)
+    joint = next(t for t in tfs if t.child_frame_id == f"pelvis_{frame.persons[0].id}")
+    q = joint.transform.rotation
+    assert (q.x, q.y, q.z, q.w) == (0.0, 0.0, 0.0, 1.0)  # the body's axes
+
+
+def test_a_tf2_buffer_finds_every_joint_in_the_camera_frame():
+    """The same tree through tf2 itself (tf2_ros.Buffer, as RViz and ROS4HRI consumers look
+    frames up): each joint's camera position, and a body's axes, from the frames published."""
+    tf2_ros = pytest.importorskip(
+        "tf2_ros", reason="tf2_ros is not installed (no pip wheel; a ROS 2 install has it)"
+    )
+    from rclpy.time import Time
+
+    frame = sample_frames()[0]
+    h = _header(0)
+    buffer = tf2_ros.Buffer()
+    for t in visualization.transforms(frame, h, joint_frames=True, prefix="cam2/"):
+        buffer.set_transform(t, "test")
+    for p in frame.persons:
+        for j, name in enumerate(JOINT_NAMES):
+            t = buffer.lookup_transform(h.frame_id, f"cam2/{name}_{p.id}", Time.from_msg(h.stamp))
+            tr = t.transform.translation
+            np.testing.assert_allclose([tr.x, tr.y, tr.z], p.joints_3d[j], atol=1e-9)
+        up = buffer.lookup_transform(f"cam2/body_{p.id}", f"cam2/head_{p.id}", Time())
+        assert up.transform.translation.z > 0  # the head is up the body's z
+
+
+def test_hri_names_the_frames_and_publishes_the_tracked_bodies(ros_node):
+    """Issue 23, item 4 (outputs): with `hri` the TF frames are body_<body id> and
+    <joint>_<body id> (no frame_prefix), body id = hri_id_prefix + track id, and an IdsList of
+    those ids goes to the absolute /humans/bodies/tracked, stamped with the image's header, also
+    when nobody is in the frame; without `hri` there is no such publisher nor message."""
+    from hri_msgs.msg import IdsList
+
+    off = outputs.Outputs(ros_node)
+    assert off.tracked_bodies is None
+    assert ros_node.count_publishers("/humans/bodies/tracked") == 0
+    sends = [s for s, _ in off.build(sample_frames()[0], _header(0), OutputConfig.defaults())[0]]
+    assert sends == [off.skeletons.publish, off.markers.publish, off.tf.sendTransform]
+
+    on = outputs.Outputs(ros_node, hri=True)
+    assert on.tracked_bodies.topic_name == "/humans/bodies/tracked"
+    cfg = OutputConfig.from_values(
+        {
+            **dataclasses.asdict(OutputConfig.defaults()),
+            "hri": True,
+            "hri_id_prefix": "auto",
+            "frame_prefix": "auto",
+            "publish_joint_frames": True,
+        },
+        "/cam2",
+        "pose_lifter",
+    )
+    assert cfg.hri_id_prefix == "cam2_pose_lifter_" and cfg.frame_prefix == "cam2/"
+    for frame, ids in zip(
+        sample_frames(),
+        (["cam2_pose_lifter_1", "cam2_pose_lifter_2"], ["cam2_pose_lifter_2"], [], None),
+    ):
+        h = _header(frame.index)
+        payloads, errors = on.build(frame, h, cfg)
+        assert not errors
+        sent = dict((send, msg) for send, msg in payloads)
+        assert list(sent)[-1] == on.tracked_bodies.publish  # after TF: frames exist first
+        got = _round_trip(sent[on.tracked_bodies.publish], IdsList)
+        assert got.header == h
+        if ids is not None:
+            assert list(got.ids) == ids
+        names = [t.child_frame_id for t in sent.get(on.tf.sendTransform, [])]
+        assert names[::18] == [f"body_{i}" for i in got.ids]
+        assert all(n.endswith(tuple(f"_{i}" for i in got.ids)) for n in names)
+    assert "left_wrist_cam2_pose_lifter_7" in names
+
+
+@pytest.mark.parametrize("prefix", ["", "3cam_", "cam-2_", "cam/2_"])
+def test_a_body_id_prefix_that_cannot_start_a_topic_name_token_is_refused(prefix):
+    """Body ids stand in topic names (/humans/bodies/<id>/...), where a token may not start
+    with a digit: with hri on, such a prefix stops the node at start in one line."""
+    values = {**dataclasses.asdict(OutputConfig.defaults()), "hri_id_prefix": prefix}
+    with pytest.raises(ValueError, match="parameter hri_id_prefix must be"):
+        OutputConfig.from_values({**values, "hri": True})
+    assert OutputConfig.from_values(values).hri_id_prefix == prefix  # unused while hri is off
