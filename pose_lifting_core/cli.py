@@ -128,7 +128,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     augment = AugmentConfig(p_stature=args.stature_prior_fraction)
     ranges = {  # where the labs and detectors put the joints, and how long they make the trunk
         k: tuple(getattr(args, k))
-        for k in ("hip_shift_m", "shoulder_shift_m", "trunk_scale", "head_scale")
+        for k in (
+            "hip_shift_m",
+            "shoulder_shift_m",
+            "trunk_scale",
+            "head_scale",
+            "hip_width_scale",
+            "shoulder_width_scale",
+        )
         if getattr(args, k) is not None
     }
     augment = dataclasses.replace(augment, **ranges)
@@ -1215,15 +1222,20 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"range of the joint-definition shift of the {joint}s along the trunk, metres, "
             f"up positive (default {lo:g} {hi:g})",
         )
-    for part, bones in (("trunk", "pelvis-spine-thorax"), ("head", "thorax-neck-head")):
+    for part, bones in (
+        ("trunk", "pelvis-spine-thorax bones"),
+        ("head", "thorax-neck-head bones"),
+        ("hip_width", "hip width"),
+        ("shoulder_width", "shoulder width"),
+    ):
         lo, hi = getattr(AugmentConfig, f"{part}_scale")
         s.add_argument(
-            f"--{part}-scale",
+            f"--{part.replace('_', '-')}-scale",
             type=_number_in(float, 0.3, 3.0),
             nargs=2,
             metavar=("LO", "HI"),
             default=None,
-            help=f"range of the length factor of the {bones} bones (default {lo:g} {hi:g}); "
+            help=f"range of the length factor of the {bones} (default {lo:g} {hi:g}); "
             "the stature prior follows the legs, so this varies the body's proportions",
         )
     s.add_argument(
