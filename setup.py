@@ -5,6 +5,8 @@ On a pip-only machine `scripts/setup.sh` installs this into .venv; the console s
 are both installed; the shipped weights travel as package data.
 """
 
+import glob
+
 from setuptools import find_packages, setup
 
 PACKAGE = "pose_lifting"
@@ -24,9 +26,13 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),
+        # the message definitions, which the bag writer embeds (pose_lifting_ros/bag/types.py)
+        ("share/" + PACKAGE + "/msg", sorted(glob.glob("msg/*.msg"))),
     ],
     python_requires=">=3.10",
     install_requires=["numpy", "torch", "pyyaml", "tqdm"],
+    # reading and writing bags (pose-lifting estimate/adapt BAG); the rest runs without it
+    extras_require={"bags": ["rosbags>=0.11,<0.12"]},
     zip_safe=False,
     maintainer="pose_lifting developers",
     description="Metric 3D human skeletons from one RGB camera: 2D keypoints lifted with the "

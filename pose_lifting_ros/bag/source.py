@@ -64,7 +64,12 @@ def _open_reader(path: str):
     try:
         reader.open()
     except (AnyReaderError, ValueError, KeyError, OSError, EOFError) as exc:
-        raise BagError(f"cannot read bag {path}: {_one_line(exc)}") from None
+        why = _one_line(exc).replace("; please report issue.", "")
+        if "Storage plugin" in why:  # metadata.yaml names a storage rosbags cannot read
+            why += " (readable storage formats: mcap, sqlite3)"
+        raise BagError(
+            f"cannot read bag {path} (corrupt, truncated or not a bag?): {why}"
+        ) from None
     return reader
 
 
