@@ -924,11 +924,13 @@ def _keypoints_from_bag(args: argparse.Namespace, folder: str) -> str:
         )
     path = args.keypoints_out or os.path.join(folder, "keypoints.npz")
     written, n, calibrated = _write_keypoints(path, run, src.size)
-    print(
-        f"{n} people in {len(run.people)} frames of {src.image_topic} ("
-        + ("K from CameraInfo" if calibrated else "no usable K for every frame: estimated")
-        + (f"); wrote {written}" if args.keypoints_out else ")")
+    k = (
+        "K from CameraInfo"
+        if calibrated
+        else "no K for some frames: the focal length is estimated"
     )
+    kept = f"; wrote {written}" if args.keypoints_out else ""
+    print(f"{n} people in {len(run.people)} frames of {src.image_topic} ({k}){kept}")
     return written
 
 
