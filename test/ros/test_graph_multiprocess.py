@@ -137,7 +137,11 @@ def test_video_source_to_pose_lifter(graph, tmp_path):
     assert any(n.startswith("body_") for n in names) and any(
         n.startswith("left_wrist_") for n in names
     )
-    assert all(t.header.frame_id == "test_cam" for t in tf)
+    # REP-155: body_<id> hangs from the image's frame, each joint frame from its body frame
+    for t in tf:
+        parent = "test_cam" if t.child_frame_id.startswith("body_") else "body_"
+        parent += t.child_frame_id.rsplit("_", 1)[1] if parent == "body_" else ""
+        assert t.header.frame_id == parent, (t.child_frame_id, t.header.frame_id)
     assert any(_stamp(t.header) in images for t in tf)
     assert markers[-1].markers[0].header.frame_id == "test_cam"
     assert all(p.poll() is None for p in procs), "nodes still running"
