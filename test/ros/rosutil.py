@@ -16,6 +16,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
+MODULES = {n: f"pose_lifting_ros.{n}" for n in ("pose_lifter", "keypoint_lifter", "video_source")}
 PROFILE_VARS = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
 _counter = itertools.count()
 
@@ -57,10 +58,14 @@ def ros_context() -> Iterator[object]:
 def start(
     executable: str, args: List[str], env: Dict[str, str], log_path: str
 ) -> subprocess.Popen:
-    """Start a node's console script from .venv/bin as its own process."""
+    """Start a node as its own process: its console script beside the interpreter (.venv/bin
+    on the pip machine), else its module with this interpreter (a colcon install puts the
+    scripts in lib/pose_lifting, where `colcon test` does not look)."""
     fh = open(log_path, "w")
+    script = os.path.join(BIN, executable)
+    cmd = [script] if os.path.isfile(script) else [sys.executable, "-m", MODULES[executable]]
     return subprocess.Popen(
-        [os.path.join(BIN, executable)] + args,
+        cmd + args,
         env=env,
         stdout=fh,
         stderr=subprocess.STDOUT,
