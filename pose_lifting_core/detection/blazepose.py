@@ -40,8 +40,8 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
@@ -346,6 +346,55 @@ class _Result:
         return self.roi if self.still else self.next_roi()
 
 
+_Region = Tuple[Roi, float, Optional[np.ndarray]]
+"""A tracked region for this frame: (ROI, its anchored side in pixels, the track's earlier crop
+of it or None), as `_Result.follow_roi`, `_Result.anchor` and `_Result.next_crop` give."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which proposal detectors one `detect` call runs (`BlazePoseDetector._plan`).
+
+    due: the proposal detectors are due (no tracking, a person lost, a region crept, or
+    `redetect_every` frames passed); in_frame: the BlazePose detector, when due, runs in the
+    frame (else beside the following frames); hog_in_frame: likewise HOG; blazepose: the
+    BlazePose detector is a proposal source at all."""
+
+    due: bool
+    in_frame: bool
+    hog_in_frame: bool
+    blazepose: bool
+
+    def detected(self, joined: bool, started: bool) -> bool:
+        """Whether the frame counts as a detection (restarting the `redetect_every` count): a
+        search's proposals joined it, or the detectors were due and ran in it, started beside
+        it, or (HOG alone) have no BlazePose search to wait for."""
+        return joined or (self.due and (self.in_frame or not self.blazepose or started))
+
+
+@dataclass
+class _Frame:
+    """One `detect` call's working state: the (H, W, 3) uint8 RGB image, the people kept so
+    far, and the figures of `last_timing` (seconds, counts)."""
+
+    rgb: np.ndarray
+    kept: List[_Result] = field(default_factory=list)
+    from_track: Set[int] = field(default_factory=set)  # id() of kept results from a track
+    t_det: float = 0.0
+    t_lmk: float = 0.0
+    n_det: int = 0
+    n_lmk: int = 0
+
+    def timing(self) -> Dict[str, float]:
+        """The frame's `last_timing`."""
+        return {
+            "detector_s": self.t_det,
+            "landmark_s": self.t_lmk,
+            "landmark_runs": self.n_lmk,
+            "detector_runs": self.n_det,
+        }
+
+
 class BlazePoseDetector:
     """Multi-person BlazePose 33-keypoint detector (implements `Detector`).
 
@@ -648,135 +697,197 @@ class BlazePoseDetector:
 
     def detect(self, image: np.ndarray) -> List[Person2D]:
         """People in `image` ((H, W, 3) uint8 RGB, or (H, W) / (H, W, 1) grey), most confident
-        first; keypoints in pixels. Raises DetectorError for an unusable image."""
-        import cv2
+        first; keypoints in pixels. Raises DetectorError for an unusable image.
 
-        rgb = as_rgb(image)
-        t_det = t_lmk = 0.0
-        n_lmk = n_det = 0
-        kept: List[_Result] = []
-        from_track = set()  # id() of the kept results that came from a track's region
-
-        def consider(
-            roi: Roi, anchor: Optional[float], before: Optional[np.ndarray] = None
-        ) -> None:
-            """Landmarks in `roi`; `anchor` is the track's anchored ROI side (None: this ROI is
-            a detector proposal, and the side the landmarks give now becomes the anchor);
-            `before`: the track's earlier crop of `roi` (None for a proposal)."""
-            nonlocal t_lmk, n_lmk
-            if len(kept) >= self.max_people or not roi.size >= 1.0:  # also NaN
-                return
-            if (
-                kept
-                and box_iou(roi.box(), np.stack([k.roi.box() for k in kept])).max()
-                > _ROI_MATCH_IOU
-            ):
-                return
-            t0 = time.perf_counter()
-            res = self._landmarks(rgb, roi, before)
-            t_lmk += time.perf_counter() - t0
-            n_lmk += 1
-            res.anchor = res.next_roi().size if anchor is None else anchor
-            if not self._accept(res):
-                return
-            same = [i for i, k in enumerate(kept) if self._same_person(res, k)]
-            if not same:
-                kept.append(res)
-                if anchor is not None:
-                    from_track.add(id(res))
-            elif anchor is None and id(kept[same[0]]) in from_track:
-                # a proposal whose region disagrees with a track's (they overlap too little to
-                # skip it) and finds the same person re-anchors the track
-                from_track.discard(id(kept[same[0]]))
-                kept[same[0]] = res
-
+        One frame: decide from the tracks what runs (`_plan`), take the proposals that are due
+        or run in the frame, run the landmark model on the tracked regions and the proposals
+        (`_run_regions`), start the searches that run beside the following frames, and keep
+        this frame's people as the tracks of the next."""
+        frame = _Frame(as_rgb(image))
         tracked = self._tracked if self.track else []
         follow = [
             (prev.follow_roi(), prev.anchor, prev.next_crop)
             for prev in sorted(tracked, key=lambda r: -r.presence)
         ]
+        plan = self._plan(follow)
+        proposals, hog, joined = self._take_proposals(frame, plan)
+        self._run_regions(frame, follow, proposals, hog)
+        # searches start once this frame's own work is done, so that they share the CPU with
+        # the frames that follow and not with this one
+        started = self._start_detector_search(frame, plan, joined)
+        self._start_hog_search(frame, plan)
+        self._update_tracks(frame, tracked, plan.detected(joined, started))
+        self.last_timing = frame.timing()
+        return [self._to_person(r, frame.rgb.shape[:2]) for r in frame.kept]
+
+    def _plan(self, follow: List[_Region]) -> _Plan:
+        """Which proposal detectors this frame needs, from the tracked regions `follow` (as
+        `_run_regions` takes them) and the tracking state.
+
+        The searches run beside the following frames while the tracks carry the people. The
+        frame waits for the BlazePose detector on the first frame, with nobody tracked or after
+        a loss (someone is missing until it is done), and when a region crept too far before a
+        search started early re-anchored it (the person's distance creeps with it). HOG runs in
+        the frame only on the first; without tracking, every detector runs in every frame."""
         creep = max((_creep(roi, anchor) for roi, anchor, _ in follow), default=0)
-        due = (
-            not self.track
-            or self._lost
-            or creep > _ROI_EARLY_SCALE_CHANGE
-            or self._frames_since_detection + 1 >= self.redetect_every
+        return _Plan(
+            due=(
+                not self.track
+                or self._lost
+                or creep > _ROI_EARLY_SCALE_CHANGE
+                or self._frames_since_detection + 1 >= self.redetect_every
+            ),
+            in_frame=(
+                not self.track or self._first_frame or self._lost or creep > _ROI_MAX_SCALE_CHANGE
+            ),
+            hog_in_frame=not self.track or self._first_frame,
+            blazepose=self.person_detector in ("blazepose", "both"),
         )
-        # The searches run beside the following frames while the tracks carry the people. The
-        # frame waits for the BlazePose detector on the first frame, with nobody tracked or
-        # after a loss (someone is missing until it is done), and when a region crept too far
-        # before a search started early re-anchored it (the person's distance creeps with it).
-        in_frame = (
-            not self.track or self._first_frame or self._lost or creep > _ROI_MAX_SCALE_CHANGE
-        )
-        hog_in_frame = not self.track or self._first_frame
-        blazepose = self.person_detector in ("blazepose", "both")
+
+    def _take_proposals(
+        self, frame: _Frame, plan: _Plan
+    ) -> Tuple[List[Tuple[Roi, float]], List[Tuple[Roi, float]], bool]:
+        """This frame's person proposals, (ROI, score) from the BlazePose detector and from HOG:
+        those of the searches beside earlier frames that are handed over now, and those of the
+        detectors `plan` runs in the frame (their time goes to `frame.t_det`).
+
+        Returns (BlazePose proposals, HOG proposals, joined); joined: a BlazePose search beside
+        the frames handed its proposals to this frame (they re-anchor its tracks)."""
         t0 = time.perf_counter()
         if not self.track:  # tracking switched off: a search still running is of another image
             self._det_search.drop()
             self._hog_search.drop()
         searching = self._det_search.busy
         proposals = self._det_search.poll()
-        joined = searching and not self._det_search.busy  # its proposals re-anchor this frame
+        joined = searching and not self._det_search.busy
         hog = self._hog_search.poll()
-        if due and in_frame and blazepose:
-            proposals += self._blazepose_proposals(rgb)
-            n_det += 1
-        if due and hog_in_frame and self._hog is not None:
-            hog += self._hog_search.run_now(self._hog_proposals, rgb)
-            n_det += 1
-        t_det += time.perf_counter() - t0
-        # Tracks whose region kept its scale first: a proposal that overlaps one (the same
-        # person) is then not run, and the track keeps its region (re-anchoring it on every
-        # proposal changed a still person's crop every re-detection, and the distance of one cut
-        # off by the frame edge by 20 %). Then the proposals (BlazePose ones first, their ROI is
-        # the one the landmark model expects): they find new people, re-anchor a track whose
-        # person they find in a region that overlaps the track's too little to be skipped, and
-        # re-anchor the tracks whose region crept in scale, which follow their landmarks only
-        # where none did.
+        if plan.due and plan.in_frame and plan.blazepose:
+            proposals += self._blazepose_proposals(frame.rgb)
+            frame.n_det += 1
+        if plan.due and plan.hog_in_frame and self._hog is not None:
+            hog += self._hog_search.run_now(self._hog_proposals, frame.rgb)
+            frame.n_det += 1
+        frame.t_det += time.perf_counter() - t0
+        return proposals, hog, joined
+
+    def _run_regions(
+        self,
+        frame: _Frame,
+        follow: List[_Region],
+        proposals: List[Tuple[Roi, float]],
+        hog: List[Tuple[Roi, float]],
+    ) -> None:
+        """The landmark model on the tracked regions `follow` and the proposals, in this order
+        (each skipped where it overlaps a region already kept; see `_consider`).
+
+        Tracks whose region kept its scale first: a proposal that overlaps one (the same
+        person) is then not run, and the track keeps its region (re-anchoring it on every
+        proposal changed a still person's crop every re-detection, and the distance of one cut
+        off by the frame edge by 20 %). Then the proposals (BlazePose ones first, their ROI is
+        the one the landmark model expects), best score first: they find new people, re-anchor
+        a track whose person they find in a region that overlaps the track's too little to be
+        skipped, and re-anchor the tracks whose region crept in scale, which follow their
+        landmarks only where none did."""
         for roi, anchor, before in follow:
             if _creep(roi, anchor) <= _ROI_EARLY_SCALE_CHANGE:
-                consider(roi, anchor, before)
+                self._consider(frame, roi, anchor, before)
         for props in (proposals, hog):
             for roi, _ in sorted(props, key=lambda p: -p[1]):
-                consider(roi, None)
+                self._consider(frame, roi, None)
         for roi, anchor, before in follow:
             if _creep(roi, anchor) > _ROI_EARLY_SCALE_CHANGE:
-                consider(roi, anchor, before)
-        # searches start once this frame's own work is done, so that they share the CPU with
-        # the frames that follow and not with this one
-        # (not in the frame that takes a search's proposals: its creep was measured before they
-        # re-anchored the tracks)
-        start = due and not in_frame and blazepose and not joined and not self._det_search.busy
-        if start:
-            self._det_search.start(self._blazepose_proposals, rgb.copy(), self._det_background)
-            n_det += 1
-        ran = joined or (due and (in_frame or not blazepose or start))
+                self._consider(frame, roi, anchor, before)
+
+    def _consider(
+        self,
+        frame: _Frame,
+        roi: Roi,
+        anchor: Optional[float],
+        before: Optional[np.ndarray] = None,
+    ) -> None:
+        """Landmarks in `roi`, kept in `frame` if they are a person not kept yet.
+
+        `anchor` is the track's anchored ROI side (None: this ROI is a detector proposal, and
+        the side the landmarks give now becomes the anchor); `before`: the track's earlier crop
+        of `roi` (None for a proposal). Not run when `max_people` are kept, for a degenerate
+        ROI, or one overlapping a kept person's by more than `_ROI_MATCH_IOU`. A proposal that
+        finds the person of a kept track replaces the track's result (re-anchors it)."""
+        kept = frame.kept
+        if len(kept) >= self.max_people or not roi.size >= 1.0:  # also NaN
+            return
         if (
-            due
-            and not hog_in_frame
+            kept
+            and box_iou(roi.box(), np.stack([k.roi.box() for k in kept])).max() > _ROI_MATCH_IOU
+        ):
+            return
+        t0 = time.perf_counter()
+        res = self._landmarks(frame.rgb, roi, before)
+        frame.t_lmk += time.perf_counter() - t0
+        frame.n_lmk += 1
+        res.anchor = res.next_roi().size if anchor is None else anchor
+        if not self._accept(res):
+            return
+        same = [i for i, k in enumerate(kept) if self._same_person(res, k)]
+        if not same:
+            kept.append(res)
+            if anchor is not None:
+                frame.from_track.add(id(res))
+        elif anchor is None and id(kept[same[0]]) in frame.from_track:
+            # a proposal whose region disagrees with a track's (they overlap too little to
+            # skip it) and finds the same person re-anchors the track
+            frame.from_track.discard(id(kept[same[0]]))
+            kept[same[0]] = res
+
+    def _start_detector_search(self, frame: _Frame, plan: _Plan, joined: bool) -> bool:
+        """Start the BlazePose detector beside the following frames where it is due, did not
+        run in this frame and none is running; not in the frame that took a search's proposals
+        (`joined`: its creep was measured before they re-anchored the tracks). Returns whether
+        it started."""
+        start = (
+            plan.due
+            and not plan.in_frame
+            and plan.blazepose
+            and not joined
+            and not self._det_search.busy
+        )
+        if start:
+            self._det_search.start(
+                self._blazepose_proposals, frame.rgb.copy(), self._det_background
+            )
+            frame.n_det += 1
+        return start
+
+    def _start_hog_search(self, frame: _Frame, plan: _Plan) -> None:
+        """Start HOG beside the following frames (on a grey copy) where the detectors are due,
+        HOG did not run in this frame and is not running, and `_HOG_EVERY_FRAMES` frames passed
+        since its last start or a person was lost."""
+        import cv2
+
+        if (
+            plan.due
+            and not plan.hog_in_frame
             and self._hog is not None
             and not self._hog_search.busy
             and (self._frames_since_hog >= _HOG_EVERY_FRAMES or self._lost)
         ):
-            grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            grey = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
             self._hog_search.start(self._hog_proposals, grey)
             self._frames_since_hog = 0
-            n_det += 1
+            frame.n_det += 1
+
+    def _update_tracks(self, frame: _Frame, tracked: List[_Result], detected: bool) -> None:
+        """After the frame: its people, most confident first, become the tracks of the next
+        frame (with the crops the next frame's are compared with, to tell a still person), and
+        the counters move on; `detected`: this frame counts as a detection (`_Plan.detected`).
+        A person lost (fewer people than `tracked`), or nobody kept, makes the next frame wait
+        for the detector."""
         self._first_frame = False
         self._frames_since_hog += 1
-        self._frames_since_detection = 0 if ran else self._frames_since_detection + 1
-        lost = len(kept) < len(tracked)
-        kept.sort(key=lambda r: -r.presence)
-        self._tracked = kept
-        for r in kept if self.track else []:  # the crops the next frame's are compared with
+        self._frames_since_detection = 0 if detected else self._frames_since_detection + 1
+        lost = len(frame.kept) < len(tracked)
+        frame.kept.sort(key=lambda r: -r.presence)
+        self._tracked = frame.kept
+        for r in frame.kept if self.track else []:
             if not r.still:
-                r.next_crop = self._crop(rgb, r.follow_roi())[0]
-        self._lost = lost or not kept
-        self.last_timing = {
-            "detector_s": t_det,
-            "landmark_s": t_lmk,
-            "landmark_runs": n_lmk,
-            "detector_runs": n_det,
-        }
-        return [self._to_person(r, rgb.shape[:2]) for r in kept]
+                r.next_crop = self._crop(frame.rgb, r.follow_roi())[0]
+        self._lost = lost or not frame.kept
