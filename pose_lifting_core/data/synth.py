@@ -539,6 +539,105 @@ def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return rotation_about(axis, ang)
 
 
+def _draw_intrinsics(
+    rng: np.random.Generator,
+    n: int,
+    ranges: Dict[str, Tuple[float, float]],
+    image_size: Tuple[int, int] | None,
+    principal_jitter: float,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """n random pinhole cameras' intrinsics: K (n, 3, 3) and image sizes (n, 2) width, height
+    in pixels. The focal length is log-uniform in ranges["focal_px"], fy within 0.5 % of it
+    (unless principal_jitter is 0), and the principal point is off the image centre by a
+    normal offset of `principal_jitter` times the image size. Draws from rng in this order:
+    focal, size (unless fixed), cx, cy, fy factor (unless principal_jitter is 0)."""
+    f = np.exp(rng.uniform(*np.log(ranges["focal_px"]), n))
+    if image_size is None:
+        size = IMAGE_SIZES[rng.integers(0, len(IMAGE_SIZES), n)]
+    else:
+        size = np.tile(np.asarray(image_size, dtype=np.float64), (n, 1))
+    cx = size[:, 0] / 2 + rng.normal(0, principal_jitter, n) * size[:, 0]
+    cy = size[:, 1] / 2 + rng.normal(0, principal_jitter, n) * size[:, 1]
+    K = np.zeros((n, 3, 3))
+    K[:, 0, 0] = f
+    K[:, 1, 1] = f * (rng.uniform(0.995, 1.005, n) if principal_jitter > 0 else 1.0)
+    K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = cx, cy, 1.0
+    return K, size
+
+
+def _draw_poses(
+    rng: np.random.Generator,
+    ranges: Dict[str, Tuple[float, float]],
+    pelvis: np.ndarray,
+    K: np.ndarray,
+    size: np.ndarray,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Random camera poses around people whose pelvis (n, 3) is at the horizontal origin:
+    rotations R (n, 3, 3) world -> camera and centres C (n, 3), world metres.
+
+    Each camera sits at a horizontal distance, azimuth (any) and height drawn from `ranges`,
+    looks at the pelvis, then turns so that the pelvis lands at a random point of the central
+    70 % of its image (K (n, 3, 3), size (n, 2) pixels), and rolls about that ray by an angle
+    drawn from ranges["roll_deg"] with a random sign. Draws from rng in this order: distance,
+    azimuth, height, target x, target y, roll, roll sign."""
+    n = len(pelvis)
+    dist = rng.uniform(*ranges["distance_m"], n)
+    az = rng.uniform(0, 2 * np.pi, n)
+    h = rng.uniform(*ranges["height_m"], n)
+    C = np.stack([dist * np.sin(az), h, dist * np.cos(az)], -1)
+    R = _look_at(C, pelvis)
+    target_px = np.stack(
+        [rng.uniform(0.15, 0.85, n) * size[:, 0], rng.uniform(0.15, 0.85, n) * size[:, 1]], -1
+    )
+    f, centre = K[:, 0, 0], K[:, :2, 2]
+    ray = _unit(np.concatenate([(target_px - centre) / f[:, None], np.ones((n, 1))], -1))
+    R = _rotation_between(np.broadcast_to([0.0, 0.0, 1.0], ray.shape), ray) @ R
+    roll = np.radians(rng.uniform(*ranges["roll_deg"], n) * rng.choice([-1.0, 1.0], n))
+    # roll about the pelvis ray keeps the pelvis where it was placed
+    return rotation_about(ray, roll) @ R, C
+
+
+def _project_views(Xc: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels (n, 17, 2) of camera-frame joints Xc (n, 17, 3) metres through K (n, 3, 3);
+    depths are floored at 1e-6 m (such samples are rejected by `_valid_views`)."""
+    z = np.maximum(Xc[..., 2], 1e-6)
+    uv = Xc[..., :2] / z[..., None] * K[:, 0, 0][:, None, None]
+    uv[..., 0] += K[:, 0, 2][:, None]
+    uv[..., 1] = Xc[..., 1] / z * K[:, 1, 1][:, None] + K[:, 1, 2][:, None]
+    return uv
+
+
+def _valid_views(
+    Xc: np.ndarray,
+    uv: np.ndarray,
+    R: np.ndarray,
+    size: np.ndarray,
+    ranges: Dict[str, Tuple[float, float]],
+    cfg: AugmentConfig,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Which views are usable, (n,) bool, and each camera's elevation (n,) in degrees (positive:
+    looking down). Usable: every joint more than 0.3 m in front of the camera, the elevation
+    within ranges["elevation_deg"], at least `cfg.min_inside_frac` of the joints inside the
+    image and a height of at least `cfg.min_height_px` pixels. Xc (n, 17, 3) metres, uv
+    (n, 17, 2) pixels, R (n, 3, 3) world -> camera, size (n, 2) width, height pixels."""
+    fwd_world = R[:, 2]  # optical axis in world coordinates
+    elev = np.degrees(np.arcsin(np.clip(-fwd_world[:, 1], -1, 1)))
+    ok = (
+        (Xc[..., 2].min(1) > 0.3)
+        & (elev >= ranges["elevation_deg"][0])
+        & (elev <= ranges["elevation_deg"][1])
+    )
+    inside = (
+        (uv[..., 0] >= 0)
+        & (uv[..., 0] < size[:, :1])
+        & (uv[..., 1] >= 0)
+        & (uv[..., 1] < size[:, 1:])
+    ).mean(1)
+    height = uv[..., 1].max(1) - uv[..., 1].min(1)
+    ok &= (inside >= cfg.min_inside_frac) & (height >= cfg.min_height_px)
+    return ok, elev
+
+
 def sample_views(
     P: np.ndarray,
     rng: np.random.Generator,
@@ -565,57 +664,13 @@ def sample_views(
     out = {k: None for k in ("Xc", "uv", "K", "size", "elev", "dist")}
     todo = np.arange(N)
     for _ in range(max_tries):
-        n = len(todo)
         Pi = P[todo]
-        f = np.exp(rng.uniform(*np.log(ranges["focal_px"]), n))
-        if image_size is None:
-            size = IMAGE_SIZES[rng.integers(0, len(IMAGE_SIZES), n)]
-        else:
-            size = np.tile(np.asarray(image_size, dtype=np.float64), (n, 1))
-        cx = size[:, 0] / 2 + rng.normal(0, principal_jitter, n) * size[:, 0]
-        cy = size[:, 1] / 2 + rng.normal(0, principal_jitter, n) * size[:, 1]
-        K = np.zeros((n, 3, 3))
-        K[:, 0, 0] = f
-        K[:, 1, 1] = f * (rng.uniform(0.995, 1.005, n) if principal_jitter > 0 else 1.0)
-        K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = cx, cy, 1.0
-        dist = rng.uniform(*ranges["distance_m"], n)
-        az = rng.uniform(0, 2 * np.pi, n)
-        h = rng.uniform(*ranges["height_m"], n)
-        C = np.stack([dist * np.sin(az), h, dist * np.cos(az)], -1)
         pelvis = Pi[:, J["pelvis"]]
-        R = _look_at(C, pelvis)
-        target_px = np.stack(
-            [rng.uniform(0.15, 0.85, n) * size[:, 0], rng.uniform(0.15, 0.85, n) * size[:, 1]], -1
-        )
-        ray = _unit(
-            np.concatenate(
-                [(target_px - np.stack([cx, cy], -1)) / f[:, None], np.ones((n, 1))], -1
-            )
-        )
-        R = _rotation_between(np.broadcast_to([0.0, 0.0, 1.0], ray.shape), ray) @ R
-        roll = np.radians(rng.uniform(*ranges["roll_deg"], n) * rng.choice([-1.0, 1.0], n))
-        # roll about the pelvis ray keeps the pelvis where it was placed
-        R = rotation_about(ray, roll) @ R
+        K, size = _draw_intrinsics(rng, len(todo), ranges, image_size, principal_jitter)
+        R, C = _draw_poses(rng, ranges, pelvis, K, size)
         Xc = np.einsum("nij,nkj->nki", R, Pi - C[:, None])
-        fwd_world = R[:, 2]  # optical axis in world coordinates
-        elev = np.degrees(np.arcsin(np.clip(-fwd_world[:, 1], -1, 1)))
-        z = Xc[..., 2]
-        ok = (
-            (z.min(1) > 0.3)
-            & (elev >= ranges["elevation_deg"][0])
-            & (elev <= ranges["elevation_deg"][1])
-        )
-        uv = Xc[..., :2] / np.maximum(z, 1e-6)[..., None] * f[:, None, None]
-        uv[..., 0] += cx[:, None]
-        uv[..., 1] = Xc[..., 1] / np.maximum(z, 1e-6) * K[:, 1, 1][:, None] + cy[:, None]
-        inside = (
-            (uv[..., 0] >= 0)
-            & (uv[..., 0] < size[:, :1])
-            & (uv[..., 1] >= 0)
-            & (uv[..., 1] < size[:, 1:])
-        ).mean(1)
-        height = uv[..., 1].max(1) - uv[..., 1].min(1)
-        ok &= (inside >= cfg.min_inside_frac) & (height >= cfg.min_height_px)
+        uv = _project_views(Xc, K)
+        ok, elev = _valid_views(Xc, uv, R, size, ranges, cfg)
         for key, val in (
             ("Xc", Xc),
             ("uv", uv),
