@@ -1,7 +1,14 @@
-"""pose_lifter with its YAML, on a camera's topics.
+"""pose_lifter with its YAML, on one camera's topics.
 
-ros2 launch pose_lifting pose_lifting.launch.py image:=/camera/color/image_raw \
-    camera_info:=/camera/color/camera_info [params_file:=my.yaml]
+ros2 launch pose_lifting pose_lifting.launch.py [namespace:=cam1] [image:=image_raw] \
+    [camera_info:=camera_info] [params_file:=my.yaml]
+
+Every launch file of this package takes these four arguments, with these defaults. `image` and
+`camera_info` are the topics the node's own `image` and `camera_info` are remapped to; relative
+names resolve in `namespace` (`namespace:=cam1` reads /cam1/image_raw and /cam1/camera_info,
+where a camera driver started in /cam1 publishes), absolute ones are taken as given
+(`image:=/camera/color/image_raw`). The node's outputs and its TF frame prefix follow the
+namespace (/cam1/skeletons, cam1/body_<id>).
 """
 
 from launch import LaunchDescription
@@ -12,22 +19,34 @@ from launch_ros.substitutions import FindPackageShare
 
 
 def generate_launch_description() -> LaunchDescription:
-    config = PathJoinSubstitution([FindPackageShare("pose_lifting"), "config", "pose_lifter.yaml"])
+    share = FindPackageShare("pose_lifting")
     return LaunchDescription(
         [
             DeclareLaunchArgument(
-                "params_file", default_value=config, description="pose_lifter parameters (YAML)"
+                "namespace",
+                default_value="",
+                description="namespace of the node, its outputs and its TF frame prefix",
             ),
             DeclareLaunchArgument(
-                "image", default_value="/camera/image_raw", description="image topic"
+                "image",
+                default_value="image_raw",
+                description="image topic (a relative name resolves in the namespace)",
             ),
             DeclareLaunchArgument(
-                "camera_info", default_value="/camera/camera_info", description="camera_info topic"
+                "camera_info",
+                default_value="camera_info",
+                description="camera_info topic (a relative name resolves in the namespace)",
+            ),
+            DeclareLaunchArgument(
+                "params_file",
+                default_value=PathJoinSubstitution([share, "config", "pose_lifter.yaml"]),
+                description="pose_lifter parameters (YAML)",
             ),
             Node(
                 package="pose_lifting",
                 executable="pose_lifter",
                 name="pose_lifter",
+                namespace=LaunchConfiguration("namespace"),
                 output="screen",
                 parameters=[LaunchConfiguration("params_file")],
                 remappings=[

@@ -46,7 +46,10 @@ class PoseLifter(LifterNodeBase):
         if self.values["image_reliability"] == "reliable":
             image_qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
         if self.values["image_transport"] == "compressed":
-            self.create_subscription(CompressedImage, "image/compressed", self.enqueue, image_qos)
+            # image_transport's rule: the transport's topic is under the image topic as remapped
+            # (`-r image:=image_raw` in /cam1 reads /cam1/image_raw/compressed)
+            compressed = self.resolve_topic_name("image") + "/compressed"
+            self.create_subscription(CompressedImage, compressed, self.enqueue, image_qos)
         else:
             self.create_subscription(Image, "image", self.enqueue, image_qos)
         self.accept_parameter_updates(LIFTER_PARAMS)

@@ -71,6 +71,7 @@ def test_launch_tests_skip_naming_what_is_missing(tmp_path, prefix_files, reason
     # 5: nothing collected, as for any module that skips as a whole
     assert r.returncode in (0, 5) and "1 skipped" in r.stdout, r.stdout + r.stderr
     assert reason in r.stdout and "test_graph_multiprocess.py covers this graph" in r.stdout
+    assert "test_launch_fallback.py the launch files" in r.stdout
 
 
 def test_launch_tests_load_as_launch_test_loads_them(tmp_path):

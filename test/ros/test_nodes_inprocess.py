@@ -195,6 +195,36 @@ def test_compressed_input_and_empty_frames_give_stamped_arrays(graph):
     )  # empty, stamped, not silence
 
 
+@pytest.mark.parametrize(
+    "remaps, topic",
+    [
+        ([], "/image/compressed"),
+        (["-r", "__ns:=/cam1", "-r", "image:=image_raw"], "/cam1/image_raw/compressed"),
+        (["-r", "image:=/drv/color/image_raw"], "/drv/color/image_raw/compressed"),
+        (["-r", "image/compressed:=/jpeg"], "/jpeg"),
+    ],
+)
+def test_compressed_input_follows_the_image_remapping(graph, remaps, topic):
+    """The launch files remap `image` to their `image` argument; with image_transport compressed
+    the node read `image/compressed`, which that remapping does not move (/image/compressed
+    whatever `image:=` said). It now reads <image as remapped>/compressed, as image_transport
+    does; a remapping of image/compressed itself still applies."""
+    from pose_lifting_ros.pose_lifter import PoseLifter
+
+    ctx, ex, nodes = graph
+    node = PoseLifter(
+        context=ctx,
+        cli_args=["--ros-args", *remaps],
+        parameter_overrides=[
+            Parameter("image_transport", value="compressed"),
+            Parameter("person_detector", value="blazepose"),
+        ],
+    )
+    nodes.append(node)
+    topics = {s.topic_name for s in node.subscriptions}
+    assert topic in topics, topics
+
+
 def test_a_detector_exception_skips_the_frame_and_is_counted(graph):
     node, probe, ex, got = _pose_lifter(graph)
     det = node.estimator.detector
