@@ -668,6 +668,25 @@ def _calibration_arg(args: argparse.Namespace, src):
     return calib
 
 
+def _pipeline_config(args: argparse.Namespace, src):
+    """The PipelineConfig of `estimate` (and `adapt BAG`) from its options: tracking for every
+    source but a single image."""
+    from pose_lifting_core.pipeline import PipelineConfig
+
+    return PipelineConfig(
+        checkpoint=args.checkpoint,
+        device=args.device,
+        precision=args.precision,
+        landmark_model=args.landmark_model,
+        person_detector=args.person_detector,
+        max_people=args.max_people,
+        max_distance_m=args.max_distance,
+        hfov_deg=args.hfov,
+        track=src.kind != "image" and not getattr(args, "no_track", False),
+        smoothing_alpha=getattr(args, "smoothing", 1.0),
+    )
+
+
 def _estimate_pass(
     args,
     src,
@@ -686,20 +705,9 @@ def _estimate_pass(
 
     from tqdm import tqdm
 
-    from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
+    from pose_lifting_core.pipeline import PoseEstimator
 
-    cfg = PipelineConfig(
-        checkpoint=args.checkpoint,
-        device=args.device,
-        precision=args.precision,
-        landmark_model=args.landmark_model,
-        person_detector=args.person_detector,
-        max_people=args.max_people,
-        max_distance_m=args.max_distance,
-        hfov_deg=args.hfov,
-        track=src.kind != "image" and not getattr(args, "no_track", False),
-        smoothing_alpha=getattr(args, "smoothing", 1.0),
-    )
+    cfg = _pipeline_config(args, src)
     est = PoseEstimator(cfg)
     run = _Run([] if json_frames else None, [] if keypoints else None, cfg.detector_threads)
     writer = view = sink = None
@@ -909,7 +917,6 @@ def _keypoints_from_bag(args: argparse.Namespace, folder: str) -> str:
     """`adapt BAG`: the detector over the bag's image topic; every person's 2D keypoints
     written in the `lift` input format to --keypoints-out (or into `folder`). Returns the file."""
     src = _open_bag(args.inputs[0], args)
-    args.input = args.inputs[0]  # as `estimate` names it
     try:
         run = _estimate_pass(
             args, src, _Cameras(args, _calibration_arg(args, src)), keypoints=True
@@ -972,7 +979,7 @@ def _adapt_inputs(args: argparse.Namespace, paths: List[str], bag: bool) -> int:
     from pose_lifting_core.lift_io import read_lift_input
 
     inputs = [_plausible_k(read_lift_input(p), args.hfov) for p in paths]
-    data = gather_inputs(inputs, args.inputs if not bag else paths)
+    data = gather_inputs(inputs, args.inputs)  # a bag's keypoints named by the bag
     focal = args.focal or ("refine" if bag and not data.known.any() else "fixed")
     if args.focal is None and focal == "refine":
         print(
