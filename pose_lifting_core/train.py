@@ -16,7 +16,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -178,6 +178,23 @@ def _git_commit() -> str:
         return "unknown"
 
 
+@dataclass
+class _Run:
+    """A training run's state between epochs (what last.pt holds): the model and its codec, the
+    optimiser and learning-rate schedule, the first epoch still to train, one history row per
+    epoch trained, and the best validation MPJPE (mm) with its weights (CPU copies; None before
+    the first epoch). `device`: where the model and the optimiser's moments are."""
+
+    model: LinearModel
+    codec: Codec
+    opt: torch.optim.Optimizer
+    sched: Any  # torch.optim.lr_scheduler.ExponentialLR
+    device: Any  # torch.device
+    start_epoch: int = 0
+    history: List[Dict[str, Any]] = field(default_factory=list)
+    best: Tuple[float, Optional[Dict[str, torch.Tensor]]] = (float("inf"), None)
+
+
 def train(
     cfg: TrainConfig,
     resume: bool = False,
@@ -190,8 +207,6 @@ def train(
     stop_after ends this call after that many epochs in total (as an interruption would); a later
     call with resume=True continues from OUT_DIR/last.pt with the same data and schedule.
     Validation draws from the datasets' validation clips with the training mix, unaugmented."""
-    from tqdm import tqdm
-
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -199,141 +214,221 @@ def train(
     state_path = os.path.join(cfg.out_dir, "last.pt")
     sets = {name: load_mocap(name, cfg) for name in cfg.datasets}
     pool = build_pool(sets, "train", cfg)
+    val_raw, val_tgt = _validation_samples(sets, cfg)
+    run = _start_run(pool, cfg, device, state_path if resume else None)
+    xv = torch.from_numpy(run.codec.standardize(val_raw)).to(device)
+    yv = torch.from_numpy(val_tgt.reshape(len(val_tgt), -1).astype(np.float32))
+    t0 = time.time()
+    for epoch in range(run.start_epoch, min(cfg.epochs, stop_after or cfg.epochs)):
+        if _out_of_time(cfg, run, epoch, t0):
+            break
+        train_loss = _train_epoch(run, pool, cfg, epoch, progress)
+        _check_weights(run.model, cfg, epoch)
+        _record_epoch(run, epoch, train_loss, _validate(run, xv, yv), t0)
+        _save_state(run, cfg, epoch, state_path)
+    return _export(run, sets, pool, cfg, export_path)
+
+
+def _validation_samples(sets: Dict[str, MocapSet], cfg: TrainConfig) -> Tuple[np.ndarray, ...]:
+    """The fixed validation set: `cfg.val_samples` frames of the validation clips with the
+    training mix, unaugmented, seeded by cfg.seed + 10,000. Returns (raw features, root-relative
+    targets (n, 17, 3) metres), as `make_samples` gives them."""
     val_rng = np.random.default_rng(cfg.seed + 10_000)
     val_pool = build_pool(sets, "val", cfg)
     val_raw, val_tgt, *_ = make_samples(
         val_pool.draw(val_rng, cfg.val_samples), val_rng, cfg, augment=False
     )
+    return val_raw, val_tgt
 
+
+def _start_run(pool: Pool, cfg: TrainConfig, device, state_path: Optional[str]) -> _Run:
+    """A new run on `device`: seed torch with cfg.seed, fit the codec on 100,000 training samples
+    (seeded by cfg.seed + 20,000), build the model, Adam and an exponential learning-rate decay
+    from cfg.lr to cfg.lr_final over all steps. With `state_path` (resuming) and a file there,
+    the run continues from it (`_resume_state`): weights, optimiser, schedule, codec, history,
+    best and torch's random state."""
     torch.manual_seed(cfg.seed)
     codec_rng = np.random.default_rng(cfg.seed + 20_000)
     fit_raw, fit_tgt, *_ = make_samples(pool.draw(codec_rng, 100_000), codec_rng, cfg)
     codec = Codec.fit(fit_raw, fit_tgt)
     model = LinearModel(codec.in_dim, codec.out_dim, cfg.width, cfg.num_blocks, cfg.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = cfg.samples_per_epoch // cfg.batch_size
-    total = steps_per_epoch * cfg.epochs
+    total = (cfg.samples_per_epoch // cfg.batch_size) * cfg.epochs
     gamma = (cfg.lr_final / cfg.lr) ** (1.0 / max(total, 1))
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
-    start_epoch, history, best = 0, [], (float("inf"), None)
-    if resume and os.path.isfile(state_path):
+    run = _Run(model, codec, opt, sched, device)
+    if state_path is not None and os.path.isfile(state_path):
         st = _resume_state(state_path, cfg)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"])
-        codec = Codec.from_dict(st["codec"])
-        start_epoch, history = st["epoch"], st["history"]
-        best = (st["best_mpjpe"], st["best_state"])
+        run.codec = Codec.from_dict(st["codec"])
+        run.start_epoch, run.history = st["epoch"], st["history"]
+        run.best = (st["best_mpjpe"], st["best_state"])
         torch.set_rng_state(st["torch_rng"])
-        print(f"resumed from {state_path} at epoch {start_epoch}")
+        print(f"resumed from {state_path} at epoch {run.start_epoch}")
     model.to(device)
     for state in opt.state.values():  # a resumed optimiser's moments go where the weights are
         for k, v in state.items():
             if torch.is_tensor(v) and k != "step":
                 state[k] = v.to(device)
-    out_std = torch.tensor(codec.out_std, dtype=torch.float32, device=device)
-    xv = torch.from_numpy(codec.standardize(val_raw)).to(device)
-    yv = torch.from_numpy(val_tgt.reshape(len(val_tgt), -1).astype(np.float32))
-    t0 = time.time()
-    for epoch in range(start_epoch, min(cfg.epochs, stop_after or cfg.epochs)):
-        if cfg.time_budget_s > 0 and history and epoch > start_epoch:
-            per_epoch = (time.time() - t0) / (epoch - start_epoch)
-            if time.time() - t0 + per_epoch > cfg.time_budget_s:
-                print(
-                    f"time budget of {cfg.time_budget_s:.0f} s reached after {epoch} epochs",
-                    flush=True,
+    return run
+
+
+def _out_of_time(cfg: TrainConfig, run: _Run, epoch: int, t0: float) -> bool:
+    """Whether `epoch` would end past cfg.time_budget_s (seconds since t0, the start of this
+    call's first epoch), judged by this call's mean epoch time; says so when it would."""
+    if cfg.time_budget_s > 0 and run.history and epoch > run.start_epoch:
+        per_epoch = (time.time() - t0) / (epoch - run.start_epoch)
+        if time.time() - t0 + per_epoch > cfg.time_budget_s:
+            print(
+                f"time budget of {cfg.time_budget_s:.0f} s reached after {epoch} epochs",
+                flush=True,
+            )
+            return True
+    return False
+
+
+def _train_epoch(run: _Run, pool: Pool, cfg: TrainConfig, epoch: int, progress: bool) -> float:
+    """One epoch: fresh samples seeded by (cfg.seed, epoch), shuffled by torch's generator, one
+    optimiser step per batch (`_step`). Returns the running mean of the training MPJPE
+    (metres, exponentially smoothed over every 20th step). Raises TrainError when the loss
+    is not finite."""
+    from tqdm import tqdm
+
+    steps_per_epoch = cfg.samples_per_epoch // cfg.batch_size
+    rng = np.random.default_rng([cfg.seed, epoch])
+    raw, tgt, *_ = make_samples(pool.draw(rng, cfg.samples_per_epoch), rng, cfg)
+    x = torch.from_numpy(run.codec.standardize(raw)).to(run.device)
+    y = torch.from_numpy(run.codec.encode_target(tgt)).to(run.device)
+    out_std = torch.tensor(run.codec.out_std, dtype=torch.float32, device=run.device)
+    run.model.train()
+    perm = torch.randperm(len(x)).to(run.device)
+    bar = tqdm(
+        range(steps_per_epoch),
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        disable=not progress,
+        leave=False,
+    )
+    run_loss = 0.0
+    for step in bar:
+        idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        loss = _step(run, x[idx], y[idx], out_std, cfg.max_norm)
+        if step % 20 == 0 or step == steps_per_epoch - 1:
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainError(
+                    f"training diverged at epoch {epoch + 1}, step {step + 1}: the loss is "
+                    f"{value} (lr {cfg.lr:g}); lower --lr, nothing was exported"
                 )
-                break
-        rng = np.random.default_rng([cfg.seed, epoch])
-        raw, tgt, *_ = make_samples(pool.draw(rng, cfg.samples_per_epoch), rng, cfg)
-        x = torch.from_numpy(codec.standardize(raw)).to(device)
-        y = torch.from_numpy(codec.encode_target(tgt)).to(device)
-        model.train()
-        perm = torch.randperm(len(x)).to(device)
-        bar = tqdm(
-            range(steps_per_epoch),
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not progress,
-            leave=False,
+            run_loss = 0.7 * run_loss + 0.3 * value if step else value
+            bar.set_postfix(mpjpe_mm=f"{run_loss * 1000:.1f}")
+    return run_loss
+
+
+def _step(
+    run: _Run, x: torch.Tensor, y: torch.Tensor, out_std: torch.Tensor, max_norm: float
+) -> torch.Tensor:
+    """One optimiser step on a batch of standardised inputs x and targets y (B, 51); the loss
+    is the mean per-joint Euclidean error in metres (MPJPE) on the de-standardised output
+    (out_std (51,) metres). The schedule steps too, and with max_norm > 0 Martinez's max-norm
+    constraint is applied. Returns the loss."""
+    pred = run.model(x)
+    diff = ((pred - y) * out_std).view(len(x), -1, 3)
+    loss = diff.norm(dim=-1).mean()
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt.step()
+    run.sched.step()
+    if max_norm > 0:
+        apply_max_norm(run.model, max_norm)
+    return loss
+
+
+def _check_weights(model: LinearModel, cfg: TrainConfig, epoch: int) -> None:
+    """TrainError (one line) when any weight stopped being finite in `epoch`."""
+    bad = [n for n, v in model.state_dict().items() if not torch.isfinite(v).all()]
+    if bad:
+        raise TrainError(
+            f"training diverged in epoch {epoch + 1}: weights {', '.join(bad[:3])} are not "
+            f"finite (lr {cfg.lr:g}); lower --lr, nothing was exported"
         )
-        run_loss = 0.0
-        for step in bar:
-            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            pred = model(x[idx])
-            # mean per-joint Euclidean error in metres (MPJPE) on the de-standardised output
-            diff = ((pred - y[idx]) * out_std).view(len(idx), -1, 3)
-            loss = diff.norm(dim=-1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if cfg.max_norm > 0:
-                apply_max_norm(model, cfg.max_norm)
-            if step % 20 == 0 or step == steps_per_epoch - 1:
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise TrainError(
-                        f"training diverged at epoch {epoch + 1}, step {step + 1}: the loss is "
-                        f"{value} (lr {cfg.lr:g}); lower --lr, nothing was exported"
-                    )
-                run_loss = 0.7 * run_loss + 0.3 * value if step else value
-                bar.set_postfix(mpjpe_mm=f"{run_loss * 1000:.1f}")
-        model.eval()
-        bad = [n for n, v in model.state_dict().items() if not torch.isfinite(v).all()]
-        if bad:
-            raise TrainError(
-                f"training diverged in epoch {epoch + 1}: weights {', '.join(bad[:3])} are not "
-                f"finite (lr {cfg.lr:g}); lower --lr, nothing was exported"
-            )
-        with torch.inference_mode():
-            pv = torch.from_numpy(
-                codec.decode(model(xv).cpu().numpy()).reshape(len(xv), -1).astype(np.float32)
-            )
-            val = (pv - yv).view(len(yv), -1, 3).norm(dim=-1).mean().item() * 1000
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_mpjpe_mm": run_loss * 1000,
-                "val_mpjpe_mm": val,
-                "lr": sched.get_last_lr()[0],
-                "elapsed_s": time.time() - t0,
-            }
+
+
+def _validate(run: _Run, xv: torch.Tensor, yv: torch.Tensor) -> float:
+    """Validation MPJPE in mm of the model (in eval mode) on standardised inputs xv (on the
+    model's device) against root-relative targets yv (n, 51) metres (CPU)."""
+    run.model.eval()
+    with torch.inference_mode():
+        pv = torch.from_numpy(
+            run.codec.decode(run.model(xv).cpu().numpy()).reshape(len(xv), -1).astype(np.float32)
         )
-        print(json.dumps(history[-1]), flush=True)
-        if val < best[0]:
-            best = (val, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
-        torch.save(
-            {
-                "model": {k: v.cpu() for k, v in model.state_dict().items()},
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "codec": codec.to_dict(),
-                "epoch": epoch + 1,
-                "history": history,
-                "best_mpjpe": best[0],
-                "best_state": best[1],
-                "torch_rng": torch.get_rng_state(),
-                "config": cfg.to_dict(),
-            },
-            state_path + ".tmp",
-        )
-        os.replace(state_path + ".tmp", state_path)
-    model = model.cpu()
-    model.load_state_dict(best[1])
+        return (pv - yv).view(len(yv), -1, 3).norm(dim=-1).mean().item() * 1000
+
+
+def _record_epoch(run: _Run, epoch: int, train_loss: float, val: float, t0: float) -> None:
+    """Append and print the epoch's history row (train_loss in metres, val in mm, seconds since
+    t0), and keep a CPU copy of the weights when `val` is the best so far."""
+    run.history.append(
+        {
+            "epoch": epoch + 1,
+            "train_mpjpe_mm": train_loss * 1000,
+            "val_mpjpe_mm": val,
+            "lr": run.sched.get_last_lr()[0],
+            "elapsed_s": time.time() - t0,
+        }
+    )
+    print(json.dumps(run.history[-1]), flush=True)
+    if val < run.best[0]:
+        run.best = (val, {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()})
+
+
+def _save_state(run: _Run, cfg: TrainConfig, epoch: int, state_path: str) -> None:
+    """Write the run's state after `epoch` to `state_path` (last.pt) atomically (through a
+    .tmp file), with torch's random state and the config, for `train(resume=True)`."""
+    torch.save(
+        {
+            "model": {k: v.cpu() for k, v in run.model.state_dict().items()},
+            "opt": run.opt.state_dict(),
+            "sched": run.sched.state_dict(),
+            "codec": run.codec.to_dict(),
+            "epoch": epoch + 1,
+            "history": run.history,
+            "best_mpjpe": run.best[0],
+            "best_state": run.best[1],
+            "torch_rng": torch.get_rng_state(),
+            "config": cfg.to_dict(),
+        },
+        state_path + ".tmp",
+    )
+    os.replace(state_path + ".tmp", state_path)
+
+
+def _export(
+    run: _Run,
+    sets: Dict[str, MocapSet],
+    pool: Pool,
+    cfg: TrainConfig,
+    export_path: Optional[str],
+) -> Dict[str, Any]:
+    """Save the best weights (on CPU) with the codec, config, provenance and history to
+    `export_path` (default OUT_DIR/lifter.pt); returns `train`'s summary dict."""
+    model = run.model.cpu()
+    model.load_state_dict(run.best[1])
     provenance = _provenance(sets, pool, cfg, model)
     export_path = export_path or os.path.join(cfg.out_dir, "lifter.pt")
     save_checkpoint(
         export_path,
         model,
-        codec,
+        run.codec,
         cfg.to_dict(),
         provenance,
-        {"history": history, "best_val_mpjpe_mm": best[0]},
+        {"history": run.history, "best_val_mpjpe_mm": run.best[0]},
     )
     return {
         "export": export_path,
-        "best_val_mpjpe_mm": best[0],
-        "history": history,
+        "best_val_mpjpe_mm": run.best[0],
+        "history": run.history,
         "provenance": provenance,
     }
 
