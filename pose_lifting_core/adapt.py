@@ -307,6 +307,21 @@ def _freeze(model: LinearModel) -> LinearModel:
     return model.eval()
 
 
+@dataclass
+class _Loop:
+    """One adaptation's moving parts: the objective (student, teacher, prior, camera), the
+    optimiser (the student's weights and, with focal refine, log f), the set, the generator that
+    orders the batches and draws the cycle rotations, the field-of-view prior's focal length
+    f_prior (px) that regularises log f, and the max-norm constraint (0: none)."""
+
+    prob: _Problem
+    opt: torch.optim.Optimizer
+    data: AdaptData
+    rng: np.random.Generator
+    f_prior: float
+    max_norm: float
+
+
 def adapt(
     model: LinearModel,
     codec: Codec,
@@ -323,8 +338,6 @@ def adapt(
     regularised towards the prior (log-normal, FOCAL_PRIOR_LOG_SD), the prior's weight shared
     out over the set's people so that it counts once in total. Raises AdaptError as soon as the
     loss or the weights stop being finite."""
-    from tqdm import tqdm
-
     if cfg.focal not in FOCAL_MODES:
         raise ValueError(f"focal must be one of {', '.join(FOCAL_MODES)}, got {cfg.focal!r}")
     unknown = not bool(data.known.all())
@@ -339,6 +352,28 @@ def adapt(
     teacher = _freeze(copy.deepcopy(model).float())
     student = copy.deepcopy(model).float().eval()
     prior = _freeze(prior)
+    f_prior, pooled, f_start = _starting_focal(teacher, codec, data, cfg)
+    log_f = torch.tensor(math.log(f_start), requires_grad=cfg.focal == "refine")
+    prob = _Problem(student, teacher, codec, prior, data, cfg, log_f)
+    groups = [{"params": list(student.parameters()), "lr": cfg.lr}]
+    if cfg.focal == "refine":
+        groups.append({"params": [log_f], "lr": cfg.focal_lr})
+    loop = _Loop(prob, torch.optim.Adam(groups), data, rng, f_prior, max_norm)
+    try:
+        history = [_adapt_epoch(loop, epoch, progress) for epoch in range(cfg.epochs)]
+        focal = _focal_result(loop, pooled) if unknown else None
+    finally:
+        torch.set_num_threads(threads)
+    return AdaptResult(student.eval(), history, focal, time.time() - t0, len(data.keypoints))
+
+
+def _starting_focal(teacher: LinearModel, codec: Codec, data: AdaptData, cfg: AdaptConfig):
+    """The focal lengths (px) adaptation starts from: (f_prior, pooled, f_start). f_prior: the
+    field-of-view prior's (cfg.hfov_deg over the image width; 1.0 when every K is known);
+    pooled: with focal refine, the starting model's pooled estimate on the rows of unknown K
+    (solvers.estimate_focal's result, else None); f_start: pooled fused with the prior with
+    focal refine, else f_prior."""
+    unknown = not bool(data.known.all())
     f_prior = (
         intrinsics_from_fov(*[int(round(v)) for v in data.image_size], cfg.hfov_deg).fx
         if unknown
@@ -356,70 +391,91 @@ def adapt(
             seed=cfg.seed,
         )
         f_start = fuse_focal(f_prior, pooled, FOCAL_PRIOR_LOG_SD)
-    log_f = torch.tensor(math.log(f_start), requires_grad=cfg.focal == "refine")
-    prob = _Problem(student, teacher, codec, prior, data, cfg, log_f)
-    groups = [{"params": list(student.parameters()), "lr": cfg.lr}]
-    if cfg.focal == "refine":
-        groups.append({"params": [log_f], "lr": cfg.focal_lr})
-    opt = torch.optim.Adam(groups)
-    N = len(data.keypoints)
-    n_unknown = int((~data.known).sum())
+    return f_prior, pooled, f_start
+
+
+def _adapt_epoch(loop: _Loop, epoch: int, progress: bool) -> Dict[str, float]:
+    """One pass over the set in a random order, one optimiser step per batch (`_adapt_step`).
+    Returns the epoch's history row: the per-person mean of each loss term and of the total,
+    the epoch (from 1), and where some K is unknown the focal length (px) after it."""
+    from tqdm import tqdm
+
+    cfg, log_f = loop.prob.cfg, loop.prob.log_f
+    N = len(loop.data.keypoints)
     steps = max(1, math.ceil(N / cfg.batch_size))
-    history = []
+    perm = torch.as_tensor(loop.rng.permutation(N))
+    sums: Dict[str, float] = {}
+    bar = tqdm(range(steps), desc=f"adapt {epoch + 1}/{cfg.epochs}", disable=not progress,
+               leave=False)  # fmt: skip
+    for step in bar:
+        idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        parts, loss = _adapt_step(loop, idx, epoch, step)
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach().mean()) * len(idx)
+        sums["total"] = sums.get("total", 0.0) + float(loss.detach()) * len(idx)
+        if step % 10 == 0:
+            post = {"loss": f"{float(loss.detach()):.4f}"}
+            if cfg.focal == "refine":
+                post["f_px"] = f"{math.exp(float(log_f.detach())):.0f}"
+            bar.set_postfix(post)
+    row = {k: v / N for k, v in sums.items()}
+    row["epoch"] = epoch + 1
+    if not bool(loop.data.known.all()):
+        row["focal_px"] = math.exp(float(log_f.detach()))
+    return row
+
+
+def _adapt_step(
+    loop: _Loop, idx: torch.Tensor, epoch: int, step: int
+) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+    """One optimiser step on the people `idx` (B,), with cycle rotations drawn uniformly in
+    +-cfg.rotation_deg: the weighted losses, plus with focal refine the focal prior's share
+    (`_focal_prior_term`). Returns (per-person loss terms, total loss); raises AdaptError when
+    the loss, a weight or the focal length stops being finite."""
+    prob, cfg = loop.prob, loop.prob.cfg
     rot = math.radians(cfg.rotation_deg)
-    try:
-        for epoch in range(cfg.epochs):
-            perm = torch.as_tensor(rng.permutation(N))
-            sums: Dict[str, float] = {}
-            bar = tqdm(range(steps), desc=f"adapt {epoch + 1}/{cfg.epochs}", disable=not progress,
-                       leave=False)  # fmt: skip
-            for step in bar:
-                idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-                angles = torch.as_tensor(rng.uniform(-rot, rot, len(idx)), dtype=torch.float32)
-                parts = prob.losses(idx, angles)
-                loss = prob.total(parts)
-                if cfg.focal == "refine":
-                    share = float((~data.known[idx.numpy()]).sum()) / max(n_unknown, 1)
-                    z = (log_f - math.log(f_prior)) / FOCAL_PRIOR_LOG_SD
-                    loss = loss + share * 0.5 * z * z
-                if not torch.isfinite(loss):
-                    terms = [k for k, v in parts.items() if not torch.isfinite(v).all()]
-                    what = f"the loss is {float(loss.detach()):g}"
-                    what += f" (terms: {', '.join(terms)})" if terms else ""
-                    raise _diverged(cfg, epoch, step, what)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if max_norm > 0:
-                    apply_max_norm(student, max_norm)
-                problem = nonfinite_weights(student.state_dict())
-                if problem:
-                    raise _diverged(cfg, epoch, step, f"the weights have {problem}")
-                if not torch.isfinite(log_f):
-                    raise _diverged(cfg, epoch, step, "the focal length is not finite")
-                for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach().mean()) * len(idx)
-                sums["total"] = sums.get("total", 0.0) + float(loss.detach()) * len(idx)
-                if step % 10 == 0:
-                    post = {"loss": f"{float(loss.detach()):.4f}"}
-                    if cfg.focal == "refine":
-                        post["f_px"] = f"{math.exp(float(log_f.detach())):.0f}"
-                    bar.set_postfix(post)
-            row = {k: v / N for k, v in sums.items()}
-            row["epoch"] = epoch + 1
-            if unknown:
-                row["focal_px"] = math.exp(float(log_f.detach()))
-            history.append(row)
-        focal = None
-        if unknown:
-            f_hat = math.exp(float(log_f.detach()))
-            sd = focal_uncertainty(prob, f_hat, rng) if cfg.focal == "refine" else 0.0
-            focal = FocalResult(
-                f_prior, f_hat, sd, n_unknown, None if pooled is None else pooled.f_px
-            )
-    finally:
-        torch.set_num_threads(threads)
-    return AdaptResult(student.eval(), history, focal, time.time() - t0, N)
+    angles = torch.as_tensor(loop.rng.uniform(-rot, rot, len(idx)), dtype=torch.float32)
+    parts = prob.losses(idx, angles)
+    loss = prob.total(parts)
+    if cfg.focal == "refine":
+        loss = loss + _focal_prior_term(loop, idx)
+    if not torch.isfinite(loss):
+        terms = [k for k, v in parts.items() if not torch.isfinite(v).all()]
+        what = f"the loss is {float(loss.detach()):g}"
+        what += f" (terms: {', '.join(terms)})" if terms else ""
+        raise _diverged(cfg, epoch, step, what)
+    loop.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    loop.opt.step()
+    if loop.max_norm > 0:
+        apply_max_norm(prob.student, loop.max_norm)
+    problem = nonfinite_weights(prob.student.state_dict())
+    if problem:
+        raise _diverged(cfg, epoch, step, f"the weights have {problem}")
+    if not torch.isfinite(prob.log_f):
+        raise _diverged(cfg, epoch, step, "the focal length is not finite")
+    return parts, loss
+
+
+def _focal_prior_term(loop: _Loop, idx: torch.Tensor) -> torch.Tensor:
+    """The field-of-view prior's negative log-likelihood of log f (log-normal around f_prior,
+    sd FOCAL_PRIOR_LOG_SD), weighted by the batch's share of the people of unknown K, so that
+    over an epoch the prior counts once in total."""
+    known = loop.data.known
+    share = float((~known[idx.numpy()]).sum()) / max(int((~known).sum()), 1)
+    z = (loop.prob.log_f - math.log(loop.f_prior)) / FOCAL_PRIOR_LOG_SD
+    return share * 0.5 * z * z
+
+
+def _focal_result(loop: _Loop, pooled) -> FocalResult:
+    """The unknown-K camera's focal lengths after adaptation: prior, refined (the learned one;
+    the starting one with focal fixed), its relative uncertainty (`focal_uncertainty`, 0 with
+    focal fixed), the number of people of unknown K and the pooled estimate (or None)."""
+    f_hat = math.exp(float(loop.prob.log_f.detach()))
+    refine = loop.prob.cfg.focal == "refine"
+    sd = focal_uncertainty(loop.prob, f_hat, loop.rng) if refine else 0.0
+    n_unknown = int((~loop.data.known).sum())
+    return FocalResult(loop.f_prior, f_hat, sd, n_unknown, None if pooled is None else pooled.f_px)
 
 
 def _diverged(cfg: AdaptConfig, epoch: int, step: int, what: str) -> AdaptError:
