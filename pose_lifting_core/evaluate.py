@@ -376,6 +376,59 @@ def _category_rows(
     return rows
 
 
+@dataclass
+class _AdaptCase:
+    """What every camera of `evaluate_adapt` shares: the starting model (and its `before`
+    lifter), the lab with its frames split into the adaptation and the evaluation half (frame
+    masks), the 2D prior, the settings, and the one generator of cameras, poses and noise."""
+
+    model: Any
+    codec: Any
+    data: MocapSet
+    half_a: np.ndarray
+    half_b: np.ndarray
+    before: Lifter
+    prior: Any
+    adapt_cfg: Any
+    cfg: AdaptEvalConfig
+    max_norm: float
+    progress: bool
+    rng: np.random.Generator
+
+    def views(self, cam: Dict[str, Any]) -> tuple:
+        """`adapt_poses` frames of the adaptation half and `eval_poses` of the evaluation half
+        seen by the static camera `cam` with `noise_px` of Gaussian noise on the 2D, drawn in
+        this order: ((kp, conf, views) to adapt on, (world skeletons, views, kp, conf) to score);
+        kp (n, 17, 2) px, conf (n, 17) ones, only the frames with a valid view."""
+        _, va, kpa, ca = self._noisy_views(self.half_a, self.cfg.adapt_poses, cam)
+        Pb, vb, kpb, cb = self._noisy_views(self.half_b, self.cfg.eval_poses, cam)
+        return (kpa, ca, va), (Pb, vb, kpb, cb)
+
+    def _noisy_views(self, half: np.ndarray, n: int, cam: Dict[str, Any]) -> tuple:
+        """n frames of the frame mask `half` seen by `cam`: (world skeletons, views, noisy kp,
+        conf), the frames without a valid view left out."""
+        P = _draw(self.data.positions[half], n, self.rng)
+        v = static_views(P, self.rng, cam)
+        kp = v.keypoints + self.rng.standard_normal(v.keypoints.shape) * self.cfg.noise_px
+        return P[v.extra["kept"]], v, kp, np.ones(kp.shape[:2])
+
+    def adapt(self, adapt_data, **changes):
+        """`adapt.adapt` of the starting model on `adapt_data` with the adaptation settings
+        changed by `changes` (as dataclasses.replace)."""
+        import dataclasses
+
+        from pose_lifting_core.adapt import adapt
+
+        cfg = dataclasses.replace(self.adapt_cfg, **changes)
+        return adapt(
+            self.model, self.codec, adapt_data, self.prior, cfg, self.max_norm, self.progress
+        )
+
+    def after(self, adapted) -> Lifter:
+        """A lifter of the adapted model (`adapt`'s result), fp32 on the CPU as `before`."""
+        return Lifter(adapted.model, self.codec, "cpu", precision="fp32")
+
+
 def evaluate_adapt(
     model,
     codec,
@@ -394,90 +447,79 @@ def evaluate_adapt(
     `cfg.focal_range`): the focal error of the field-of-view prior, of the pooled estimate
     (solvers.estimate_focal) and of the focal length refined during adaptation, and MPJPE of
     the starting model with the prior's K against the adapted one with the refined K.
-    Returns {"rows": per-category rows, "focal_rows": one per camera, "seconds": ...}."""
-    import dataclasses
-
-    from pose_lifting_core.adapt import AdaptData, adapt
-
+    Returns {"rows": per-category rows, "focal_rows": one per camera} (each row with its
+    adaptation's "adapt_seconds")."""
     rng = np.random.default_rng([cfg.seed, 16])
     half_a, half_b = split_clips(data.clip_index, mask, rng)
-    before_lifter = Lifter(model, codec, "cpu", precision="fp32")
-
-    def views_of(half: np.ndarray, n: int, cam: Dict[str, Any]):
-        P = _draw(data.positions[half], n, rng)
-        v = static_views(P, rng, cam)
-        kp = v.keypoints + rng.standard_normal(v.keypoints.shape) * cfg.noise_px
-        return P[v.extra["kept"]], v, kp, np.ones(kp.shape[:2])
-
-    cam = static_camera(rng, "train")
-    _, va, kpa, ca = views_of(half_a, cfg.adapt_poses, cam)
-    Pb, vb, kpb, cb = views_of(half_b, cfg.eval_poses, cam)
-    res = adapt(
-        model,
-        codec,
-        AdaptData(kpa, ca, va.K, np.ones(len(kpa), bool), None),
-        prior,
-        dataclasses.replace(adapt_cfg, focal="fixed"),
-        max_norm,
-        progress,
+    before = Lifter(model, codec, "cpu", precision="fp32")
+    case = _AdaptCase(
+        model, codec, data, half_a, half_b, before, prior, adapt_cfg, cfg, max_norm, progress, rng
     )
-    after_lifter = Lifter(res.model, codec, "cpu", precision="fp32")
+    rows = _adapt_known_k_rows(case)
+    focal_rows = [_adapt_unknown_k_row(case) for _ in range(cfg.focal_cameras)]
+    return {"rows": rows, "focal_rows": focal_rows}
+
+
+def _adapt_known_k_rows(case: _AdaptCase) -> List[Dict[str, Any]]:
+    """Known K: one static training-range camera; adapt with its K (focal fixed) and score the
+    starting and the adapted model per pose category on the evaluation half."""
+    from pose_lifting_core.adapt import AdaptData
+
+    cam = static_camera(case.rng, "train")
+    (kpa, ca, va), (Pb, vb, kpb, cb) = case.views(cam)
+    res = case.adapt(AdaptData(kpa, ca, va.K, np.ones(len(kpa), bool), None), focal="fixed")
+    after = case.after(res)
     gt_rel = vb.joints_cam - vb.joints_cam[:, ROOT : ROOT + 1]
     rows = _category_rows(
-        data.dataset,
-        Pb,
-        before_lifter.lift(kpb, cb, vb.K),
-        after_lifter.lift(kpb, cb, vb.K),
-        gt_rel,
+        case.data.dataset, Pb, case.before.lift(kpb, cb, vb.K), after.lift(kpb, cb, vb.K), gt_rel
     )
     for r in rows:
         r.update(adapt_poses=len(kpa), adapt_seconds=res.seconds, camera=cam)
-    focal_rows = []
-    for _ in range(cfg.focal_cameras):
-        fcam = static_camera(rng, cfg.focal_range)
-        _, va, kpa, ca = views_of(half_a, cfg.adapt_poses, fcam)
-        Pb, vb, kpb, cb = views_of(half_b, cfg.eval_poses, fcam)
-        w, h = fcam["image_size"]
-        size = (float(w), float(h))
-        prior_f = intrinsics_from_fov(w, h, cfg.hfov_prior_deg).fx
-        pooled = estimate_focal(before_lifter.lift, kpa, ca, size)
-        res = adapt(
-            model,
-            codec,
-            AdaptData(kpa, ca, np.zeros((len(kpa), 3, 3)), np.zeros(len(kpa), bool), size),
-            prior,
-            dataclasses.replace(adapt_cfg, focal="refine", hfov_deg=cfg.hfov_prior_deg),
-            max_norm,
-            progress,
-        )
-        after = Lifter(res.model, codec, "cpu", precision="fp32")
-        f_true, f_ref = fcam["focal_px"], res.focal.refined_px
-        gt_rel = vb.joints_cam - vb.joints_cam[:, ROOT : ROOT + 1]
+    return rows
 
-        def K_of(f: float) -> np.ndarray:
-            return np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]])
 
-        focal_rows.append(
-            {
-                "dataset": data.dataset,
-                "camera": fcam,
-                "adapt_poses": len(kpa),
-                "focal_true_px": f_true,
-                "prior_px": prior_f,
-                "pooled_px": pooled.f_px,
-                "refined_px": f_ref,
-                "refined_rel_sd": res.focal.rel_sd,
-                "prior_err_pct": abs(prior_f - f_true) / f_true * 100,
-                "pooled_err_pct": abs(pooled.f_px - f_true) / f_true * 100,
-                "refined_err_pct": abs(f_ref - f_true) / f_true * 100,
-                "mpjpe_prior_before_mm": mpjpe_mm(
-                    before_lifter.lift(kpb, cb, K_of(prior_f)), gt_rel
-                ),
-                "mpjpe_refined_after_mm": mpjpe_mm(after.lift(kpb, cb, K_of(f_ref)), gt_rel),
-                "adapt_seconds": res.seconds,
-            }
-        )
-    return {"rows": rows, "focal_rows": focal_rows}
+def _adapt_unknown_k_row(case: _AdaptCase) -> Dict[str, Any]:
+    """Unknown K: one static camera of `cfg.focal_range` whose K is hidden from adaptation.
+    The row: the true focal length and the prior's, the pooled estimate's and the refined one's
+    (px and % error), and MPJPE (mm) of the starting model with the prior's K against the
+    adapted one with the refined K, principal point at the image centre."""
+    from pose_lifting_core.adapt import AdaptData
+
+    cfg = case.cfg
+    fcam = static_camera(case.rng, cfg.focal_range)
+    (kpa, ca, _), (_, vb, kpb, cb) = case.views(fcam)
+    w, h = fcam["image_size"]
+    size = (float(w), float(h))
+    prior_f = intrinsics_from_fov(w, h, cfg.hfov_prior_deg).fx
+    pooled = estimate_focal(case.before.lift, kpa, ca, size)
+    res = case.adapt(
+        AdaptData(kpa, ca, np.zeros((len(kpa), 3, 3)), np.zeros(len(kpa), bool), size),
+        focal="refine",
+        hfov_deg=cfg.hfov_prior_deg,
+    )
+    after = case.after(res)
+    f_true, f_ref = fcam["focal_px"], res.focal.refined_px
+    gt_rel = vb.joints_cam - vb.joints_cam[:, ROOT : ROOT + 1]
+
+    def K_of(f: float) -> np.ndarray:
+        return np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]])
+
+    return {
+        "dataset": case.data.dataset,
+        "camera": fcam,
+        "adapt_poses": len(kpa),
+        "focal_true_px": f_true,
+        "prior_px": prior_f,
+        "pooled_px": pooled.f_px,
+        "refined_px": f_ref,
+        "refined_rel_sd": res.focal.rel_sd,
+        "prior_err_pct": abs(prior_f - f_true) / f_true * 100,
+        "pooled_err_pct": abs(pooled.f_px - f_true) / f_true * 100,
+        "refined_err_pct": abs(f_ref - f_true) / f_true * 100,
+        "mpjpe_prior_before_mm": mpjpe_mm(case.before.lift(kpb, cb, K_of(prior_f)), gt_rel),
+        "mpjpe_refined_after_mm": mpjpe_mm(after.lift(kpb, cb, K_of(f_ref)), gt_rel),
+        "adapt_seconds": res.seconds,
+    }
 
 
 def adapt_report_markdown(rows: List[Dict[str, Any]], focal_rows: List[Dict[str, Any]]) -> str:
