@@ -13,7 +13,7 @@ PACKAGE = "pose_lifting"
 
 setup(
     name=PACKAGE,
-    version="0.1.0",
+    version="0.2.0",
     packages=find_packages(
         include=[
             "pose_lifting_core",

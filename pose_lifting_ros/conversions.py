@@ -189,8 +189,9 @@ def person_points(frame) -> list:
 
 
 def frame_to_msg(frame, header, positions: Optional[list] = None):
-    """FrameResult -> pose_lifting/Skeleton3DArray stamped with the input's header.
-    positions: `person_points(frame)` when the caller has it already."""
+    """FrameResult -> pose_lifting/Skeleton3DArray stamped with the input's header, with
+    joint_names = JOINT_NAMES (the order of every skeleton's arrays and of Skeleton3D's joint
+    constants). positions: `person_points(frame)` when the caller has it already."""
     from pose_lifting.msg import Keypoint2D, Skeleton3D, Skeleton3DArray
 
     out = Skeleton3DArray()
@@ -198,13 +199,12 @@ def frame_to_msg(frame, header, positions: Optional[list] = None):
     out.k = np.asarray(frame.intrinsics.K, dtype=np.float64).reshape(9)
     out.width, out.height = int(frame.image_size[0]), int(frame.image_size[1])
     out.intrinsics_estimated = bool(frame.intrinsics.estimated)
-    names = list(JOINT_NAMES)
+    out.joint_names = list(JOINT_NAMES)
     if positions is None:
         positions = person_points(frame)
     for p, pts in zip(frame.persons, positions):
         s = Skeleton3D(
             id=int(p.id),
-            names=names,
             reprojection_error_px=float(p.reprojection_error_px),
             score=float(p.score),
         )
@@ -251,10 +251,18 @@ def K_to_camera_info(K: np.ndarray, width: int, height: int, header):
 
 
 def msg_to_frame(msg):
-    """Skeleton3DArray -> FrameResult (for recording and rendering what a node published)."""
+    """Skeleton3DArray -> FrameResult (for recording and rendering what a node published).
+
+    Raises ConversionError when the message's joint_names are not JOINT_NAMES (a publisher of
+    another joint order); an empty joint_names is read as JOINT_NAMES."""
     from pose_lifting_core.camera import Intrinsics
     from pose_lifting_core.pipeline import FrameResult, Person3D
 
+    names = list(msg.joint_names)
+    if names and names != list(JOINT_NAMES):
+        raise ConversionError(
+            f"Skeleton3DArray joint_names {names} are not this package's {list(JOINT_NAMES)}"
+        )
     persons = []
     for s in msg.skeletons:
         kp = np.array([(k.x, k.y) for k in s.keypoints_2d], dtype=np.float64).reshape(-1, 2)

@@ -65,6 +65,8 @@ if [ "$(cat .venv/.msgs-stamp 2>/dev/null)" != "$msg_stamp" ]; then
       touch "$V/share/$pkg/.pose_lifting_compat"
     fi
   done
+  # the messages' egg-info carries package.xml's version: drop an older version's, or two remain
+  rm -rf "$V"/lib/python3*/site-packages/pose_lifting-*-py3*.egg-info
   build_msgs . build/msgs -DPOSE_LIFTING_INTERFACES_ONLY=ON
   echo "$msg_stamp" > .venv/.msgs-stamp
 fi

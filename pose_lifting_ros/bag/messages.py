@@ -56,7 +56,6 @@ def skeleton_array(frame, hdr):
         skeletons.append(
             Skeleton3D(
                 id=int(p.id),
-                names=list(JOINT_NAMES),
                 positions=_points(p.joints_3d),
                 confidence=conf,
                 keypoints_2d=[
@@ -72,6 +71,7 @@ def skeleton_array(frame, hdr):
         width=int(frame.image_size[0]),
         height=int(frame.image_size[1]),
         intrinsics_estimated=bool(frame.intrinsics.estimated),
+        joint_names=list(JOINT_NAMES),
         skeletons=skeletons,
     )
 

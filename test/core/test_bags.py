@@ -122,7 +122,7 @@ def test_estimate_a_bag_and_read_the_output_bag_back(storage, compressed, tmp_pa
     # one decoded skeleton against the JSON of the same run
     s = skel[0][1].skeletons[0]
     p = next(q for q in frames[0]["persons"] if q["id"] == s.id)
-    assert list(s.names)[:3] == ["pelvis", "right_hip", "right_knee"]
+    assert list(skel[0][1].joint_names)[:3] == ["pelvis", "right_hip", "right_knee"]
     np.testing.assert_allclose(
         [s.positions[0].x, s.positions[0].y, s.positions[0].z], p["joints"]["pelvis"], atol=1e-3
     )

@@ -13,6 +13,8 @@ pytest.importorskip(
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
+from pose_lifting.msg import Skeleton3D  # noqa: E402
+
 from pose_lifting_core.camera import Intrinsics  # noqa: E402
 from pose_lifting_core.pipeline import FrameResult, Person3D  # noqa: E402
 from pose_lifting_core.skeleton import JOINT_NAMES  # noqa: E402
@@ -24,6 +26,7 @@ from pose_lifting_ros.conversions import (
     frame_to_msg,
     image_to_rgb,
     keypoints_from_msg,
+    msg_to_frame,
     rgb_to_image,
 )
 
@@ -146,13 +149,30 @@ def test_frame_to_msg_carries_everything():
         and list(m.k[:3]) == [500, 0, 320]
         and (m.width, m.height) == (640, 480)
     )
+    assert list(m.joint_names) == list(JOINT_NAMES)
     s = m.skeletons[0]
-    assert s.id == 7 and list(s.names) == list(JOINT_NAMES) and s.positions[1].x == 3.0
+    assert s.id == 7 and s.positions[1].x == 3.0
+    assert s.positions[Skeleton3D.LEFT_WRIST].z == 3.0 * Skeleton3D.LEFT_WRIST + 2
     assert (
-        len(s.keypoints_2d) == 17
+        len(s.keypoints_2d) == len(s.positions) == len(s.confidence) == Skeleton3D.NUM_JOINTS
         and abs(s.confidence[0] - 0.8) < 1e-6
         and abs(s.reprojection_error_px - 2.5) < 1e-6
     )
+    back = msg_to_frame(m)
+    np.testing.assert_array_equal(back.persons[0].joints_3d, p.joints_3d)
+    assert back.intrinsics.estimated and back.image_size == (640, 480)
+    m.joint_names = list(reversed(JOINT_NAMES))
+    with pytest.raises(ConversionError, match="joint_names"):
+        msg_to_frame(m)
+
+
+def test_skeleton3d_joint_constants_are_joint_names():
+    """The built message's index constants (Skeleton3D.LEFT_WRIST, ...) and NUM_JOINTS are
+    JOINT_NAMES' order; test/test_docs.py checks the same on msg/Skeleton3D.msg itself."""
+    for i, name in enumerate(JOINT_NAMES):
+        assert getattr(Skeleton3D, name.upper()) == i, name
+    assert Skeleton3D.NUM_JOINTS == len(JOINT_NAMES)
+    assert "names" not in Skeleton3D.get_fields_and_field_types()
 
 
 def test_keypoints_from_msg():

@@ -57,8 +57,9 @@ def test_subscribers_read_what_the_outputs_build(ros_node):
     msg = _round_trip(skel, Skeleton3DArray)
     assert msg.header == h and msg.width == 640 and not msg.intrinsics_estimated
     assert np.allclose(np.reshape(msg.k, (3, 3)), frame.intrinsics.K)
+    assert list(msg.joint_names) == list(JOINT_NAMES)
     for s, p in zip(msg.skeletons, frame.persons, strict=True):
-        assert s.id == p.id and list(s.names) == list(JOINT_NAMES)
+        assert s.id == p.id and len(s.positions) == len(JOINT_NAMES)
         assert np.allclose([[q.x, q.y, q.z] for q in s.positions], p.joints_3d)
     arr = _round_trip(markers, MarkerArray)
     assert [(m.ns, m.id, m.type) for m in arr.markers[:3]] == [
