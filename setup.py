@@ -41,7 +41,7 @@ setup(
     "lifter_noncommercial.pt CC BY-NC 4.0 (see pose_lifting_core/weights/LICENSE.md)",
     entry_points={
         "console_scripts": [
-            "pose-lifting = pose_lifting_core.cli:main",
+            "pose-lifting = pose_lifting_core.tooling.cli:main",
             "pose_lifter = pose_lifting_ros.main:pose_lifter",
             "keypoint_lifter = pose_lifting_ros.main:keypoint_lifter",
             "video_source = pose_lifting_ros.main:video_source",

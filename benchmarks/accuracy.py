@@ -1,9 +1,9 @@
 """Accuracy benchmark: the lifter on held-out motion capture through virtual cameras.
 
-Runs the evaluation protocol of pose_lifting_core/evaluate.py (held-out clips, held-out content,
-held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unknown K with the
-field-of-view prior, the pooled focal estimate and their fusion) in the lifter's default number
-format, then the known-K conditions again in every other format the machine runs natively
+Runs the evaluation protocol of pose_lifting_core/tooling/evaluate.py (held-out clips, held-out
+content, held-out camera ranges; exact and noisy 2D; full and COCO layouts; known K; unknown K
+with the field-of-view prior, the pooled focal estimate and their fusion) in the lifter's default
+number format, then the known-K conditions again in every other format the machine runs natively
 (fp32 / bf16 / int8), side by side with the difference; then the test split of each training
 dataset (Bandai, ACCAD, HDM05) per pose category. Writes docs/accuracy.json and the accuracy
 section of docs/BENCHMARKS.md. Needs ../shared (the archives) or the caches in cache/.
@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import replace_section, this_run  # noqa: E402
 
-from pose_lifting_core.evaluate import (
+from pose_lifting_core.tooling.evaluate import (
     EvalConfig,
     evaluate_known_k,
     evaluate_lab,
@@ -34,7 +34,7 @@ from pose_lifting_core.evaluate import (
 import torch  # noqa: E402
 
 from pose_lifting_core.lifter import PRECISIONS, Lifter, available_precisions  # noqa: E402
-from pose_lifting_core.train import ALL_DATASETS, TrainConfig, load_mocap  # noqa: E402
+from pose_lifting_core.tooling.train import ALL_DATASETS, TrainConfig, load_mocap  # noqa: E402
 
 
 def _name(lifter: Lifter) -> str:

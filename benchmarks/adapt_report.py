@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import commit, machine, replace_section, today  # noqa: E402
 
-from pose_lifting_core.evaluate import adapt_report_markdown  # noqa: E402
+from pose_lifting_core.tooling.evaluate import adapt_report_markdown  # noqa: E402
 
 EVAL = os.path.join("docs", "eval")
 TIMING = os.path.join(EVAL, "adapt_timing.json")
@@ -36,10 +36,10 @@ def time_adaptation(poses: int = 10_000) -> Dict[str, object]:
     training-range camera, 3 px noise) with the default settings on 2 threads; wall time."""
     import torch
 
-    from pose_lifting_core.adapt import AdaptConfig, AdaptData, adapt, load_pose_prior
     from pose_lifting_core.checkpoint import load_model
-    from pose_lifting_core.evaluate import static_camera, static_views
-    from pose_lifting_core.train import TrainConfig, load_mocap
+    from pose_lifting_core.tooling.adapt import AdaptConfig, AdaptData, adapt, load_pose_prior
+    from pose_lifting_core.tooling.evaluate import static_camera, static_views
+    from pose_lifting_core.tooling.train import TrainConfig, load_mocap
 
     torch.set_num_threads(2)
     model, codec, info = load_model()

@@ -30,9 +30,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import replace_section, this_run  # noqa: E402
 
 from pose_lifting_core.media import open_source, read_image  # noqa: E402
-from pose_lifting_core.metrics import procrustes_align  # noqa: E402
 from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator  # noqa: E402
 from pose_lifting_core.skeleton import JOINT_NAMES  # noqa: E402
+from pose_lifting_core.tooling.metrics import procrustes_align  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 J = {n: i for i, n in enumerate(JOINT_NAMES)}

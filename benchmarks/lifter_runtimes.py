@@ -32,13 +32,13 @@ from _report import replace_section, this_run  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from pose_lifting_core.data import synth  # noqa: E402
-from pose_lifting_core.lifter import load_checkpoint  # noqa: E402
 from pose_lifting_core.codec import Codec  # noqa: E402
-from pose_lifting_core.metrics import mpjpe_mm  # noqa: E402
+from pose_lifting_core.lifter import load_checkpoint  # noqa: E402
 from pose_lifting_core.model import FusedInference, LinearModel, quantize_hidden_int8  # noqa: E402
 from pose_lifting_core.skeleton import ROOT  # noqa: E402
-from pose_lifting_core.train import TrainConfig, load_mocap  # noqa: E402
+from pose_lifting_core.tooling.data import synth  # noqa: E402
+from pose_lifting_core.tooling.metrics import mpjpe_mm  # noqa: E402
+from pose_lifting_core.tooling.train import TrainConfig, load_mocap  # noqa: E402
 
 
 def median_s(fn: Callable[[], object], min_time: float = 0.3, reps: int = 400) -> float:

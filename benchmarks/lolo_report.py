@@ -20,7 +20,7 @@ from typing import Dict, List
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import replace_section  # noqa: E402
 
-from pose_lifting_core.evaluate import lab_report_markdown  # noqa: E402
+from pose_lifting_core.tooling.evaluate import lab_report_markdown  # noqa: E402
 
 EVAL = os.path.join("docs", "eval")
 SHIPPED = (
@@ -152,8 +152,8 @@ def main() -> int:
             f"for the last row of each lab; up to {cfg['samples']} frames for the `all` rows and "
             f"{cfg['samples_per_category']} per category (the frames column counts what the lab "
             f"has); the last column adds {cfg['noise_px']:g} px of 2D noise. Pose categories: "
-            "`pose_lifting_core/data/poses.py`. Bandai's rows are the shipped model's (it never "
-            "saw Bandai).",
+            "`pose_lifting_core/tooling/data/poses.py`. Bandai's rows are the shipped model's (it "
+            "never saw Bandai).",
             "Commands: `bash tools/train_release.sh train all lolo lolo_bandai`, then "
             "`LAB_LIST=cmu bash tools/train_release.sh train lolo_wide`, `LAB_LIST=accad bash "
             "tools/train_release.sh train lolo_w512` and `LAB_LIST=cmu bash "

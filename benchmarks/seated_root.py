@@ -28,13 +28,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import replace_section, this_run  # noqa: E402
 
-from pose_lifting_core.data import synth  # noqa: E402
-from pose_lifting_core.data.poses import CATEGORIES, pose_categories  # noqa: E402
 from pose_lifting_core.lifter import Lifter  # noqa: E402
-from pose_lifting_core.metrics import body_size  # noqa: E402
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT  # noqa: E402
 from pose_lifting_core.solvers import solve_root  # noqa: E402
-from pose_lifting_core.train import TrainConfig, load_mocap  # noqa: E402
+from pose_lifting_core.tooling.data import synth  # noqa: E402
+from pose_lifting_core.tooling.data.poses import CATEGORIES, pose_categories  # noqa: E402
+from pose_lifting_core.tooling.metrics import body_size  # noqa: E402
+from pose_lifting_core.tooling.train import TrainConfig, load_mocap  # noqa: E402
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 LEGS = [J[n] for n in JOINT_NAMES if n.endswith(("hip", "knee", "ankle"))]

@@ -17,9 +17,9 @@ from pose_lifting_core.files import atomic_path
 from pose_lifting_core.model import LinearModel
 
 CHECKPOINT_FORMAT = "pose_lifting.lifter/1"
-DEFAULT_CHECKPOINT = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "weights", "lifter.pt"
-)
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+"""The shipped weights (package data): the lifters and the 2D pose prior of adaptation."""
+DEFAULT_CHECKPOINT = os.path.join(WEIGHTS_DIR, "lifter.pt")
 
 
 class CheckpointError(RuntimeError):

@@ -4,8 +4,9 @@ Owns: `Tracker` (greedy association of people to tracks by box overlap or by the
 their box from a constant-velocity prediction, gated on a physically possible change of their
 distance from the camera; ids that persist while a person stays in view or is missed for up to
 `max_age` frames; a new person gets an id once seen in `min_hits` consecutive frames, so
-one-frame blips never become tracks) and `Smoother` (per-track exponential smoothing of 3D
-joints; off unless asked for).
+one-frame blips never become tracks), `Smoother` (per-track exponential smoothing of 3D
+joints; off unless asked for) and `colour` (a track id's colour: the one palette of the renders
+and the RViz markers).
 
 Shapes: boxes (N, 4) pixels x0, y0, x1, y1; joints (N, J, 3) metres.
 """
@@ -13,9 +14,34 @@ Shapes: boxes (N, 4) pixels x0, y0, x1, y1; joints (N, J, 3) metres.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+
+_PALETTE = np.array(
+    [
+        (230, 25, 75),
+        (60, 180, 75),
+        (0, 130, 200),
+        (245, 130, 48),
+        (145, 30, 180),
+        (70, 240, 240),
+        (240, 50, 230),
+        (210, 245, 60),
+        (250, 190, 212),
+        (0, 128, 128),
+        (220, 190, 255),
+        (170, 110, 40),
+    ],
+    dtype=np.uint8,
+)
+
+
+def colour(track_id: int) -> Tuple[int, int, int]:
+    """RGB colour of a track id: the same in renders (tooling.render) and RViz markers
+    (pose_lifting_ros.visualization)."""
+    c = _PALETTE[int(track_id) % len(_PALETTE)]
+    return int(c[0]), int(c[1]), int(c[2])
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -152,7 +152,7 @@ def main(argv: List[str] | None = None) -> int:
     write_json(args.json, {"images": len(images), "messages": len(recs), "frames": rows}, indent=1)
     if args.render:
         from pose_lifting_core.media import RenderWriter
-        from pose_lifting_core.render import View3D, render_frame
+        from pose_lifting_core.tooling.render import View3D, render_frame
 
         writer, view = RenderWriter(args.render, fps=args.rate), View3D()
         for m, f in zip(recs, frames):

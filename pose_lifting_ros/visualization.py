@@ -20,8 +20,8 @@ from pose_lifting_core.frames import (
     matrix_from_quaternion,
     quaternion_from_matrix,
 )
-from pose_lifting_core.render import colour
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
+from pose_lifting_core.tracking import colour
 from pose_lifting_ros.conversions import person_points
 from pose_lifting_ros.hri import body_id
 
@@ -118,7 +118,7 @@ class MarkerBuilder:
 
 
 def _rgba(pid: int) -> tuple:
-    """A person's marker colour: the track id's colour (render.colour), opaque, channels in
+    """A person's marker colour: the track id's colour (tracking.colour), opaque, channels in
     [0, 1]."""
     return tuple(v / 255.0 for v in colour(pid)) + (1.0,)
 

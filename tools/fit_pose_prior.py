@@ -14,8 +14,13 @@ import time
 
 import numpy as np
 
-from pose_lifting_core.adapt import DEFAULT_PRIOR, fit_pose_prior, save_pose_prior
-from pose_lifting_core.train import DEFAULT_DATASETS, HELDOUT_CONTENT, TrainConfig, load_mocap
+from pose_lifting_core.tooling.adapt import DEFAULT_PRIOR, fit_pose_prior, save_pose_prior
+from pose_lifting_core.tooling.train import (
+    DEFAULT_DATASETS,
+    HELDOUT_CONTENT,
+    TrainConfig,
+    load_mocap,
+)
 
 
 def main() -> None:
@@ -37,7 +42,7 @@ def main() -> None:
         "split": "train",
         "samples_per_epoch": args.samples,
         "epochs": args.epochs,
-        "fitted_by": "pose_lifting_core.adapt.fit_pose_prior (tools/fit_pose_prior.py)",
+        "fitted_by": "pose_lifting_core.tooling.adapt.fit_pose_prior (tools/fit_pose_prior.py)",
         "seconds": round(time.time() - t0, 1),
     }
     save_pose_prior(args.out, prior, info)

@@ -15,10 +15,10 @@ import os
 import numpy as np
 
 from pose_lifting_core.camera import project
-from pose_lifting_core.data.mocap import BANDAI_ATTRIBUTION
-from pose_lifting_core.data.synth import _look_at
 from pose_lifting_core.skeleton import JOINT_NAMES
-from pose_lifting_core.train import HELDOUT_CONTENT, TrainConfig, load_mocap
+from pose_lifting_core.tooling.data.mocap import BANDAI_ATTRIBUTION
+from pose_lifting_core.tooling.data.synth import _look_at
+from pose_lifting_core.tooling.train import HELDOUT_CONTENT, TrainConfig, load_mocap
 
 
 def main() -> None:

@@ -264,7 +264,7 @@ def fetch(
 def main(argv: Optional[List[str]] = None) -> int:
     """`ros2 run pose_lifting fetch_models` and `python -m pose_lifting_core.detection.models`:
     the same as `pose-lifting fetch-models`."""
-    from pose_lifting_core.cli import main as cli_main
+    from pose_lifting_core.tooling.cli import main as cli_main
 
     return cli_main(["fetch-models"] + list(sys.argv[1:] if argv is None else argv))
 

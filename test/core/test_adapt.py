@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from pose_lifting_core import selfsup
-from pose_lifting_core.adapt import (
+from pose_lifting_core.tooling import selfsup
+from pose_lifting_core.tooling.adapt import (
     AdaptConfig,
     AdaptData,
     adapt,
@@ -19,14 +19,14 @@ from pose_lifting_core.adapt import (
 )
 from pose_lifting_core.camera import project
 from pose_lifting_core.checkpoint import load_model, save_checkpoint
-from pose_lifting_core.cli import main
 from pose_lifting_core.codec import Codec, features_raw
-from pose_lifting_core.data.synth import rotation_about
-from pose_lifting_core.evaluate import split_clips
-from pose_lifting_core.lift_io import read_lift_input, write_lift_input
 from pose_lifting_core.lifter import Lifter
 from pose_lifting_core.model import LinearModel
 from pose_lifting_core.solvers import person_size_px, solve_root
+from pose_lifting_core.tooling.cli import main
+from pose_lifting_core.tooling.data.synth import rotation_about
+from pose_lifting_core.tooling.evaluate import split_clips
+from pose_lifting_core.tooling.lift_io import read_lift_input, write_lift_input
 from conftest import STANDING
 
 K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
@@ -232,7 +232,7 @@ def _data(n=64, known=True):
 
 
 def test_adaptation_is_seeded_moves_the_weights_and_round_trips(tiny_ckpt, tiny_prior, tmp_path):
-    from pose_lifting_core.adapt import load_pose_prior
+    from pose_lifting_core.tooling.adapt import load_pose_prior
 
     model, codec, info = load_model(tiny_ckpt)
     prior = load_pose_prior(tiny_prior)
@@ -263,7 +263,7 @@ def test_no_data_term_rewards_a_smaller_or_larger_body(tiny_ckpt, tiny_prior):
     symmetry in plain metres rewarded shrinking: adapted bodies came out 5 % smaller.)"""
     import copy
 
-    from pose_lifting_core.adapt import _Problem, load_pose_prior
+    from pose_lifting_core.tooling.adapt import _Problem, load_pose_prior
 
     model, codec, _ = load_model(tiny_ckpt)
     model = model.float().eval()
@@ -307,7 +307,7 @@ def test_focal_refinement_starts_pooled_and_only_the_prior_pulls_without_data_te
     the prior's pull is left, so f moves from there towards the prior and never past it."""
     import math
 
-    from pose_lifting_core.adapt import load_pose_prior
+    from pose_lifting_core.tooling.adapt import load_pose_prior
 
     model, codec, _ = load_model(tiny_ckpt)
     zero = dict(w_reprojection=0, w_cycle=0, w_prior=0, w_symmetry=0, w_limits=0, w_anchor=0)
@@ -437,8 +437,8 @@ def test_adaptation_stops_at_the_first_non_finite_loss_or_weight(
 ):
     """Whichever goes first, a loss term (here the anchor) or a weight after the optimiser's step,
     the adaptation stops there and says which."""
-    from pose_lifting_core import adapt as adapt_module
-    from pose_lifting_core.adapt import AdaptError, load_pose_prior
+    from pose_lifting_core.tooling import adapt as adapt_module
+    from pose_lifting_core.tooling.adapt import AdaptError, load_pose_prior
 
     if where == "loss":
         monkeypatch.setattr(selfsup, "anchor_loss", lambda X, X0: torch.full((len(X),), np.nan))

@@ -6,7 +6,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from pose_lifting_core.data.asf import (
+from pose_lifting_core.tooling.data.asf import (
     AsfError,
     forward_kinematics,
     load_asf_amc,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from pose_lifting_core.cli import main
+from pose_lifting_core.tooling.cli import main
 
 pytest.importorskip("rosbags", reason="the bag commands need rosbags (requirements.txt)")
 

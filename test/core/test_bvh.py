@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from pose_lifting_core.data.bvh import BvhError, forward_kinematics, parse_bvh
-from pose_lifting_core.data.mocap import JOINT_MAPS, clip_to_skeleton17, parse_clip_name
+from pose_lifting_core.tooling.data.bvh import BvhError, forward_kinematics, parse_bvh
+from pose_lifting_core.tooling.data.mocap import JOINT_MAPS, clip_to_skeleton17, parse_clip_name
 
 # CMU style: position channels on the root only; children placed by OFFSET. Tabs and spaces mixed.
 CMU_STYLE = """HIERARCHY

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from pose_lifting_core.camera import project
-from pose_lifting_core.cli import main
 from pose_lifting_core.codec import Codec, features_raw
 from pose_lifting_core.lifter import save_checkpoint
 from pose_lifting_core.model import LinearModel
 from pose_lifting_core.skeleton import JOINT_NAMES
+from pose_lifting_core.tooling.cli import main
 from conftest import ROOT, STANDING, poisoned_checkpoint
 
 K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
-from pose_lifting_core.data.mocap import (
+from pose_lifting_core.tooling.data.mocap import (
     DATASETS,
     JOINT_MAPS,
     DatasetError,
@@ -18,8 +18,8 @@ from pose_lifting_core.data.mocap import (
     load_dataset,
     mapped_joint_names,
 )
-from pose_lifting_core.data.poses import stature_m
 from pose_lifting_core.skeleton import JOINT_NAMES
+from pose_lifting_core.tooling.data.poses import stature_m
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
@@ -414,7 +414,7 @@ def test_cmu_sitting_folder_of_cgspeed_bvh(tmp_path):
 
 
 def test_real_cmu_sitting_converts_with_plausible_people(tmp_path):
-    from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+    from pose_lifting_core.tooling.data.poses import CATEGORIES, pose_categories
 
     folder = os.path.join(SHARED, "data", DATASETS["cmu"].archive)
     if not os.path.isdir(folder):

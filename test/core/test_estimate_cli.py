@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from pose_lifting_core.cli import main
 from pose_lifting_core.skeleton import JOINT_NAMES
+from pose_lifting_core.tooling.cli import main
 
 from conftest import ROOT
 

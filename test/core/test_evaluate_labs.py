@@ -5,11 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from pose_lifting_core.cli import main
-from pose_lifting_core.data.mocap import MocapSet
-from pose_lifting_core.evaluate import EvalConfig, evaluate_lab, lab_report_markdown
 from pose_lifting_core.lifter import Lifter
-from pose_lifting_core.train import train
+from pose_lifting_core.tooling.cli import main
+from pose_lifting_core.tooling.data.mocap import MocapSet
+from pose_lifting_core.tooling.evaluate import EvalConfig, evaluate_lab, lab_report_markdown
+from pose_lifting_core.tooling.train import train
 from test_cli import _run
 from test_poses import CASES
 from test_train import _cfg
@@ -69,7 +69,7 @@ def test_adapting_per_held_out_lab_needs_a_model_held_out_on_some_lab(tmp_path, 
 def test_leave_one_lab_out_scores_the_labs_present_and_names_the_others(
     tmp_path, capsys, monkeypatch, tiny_lolo
 ):
-    import pose_lifting_core.train as train_mod
+    import pose_lifting_core.tooling.train as train_mod
 
     os.makedirs(tmp_path / "hdm05")
     os.symlink(tiny_lolo[1], tmp_path / "hdm05" / "lifter.pt")  # trained on 'bandai' only

@@ -85,13 +85,14 @@ def _half_then_interrupt(*args, **kwargs):
 
 def _writers(tmp_path):
     """(target file name, library function to interrupt, call that writes the target)."""
-    from pose_lifting_core import lift_io, media
-    from pose_lifting_core.adapt import save_pose_prior
+    from pose_lifting_core import media
     from pose_lifting_core.camera import project
     from pose_lifting_core.checkpoint import save_checkpoint
     from pose_lifting_core.codec import Codec, features_raw
     from pose_lifting_core.model import LinearModel
-    from pose_lifting_core.selfsup import PRIOR_JOINTS, PosePrior2D
+    from pose_lifting_core.tooling import lift_io
+    from pose_lifting_core.tooling.adapt import save_pose_prior
+    from pose_lifting_core.tooling.selfsup import PRIOR_JOINTS, PosePrior2D
 
     K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
     X = np.random.default_rng(0).normal(0, 0.3, (50, 17, 3)) + np.array([0, 0, 5.0])

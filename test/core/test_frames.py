@@ -1,6 +1,6 @@
 import numpy as np
 
-from pose_lifting_core.data.synth import rotation_about
+from pose_lifting_core.tooling.data.synth import rotation_about
 from pose_lifting_core.frames import (
     body_rotations,
     joints_in_body_frames,

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pose_lifting_core.lift_io import InputError, LiftInput, read_lift_input
+from pose_lifting_core.tooling.lift_io import InputError, LiftInput, read_lift_input
 
 arrays = st.one_of(
     st.builds(

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from pose_lifting_core.metrics import (
+from pose_lifting_core.tooling.metrics import (
     body_size,
     mpjpe_mm,
     n_mpjpe_mm,
@@ -11,7 +11,7 @@ from pose_lifting_core.metrics import (
     root_error,
     size_ratio,
 )
-from pose_lifting_core.data.synth import rotation_about
+from pose_lifting_core.tooling.data.synth import rotation_about
 
 
 def test_mpjpe_known_value():

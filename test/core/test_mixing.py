@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from pose_lifting_core.data.mixing import mixing_probabilities
-from pose_lifting_core.data.poses import CATEGORIES
+from pose_lifting_core.tooling.data.mixing import mixing_probabilities
+from pose_lifting_core.tooling.data.poses import CATEGORIES
 
 C = {n: i for i, n in enumerate(CATEGORIES)}
 NAMES = ("bandai", "accad")

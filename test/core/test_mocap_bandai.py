@@ -7,9 +7,9 @@ import tarfile
 import numpy as np
 
 from conftest import BANDAI_ARCHIVE, ROOT, needs_shared
-from pose_lifting_core.data.bvh import forward_kinematics, parse_bvh
-from pose_lifting_core.data.mocap import JOINT_MAPS, clip_to_skeleton17, load_dataset
 from pose_lifting_core.skeleton import JOINT_NAMES, SKELETON
+from pose_lifting_core.tooling.data.bvh import forward_kinematics, parse_bvh
+from pose_lifting_core.tooling.data.mocap import JOINT_MAPS, clip_to_skeleton17, load_dataset
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pose_lifting_core.data.poses import (
+from pose_lifting_core.tooling.data.poses import (
     CATEGORIES,
     category_counts,
     leg_length_m,

@@ -3,8 +3,8 @@ import pytest
 
 from conftest import T_POSE_WORLD
 from pose_lifting_core.camera import project
-from pose_lifting_core.data import synth
 from pose_lifting_core.skeleton import JOINT_NAMES
+from pose_lifting_core.tooling.data import synth
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
@@ -123,7 +123,7 @@ def _only(**p):
     [("p_kneel", "kneeling", 1.0), ("p_chair", "seated", 0.8), ("p_floor_sit", "floor", 0.8)],
 )
 def test_synthetic_legs_make_their_pose_and_keep_bone_lengths(prob, category, at_least):
-    from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+    from pose_lifting_core.tooling.data.poses import CATEGORIES, pose_categories
 
     P = _tpose()
     Q = synth.refloor(synth.synthesize_legs(P, np.random.default_rng(1), _only(**{prob: 1.0})))
@@ -139,7 +139,7 @@ def test_synthetic_legs_leave_bodies_that_are_not_upright():
 
 
 def test_lying_down_turns_the_whole_body_onto_the_floor():
-    from pose_lifting_core.data.poses import CATEGORIES, pose_categories
+    from pose_lifting_core.tooling.data.poses import CATEGORIES, pose_categories
 
     P = _tpose()
     for side in ("left", "right"):  # arms down the sides: a body can lie on them
@@ -187,7 +187,7 @@ def test_joint_definition_offsets_move_hips_and_pelvis_along_the_trunk():
 
 
 def test_stature_prior_sets_height_and_keeps_proportions():
-    from pose_lifting_core.data.poses import stature_m
+    from pose_lifting_core.tooling.data.poses import stature_m
 
     P = _tpose(20_000)
     cfg = synth.AugmentConfig()

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import T_POSE_WORLD
-from pose_lifting_core.data.mocap import MocapSet
 from pose_lifting_core.lifter import Lifter, load_checkpoint
-from pose_lifting_core.train import TrainConfig, train
+from pose_lifting_core.tooling.data.mocap import MocapSet
+from pose_lifting_core.tooling.train import TrainConfig, train
 
 
 def _fake_mocap(cache_dir, name="bandai", n_clips=40, per=50, seed=0):
@@ -121,7 +121,7 @@ def test_default_labs_are_the_commercially_usable_ones_with_cmu_mixed_in(tmp_pat
 def test_resume_refuses_an_unreadable_state_or_other_settings(tmp_path):
     import dataclasses
 
-    from pose_lifting_core.train import TrainError
+    from pose_lifting_core.tooling.train import TrainError
 
     cfg = _cfg(tmp_path, 2, ("bandai", "hdm05"))
     train(cfg, progress=False, stop_after=1)
@@ -145,8 +145,8 @@ def test_resume_refuses_an_unreadable_state_or_other_settings(tmp_path):
 def test_a_diverging_run_stops_in_one_line_and_exports_nothing(tmp_path, capsys):
     import dataclasses
 
-    from pose_lifting_core.cli import main
-    from pose_lifting_core.train import TrainError
+    from pose_lifting_core.tooling.cli import main
+    from pose_lifting_core.tooling.train import TrainError
 
     cfg = dataclasses.replace(_cfg(tmp_path, 2), lr=1e30)
     with pytest.raises(TrainError, match="training diverged .* lower --lr"):

@@ -446,9 +446,9 @@ def test_warnings_are_throttled_per_category_and_the_diagnostics_period_applies(
 def test_nodes_load_an_adapted_checkpoint(graph, tmp_path):
     """A checkpoint written by `pose-lifting adapt` goes in through the `checkpoint` parameter:
     the keypoint_lifter lifts with it (its adaptation record is there) and publishes."""
-    from pose_lifting_core.adapt import AdaptConfig, AdaptData, adapt, load_pose_prior
-    from pose_lifting_core.adapt import save_adapted
     from pose_lifting_core.checkpoint import load_model
+    from pose_lifting_core.tooling.adapt import AdaptConfig, AdaptData, adapt, load_pose_prior
+    from pose_lifting_core.tooling.adapt import save_adapted
 
     X = STANDING.copy()
     people = X[None] + np.array([[0.1 * i, 0.1, 3.0 + 0.2 * i] for i in range(16)])[:, None]

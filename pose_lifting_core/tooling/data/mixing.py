@@ -14,7 +14,7 @@ from typing import Dict, Mapping, Sequence
 
 import numpy as np
 
-from pose_lifting_core.data.poses import CATEGORIES
+from pose_lifting_core.tooling.data.poses import CATEGORIES
 
 DEFAULT_DATASET_WEIGHTS: Dict[str, float] = {
     "bandai": 0.25,

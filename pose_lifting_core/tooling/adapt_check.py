@@ -21,11 +21,11 @@ from typing import Dict, Tuple
 import numpy as np
 import torch
 
-from pose_lifting_core import selfsup
-from pose_lifting_core.adapt import AdaptData
 from pose_lifting_core.camera import project
-from pose_lifting_core.data.synth import rotation_about
 from pose_lifting_core.solvers import solve_root
+from pose_lifting_core.tooling import selfsup
+from pose_lifting_core.tooling.adapt import AdaptData
+from pose_lifting_core.tooling.data.synth import rotation_about
 
 FIGURES = ("reprojection_px", "symmetry_mm", "limits_mm", "cycle_mm")
 

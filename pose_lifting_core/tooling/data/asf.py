@@ -21,7 +21,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from pose_lifting_core.data.bvh import axis_rotation
+from pose_lifting_core.tooling.data.bvh import axis_rotation
 
 _ROT_DOFS = ("rx", "ry", "rz")
 _ALL_DOFS = ("rx", "ry", "rz", "tx", "ty", "tz", "l")

@@ -14,30 +14,7 @@ import numpy as np
 
 from pose_lifting_core.camera import Intrinsics
 from pose_lifting_core.skeleton import SKELETON
-
-_PALETTE = np.array(
-    [
-        (230, 25, 75),
-        (60, 180, 75),
-        (0, 130, 200),
-        (245, 130, 48),
-        (145, 30, 180),
-        (70, 240, 240),
-        (240, 50, 230),
-        (210, 245, 60),
-        (250, 190, 212),
-        (0, 128, 128),
-        (220, 190, 255),
-        (170, 110, 40),
-    ],
-    dtype=np.uint8,
-)
-
-
-def colour(track_id: int) -> Tuple[int, int, int]:
-    """RGB colour of a track id."""
-    c = _PALETTE[int(track_id) % len(_PALETTE)]
-    return int(c[0]), int(c[1]), int(c[2])
+from pose_lifting_core.tracking import colour
 
 
 def draw_2d(

@@ -75,7 +75,7 @@ _DROP_RULE = (
 
 def _datasets_arg(text: str) -> tuple:
     """A comma-separated list of DATASETS names ('all' for every one)."""
-    from pose_lifting_core.data.mocap import DATASETS
+    from pose_lifting_core.tooling.data.mocap import DATASETS
 
     names = (
         tuple(DATASETS)
@@ -99,8 +99,8 @@ def _print_warnings(caught) -> None:
 def _cmd_prepare(args: argparse.Namespace) -> int:
     import warnings
 
-    from pose_lifting_core.data.mocap import DATASETS, DatasetError, convert_dataset
-    from pose_lifting_core.data.poses import category_counts, pose_categories
+    from pose_lifting_core.tooling.data.mocap import DATASETS, DatasetError, convert_dataset
+    from pose_lifting_core.tooling.data.poses import category_counts, pose_categories
 
     for name in args.dataset:
         archive = os.path.join(args.data_dir, DATASETS[name].archive)
@@ -122,8 +122,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from pose_lifting_core.data.synth import AugmentConfig
-    from pose_lifting_core.train import TrainConfig, TrainError, train
+    from pose_lifting_core.tooling.data.synth import AugmentConfig
+    from pose_lifting_core.tooling.train import TrainConfig, TrainError, train
 
     augment = AugmentConfig(p_stature=args.stature_prior_fraction)
     ranges = {  # where the labs and detectors put the joints, and how long they make the trunk
@@ -220,7 +220,7 @@ def _write_json(path: Optional[str], doc: dict) -> None:
 def _held_out_models(folder: str) -> List[tuple]:
     """(lab, FOLDER/<lab>/lifter.pt) for every lab with a model held out on it, in
     train.ALL_DATASETS order; the labs without one are named on stderr. CliError when none."""
-    from pose_lifting_core.train import ALL_DATASETS
+    from pose_lifting_core.tooling.train import ALL_DATASETS
 
     plan = [(lab, os.path.join(folder, lab, "lifter.pt")) for lab in ALL_DATASETS]
     found = [(lab, path) for lab, path in plan if os.path.isfile(path)]
@@ -239,10 +239,14 @@ def _held_out_models(folder: str) -> List[tuple]:
 def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
     """`evaluate --adapt`: for each lab (of --leave-one-lab-out DIR, or --dataset with
     --checkpoint), adapt on half its clips from 2D alone and score the other half."""
-    from pose_lifting_core.adapt import AdaptConfig, fit_pose_prior
     from pose_lifting_core.checkpoint import load_model
-    from pose_lifting_core.evaluate import AdaptEvalConfig, adapt_report_markdown, evaluate_adapt
-    from pose_lifting_core.train import load_mocap
+    from pose_lifting_core.tooling.adapt import AdaptConfig, fit_pose_prior
+    from pose_lifting_core.tooling.evaluate import (
+        AdaptEvalConfig,
+        adapt_report_markdown,
+        evaluate_adapt,
+    )
+    from pose_lifting_core.tooling.train import load_mocap
 
     if args.leave_one_lab_out:
         plan = _held_out_models(args.leave_one_lab_out)
@@ -309,7 +313,7 @@ def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from pose_lifting_core.evaluate import (
+    from pose_lifting_core.tooling.evaluate import (
         EvalConfig,
         evaluate_known_k,
         evaluate_lab,
@@ -318,9 +322,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         report_markdown,
     )
     from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
-    from pose_lifting_core.data.mocap import DATASETS
     from pose_lifting_core.lifter import Lifter
-    from pose_lifting_core.train import ALL_DATASETS, TrainConfig, load_mocap
+    from pose_lifting_core.tooling.data.mocap import DATASETS
+    from pose_lifting_core.tooling.train import ALL_DATASETS, TrainConfig, load_mocap
 
     if args.json:  # a long run must neither write over what it reads nor fail late
         lolo = args.leave_one_lab_out
@@ -438,10 +442,10 @@ def _plausible_k(inp, hfov: float):
 
 def _cmd_lift(args: argparse.Namespace) -> int:
     from pose_lifting_core.camera import intrinsics_from_fov
-    from pose_lifting_core.lift_io import npz_path, read_lift_input, write_lift_output
     from pose_lifting_core.lifter import DEFAULT_CHECKPOINT, Lifter
     from pose_lifting_core.skeleton import to_skeleton17
     from pose_lifting_core.solvers import estimate_focal, fuse_focal
+    from pose_lifting_core.tooling.lift_io import npz_path, read_lift_input, write_lift_output
 
     _refuse_overwriting(
         {"--output": npz_path(args.output)},
@@ -508,7 +512,7 @@ def _cmd_lift(args: argparse.Namespace) -> int:
             f"{np.median(res.reprojection_error_px[ok]):.1f} px median"
         )
     if inp.joints_3d_gt is not None and ok.any():
-        from pose_lifting_core.metrics import mpjpe_mm, pa_mpjpe_mm, root_error
+        from pose_lifting_core.tooling.metrics import mpjpe_mm, pa_mpjpe_mm, root_error
 
         gt = inp.joints_3d_gt[ok]
         gt_rel = gt - gt[:, :1]
@@ -713,7 +717,7 @@ def _estimate_pass(
     writer = view = sink = None
     if render:
         from pose_lifting_core.media import RenderWriter
-        from pose_lifting_core.render import View3D, render_frame
+        from pose_lifting_core.tooling.render import View3D, render_frame
 
         writer, view = RenderWriter(render, fps=src.fps or 10.0), View3D()
     bag = src.kind == "bag"
@@ -804,7 +808,7 @@ def _write_keypoints(path: str, run: _Run, fallback_size) -> tuple:
     """Write every person's 2D keypoints in the `lift` input format (image_size (N, 2) when
     the frames' sizes differ; K only when every person's was given). (path written, people,
     calibrated)."""
-    from pose_lifting_core.lift_io import write_lift_input
+    from pose_lifting_core.tooling.lift_io import write_lift_input
 
     rows = run.keypoints
     n = len(rows)
@@ -826,8 +830,8 @@ def _check_estimate_outputs(args: argparse.Namespace, bag: bool) -> None:
     input or over an existing path, and outputs that cannot be written."""
     from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
     from pose_lifting_core.detection.models import MODELS, model_dir
-    from pose_lifting_core.lift_io import npz_path
     from pose_lifting_core.media import input_files
+    from pose_lifting_core.tooling.lift_io import npz_path
     from pose_lifting_ros.bag import BAG_SUFFIXES, bag_files
 
     if args.output and args.output.lower().endswith(BAG_SUFFIXES):
@@ -944,9 +948,9 @@ def _keypoints_from_bag(args: argparse.Namespace, folder: str) -> str:
 def _cmd_adapt(args: argparse.Namespace) -> int:
     import tempfile
 
-    from pose_lifting_core.adapt import DEFAULT_PRIOR
     from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
-    from pose_lifting_core.lift_io import npz_path
+    from pose_lifting_core.tooling.adapt import DEFAULT_PRIOR
+    from pose_lifting_core.tooling.lift_io import npz_path
     from pose_lifting_ros.bag import bag_files
 
     bag = len(args.inputs) == 1 and _bag_input(args.inputs[0], args)
@@ -972,11 +976,11 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
 def _adapt_inputs(args: argparse.Namespace, paths: List[str], bag: bool) -> int:
     """Adapt on `lift`-format files (a bag's keypoints among them) and print the check figures:
     start and adapted model on the --holdout tail (or on everyone adapted on)."""
-    from pose_lifting_core import adapt_check
-    from pose_lifting_core.adapt import AdaptConfig, adapt, gather_inputs, load_pose_prior
-    from pose_lifting_core.adapt import save_adapted
     from pose_lifting_core.checkpoint import load_model
-    from pose_lifting_core.lift_io import read_lift_input
+    from pose_lifting_core.tooling import adapt_check
+    from pose_lifting_core.tooling.adapt import AdaptConfig, adapt, gather_inputs, load_pose_prior
+    from pose_lifting_core.tooling.adapt import save_adapted
+    from pose_lifting_core.tooling.lift_io import read_lift_input
 
     inputs = [_plausible_k(read_lift_input(p), args.hfov) for p in paths]
     data = gather_inputs(inputs, args.inputs)  # a bag's keypoints named by the bag
@@ -1143,11 +1147,11 @@ def _detector_args(s: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pose_lifting_core.adapt import FOCAL_MODES, AdaptConfig
-    from pose_lifting_core.data.mocap import DATASETS, SHARED_DATA
-    from pose_lifting_core.data.synth import AugmentConfig
     from pose_lifting_core.pipeline import PipelineConfig
-    from pose_lifting_core.train import DEFAULT_DATASETS, TrainConfig
+    from pose_lifting_core.tooling.adapt import FOCAL_MODES, AdaptConfig
+    from pose_lifting_core.tooling.data.mocap import DATASETS, SHARED_DATA
+    from pose_lifting_core.tooling.data.synth import AugmentConfig
+    from pose_lifting_core.tooling.train import DEFAULT_DATASETS, TrainConfig
 
     p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -1451,8 +1455,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     from pose_lifting_core.detection import DetectorError
-    from pose_lifting_core.lift_io import InputError
     from pose_lifting_core.lifter import CheckpointError
+    from pose_lifting_core.tooling.lift_io import InputError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -21,11 +21,11 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 
 from pose_lifting_core.camera import intrinsics_from_fov, DEFAULT_HFOV_DEG
-from pose_lifting_core.data import synth
-from pose_lifting_core.data.mocap import MocapSet
-from pose_lifting_core.data.poses import CATEGORIES, pose_categories
 from pose_lifting_core.lifter import Lifter
-from pose_lifting_core.metrics import (
+from pose_lifting_core.tooling.data import synth
+from pose_lifting_core.tooling.data.mocap import MocapSet
+from pose_lifting_core.tooling.data.poses import CATEGORIES, pose_categories
+from pose_lifting_core.tooling.metrics import (
     mpjpe_mm,
     n_mpjpe_mm,
     pa_mpjpe_mm,
@@ -417,7 +417,7 @@ class _AdaptCase:
         changed by `changes` (as dataclasses.replace)."""
         import dataclasses
 
-        from pose_lifting_core.adapt import adapt
+        from pose_lifting_core.tooling.adapt import adapt
 
         cfg = dataclasses.replace(self.adapt_cfg, **changes)
         return adapt(
@@ -463,7 +463,7 @@ def evaluate_adapt(
 def _adapt_known_k_rows(case: _AdaptCase) -> List[Dict[str, Any]]:
     """Known K: one static training-range camera; adapt with its K (focal fixed) and score the
     starting and the adapted model per pose category on the evaluation half."""
-    from pose_lifting_core.adapt import AdaptData
+    from pose_lifting_core.tooling.adapt import AdaptData
 
     cam = static_camera(case.rng, "train")
     (kpa, ca, va), (Pb, vb, kpb, cb) = case.views(cam)
@@ -483,7 +483,7 @@ def _adapt_unknown_k_row(case: _AdaptCase) -> Dict[str, Any]:
     The row: the true focal length and the prior's, the pooled estimate's and the refined one's
     (px and % error), and MPJPE (mm) of the starting model with the prior's K against the
     adapted one with the refined K, principal point at the image centre."""
-    from pose_lifting_core.adapt import AdaptData
+    from pose_lifting_core.tooling.adapt import AdaptData
 
     cfg = case.cfg
     fcam = static_camera(case.rng, cfg.focal_range)

@@ -22,22 +22,25 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from pose_lifting_core import selfsup
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, intrinsics_from_fov
-from pose_lifting_core.checkpoint import CheckpointError, nonfinite_weights, save_checkpoint
+from pose_lifting_core.checkpoint import (
+    WEIGHTS_DIR,
+    CheckpointError,
+    nonfinite_weights,
+    save_checkpoint,
+)
 from pose_lifting_core.codec import Codec
-from pose_lifting_core.data.synth import rotation_about
 from pose_lifting_core.files import atomic_path
-from pose_lifting_core.lift_io import InputError, LiftInput
-from pose_lifting_core.metrics import body_size
+from pose_lifting_core.lifter import Lifter
 from pose_lifting_core.model import LinearModel, apply_max_norm
 from pose_lifting_core.skeleton import ROOT, to_skeleton17
-from pose_lifting_core.lifter import Lifter
 from pose_lifting_core.solvers import _parabolic_min, estimate_focal, fuse_focal, solve_root
+from pose_lifting_core.tooling import selfsup
+from pose_lifting_core.tooling.data.synth import rotation_about
+from pose_lifting_core.tooling.lift_io import InputError, LiftInput
+from pose_lifting_core.tooling.metrics import body_size
 
-DEFAULT_PRIOR = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "weights", "pose_prior_2d.pt"
-)
+DEFAULT_PRIOR = os.path.join(WEIGHTS_DIR, "pose_prior_2d.pt")
 FOCAL_MODES = ("fixed", "refine")
 FOCAL_PRIOR_LOG_SD = 0.35
 """The field-of-view prior's spread in log f (as solvers.fuse_focal): about 40-100 degrees."""
@@ -180,7 +183,7 @@ def fit_pose_prior(
     augmented skeletons' bones, widened by 10 %."""
     from tqdm import tqdm
 
-    from pose_lifting_core.data import synth
+    from pose_lifting_core.tooling.data import synth
 
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)

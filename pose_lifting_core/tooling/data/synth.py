@@ -474,7 +474,7 @@ def apply_stature_prior(P: np.ndarray, rng: np.random.Generator, cfg: AugmentCon
     `poses.stature_m`) is drawn from the adult prior; proportions are kept. Probability
     `p_stature` per sample; the others keep their actor's own size (with the proportion
     augmentation's overall scale), so a body's proportions still say a little about its size."""
-    from pose_lifting_core.data.poses import stature_m
+    from pose_lifting_core.tooling.data.poses import stature_m
 
     N = len(P)
     target = sample_stature_m(rng, N, cfg)

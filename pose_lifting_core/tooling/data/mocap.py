@@ -25,8 +25,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pose_lifting_core.data.bvh import BvhClip, BvhError, forward_kinematics, parse_bvh
 from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
+from pose_lifting_core.tooling.data.bvh import BvhClip, BvhError, forward_kinematics, parse_bvh
 
 BANDAI_ATTRIBUTION = (
     "Bandai Namco Research Motion Dataset, Bandai Namco Research Inc., CC BY-NC 4.0"
@@ -440,7 +440,7 @@ def _asf_amc_clips(archive: str, spec: DatasetSpec, joint_map: Dict[str, object]
     """(clip name, subject, frames (F, 17, 3) m, frame time s) for every usable AMC clip.
 
     Subjects come from file names (`HDM_bd_....amc` uses `HDM_bd.asf`); HDM05 is 120 fps."""
-    from pose_lifting_core.data import asf
+    from pose_lifting_core.tooling.data import asf
 
     skeletons, motions = {}, []
     # the ASF files may come after the AMC files: read everything first
