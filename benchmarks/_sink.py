@@ -17,7 +17,7 @@ import rclpy
 
 def start(node, publishers, env: dict, timeout_s: float = 60.0) -> subprocess.Popen:
     """Start a sink subscribed to every publisher's topic and type (once per topic); return once
-    each publisher sees it (stop it with pose_lifting_ros.main.stop_process)."""
+    each publisher sees it (stop it with pose_lifting_ros.runner.stop_process)."""
     args = []
     for pub in publishers:
         t = pub.msg_type

@@ -106,9 +106,9 @@ def main() -> int:
 
     from pose_lifting_core.lifter import Lifter, available_precisions
     from pose_lifting_core.model import LinearModel
-    from pose_lifting_ros.main import stop_process
     from pose_lifting_ros.outputs import Outputs
     from pose_lifting_ros.params import OutputConfig
+    from pose_lifting_ros.runner import stop_process
 
     rgb, est, frame, k17, c17 = _one_person()
     det = est.detector

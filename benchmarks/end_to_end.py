@@ -60,9 +60,9 @@ def main() -> int:
     from _lifter_speed import synthetic_people
     from pose_lifting_core.detection.blazepose import BlazePoseDetector
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
-    from pose_lifting_ros.main import stop_process
     from pose_lifting_ros.outputs import Outputs
     from pose_lifting_ros.params import OutputConfig
+    from pose_lifting_ros.runner import stop_process
 
     torch.set_num_threads(args.threads)
     jpeg = cv2.imencode(".jpg", cv2.imread(IMAGE), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()

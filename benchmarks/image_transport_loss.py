@@ -233,7 +233,7 @@ class Child:
             pass
 
     def stop(self) -> None:
-        from pose_lifting_ros.main import stop_process
+        from pose_lifting_ros.runner import stop_process
 
         self.say("quit")
         try:

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import bench_env, pipeline_seconds, replace_section, this_run  # noqa: E402
 
-from pose_lifting_ros.main import stop_process  # noqa: E402
+from pose_lifting_ros.runner import stop_process  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -18,8 +18,8 @@ from typing import Dict, List
 
 from pose_lifting_core.files import write_json
 from pose_lifting_ros.dds_profile import PROFILE_VARS, apply_profile
-from pose_lifting_ros.main import stop_process
 from pose_lifting_ros.paths import share_path
+from pose_lifting_ros.runner import stop_process
 
 
 def _env() -> Dict[str, str]:

@@ -19,8 +19,8 @@ from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource
 from pose_lifting_ros.conversions import keypoints_from_msg
 from pose_lifting_ros.lifter_base import LifterNodeBase
-from pose_lifting_ros.main import run_node
 from pose_lifting_ros.params import KEYPOINT_LIFTER_PARAMS, pipeline_config
+from pose_lifting_ros.runner import run_node
 
 
 class KeypointLifter(LifterNodeBase):

@@ -20,8 +20,8 @@ from pose_lifting_core.pipeline import PoseEstimator
 from pose_lifting_ros.compat import CameraInfoSource, ImageConverter
 from pose_lifting_ros.conversions import compressed_to_rgb
 from pose_lifting_ros.lifter_base import LifterNodeBase
-from pose_lifting_ros.main import run_node
 from pose_lifting_ros.params import LIFTER_PARAMS, pipeline_config
+from pose_lifting_ros.runner import run_node
 
 
 class PoseLifter(LifterNodeBase):

@@ -21,7 +21,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from pose_lifting_core.camera import intrinsics_from_fov, load_camera_info_yaml
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
 from pose_lifting_ros.dds_profile import apply_profile
-from pose_lifting_ros.main import run_node
+from pose_lifting_ros.runner import run_node
 from pose_lifting_ros.params import (
     VIDEO_SOURCE_PARAMS,
     VideoSourceConfig,

@@ -1,9 +1,11 @@
 """The BlazePose .tflite model files: where they live, and fetching them, as an explicit step.
 
-Owns: the list of model files with their sources and sha256 digests, the model directory, and
-`fetch` (the `pose-lifting fetch-models` command, also `ros2 run pose_lifting fetch_models`, run
-by scripts/setup.sh). Building the package downloads nothing, and nothing here is called at run
-time except `model_path`, which only looks on disk.
+Owns: the list of model files with their sources and sha256 digests, the model directory,
+`fetch`, and the `fetch-models` command: its options and run (`add_fetch_arguments`,
+`fetch_command`, which `pose-lifting fetch-models` registers) and `main`, the same command on its
+own (`ros2 run pose_lifting fetch_models`; scripts/setup.sh runs `pose-lifting fetch-models`).
+Building the package downloads nothing, and nothing here is called at run time except
+`model_path`, which only looks on disk.
 
 Sources (both Apache-2.0, both through the ordinary package clients):
   * the PyPI wheel mediapipe==0.10.21 carries the person detector and the "full" landmark model.
@@ -261,12 +263,65 @@ def fetch(
     return status
 
 
+def add_fetch_arguments(parser) -> None:
+    """The options of `pose-lifting fetch-models` (and of `ros2 run pose_lifting fetch_models`):
+    --dir, --models, --list."""
+    parser.add_argument(
+        "--dir",
+        default=None,
+        help="model directory (default: $POSE_LIFTING_MODEL_DIR, else the "
+        "pose_lifting share directory, else <prefix>/share/pose_lifting/models)",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(MODELS),
+        default=None,
+        help="which models (default: all)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="only say which model files are present"
+    )
+
+
+def fetch_command(args) -> int:
+    """Run `fetch-models` with the parsed options of `add_fetch_arguments`: fetch the models, or
+    with --list only print which files are present. Returns the exit status (0)."""
+    directory = args.dir or model_dir()
+    if args.list:
+        for n in args.models or list(MODELS):
+            path = os.path.join(directory, MODELS[n].filename)
+            print(f"{n}: {'present' if os.path.isfile(path) else 'missing'} {path}")
+        return 0
+    fetch(args.models, directory)
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """`ros2 run pose_lifting fetch_models` and `python -m pose_lifting_core.detection.models`:
-    the same as `pose-lifting fetch-models`."""
-    from pose_lifting_core.tooling.cli import main as cli_main
+    `pose-lifting fetch-models` without the rest of the command line (the same options, one-line
+    errors, exit status 2 for a failure and 130 when interrupted)."""
+    import argparse
 
-    return cli_main(["fetch-models"] + list(sys.argv[1:] if argv is None else argv))
+    prog = "pose-lifting fetch-models"
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # one line instead of usage + error
+            print(f"{self.prog}: error: {message}", file=sys.stderr)
+            sys.exit(2)
+
+    parser = Parser(prog=prog)
+    add_fetch_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return fetch_command(args)
+    except (DetectorError, ValueError, OSError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{prog}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1046,19 +1046,6 @@ def _print_adapt(args: argparse.Namespace, res, cfg) -> None:
             print(f"  focal length fixed at the {args.hfov:g} deg prior: {f.prior_px:.0f} px")
 
 
-def _cmd_fetch_models(args: argparse.Namespace) -> int:
-    from pose_lifting_core.detection.models import MODELS, fetch, model_dir
-
-    directory = args.dir or model_dir()
-    if args.list:
-        for n in args.models or list(MODELS):
-            path = os.path.join(directory, MODELS[n].filename)
-            print(f"{n}: {'present' if os.path.isfile(path) else 'missing'} {path}")
-        return 0
-    fetch(args.models, directory)
-    return 0
-
-
 def _precision_arg(sub: argparse.ArgumentParser) -> None:
     """--precision, as evaluate, lift and estimate take it."""
     from pose_lifting_core.lifter import AUTO_PRECISION, PRECISIONS
@@ -1427,28 +1414,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_adapt)
 
-    from pose_lifting_core.detection.models import MODELS
+    from pose_lifting_core.detection.models import add_fetch_arguments, fetch_command
 
     s = sub.add_parser(
         "fetch-models",
         help="download the BlazePose detector models (pip and npm registries); "
         "a separate step: building and running never download",
     )
-    s.add_argument(
-        "--dir",
-        default=None,
-        help="model directory (default: $POSE_LIFTING_MODEL_DIR, else the "
-        "pose_lifting share directory, else <prefix>/share/pose_lifting/models)",
-    )
-    s.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(MODELS),
-        default=None,
-        help="which models (default: all)",
-    )
-    s.add_argument("--list", action="store_true", help="only say which model files are present")
-    s.set_defaults(func=_cmd_fetch_models)
+    add_fetch_arguments(s)
+    s.set_defaults(func=fetch_command)
 
     return p
 

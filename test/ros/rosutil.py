@@ -75,7 +75,7 @@ def start(
 
 def stop(proc: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
     """SIGINT, then SIGTERM, then SIGKILL, each with a timeout; returns the exit code."""
-    from pose_lifting_ros.main import stop_process
+    from pose_lifting_ros.runner import stop_process
 
     return stop_process(proc, timeout)
 
