@@ -30,28 +30,9 @@ def _env() -> Dict[str, str]:
     return env
 
 
-def main(argv: List[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="pose_lifting_demo", description=__doc__.splitlines()[0])
-    ap.add_argument("--source", default=share_path("samples", "vtest.avi"))
-    ap.add_argument("--frames", type=int, default=40, help="frames to publish")
-    ap.add_argument("--rate", type=float, default=5.0, help="publish rate (Hz)")
-    ap.add_argument("--render", default=os.path.join("out", "ros_demo.mp4"))
-    ap.add_argument("--json", default=os.path.join("out", "ros_demo.json"))
-    ap.add_argument("--timeout", type=float, default=120.0)
-    args = ap.parse_args(argv)
-    env = _env()
-    os.environ.update(
-        {k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", *PROFILE_VARS)}
-    )
-
-    import numpy as np
-    import rclpy
-    from rclpy.qos import qos_profile_sensor_data
-    from sensor_msgs.msg import Image
-
-    from pose_lifting.msg import Skeleton3DArray
-    from pose_lifting_ros.conversions import image_to_rgb, msg_to_frame
-
+def _start_nodes(args: argparse.Namespace, env: Dict[str, str]) -> tuple:
+    """pose_lifter and video_source (publishing args.source) as processes, their output in
+    out/<node>.log; returns (lifter, source)."""
     cfg = share_path("config")
     py = [sys.executable, "-m"]
     os.makedirs("out", exist_ok=True)
@@ -90,6 +71,21 @@ def main(argv: List[str] | None = None) -> int:
         stdout=logs["video_source"],
         stderr=subprocess.STDOUT,
     )
+    return lifter, source
+
+
+def _record(args: argparse.Namespace, env: Dict[str, str]) -> tuple:
+    """Start the nodes (once rclpy and the messages import) and record the images and
+    Skeleton3DArray messages they publish, until the source has sent its frames and the lifter
+    has gone quiet, a node fails, or args.timeout; then both nodes are stopped. Returns (images
+    by stamp, messages)."""
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    from pose_lifting.msg import Skeleton3DArray
+
+    lifter, source = _start_nodes(args, env)
     rclpy.init()
     node = rclpy.create_node("pose_lifting_demo_recorder")
     images: Dict[tuple, object] = {}
@@ -122,13 +118,15 @@ def main(argv: List[str] | None = None) -> int:
             stop_process(p)
         node.destroy_node()
         rclpy.try_shutdown()
-    if not recs:
-        print(
-            f"pose_lifting_demo: error: no skeletons received ({len(images)} images); see "
-            "out/pose_lifter.log",
-            file=sys.stderr,
-        )
-        return 1
+    return images, recs
+
+
+def _report(args: argparse.Namespace, images: Dict[tuple, object], recs: List) -> None:
+    """Skeletons per frame and a summary on stdout, the JSON and (args.render) the render."""
+    import numpy as np
+
+    from pose_lifting_ros.conversions import image_to_rgb, msg_to_frame
+
     frames = [msg_to_frame(m) for m in recs]
     rows = []
     for m, f in zip(recs, frames):
@@ -162,6 +160,30 @@ def main(argv: List[str] | None = None) -> int:
         writer.close()
         view.close()
         print(f"wrote {args.render} and {args.json}")
+
+
+def main(argv: List[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="pose_lifting_demo", description=__doc__.splitlines()[0])
+    ap.add_argument("--source", default=share_path("samples", "vtest.avi"))
+    ap.add_argument("--frames", type=int, default=40, help="frames to publish")
+    ap.add_argument("--rate", type=float, default=5.0, help="publish rate (Hz)")
+    ap.add_argument("--render", default=os.path.join("out", "ros_demo.mp4"))
+    ap.add_argument("--json", default=os.path.join("out", "ros_demo.json"))
+    ap.add_argument("--timeout", type=float, default=120.0)
+    args = ap.parse_args(argv)
+    env = _env()
+    os.environ.update(
+        {k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", *PROFILE_VARS)}
+    )
+    images, recs = _record(args, env)
+    if not recs:
+        print(
+            f"pose_lifting_demo: error: no skeletons received ({len(images)} images); see "
+            "out/pose_lifter.log",
+            file=sys.stderr,
+        )
+        return 1
+    _report(args, images, recs)
     return 0
 
 

@@ -21,7 +21,6 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from pose_lifting_core.camera import intrinsics_from_fov, load_camera_info_yaml
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image
 from pose_lifting_ros.dds_profile import apply_profile
-from pose_lifting_ros.runner import run_node
 from pose_lifting_ros.params import (
     VIDEO_SOURCE_PARAMS,
     VideoSourceConfig,
@@ -29,6 +28,7 @@ from pose_lifting_ros.params import (
     on_set_validator,
 )
 from pose_lifting_ros.paths import share_path
+from pose_lifting_ros.runner import run_node
 
 
 class VideoSource(Node):

@@ -312,7 +312,60 @@ def _evaluate_adapt(args: argparse.Namespace, data_cfg) -> int:
     return 0
 
 
+def _check_evaluate_json(args: argparse.Namespace) -> None:
+    """`evaluate --json`: a long run must neither write over what it reads nor fail late."""
+    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
+    from pose_lifting_core.tooling.data.mocap import DATASETS
+    from pose_lifting_core.tooling.train import ALL_DATASETS
+
+    lolo = args.leave_one_lab_out
+    _refuse_overwriting(
+        {"--json": args.json},
+        {
+            "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT]
+            + ([os.path.join(lolo, lab, "lifter.pt") for lab in ALL_DATASETS] if lolo else []),
+            "a dataset cache": [os.path.join(args.cache_dir, f"{n}_17.npz") for n in DATASETS],
+            "a dataset archive": [
+                os.path.join(args.data_dir, d.archive) for d in DATASETS.values()
+            ],
+        },
+    )
+    _check_writable(args.json)
+
+
+def _evaluate_leave_one_lab_out(args: argparse.Namespace, data_cfg, cfg) -> int:
+    """`evaluate --leave-one-lab-out DIR`: each DIR/<lab>/lifter.pt on all of <lab>."""
+    from pose_lifting_core.lifter import Lifter
+    from pose_lifting_core.tooling.evaluate import evaluate_lab, lab_report_markdown
+    from pose_lifting_core.tooling.train import load_mocap
+
+    rows = []
+    for lab, path in _held_out_models(args.leave_one_lab_out):
+        lifter = Lifter.load(path, args.device, args.precision)
+        seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
+        if lab in seen:
+            raise CliError(
+                f"{path} was trained on {lab}; leave-one-lab-out needs a model that never saw it"
+            )
+        try:
+            rows += evaluate_lab(lifter, load_mocap(lab, data_cfg), cfg)
+        except FileNotFoundError as exc:
+            raise CliError(str(exc))
+    print(lab_report_markdown(rows))
+    _write_json(
+        args.json,
+        {
+            "protocol": "leave-one-lab-out",
+            "dir": args.leave_one_lab_out,
+            "config": cfg.__dict__,
+            "rows": rows,
+        },
+    )
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pose_lifting_core.lifter import Lifter
     from pose_lifting_core.tooling.evaluate import (
         EvalConfig,
         evaluate_known_k,
@@ -321,25 +374,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         lab_report_markdown,
         report_markdown,
     )
-    from pose_lifting_core.checkpoint import DEFAULT_CHECKPOINT
-    from pose_lifting_core.lifter import Lifter
-    from pose_lifting_core.tooling.data.mocap import DATASETS
-    from pose_lifting_core.tooling.train import ALL_DATASETS, TrainConfig, load_mocap
+    from pose_lifting_core.tooling.train import TrainConfig, load_mocap
 
-    if args.json:  # a long run must neither write over what it reads nor fail late
-        lolo = args.leave_one_lab_out
-        _refuse_overwriting(
-            {"--json": args.json},
-            {
-                "the checkpoint": [args.checkpoint or DEFAULT_CHECKPOINT]
-                + ([os.path.join(lolo, lab, "lifter.pt") for lab in ALL_DATASETS] if lolo else []),
-                "a dataset cache": [os.path.join(args.cache_dir, f"{n}_17.npz") for n in DATASETS],
-                "a dataset archive": [
-                    os.path.join(args.data_dir, d.archive) for d in DATASETS.values()
-                ],
-            },
-        )
-        _check_writable(args.json)
+    if args.json:
+        _check_evaluate_json(args)
     data_cfg = TrainConfig(data_dir=args.data_dir, cache_dir=args.cache_dir)
     cfg = EvalConfig(
         samples=args.samples, noise_px=args.noise_px, scenes=args.scenes, hfov_prior_deg=args.hfov
@@ -347,30 +385,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.adapt:
         return _evaluate_adapt(args, data_cfg)
     if args.leave_one_lab_out:
-        rows = []
-        for lab, path in _held_out_models(args.leave_one_lab_out):
-            lifter = Lifter.load(path, args.device, args.precision)
-            seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
-            if lab in seen:
-                raise CliError(
-                    f"{path} was trained on {lab}; "
-                    "leave-one-lab-out needs a model that never saw it"
-                )
-            try:
-                rows += evaluate_lab(lifter, load_mocap(lab, data_cfg), cfg)
-            except FileNotFoundError as exc:
-                raise CliError(str(exc))
-        print(lab_report_markdown(rows))
-        _write_json(
-            args.json,
-            {
-                "protocol": "leave-one-lab-out",
-                "dir": args.leave_one_lab_out,
-                "config": cfg.__dict__,
-                "rows": rows,
-            },
-        )
-        return 0
+        return _evaluate_leave_one_lab_out(args, data_cfg, cfg)
     lifter = Lifter.load(args.checkpoint, args.device, args.precision)
     heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
     cfg = EvalConfig(**(cfg.__dict__ | {"heldout_content": tuple(heldout)}))
@@ -1133,29 +1148,26 @@ def _detector_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--person-detector", choices=("blazepose", "hog", "both"), default="both")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from pose_lifting_core.pipeline import PipelineConfig
-    from pose_lifting_core.tooling.adapt import FOCAL_MODES, AdaptConfig
-    from pose_lifting_core.tooling.data.mocap import DATASETS, SHARED_DATA
-    from pose_lifting_core.tooling.data.synth import AugmentConfig
-    from pose_lifting_core.tooling.train import DEFAULT_DATASETS, TrainConfig
+def _data_args(s: argparse.ArgumentParser) -> None:
+    """--data-dir and --cache-dir, as prepare-data, train and evaluate take them."""
+    from pose_lifting_core.tooling.data.mocap import SHARED_DATA
 
-    p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    s.add_argument(
+        "--data-dir",
+        default=SHARED_DATA,
+        help="folder holding the motion-capture archives (docs/TRAINING.md)",
+    )
+    s.add_argument("--cache-dir", default="cache", help="where the 17-joint caches live")
 
-    def data_args(s: argparse.ArgumentParser) -> None:
-        s.add_argument(
-            "--data-dir",
-            default=SHARED_DATA,
-            help="folder holding the motion-capture archives (docs/TRAINING.md)",
-        )
-        s.add_argument("--cache-dir", default="cache", help="where the 17-joint caches live")
+
+def _add_prepare(sub) -> None:
+    """`prepare-data`: motion-capture archives -> the 17-joint caches."""
+    from pose_lifting_core.tooling.data.mocap import DATASETS
 
     s = sub.add_parser(
         "prepare-data", help="convert motion-capture archives into cached 17-joint arrays"
     )
-    data_args(s)
+    _data_args(s)
     s.add_argument(
         "--dataset",
         type=_datasets_arg,
@@ -1171,34 +1183,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_prepare)
 
-    s = sub.add_parser("train", help="train the lifter (seeded, resumable)")
-    data_args(s)
-    s.add_argument(
-        "--datasets",
-        type=_datasets_arg,
-        default=DEFAULT_DATASETS,
-        help=f"comma-separated datasets to train on (default: {','.join(DEFAULT_DATASETS)}, "
-        "every lab whose licence allows commercial use; add bandai for its CC BY-NC 4.0 data)",
-    )
-    s.add_argument("--out-dir", default=os.path.join("runs", "lifter"))
-    s.add_argument("--export", default=None, help="where to write the final checkpoint")
-    s.add_argument("--epochs", type=_number_in(int, 1, 10_000), default=30)
-    s.add_argument("--samples-per-epoch", type=_number_in(int, 1, 10**8), default=300_000)
-    s.add_argument("--batch-size", type=_number_in(int, 1, 10**6), default=1024)
-    s.add_argument(
-        "--lr", type=_number_in(float, 1e-9, 1.0), default=1e-3, help="Adam's learning rate"
-    )
-    s.add_argument("--width", type=_number_in(int, 8, 16_384), default=1024)
-    s.add_argument("--blocks", type=_number_in(int, 1, 64), default=2)
-    s.add_argument("--dropout", type=_number_in(float, 0.0, 0.95), default=TrainConfig.dropout)
-    s.add_argument("--seed", type=_number_in(int, 0, 2**32 - 1), default=0)
-    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    s.add_argument(
-        "--time-budget-s",
-        type=_number_in(float, 0.0, 1e9),
-        default=0.0,
-        help="stop before an epoch that would end later than this (0: no limit)",
-    )
+
+def _augment_args(s: argparse.ArgumentParser) -> None:
+    """train's options of the synthetic data: stature prior, joint-definition shifts, body
+    proportions and the virtual cameras."""
+    from pose_lifting_core.tooling.data.synth import AugmentConfig
+
     s.add_argument(
         "--stature-prior-fraction",
         type=_number_in(float, 0.0, 1.0),
@@ -1245,12 +1235,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtual cameras to train with (data/synth.py): train (default, views from above "
         "up to 65 degrees) or typical (the earlier range, up to 45 degrees; an ablation)",
     )
+
+
+def _add_train(sub) -> None:
+    """`train`: the lifter, seeded and resumable."""
+    from pose_lifting_core.tooling.train import DEFAULT_DATASETS, TrainConfig
+
+    s = sub.add_parser("train", help="train the lifter (seeded, resumable)")
+    _data_args(s)
+    s.add_argument(
+        "--datasets",
+        type=_datasets_arg,
+        default=DEFAULT_DATASETS,
+        help=f"comma-separated datasets to train on (default: {','.join(DEFAULT_DATASETS)}, "
+        "every lab whose licence allows commercial use; add bandai for its CC BY-NC 4.0 data)",
+    )
+    s.add_argument("--out-dir", default=os.path.join("runs", "lifter"))
+    s.add_argument("--export", default=None, help="where to write the final checkpoint")
+    s.add_argument("--epochs", type=_number_in(int, 1, 10_000), default=30)
+    s.add_argument("--samples-per-epoch", type=_number_in(int, 1, 10**8), default=300_000)
+    s.add_argument("--batch-size", type=_number_in(int, 1, 10**6), default=1024)
+    s.add_argument(
+        "--lr", type=_number_in(float, 1e-9, 1.0), default=1e-3, help="Adam's learning rate"
+    )
+    s.add_argument("--width", type=_number_in(int, 8, 16_384), default=1024)
+    s.add_argument("--blocks", type=_number_in(int, 1, 64), default=2)
+    s.add_argument("--dropout", type=_number_in(float, 0.0, 0.95), default=TrainConfig.dropout)
+    s.add_argument("--seed", type=_number_in(int, 0, 2**32 - 1), default=0)
+    s.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    s.add_argument(
+        "--time-budget-s",
+        type=_number_in(float, 0.0, 1e9),
+        default=0.0,
+        help="stop before an epoch that would end later than this (0: no limit)",
+    )
+    _augment_args(s)
     s.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_train)
 
+
+def _add_evaluate(sub) -> None:
+    """`evaluate`: errors on held-out data (and --adapt, --leave-one-lab-out)."""
+    from pose_lifting_core.tooling.adapt import AdaptConfig
+    from pose_lifting_core.tooling.data.mocap import DATASETS
+
     s = sub.add_parser("evaluate", help="MPJPE, PA-MPJPE, root and focal errors on held-out data")
-    data_args(s)
+    _data_args(s)
     s.add_argument("--checkpoint", default=None, help="default: the shipped weights")
     s.add_argument(
         "--dataset",
@@ -1296,6 +1327,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", default=None, help="write the rows as JSON")
     s.set_defaults(func=_cmd_evaluate)
 
+
+def _add_lift(sub) -> None:
+    """`lift`: 2D keypoints in an .npz -> metric 3D."""
+    from pose_lifting_core.pipeline import PipelineConfig
+
     s = sub.add_parser(
         "lift",
         help="lift 2D keypoints from an .npz to metric 3D",
@@ -1332,6 +1368,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(as the nodes' max_distance_m)",
     )
     s.set_defaults(func=_cmd_lift)
+
+
+def _add_estimate(sub) -> None:
+    """`estimate`: the whole pipeline on an image, video, folder or bag."""
     s = sub.add_parser(
         "estimate",
         help="metric 3D skeletons of every person in an image, video, folder or bag",
@@ -1369,6 +1409,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-track", action="store_true", help="detect every frame, no track ids")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_estimate)
+
+
+def _add_adapt(sub) -> None:
+    """`adapt`: self-supervised adaptation from 2D keypoints alone."""
+    from pose_lifting_core.tooling.adapt import FOCAL_MODES, AdaptConfig
 
     s = sub.add_parser(
         "adapt",
@@ -1414,6 +1459,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_adapt)
 
+
+def _add_fetch(sub) -> None:
+    """`fetch-models`: the BlazePose models (its options are detection.models')."""
     from pose_lifting_core.detection.models import add_fetch_arguments, fetch_command
 
     s = sub.add_parser(
@@ -1424,6 +1472,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_fetch_arguments(s)
     s.set_defaults(func=fetch_command)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `pose-lifting` parser: --debug, and one subcommand per _add_* function."""
+    p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (
+        _add_prepare,
+        _add_train,
+        _add_evaluate,
+        _add_lift,
+        _add_estimate,
+        _add_adapt,
+        _add_fetch,
+    ):
+        add(sub)
     return p
 
 

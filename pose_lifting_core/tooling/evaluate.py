@@ -20,8 +20,10 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from pose_lifting_core.camera import intrinsics_from_fov, DEFAULT_HFOV_DEG
+from pose_lifting_core.camera import DEFAULT_HFOV_DEG, intrinsics_from_fov
 from pose_lifting_core.lifter import Lifter
+from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
+from pose_lifting_core.solvers import estimate_focal, fuse_focal, solve_root
 from pose_lifting_core.tooling.data import synth
 from pose_lifting_core.tooling.data.mocap import MocapSet
 from pose_lifting_core.tooling.data.poses import CATEGORIES, pose_categories
@@ -33,8 +35,6 @@ from pose_lifting_core.tooling.metrics import (
     root_error,
     size_ratio,
 )
-from pose_lifting_core.skeleton import JOINT_NAMES, ROOT
-from pose_lifting_core.solvers import estimate_focal, fuse_focal, solve_root
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 

@@ -22,15 +22,15 @@ import numpy as np
 import torch
 
 from pose_lifting_core.codec import Codec, features_raw
+from pose_lifting_core.lifter import resolve_device, save_checkpoint
+from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
+from pose_lifting_core.skeleton import ROOT
 from pose_lifting_core.tooling.data import synth
 from pose_lifting_core.tooling.data.mixing import (
     DEFAULT_CATEGORY_WEIGHTS,
     DEFAULT_DATASET_WEIGHTS,
     mixing_probabilities,
 )
-from pose_lifting_core.lifter import resolve_device, save_checkpoint
-from pose_lifting_core.model import LinearModel, apply_max_norm, count_parameters
-from pose_lifting_core.skeleton import ROOT
 from pose_lifting_core.tooling.data.mocap import DATASETS, SHARED_DATA, MocapSet, load_dataset
 from pose_lifting_core.tooling.data.poses import category_counts, pose_categories
 
