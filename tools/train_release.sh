@@ -60,7 +60,7 @@ train() {  # $1 = name, $2 = datasets, $3 = epochs, rest = extra flags
   if [ -f "$R/$name/lifter.pt" ]; then echo "[train_release] $name: done, skipped"; return 0; fi
   mkdir -p "$R/$name"
   local t0=$SECONDS
-  OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS "$PY" -m pose_lifting_core.cli train \
+  OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS "$PY" -m pose_lifting_core.tooling.cli train \
     --datasets "$ds" --out-dir "$R/$name" --export "$R/$name/lifter.pt.part" --epochs "$epochs" \
     --samples-per-epoch "$SAMPLES" --device "$DEVICE" --resume --quiet "$@" \
     >> "$R/$name/train.log" 2>&1
@@ -106,7 +106,7 @@ if [ "$STAGE" != evaluate ]; then
   done
 fi
 [ "$STAGE" = train ] && exit 0
-ev() { OMP_NUM_THREADS=$THREADS "$PY" -m pose_lifting_core.cli evaluate --device "$DEVICE" --precision fp32 "$@"; }
+ev() { OMP_NUM_THREADS=$THREADS "$PY" -m pose_lifting_core.tooling.cli evaluate --device "$DEVICE" --precision fp32 "$@"; }
 # the Bandai row of each leave-one-lab-out table: the models that never saw Bandai
 for set in lolo lolo_w512; do
   [ -f "$R/all/lifter.pt" ] && [ -d "$R/$set" ] && [ ! -e "$R/$set/bandai" ] && \

@@ -107,8 +107,10 @@ class AugmentConfig:
     p_proportions: float = 0.8
     global_scale_sd: float = 0.05
     bone_scale: Tuple[float, float] = (0.92, 1.08)
-    hip_width_scale: Tuple[float, float] = (0.9, 1.9)  # Bandai hip width 12.9 cm
-    shoulder_width_scale: Tuple[float, float] = (0.9, 1.8)  # Bandai shoulder width ~20 cm
+    # widths relative to the lab's own (hips 0.13-0.21 m and shoulders 0.20-0.47 m apart in the
+    # labs): from 0.7 and 0.6, CMU's (0.17 and 0.35 m) lie inside ACCAD's and HDM05's ranges
+    hip_width_scale: Tuple[float, float] = (0.7, 1.9)
+    shoulder_width_scale: Tuple[float, float] = (0.6, 1.8)
     # lengths of the trunk bones (pelvis-spine-thorax) and of the neck and head bones, per
     # sample; labs put these points far apart (pelvis to thorax 0.38-0.53 m, thorax to head
     # 0.17-0.27 m), while the stature prior is tied to the legs
