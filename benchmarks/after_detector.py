@@ -88,38 +88,15 @@ def detect_after_lift(repeats: int) -> dict:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=150)
-    ap.add_argument("--json", default=os.path.join(ROOT, "docs", "after_detector.json"))
-    ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
-    ap.add_argument("--detect-after-lift", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    origin = this_run(__file__)
-    if args.detect_after_lift:
-        print(json.dumps(detect_after_lift(args.repeats)))
-        return 0
-    env = bench_env(100)
-    import rclpy
-    import torch
-    from std_msgs.msg import Header
-
-    from pose_lifting_core.lifter import Lifter, available_precisions
-    from pose_lifting_core.model import LinearModel
-    from pose_lifting_ros.outputs import Outputs
-    from pose_lifting_ros.params import OutputConfig
-    from pose_lifting_ros.runner import stop_process
-
-    rgb, est, frame, k17, c17 = _one_person()
-    det = est.detector
-    K = frame.intrinsics.K
+def _timer(det, rgb, repeats: int):
+    """both(fn): (warm, after the detector) median ms of fn, warm repeating it back to back and
+    "after" running it right after det.detect(rgb)."""
 
     def both(fn):
-        """(warm, after the detector) median ms of fn."""
         for _ in range(5):
             fn()
         warm, cold = [], []
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             t0 = time.perf_counter()
             fn()
             warm.append(time.perf_counter() - t0)
@@ -128,6 +105,17 @@ def main() -> int:
             fn()
             cold.append(time.perf_counter() - t0)
         return float(np.median(warm) * 1000), float(np.median(cold) * 1000)
+
+    return both
+
+
+def _lifting_rows(both, est, k17, c17, K) -> list:
+    """(step, warm ms, after ms) of the lifting network in every CPU number format, a 64-wide
+    network of the same shape, the root solve and the whole estimate."""
+    import torch
+
+    from pose_lifting_core.lifter import Lifter, available_precisions
+    from pose_lifting_core.model import LinearModel
 
     rows = []
     shipped = Lifter.load(device="cpu", precision="fp32")
@@ -167,10 +155,22 @@ def main() -> int:
             *both(lambda: lt.estimate(k17, c17, K)),
         )
     )
+    return rows
 
+
+def _message_rows(both, frame, env) -> list:
+    """(step, warm ms, after ms) of building the node's outputs (skeletons, markers, TF) and of
+    publishing them to a subscriber in another process."""
+    import rclpy
+    from std_msgs.msg import Header
+
+    from pose_lifting_ros.outputs import Outputs
+    from pose_lifting_ros.params import OutputConfig
+    from pose_lifting_ros.runner import stop_process
+
+    rows = []
     rclpy.init()
     node = rclpy.create_node("after_detector_bench")
-    # the node's outputs (skeletons, markers, TF), published to a subscriber in another process
     out = Outputs(node)
     sink = _sink.start(node, [out.skeletons, out.markers, out.tf.publisher], env)
     try:
@@ -188,11 +188,13 @@ def main() -> int:
         stop_process(sink)
         node.destroy_node()
         rclpy.try_shutdown()
+    return rows
 
-    # the detector after lifting with one and with two torch threads, with OpenMP's default wait
-    # policy and with the PASSIVE one the nodes set (pose_lifting_ros/__init__.py); each in a
-    # fresh process, since OpenMP reads the policy when torch loads
-    lifter = est.lifter
+
+def _detect_after_lift_by_policy(repeats: int, env) -> dict:
+    """{policy: detect_after_lift's result} with OpenMP's default wait policy and with the PASSIVE
+    one the nodes set (pose_lifting_ros/__init__.py); each in a fresh process, since OpenMP reads
+    the policy when torch loads."""
     spin = {}
     for policy in ("default", "PASSIVE"):
         child_env = {k: v for k, v in env.items() if k != "OMP_WAIT_POLICY"}
@@ -204,7 +206,7 @@ def main() -> int:
                 os.path.abspath(__file__),
                 "--detect-after-lift",
                 "--repeats",
-                str(args.repeats),
+                str(repeats),
             ],
             env=child_env,
             capture_output=True,
@@ -216,24 +218,19 @@ def main() -> int:
                 f"detector-after-lift child failed: {out.stderr.strip().splitlines()[-1:]}"
             )
         spin[policy] = json.loads(out.stdout.strip().splitlines()[-1])
+    return spin
 
-    res = {
-        **origin.record(),
-        "repeats": args.repeats,
-        "rows": [{"step": s, "warm_ms": w, "after_detector_ms": c} for s, w, c in rows],
-        "detect_ms_after_lifting_with_threads": spin,
-        "lifting_precision": lifter.precision,
-    }
-    with open(args.json, "w") as fh:
-        json.dump(res, fh, indent=1)
-    body = (
+
+def _markdown(origin, repeats: int, rows: list, spin: dict, precision: str) -> str:
+    """The "after the detector" section of docs/BENCHMARKS.md."""
+    return (
         f"{origin.header()}\n\n"
-        f'One person (`samples/basketball1.png`), medians of {args.repeats}; "warm" repeats the '
+        f'One person (`samples/basketball1.png`), medians of {repeats}; "warm" repeats the '
         'step back to back, "after the detector" runs it right after a BlazePose call '
         "(2 threads, tracking):\n\n"
         "| step | warm (ms) | after the detector (ms) | ratio |\n|---|---|---|---|\n"
         + "".join(f"| {s} | {w:.3f} | {c:.3f} | {c / w:.1f}x |\n" for s, w, c in rows)
-        + f"\nThe detector (ms, median) right after lifting one person ({lifter.precision}) "
+        + f"\nThe detector (ms, median) right after lifting one person ({precision}) "
         "through PyTorch with one or two torch threads, in a fresh process for each OpenMP wait "
         "policy:\n\n"
         "| OpenMP wait policy | after a one-thread lift | after a two-thread lift |\n"
@@ -245,6 +242,36 @@ def main() -> int:
         "`OMP_WAIT_POLICY=PASSIVE` (pose_lifting_ros/__init__.py), which covers larger "
         "batches too.\n"
     )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=150)
+    ap.add_argument("--json", default=os.path.join(ROOT, "docs", "after_detector.json"))
+    ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
+    ap.add_argument("--detect-after-lift", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    origin = this_run(__file__)
+    if args.detect_after_lift:
+        print(json.dumps(detect_after_lift(args.repeats)))
+        return 0
+    env = bench_env(100)
+    rgb, est, frame, k17, c17 = _one_person()
+    both = _timer(est.detector, rgb, args.repeats)
+    rows = _lifting_rows(both, est, k17, c17, frame.intrinsics.K)
+    rows += _message_rows(both, frame, env)
+    spin = _detect_after_lift_by_policy(args.repeats, env)
+    lifter = est.lifter
+    res = {
+        **origin.record(),
+        "repeats": args.repeats,
+        "rows": [{"step": s, "warm_ms": w, "after_detector_ms": c} for s, w, c in rows],
+        "detect_ms_after_lifting_with_threads": spin,
+        "lifting_precision": lifter.precision,
+    }
+    with open(args.json, "w") as fh:
+        json.dump(res, fh, indent=1)
+    body = _markdown(origin, args.repeats, rows, spin, lifter.precision)
     replace_section(args.markdown, "after-detector", body)
     print(body)
     return 0

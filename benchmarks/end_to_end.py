@@ -41,30 +41,22 @@ def _ms(v):
     return float(np.median(v) * 1000)
 
 
-def main() -> int:
-    import pose_lifting_ros  # noqa: F401  first, as in the node processes (its OpenMP setting acts before torch loads)
-    from pose_lifting_core.lifter import PRECISIONS
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=600)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--precision", default="auto", choices=PRECISIONS)
-    args = ap.parse_args()
-    origin = this_run(__file__)
-    env = bench_env(200)
+def _chain_and_floor(args, env) -> tuple:
+    """1. the detector alone (the floor) and 2. the whole chain as the pose_lifter node runs it
+    (PoseEstimator, then the node's message building and publishing), in alternating blocks of
+    BLOCK frames so that each sees its own steady state (the chain's detector runs after lifting
+    and publishing, the floor's after the detector), with the same machine state. Returns
+    (seconds per stage of the chain, seconds of the floor, the chain's lifter)."""
     import cv2
     import rclpy
-    import torch
     from std_msgs.msg import Header
 
-    from _lifter_speed import synthetic_people
     from pose_lifting_core.detection.blazepose import BlazePoseDetector
     from pose_lifting_core.pipeline import PipelineConfig, PoseEstimator
     from pose_lifting_ros.outputs import Outputs
     from pose_lifting_ros.params import OutputConfig
     from pose_lifting_ros.runner import stop_process
 
-    torch.set_num_threads(args.threads)
     jpeg = cv2.imencode(".jpg", cv2.imread(IMAGE), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
     def decode():
@@ -72,10 +64,6 @@ def main() -> int:
             cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
         )
 
-    # 1. the detector alone (the floor) and 2. the whole chain as the pose_lifter node runs it
-    # (PoseEstimator, then the node's message building and publishing), in alternating blocks of
-    # BLOCK frames so that each sees its own steady state (the chain's detector runs after
-    # lifting and publishing, the floor's after the detector), with the same machine state
     cfg = PipelineConfig(
         max_people=1,
         detector_threads=args.threads,
@@ -128,33 +116,42 @@ def main() -> int:
             ("total", t4 - t0),
         ):
             stages[k].append(v)
-    lifter = est.lifter
     stop_process(sink)
     node.destroy_node()
     rclpy.try_shutdown()
+    return stages, floor, est.lifter
 
-    # 3. MediaPipe's own 3D world landmarks, when .venv-bench exists
+
+def _mediapipe(frames: int):
+    """3. MediaPipe's own 3D world landmarks, when .venv-bench exists (else None)."""
     mp_py = os.path.join(ROOT, ".venv-bench", "bin", "python")
-    mp_res = None
-    if os.path.exists(mp_py):
-        out = subprocess.run(
-            [
-                mp_py,
-                os.path.join(ROOT, "benchmarks", "_mediapipe_world.py"),
-                IMAGE,
-                str(args.frames),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        mp_res = (
-            json.loads(out.stdout.strip().splitlines()[-1])
-            if out.returncode == 0
-            else {"error": out.stderr[-300:]}
-        )
+    if not os.path.exists(mp_py):
+        return None
+    out = subprocess.run(
+        [
+            mp_py,
+            os.path.join(ROOT, "benchmarks", "_mediapipe_world.py"),
+            IMAGE,
+            str(frames),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return (
+        json.loads(out.stdout.strip().splitlines()[-1])
+        if out.returncode == 0
+        else {"error": out.stderr[-300:]}
+    )
 
-    # 4. scaling with people per frame, and detection with image size
+
+def _scaling(lifter, threads: int) -> tuple:
+    """4. lifting + solving against people per frame, and detection against image size."""
+    import cv2
+
+    from _lifter_speed import synthetic_people
+    from pose_lifting_core.detection.blazepose import BlazePoseDetector
+
     people_scaling = []
     for n in (1, 5, 10, 50):
         kp, conf, K = synthetic_people(n)
@@ -169,7 +166,7 @@ def main() -> int:
     for w, h in ((320, 240), (640, 480), (1280, 720), (1920, 1080)):
         img = cv2.resize(base, (w, h))
         d = BlazePoseDetector(
-            max_people=1, num_threads=args.threads, person_detector="blazepose", track=True
+            max_people=1, num_threads=threads, person_detector="blazepose", track=True
         )
         ts = []
         for _ in range(50):
@@ -177,27 +174,11 @@ def main() -> int:
             d.detect(img)
             ts.append(time.perf_counter() - t0)
         size_scaling.append({"width": w, "height": h, "detect_ms": _ms(ts)})
+    return people_scaling, size_scaling
 
-    res = {
-        "frames": args.frames,
-        "threads": args.threads,
-        "precision": lifter.precision,
-        "floor_decode_detect_ms": _ms(floor),
-        "stages_ms": {k: _ms(v) for k, v in stages.items()},
-        "mediapipe_world_landmarks": mp_res,
-        "people_scaling": people_scaling,
-        "image_size_scaling": size_scaling,
-    }
-    res["chain_over_floor_pct"] = (
-        res["stages_ms"]["total"] / res["floor_decode_detect_ms"] - 1
-    ) * 100
-    with open(os.path.join(ROOT, "docs", "end_to_end.json"), "w") as fh:
-        json.dump(
-            {**origin.record(), **res},
-            fh,
-            indent=1,
-        )
 
+def _plot(res: dict, stages: dict, mp_res) -> None:
+    """docs/end_to_end.png: the chain's stages stacked, beside the floor and MediaPipe."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -218,6 +199,9 @@ def main() -> int:
     fig.tight_layout()
     fig.savefig(os.path.join(ROOT, "docs", "end_to_end.png"), dpi=110)
 
+
+def _markdown(origin, args, res: dict, mp_res) -> str:
+    """The "end to end" section of docs/BENCHMARKS.md."""
     s = res["stages_ms"]
     mp_line = (
         "MediaPipe world landmarks: not measured (run scripts/setup_bench.sh)"
@@ -229,11 +213,11 @@ def main() -> int:
         if "ms_median" in mp_res
         else f"MediaPipe failed: {mp_res['error']}"
     )
-    body = (
+    return (
         f"{origin.header()}\n\n"
         f"One person at 640x480, JPEG-decoded each frame, {args.frames} frames of each (whole "
         f"chain and detector alone, in alternating blocks of {BLOCK}), {args.threads} detector "
-        f"threads, lifting in {lifter.precision}, every output topic subscribed from another "
+        f"threads, lifting in {res['precision']}, every output topic subscribed from another "
         "process; medians in ms:\n\n"
         "| decode | detect | lift + solve + score | track | build msgs | publish | total "
         "| decode + detector alone | chain over detector alone |\n"
@@ -243,11 +227,54 @@ def main() -> int:
         f"{res['floor_decode_detect_ms']:.2f} | {res['chain_over_floor_pct']:+.1f} % |\n\n"
         f"{mp_line}.\n\n"
         "Lifting + root solving against people per frame (CPU): "
-        + ", ".join(f"{p['people']}: {p['lift_solve_ms']:.2f} ms" for p in people_scaling)
+        + ", ".join(f"{p['people']}: {p['lift_solve_ms']:.2f} ms" for p in res["people_scaling"])
         + ".\n\nDetection (one person, tracking) against image size: "
-        + ", ".join(f"{x['width']}x{x['height']}: {x['detect_ms']:.1f} ms" for x in size_scaling)
+        + ", ".join(
+            f"{x['width']}x{x['height']}: {x['detect_ms']:.1f} ms"
+            for x in res["image_size_scaling"]
+        )
         + ".\n\n![end to end](end_to_end.png)\n"
     )
+
+
+def main() -> int:
+    import pose_lifting_ros  # noqa: F401  first, as in the node processes (its OpenMP setting acts before torch loads)
+    from pose_lifting_core.lifter import PRECISIONS
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=600)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS)
+    args = ap.parse_args()
+    origin = this_run(__file__)
+    env = bench_env(200)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    stages, floor, lifter = _chain_and_floor(args, env)
+    mp_res = _mediapipe(args.frames)
+    people_scaling, size_scaling = _scaling(lifter, args.threads)
+    res = {
+        "frames": args.frames,
+        "threads": args.threads,
+        "precision": lifter.precision,
+        "floor_decode_detect_ms": _ms(floor),
+        "stages_ms": {k: _ms(v) for k, v in stages.items()},
+        "mediapipe_world_landmarks": mp_res,
+        "people_scaling": people_scaling,
+        "image_size_scaling": size_scaling,
+    }
+    res["chain_over_floor_pct"] = (
+        res["stages_ms"]["total"] / res["floor_decode_detect_ms"] - 1
+    ) * 100
+    with open(os.path.join(ROOT, "docs", "end_to_end.json"), "w") as fh:
+        json.dump(
+            {**origin.record(), **res},
+            fh,
+            indent=1,
+        )
+    _plot(res, stages, mp_res)
+    body = _markdown(origin, args, res, mp_res)
     replace_section(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "end-to-end", body)
     print(body)
     return 0

@@ -100,32 +100,20 @@ def onnx_session(
     return lambda x: sess.run(None, {"x": x})[0]
 
 
-def main() -> int:
-    origin = this_run(__file__)
-    torch.set_num_threads(os.cpu_count() or 1)
-    threads = torch.get_num_threads()
-    blob = load_checkpoint(os.path.join("pose_lifting_core", "weights", "lifter.pt"))
-    model = LinearModel.from_hparams(blob["hparams"])
-    model.load_state_dict(blob["state_dict"])
-    codec = Codec.from_dict(blob["codec"])
-    fp32 = FusedInference(model.eval()).eval()
-    int8 = quantize_hidden_int8(FusedInference(model.eval()).eval())
-    in_dim, width = codec.in_dim, blob["hparams"]["width"]
-    flops = sum(
-        2 * m.in_features * m.out_features
-        for m in fp32.modules()
-        if isinstance(m, torch.nn.Linear)
-    )
+def torch_fn(m: torch.nn.Module, n_threads: int) -> Callable:
+    """A function running `m` on a numpy batch in PyTorch with `n_threads` threads."""
 
-    def torch_fn(m, n_threads):
-        def run(x):
-            torch.set_num_threads(n_threads)
-            with torch.inference_mode():
-                return m(torch.from_numpy(x)).numpy()
+    def run(x):
+        torch.set_num_threads(n_threads)
+        with torch.inference_mode():
+            return m(torch.from_numpy(x)).numpy()
 
-        return run
+    return run
 
-    engines: Dict[str, Dict[str, Callable]] = {
+
+def engines_of(fp32, int8, in_dim: int, threads: int) -> Dict[str, Dict[str, Callable]]:
+    """{runtime and format: {"one": on one thread, "many": on `threads`}}."""
+    return {
         "PyTorch fp32": {"one": torch_fn(fp32, 1), "many": torch_fn(fp32, threads)},
         "PyTorch int8": {"one": torch_fn(int8, 1), "many": torch_fn(int8, threads)},
         "ONNX Runtime fp32": {
@@ -137,34 +125,39 @@ def main() -> int:
             "many": onnx_session(fp32, in_dim, threads, True),
         },
     }
-    # matmul references, 4096 x 1024 -> 1024, in each format and runtime, all threads
-    ref_layer = torch.nn.Sequential(torch.nn.Linear(width, width, bias=False)).eval()
-    a = np.random.default_rng(0).standard_normal((4096, width)).astype(np.float32)
-    ref_flops = 2 * 4096 * width * width
-    from pose_lifting_core.model import quantize_linear_int8
 
-    references = {
-        ("fp32", "PyTorch"): torch_fn(ref_layer, threads),
-        ("fp32", "ONNX Runtime"): onnx_session(ref_layer, width, threads, False),
-        ("int8", "PyTorch"): torch_fn(quantize_linear_int8(ref_layer), threads),
-        ("int8", "ONNX Runtime"): onnx_session(
-            ref_layer, width, threads, True, keep_ends_fp32=False
-        ),
-    }
-    matmul: Dict[str, Dict[str, float]] = {"fp32": {}, "int8": {}}
 
-    def measure_references() -> None:
-        """Each reference's FLOP/s, keeping the fastest of every measurement: on a shared machine
-        a slow moment during one reference run would inflate the shares (measured before and
-        after)."""
-        for (fmt, runtime), fn in references.items():
-            matmul[fmt][runtime] = max(
-                matmul[fmt].get(runtime, 0.0), ref_flops / median_s(lambda: fn(a))
+class MatmulReferences:
+    """Matmul references, 4096 x width -> width, in each format and runtime, all threads; `flops`
+    holds each one's FLOP/s, the fastest of every `measure()`: on a shared machine a slow moment
+    during one reference run would inflate the shares (measured before and after)."""
+
+    def __init__(self, width: int, threads: int) -> None:
+        from pose_lifting_core.model import quantize_linear_int8
+
+        ref_layer = torch.nn.Sequential(torch.nn.Linear(width, width, bias=False)).eval()
+        self.a = np.random.default_rng(0).standard_normal((4096, width)).astype(np.float32)
+        self.ref_flops = 2 * 4096 * width * width
+        self.fns = {
+            ("fp32", "PyTorch"): torch_fn(ref_layer, threads),
+            ("fp32", "ONNX Runtime"): onnx_session(ref_layer, width, threads, False),
+            ("int8", "PyTorch"): torch_fn(quantize_linear_int8(ref_layer), threads),
+            ("int8", "ONNX Runtime"): onnx_session(
+                ref_layer, width, threads, True, keep_ends_fp32=False
+            ),
+        }
+        self.flops: Dict[str, Dict[str, float]] = {"fp32": {}, "int8": {}}
+
+    def measure(self) -> None:
+        for (fmt, runtime), fn in self.fns.items():
+            self.flops[fmt][runtime] = max(
+                self.flops[fmt].get(runtime, 0.0), self.ref_flops / median_s(lambda: fn(self.a))
             )
 
-    measure_references()
 
-    # accuracy: 20,000 held-out Bandai frames, exact 2D, known K
+def heldout_inputs(blob: dict, codec: Codec) -> tuple:
+    """Accuracy data: up to 20,000 held-out Bandai frames, exact 2D, known K, as (network input,
+    root-relative ground truth)."""
     data = load_mocap("bandai", TrainConfig())
     test = data.positions[data.splits(blob["train_config"].get("heldout_content", ()))["test"]]
     rng = np.random.default_rng(1234)
@@ -175,6 +168,12 @@ def main() -> int:
     )
     x = codec.encode(views.keypoints, np.ones(views.keypoints.shape[:2]), views.K)
     gt = views.joints_cam - views.joints_cam[:, ROOT : ROOT + 1]
+    return x, gt
+
+
+def engine_rows(engines: Dict[str, Dict[str, Callable]], codec: Codec, x, gt) -> list:
+    """Per engine: accuracy (and its difference from PyTorch fp32), latency of 1 and 10 people on
+    one thread, throughput at batches of 1024 and 4096."""
     reference = codec.decode(engines["PyTorch fp32"]["many"](x))
     rng = np.random.default_rng(0)
     rows = []
@@ -197,20 +196,11 @@ def main() -> int:
             xb = x[:n]
             row[f"poses_per_s_{n}"] = n / median_s(lambda: fns["many"](xb))
         rows.append(row)
-    measure_references()
-    for row in rows:
-        best = max(matmul[row["format"]].values())
-        for n in (1024, 4096):
-            row[f"fraction_of_matmul_{n}"] = row[f"poses_per_s_{n}"] * flops / best
-    doc = {
-        **origin.record(),
-        "threads": threads,
-        "flops_per_pose": flops,
-        "matmul_flops_per_s": matmul,
-        "rows": rows,
-    }
-    with open(os.path.join("docs", "lifter_runtimes.json"), "w") as fh:
-        json.dump(doc, fh, indent=1)
+    return rows
+
+
+def markdown(origin, rows: list, matmul: dict, flops: int, threads: int, width: int) -> str:
+    """The "lifter runtimes" section of docs/BENCHMARKS.md."""
     table = [
         "| runtime | one person (ms) | 10 people (ms) | poses/s at 1,024 | of matmul "
         "| poses/s at 4,096 | of matmul | MPJPE (mm) "
@@ -229,7 +219,7 @@ def main() -> int:
         f"{fmt}: " + ", ".join(f"{k} {v / 1e9:.1f}" for k, v in d.items())
         for fmt, d in matmul.items()
     )
-    body = (
+    return (
         f"{origin.header()}\n\n"
         f"The shipped network ({flops / 1e6:.2f} MFLOP per pose), batch norm folded. Latency: one "
         "thread, median of repeated calls on the network input (encoding and decoding excluded). "
@@ -239,6 +229,45 @@ def main() -> int:
         + "\n".join(table)
         + "\n"
     )
+
+
+def main() -> int:
+    origin = this_run(__file__)
+    torch.set_num_threads(os.cpu_count() or 1)
+    threads = torch.get_num_threads()
+    blob = load_checkpoint(os.path.join("pose_lifting_core", "weights", "lifter.pt"))
+    model = LinearModel.from_hparams(blob["hparams"])
+    model.load_state_dict(blob["state_dict"])
+    codec = Codec.from_dict(blob["codec"])
+    fp32 = FusedInference(model.eval()).eval()
+    int8 = quantize_hidden_int8(FusedInference(model.eval()).eval())
+    in_dim, width = codec.in_dim, blob["hparams"]["width"]
+    flops = sum(
+        2 * m.in_features * m.out_features
+        for m in fp32.modules()
+        if isinstance(m, torch.nn.Linear)
+    )
+    engines = engines_of(fp32, int8, in_dim, threads)
+    references = MatmulReferences(width, threads)
+    references.measure()
+    x, gt = heldout_inputs(blob, codec)
+    rows = engine_rows(engines, codec, x, gt)
+    references.measure()
+    matmul = references.flops
+    for row in rows:
+        best = max(matmul[row["format"]].values())
+        for n in (1024, 4096):
+            row[f"fraction_of_matmul_{n}"] = row[f"poses_per_s_{n}"] * flops / best
+    doc = {
+        **origin.record(),
+        "threads": threads,
+        "flops_per_pose": flops,
+        "matmul_flops_per_s": matmul,
+        "rows": rows,
+    }
+    with open(os.path.join("docs", "lifter_runtimes.json"), "w") as fh:
+        json.dump(doc, fh, indent=1)
+    body = markdown(origin, rows, matmul, flops, threads, width)
     replace_section(os.path.join("docs", "BENCHMARKS.md"), "lifter-runtimes", body)
     print(body)
     return 0

@@ -23,35 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCHES = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument(
-        "--device",
-        choices=("cpu", "cuda", "all"),
-        default="all",
-        help="all (the default): the CPU, and CUDA when present",
-    )
-    args = ap.parse_args()
-    origin = this_run(__file__)
-    import torch
-
-    import _lifter_speed
-
-    cuda = torch.cuda.is_available()
-    if args.device == "cuda" and not cuda:
-        print("lifter_throughput.py: error: --device cuda: CUDA is not available", file=sys.stderr)
-        return 2
-    torch.set_num_threads(args.threads)
-    devices = {"all": ["cpu"] + (["cuda"] if cuda else []), "cpu": ["cpu"], "cuda": ["cuda"]}
-    results = {d: _lifter_speed.run(d, BATCHES) for d in devices[args.device]}
-    with open(os.path.join(ROOT, "docs", "lifter_throughput.json"), "w") as fh:
-        json.dump(
-            {**origin.record(), **results},
-            fh,
-            indent=1,
-        )
-
+def _plot(results: dict) -> None:
+    """docs/lifter_throughput.png: poses/s and the fraction of matmul against batch size."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,6 +59,9 @@ def main() -> int:
     fig.tight_layout()
     fig.savefig(os.path.join(ROOT, "docs", "lifter_throughput.png"), dpi=110)
 
+
+def _markdown_lines(origin, results: dict) -> list:
+    """The lines of the "lifter throughput" section of docs/BENCHMARKS.md."""
     lines = [f"{origin.header()}", ""]
     for dev, r in results.items():
         lines += [
@@ -121,6 +97,40 @@ def main() -> int:
     if "cuda" not in results:
         lines.append("CUDA: not measured here (no GPU on this machine).")
     lines.append("\n![lifter throughput](lifter_throughput.png)")
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "all"),
+        default="all",
+        help="all (the default): the CPU, and CUDA when present",
+    )
+    args = ap.parse_args()
+    origin = this_run(__file__)
+    import torch
+
+    import _lifter_speed
+
+    cuda = torch.cuda.is_available()
+    if args.device == "cuda" and not cuda:
+        print("lifter_throughput.py: error: --device cuda: CUDA is not available", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    devices = {"all": ["cpu"] + (["cuda"] if cuda else []), "cpu": ["cpu"], "cuda": ["cuda"]}
+    results = {d: _lifter_speed.run(d, BATCHES) for d in devices[args.device]}
+    with open(os.path.join(ROOT, "docs", "lifter_throughput.json"), "w") as fh:
+        json.dump(
+            {**origin.record(), **results},
+            fh,
+            indent=1,
+        )
+
+    _plot(results)
+    lines = _markdown_lines(origin, results)
     replace_section(
         os.path.join(ROOT, "docs", "BENCHMARKS.md"), "lifter-throughput", "\n".join(lines)
     )
