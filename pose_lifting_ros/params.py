@@ -388,7 +388,8 @@ class OutputConfig:
     ) -> "OutputConfig":
         """The config from checked values; the node's `namespace` resolves frame_prefix auto,
         and with its `node_name` hri_id_prefix auto. With hri on, raises ValueError naming
-        hri_id_prefix when it cannot start a body id."""
+        hri_id_prefix when it cannot start a body id, and naming track or publish_tf when either
+        is off (`v` holds every parameter of the node, track included)."""
         v = dict(v)
         if v.get("frame_prefix") == "auto":
             v["frame_prefix"] = namespace_prefix(namespace)
@@ -396,6 +397,15 @@ class OutputConfig:
             v["hri_id_prefix"] = default_id_prefix(namespace, node_name)
         if v.get("hri"):
             check_id_prefix(v["hri_id_prefix"])
+            # ROS4HRI promises an id names one person while they stay in view, and a listed
+            # body has its body_<id> frame: without tracking, ids restart at 1 every frame
+            for needed in ("track", "publish_tf"):
+                if not v.get(needed, True):
+                    raise ValueError(
+                        f"parameter hri is true but {needed} is false: ROS4HRI body ids must "
+                        "stay with one person (track) and have their body_<id> frame "
+                        "(publish_tf)"
+                    )
         return _pick(cls, v)
 
     @classmethod

@@ -138,8 +138,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )
         if getattr(args, k) is not None
     }
+    for k, (lo, hi) in ranges.items():
+        if lo > hi:
+            raise CliError(f"--{k.replace('_', '-')}: LO {lo:g} is above HI {hi:g}")
     augment = dataclasses.replace(augment, **ranges)
     if args.no_joint_offsets:  # the ablation: joints where the capture put them
+        clash = [k for k in ranges if k in ("hip_width_scale", "shoulder_width_scale")]
+        if clash:
+            raise CliError(
+                f"--no-joint-offsets fixes the widths; leave out --{clash[0].replace('_', '-')}"
+            )
         augment = dataclasses.replace(
             augment,
             p_joint_offsets=0.0,
@@ -562,7 +570,8 @@ class _Run:
     keypoint row (keypoints (17, 2) px, confidence (17,), K (3, 3), estimated, image size), each
     only when asked for (None otherwise: a long bag's memory stays bounded); per frame its
     (fx px, estimated) and people count; track ids; implausible people by reason; the last
-    frame's intrinsics; the pipeline's busy seconds; the bag written (or None)."""
+    frame's intrinsics; the pipeline's busy seconds; the bag written (or None); detections held
+    back on new tracks (FrameResult.tentative)."""
 
     json_frames: Optional[list]
     keypoints: Optional[list]
@@ -571,6 +580,7 @@ class _Run:
     people: list = dataclasses.field(default_factory=list)
     ids: set = dataclasses.field(default_factory=set)
     dropped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    tentative: int = 0
     intrinsics: object = None
     busy: float = 0.0
     bag: Optional[str] = None
@@ -583,6 +593,7 @@ class _Run:
         self.people.append(len(res.persons))
         self.ids.update(p.id for p in res.persons)
         self.dropped.update(res.dropped)
+        self.tentative += res.tentative
         if self.json_frames is not None:
             self.json_frames.append(frame_to_dict(res))
         if self.keypoints is not None:
@@ -689,7 +700,9 @@ def _calibration_arg(args: argparse.Namespace, src):
 
 def _pipeline_config(args: argparse.Namespace, src):
     """The PipelineConfig of `estimate` (and `adapt BAG`) from its options: tracking for every
-    source but a single image."""
+    source but a single image; a folder's people are output from the first photo they are seen
+    in (its photos need not be a sequence), a video's and a bag's once seen in two frames in a
+    row (PipelineConfig.tracker_min_hits)."""
     from pose_lifting_core.pipeline import PipelineConfig
 
     return PipelineConfig(
@@ -702,6 +715,7 @@ def _pipeline_config(args: argparse.Namespace, src):
         max_distance_m=args.max_distance,
         hfov_deg=args.hfov,
         track=src.kind != "image" and not getattr(args, "no_track", False),
+        tracker_min_hits=1 if src.kind == "folder" else 2,
         smoothing_alpha=getattr(args, "smoothing", 1.0),
     )
 
@@ -815,6 +829,12 @@ def _estimate_summary(args: argparse.Namespace, src, run: _Run) -> None:
         f"(detection + lifting, {run.threads} threads)"
         + (f"; {skipped} {what} skipped" if skipped else "")
         + (f"; {sum(counts.values())} implausible people left out ({why})" if counts else "")
+        + (
+            f"; {run.tentative} detection(s) of people not yet seen in two frames in a row "
+            "held back"
+            if run.tentative
+            else ""
+        )
         + _estimated_k_note(run.ks, args.hfov)
     )
 

@@ -15,6 +15,7 @@ refused, as `ros2 bag record -o` refuses one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -56,14 +57,21 @@ class BagSink:
         self._writer = Writer(
             os.path.join(self._tmp, name), version=9, storage_plugin=StoragePlugin.MCAP
         )
-        self._writer.open()
-        ts = typestore()
-        self._conns = {
-            t: self._writer.add_connection(t, m, typestore=ts) for t, m in OUTPUT_TOPICS.items()
-        }
-        self._copied: Dict[int, object] = {}
-        if copy_topics:
-            self._add_copies(copy_source, copy_topics)
+        try:  # a refused copy (a ROS 1 input, a clashing topic) leaves no temporary folder
+            self._writer.open()
+            ts = typestore()
+            self._conns = {
+                t: self._writer.add_connection(t, m, typestore=ts)
+                for t, m in OUTPUT_TOPICS.items()
+            }
+            self._copied: Dict[int, object] = {}
+            if copy_topics:
+                self._add_copies(copy_source, copy_topics)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
         self._markers = messages.MarkerBuilder()
 
     def _add_copies(self, source, topics: Sequence[str]) -> None:

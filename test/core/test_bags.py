@@ -384,3 +384,19 @@ def _assert_same(a, b, where):
         )
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def test_copying_a_ros1_bag_is_refused_without_leaving_a_temporary(tmp_path, capsys):
+    """--copy-input of a ROS 1 bag (its messages are not CDR) is one line, exit 2, and leaves
+    neither the output nor its temporary folder (the writer was open when the copy failed)."""
+    bag, (image_topic, _) = _bag(tmp_path, "in.bag", "ros1", False)
+    out = tmp_path / "out"
+    code, _, err = _run(
+        ["estimate", bag, "--image-topic", image_topic, "--bag-out", str(out)]
+        + ["--copy-input", "used", "--quiet"],
+        capsys,
+    )
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert code == 2 and len(errors) == 1 and "ROS 1" in errors[0], err
+    assert not out.exists()
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")], "no temporary left"

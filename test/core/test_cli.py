@@ -573,3 +573,24 @@ def test_rows_of_several_image_sizes_get_their_own_prior(tmp_path, capsys):
         layout="h36m17",
         image_size=np.array([[640, 480], [1, 2], [3, 4]]),
     )
+
+
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--trunk-scale", "1.2", "0.8"], "--trunk-scale: LO 1.2 is above HI 0.8"),
+        (["--hip-shift-m", "0.05", "-0.03"], "--hip-shift-m: LO 0.05 is above HI -0.03"),
+        (["--no-joint-offsets", "--shoulder-width-scale", "0.6", "1.8"], "fixes the widths"),
+    ],
+)
+def test_train_ranges_are_checked_before_any_work(flags, needle, tmp_path, capsys):
+    """A range whose LO is above its HI, or widths given with --no-joint-offsets (which fixes
+    them), is one line and exit 2: numpy would draw from the reversed range, and the ablation
+    would silently drop the widths."""
+    from pose_lifting_core.tooling.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", *flags, "--epochs", "1", "--out-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

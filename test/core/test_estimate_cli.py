@@ -291,3 +291,27 @@ def test_a_folder_of_images_of_different_sizes_is_not_one_video(tmp_path, capsys
     frames = json.load(open(out_json))["frames"]
     assert [f["intrinsics"]["estimated"] for f in frames] == [False, True, True]
     assert frames[0]["intrinsics"]["fx"] == 520.0
+
+
+def test_a_folder_of_photos_outputs_new_people_at_once():
+    """A folder's photos need not be a sequence: a person who appears in a later photo is output
+    at once (tracker_min_hits 1), not held back until a second photo as in a video or a bag,
+    where one-frame false detections must not become tracks."""
+    import argparse
+    import types
+
+    from pose_lifting_core.tooling.cli import _pipeline_config
+
+    args = argparse.Namespace(
+        checkpoint=None,
+        device="cpu",
+        precision="auto",
+        landmark_model="full",
+        person_detector="both",
+        max_people=10,
+        max_distance=50.0,
+        hfov=60.0,
+    )
+    hits = {k: _pipeline_config(args, types.SimpleNamespace(kind=k)) for k in ("folder", "video")}
+    assert hits["folder"].track and hits["folder"].tracker_min_hits == 1
+    assert hits["video"].track and hits["video"].tracker_min_hits == 2

@@ -263,3 +263,13 @@ def test_a_body_id_prefix_that_cannot_start_a_topic_name_token_is_refused(prefix
     with pytest.raises(ValueError, match="parameter hri_id_prefix must be"):
         OutputConfig.from_values({**values, "hri": True})
     assert OutputConfig.from_values(values).hri_id_prefix == prefix  # unused while hri is off
+
+
+@pytest.mark.parametrize("needed", ["track", "publish_tf"])
+def test_hri_without_tracking_or_tf_is_refused(needed):
+    """Without tracking ids restart at 1 every frame, and without TF a listed body has no
+    body_<id> frame: both break ROS4HRI's promise, so `hri: true` with either off is refused."""
+    values = {**dataclasses.asdict(OutputConfig.defaults("/", "lifter")), "track": True}
+    assert OutputConfig.from_values({**values, "hri": True}).hri
+    with pytest.raises(ValueError, match=f"hri is true but {needed} is false"):
+        OutputConfig.from_values({**values, "hri": True, needed: False})
