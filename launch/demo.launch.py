@@ -105,8 +105,12 @@ def generate_launch_description() -> LaunchDescription:
                 package="rviz2",
                 executable="rviz2",
                 name="rviz2",
+                namespace=LaunchConfiguration("namespace"),
                 condition=IfCondition(LaunchConfiguration("rviz")),
                 arguments=["-d", PathJoinSubstitution([share, "config", "pose_lifting.rviz"])],
+                # the config's topics are relative (image_raw, markers): in the namespace, and
+                # the image follows the `image` argument like the lifter's
+                remappings=[("image_raw", LaunchConfiguration("image"))],
             ),
         ]
     )
