@@ -36,6 +36,7 @@ CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo_r3_bandai.json", "round 3 with Bandai added"),
     ("lolo_r3_torso.json", "round 3 with trunks 0.72-1.12, necks and heads 0.6-1.4 as long"),
     ("lolo_r3.json", "round 3 (widths from 0.9 of the lab's), shipped before"),
+    ("lolo_r4_narrow.json", "round 4 with widths from 0.5 (hips) and 0.4 (shoulders)"),
     SHIPPED,
 ]
 PREVIOUS = {"cmu": "round2_shipped_cmu.json"}
