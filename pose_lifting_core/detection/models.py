@@ -301,27 +301,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     """`ros2 run pose_lifting fetch_models` and `python -m pose_lifting_core.detection.models`:
     `pose-lifting fetch-models` without the rest of the command line (the same options, one-line
     errors, exit status 2 for a failure and 130 when interrupted)."""
-    import argparse
+    from pose_lifting_core.command import OneLineParser, run_command
 
     prog = "pose-lifting fetch-models"
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # one line instead of usage + error
-            print(f"{self.prog}: error: {message}", file=sys.stderr)
-            sys.exit(2)
-
-    parser = Parser(prog=prog)
+    parser = OneLineParser(prog=prog)
     add_fetch_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return fetch_command(args)
-    except (DetectorError, ValueError, OSError) as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{prog}: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+    return run_command(prog, lambda: fetch_command(args), (DetectorError, ValueError, OSError))
 
 
 if __name__ == "__main__":

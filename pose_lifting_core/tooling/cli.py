@@ -18,16 +18,11 @@ import numpy as np
 
 from pose_lifting_core import plausibility
 from pose_lifting_core.camera import DEFAULT_HFOV_DEG, HFOV_RANGE_DEG
+from pose_lifting_core.command import OneLineParser, run_command
 
 
 class CliError(Exception):
     """An expected failure: printed as one line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + error
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 def _positive_float(text: str) -> float:
@@ -1495,9 +1490,11 @@ def _add_fetch(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `pose-lifting` parser: --debug, and one subcommand per _add_* function."""
-    p = _Parser(prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints.")
+    p = OneLineParser(
+        prog="pose-lifting", description="Metric 3D human skeletons from 2D keypoints."
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for add in (
         _add_prepare,
         _add_train,
@@ -1518,17 +1515,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (CliError, InputError, CheckpointError, DetectorError, ValueError, OSError) as exc:
-        if args.debug:
-            raise
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"pose-lifting {args.command}: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"pose-lifting {args.command}: interrupted", file=sys.stderr)
-        return 130
+    return run_command(
+        f"pose-lifting {args.command}",
+        lambda: args.func(args),
+        (CliError, InputError, CheckpointError, DetectorError, ValueError, OSError),
+        debug=args.debug,
+    )
 
 
 if __name__ == "__main__":
