@@ -710,7 +710,7 @@ def _pipeline_config(args: argparse.Namespace, src):
         max_distance_m=args.max_distance,
         hfov_deg=args.hfov,
         track=src.kind != "image" and not getattr(args, "no_track", False),
-        tracker_min_hits=1 if src.kind == "folder" else 2,
+        tracker_min_hits=1 if src.kind == "folder" else PipelineConfig.tracker_min_hits,
         smoothing_alpha=getattr(args, "smoothing", 1.0),
     )
 
