@@ -25,7 +25,7 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 from pose_lifting.msg import Skeleton3DArray  # noqa: E402
 from pose_lifting_core.media import read_image  # noqa: E402
 from pose_lifting_ros.conversions import K_to_camera_info, rgb_to_image  # noqa: E402
-from rosutil import ROOT, apply_env, every, ros_env, spin_until, start, stop  # noqa: E402
+from rosutil import ROOT, apply_env, call_service, every, ros_env, spin_until, start, stop  # noqa: E402
 from conftest import poisoned_checkpoint  # noqa: E402
 
 CFG = os.path.join(ROOT, "config")
@@ -398,11 +398,14 @@ def test_restart_keeps_the_configuration(graph, tmp_path):
         )
         procs.append(p)
         assert spin_until(probe, ex, lambda: client.service_is_ready(), timeout=60)
-        fut = client.call_async(
-            GetParameters.Request(names=["max_people", "fallback_hfov_deg", "publish_tf"])
+        res = call_service(
+            probe,
+            ex,
+            client,
+            GetParameters.Request(names=["max_people", "fallback_hfov_deg", "publish_tf"]),
         )
-        assert spin_until(probe, ex, fut.done, timeout=20)
-        v = fut.result().values
+        assert res is not None, open(tmp_path / f"kl{run}.log").read()
+        v = res.values
         assert (v[0].integer_value, v[1].double_value, v[2].bool_value) == (3, 75.0, False), run
         assert stop(p) == 0
         assert spin_until(probe, ex, lambda: not client.service_is_ready(), timeout=20)
@@ -554,9 +557,9 @@ def test_every_shipped_params_file_applies_in_any_namespace(graph, tmp_path, nod
     client = probe.create_client(GetParameters, f"/cam2/{node}/get_parameters")
     ready = spin_until(probe, ex, client.service_is_ready, timeout=60)
     assert ready, open(tmp_path / f"{node}.log").read()
-    fut = client.call_async(GetParameters.Request(names=[key]))
-    assert spin_until(probe, ex, fut.done, timeout=20)
-    got = fut.result().values[0]
+    res = call_service(probe, ex, client, GetParameters.Request(names=[key]))
+    assert res is not None, open(tmp_path / f"{node}.log").read()
+    got = res.values[0]
     got = got.integer_value if isinstance(value, int) else got.string_value
     assert got == value != default, (got, open(tmp_path / f"{node}.log").read())
 
