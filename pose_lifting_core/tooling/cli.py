@@ -120,7 +120,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pose_lifting_core.tooling.data.synth import AugmentConfig
     from pose_lifting_core.tooling.train import TrainConfig, TrainError, train
 
-    augment = AugmentConfig(p_stature=args.stature_prior_fraction)
+    augment = AugmentConfig(p_stature=args.stature_prior_fraction, p_mirror=args.mirror_fraction)
     ranges = {  # where the labs and detectors put the joints, and how long they make the trunk
         k: tuple(getattr(args, k))
         for k in (
@@ -1210,6 +1210,12 @@ def _augment_args(s: argparse.ArgumentParser) -> None:
         default=AugmentConfig.p_stature,
         help="share of samples scaled to a stature from the adult prior (the rest keep "
         "their actor's size)",
+    )
+    s.add_argument(
+        "--mirror-fraction",
+        type=_number_in(float, 0.0, 1.0),
+        default=AugmentConfig.p_mirror,
+        help="share of bodies mirrored, left and right swapped (default %(default)g)",
     )
     s.add_argument(
         "--no-joint-offsets",

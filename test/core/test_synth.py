@@ -212,3 +212,25 @@ def test_every_augmentation_together_is_seeded():
     b = synth.augment_all(P, np.random.default_rng(9), synth.AugmentConfig())
     np.testing.assert_array_equal(a, b)
     assert np.isfinite(a).all()
+
+
+def test_mirrored_bodies_swap_sides_and_keep_their_lengths():
+    """A raised left arm becomes a raised right arm at -x; left joints stay on the +x side
+    (the body still faces +z); lengths are kept; mirroring twice gives the body back."""
+    P = _tpose(50)
+    P[:, J["left_wrist"]] += [0.0, 0.4, 0.0]  # the left hand raised
+    every = synth.AugmentConfig(p_mirror=1.0)
+    M = synth.mirror_bodies(P, np.random.default_rng(0), every)
+    assert (M[:, J["right_wrist"], 1] > M[:, J["left_wrist"], 1] + 0.3).all()
+    assert (M[:, J["left_hip"], 0] > M[:, J["right_hip"], 0]).all()
+    np.testing.assert_allclose(M[:, J["right_wrist"]], P[:, J["left_wrist"]] * [-1, 1, 1])
+    np.testing.assert_allclose(
+        _bone_lengths(M), _bone_lengths(P)[:, synth.SKELETON.flip_permutation()]
+    )
+    np.testing.assert_allclose(synth.mirror_bodies(M, np.random.default_rng(1), every), P)
+    none = synth.mirror_bodies(P, np.random.default_rng(0), synth.AugmentConfig(p_mirror=0.0))
+    np.testing.assert_array_equal(none, P)
+    Q = np.repeat(P[:1], 4000, 0)
+    half = synth.mirror_bodies(Q, np.random.default_rng(2), synth.AugmentConfig(p_mirror=0.3))
+    raised_right = half[:, J["right_wrist"], 1] > half[:, J["left_wrist"], 1]
+    assert abs(raised_right.mean() - 0.3) < 0.03

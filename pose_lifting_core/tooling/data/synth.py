@@ -150,6 +150,9 @@ class AugmentConfig:
     stature_sds_m: Tuple[float, float] = (0.070, 0.065)
     stature_range_m: Tuple[float, float] = (1.50, 1.95)
     p_stature: float = 1.0
+    # mirrored bodies (x -> -x, left and right swapped): a raised left leg becomes a raised right
+    # leg, which the virtual cameras (turning about the vertical) never make
+    p_mirror: float = 0.0
 
     def to_dict(self) -> Dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -493,17 +496,27 @@ def refloor(P: np.ndarray, lowest_m: float = 0.08) -> np.ndarray:
     )
 
 
+def mirror_bodies(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """A share `cfg.p_mirror` of the bodies (N, 17, 3) mirrored through the world's y-z plane,
+    their left and right joints swapped so that each stays a valid (left-handed) body; same
+    shape out. Draws N uniforms from rng."""
+    sel = rng.random(len(P)) < cfg.p_mirror
+    mirrored = P[:, SKELETON.flip_permutation()] * np.array([-1.0, 1.0, 1.0])
+    return np.where(sel[:, None, None], mirrored, P)
+
+
 def augment_all(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """Every 3D augmentation of a training batch (N, 17, 3), in order: proportions, synthetic
     legs, pose diversity, upper-body recombination, joint definitions, lying down, stature,
-    floor."""
+    floor, mirroring."""
     P = augment_proportions(P, rng, cfg)
     P = synthesize_legs(P, rng, cfg)
     P = augment_pose(P, rng, cfg)
     P = recombine_upper_bodies(P, rng, cfg)
     P = augment_joint_definitions(P, rng, cfg)
     P = lie_down(P, rng, cfg)
-    return refloor(apply_stature_prior(P, rng, cfg))
+    P = refloor(apply_stature_prior(P, rng, cfg))
+    return mirror_bodies(P, rng, cfg) if cfg.p_mirror > 0 else P
 
 
 # --- virtual cameras --------------------------------------------------------------------------
