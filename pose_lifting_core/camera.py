@@ -219,6 +219,13 @@ def denormalize(xy: np.ndarray, K: np.ndarray) -> np.ndarray:
     return xy * f + c
 
 
+def mirror_pixels(pixels: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels (..., 2) mirrored about the camera's vertical plane (u -> 2 cx - u): where the
+    scene mirrored through the optical frame's y-z plane (x -> -x) would be seen. Its own
+    inverse. K as in `normalize`."""
+    return denormalize(normalize(pixels, K) * np.array([-1.0, 1.0]), K)
+
+
 def project(points: np.ndarray, K: np.ndarray, min_depth: Optional[float] = None) -> np.ndarray:
     """Camera-frame points (..., 3) metres -> pixels (..., 2). Points need z > 0, or depths are
     raised to `min_depth` when it is given (a point behind the camera then gives no inf)."""

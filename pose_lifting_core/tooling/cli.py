@@ -344,7 +344,7 @@ def _evaluate_leave_one_lab_out(args: argparse.Namespace, data_cfg, cfg) -> int:
 
     rows = []
     for lab, path in _held_out_models(args.leave_one_lab_out):
-        lifter = Lifter.load(path, args.device, args.precision)
+        lifter = Lifter.load(path, args.device, args.precision, args.mirror_average)
         seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
         if lab in seen:
             raise CliError(
@@ -389,7 +389,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         return _evaluate_adapt(args, data_cfg)
     if args.leave_one_lab_out:
         return _evaluate_leave_one_lab_out(args, data_cfg, cfg)
-    lifter = Lifter.load(args.checkpoint, args.device, args.precision)
+    lifter = Lifter.load(args.checkpoint, args.device, args.precision, args.mirror_average)
     heldout = lifter.info.get("train_config", {}).get("heldout_content", [])
     cfg = EvalConfig(**(cfg.__dict__ | {"heldout_content": tuple(heldout)}))
     seen = lifter.info.get("train_config", {}).get("datasets", ["bandai"])
@@ -1325,6 +1325,12 @@ def _add_evaluate(sub) -> None:
     )
     s.add_argument("--device", default="auto")
     _precision_arg(s)
+    s.add_argument(
+        "--no-mirror-average",
+        dest="mirror_average",
+        action="store_false",
+        help="lift each person once, not also mirrored (the ablation of the test-time mirror)",
+    )
     s.add_argument("--samples", type=_number_in(int, 1, 10**7), default=20_000)
     s.add_argument("--scenes", type=_number_in(int, 1, 100_000), default=30)
     s.add_argument("--noise-px", type=_number_in(float, 0.0, 1000.0), default=5.0)

@@ -10,6 +10,7 @@ from pose_lifting_core.camera import (
     backproject,
     denormalize,
     intrinsics_from_fov,
+    mirror_pixels,
     normalize,
     project,
 )
@@ -34,6 +35,19 @@ def test_normalize_is_inverse_K():
     h = np.concatenate([uv, np.ones((5, 17, 1))], -1) @ np.linalg.inv(K).T
     np.testing.assert_allclose(xy, h[..., :2], atol=1e-12)
     np.testing.assert_allclose(denormalize(xy, K), uv, atol=1e-9)
+
+
+def test_mirrored_pixels_are_the_mirrored_scene_seen():
+    """The image of a scene mirrored through the optical y-z plane (x -> -x) is the image
+    mirrored about the principal point's vertical; mirroring twice gives the pixels back."""
+    rng = np.random.default_rng(2)
+    X = np.stack([rng.uniform(-2, 2, 50), rng.uniform(-1, 1, 50), rng.uniform(0.5, 10, 50)], -1)
+    K = _K(700, 300, 250)
+    np.testing.assert_allclose(mirror_pixels(project(X, K), K), project(X * [-1, 1, 1], K))
+    uv = rng.uniform(0, 640, (3, 17, 2))
+    Ks = np.stack([_K(500, 310), _K(900, 330), _K(1500, 290)])
+    np.testing.assert_allclose(mirror_pixels(mirror_pixels(uv, Ks), Ks), uv, atol=1e-9)
+    np.testing.assert_allclose(mirror_pixels(uv, Ks)[1, :, 0], 660.0 - uv[1, :, 0])
 
 
 def test_per_person_K_broadcasts():
