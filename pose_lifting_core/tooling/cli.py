@@ -120,7 +120,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pose_lifting_core.tooling.data.synth import AugmentConfig
     from pose_lifting_core.tooling.train import TrainConfig, TrainError, train
 
-    augment = AugmentConfig(p_stature=args.stature_prior_fraction, p_mirror=args.mirror_fraction)
+    augment = AugmentConfig(
+        p_stature=args.stature_prior_fraction,
+        p_mirror=args.mirror_fraction,
+        p_outlier_joint=args.outlier_joint_fraction,
+        p_side_swap=args.side_swap_fraction,
+    )
     ranges = {  # where the labs and detectors put the joints, and how long they make the trunk
         k: tuple(getattr(args, k))
         for k in (
@@ -130,6 +135,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "head_scale",
             "hip_width_scale",
             "shoulder_width_scale",
+            "noise_rel",
         )
         if getattr(args, k) is not None
     }
@@ -1216,6 +1222,29 @@ def _augment_args(s: argparse.ArgumentParser) -> None:
         type=_number_in(float, 0.0, 1.0),
         default=AugmentConfig.p_mirror,
         help="share of bodies mirrored, left and right swapped (default %(default)g)",
+    )
+    s.add_argument(
+        "--noise-rel",
+        type=_number_in(float, 0.0, 0.5),
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="range of the sd of 2D noise in proportion to the person's height in the image "
+        "(default 0 0: off), on top of the pixel noise",
+    )
+    s.add_argument(
+        "--outlier-joint-fraction",
+        type=_number_in(float, 0.0, 1.0),
+        default=AugmentConfig.p_outlier_joint,
+        help="share of 2D joints moved by 5-30 %% of the person's height, as a detector's gross "
+        "errors (default %(default)g)",
+    )
+    s.add_argument(
+        "--side-swap-fraction",
+        type=_number_in(float, 0.0, 1.0),
+        default=AugmentConfig.p_side_swap,
+        help="share of people whose left and right elbows and wrists, or knees and ankles, are "
+        "exchanged in 2D (default %(default)g)",
     )
     s.add_argument(
         "--no-joint-offsets",

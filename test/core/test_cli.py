@@ -581,6 +581,7 @@ def test_rows_of_several_image_sizes_get_their_own_prior(tmp_path, capsys):
         (["--trunk-scale", "1.2", "0.8"], "--trunk-scale: LO 1.2 is above HI 0.8"),
         (["--hip-shift-m", "0.05", "-0.03"], "--hip-shift-m: LO 0.05 is above HI -0.03"),
         (["--no-joint-offsets", "--shoulder-width-scale", "0.6", "1.8"], "fixes the widths"),
+        (["--noise-rel", "0.03", "0.01"], "--noise-rel: LO 0.03 is above HI 0.01"),
     ],
 )
 def test_train_ranges_are_checked_before_any_work(flags, needle, tmp_path, capsys):

@@ -234,3 +234,26 @@ def test_mirrored_bodies_swap_sides_and_keep_their_lengths():
     half = synth.mirror_bodies(Q, np.random.default_rng(2), synth.AugmentConfig(p_mirror=0.3))
     raised_right = half[:, J["right_wrist"], 1] > half[:, J["left_wrist"], 1]
     assert abs(raised_right.mean() - 0.3) < 0.03
+
+
+def test_detector_errors_jump_single_joints_and_swap_sides():
+    """Outliers move single joints by a share of the person's height; a side swap exchanges
+    the left and right elbows and wrists (or knees and ankles) exactly; all off: unchanged."""
+    rng = np.random.default_rng(3)
+    kp = np.repeat(rng.uniform(100, 400, (1, 17, 2)), 2000, 0)
+    height = np.ptp(kp[0, :, 1])
+    jumps = synth.AugmentConfig(p_outlier_joint=0.1, outlier_rel=(0.1, 0.2))
+    moved = np.linalg.norm(synth.detector_errors(kp, rng, jumps) - kp, axis=-1)
+    assert abs((moved > 0).mean() - 0.1) < 0.01
+    assert (moved[moved > 0] >= 0.1 * height - 1e-9).all() and moved.max() <= 0.2 * height
+    out = synth.detector_errors(kp, rng, synth.AugmentConfig(p_side_swap=1.0))
+    arms = [J[n] for n in ("left_elbow", "left_wrist", "right_elbow", "right_wrist")]
+    mirror = [J[n] for n in ("right_elbow", "right_wrist", "left_elbow", "left_wrist")]
+    swapped_arms = (out[:, arms] == kp[:, mirror]).all((1, 2))
+    legs = [J[n] for n in ("left_knee", "left_ankle", "right_knee", "right_ankle")]
+    legs_m = [J[n] for n in ("right_knee", "right_ankle", "left_knee", "left_ankle")]
+    swapped_legs = (out[:, legs] == kp[:, legs_m]).all((1, 2))
+    assert (swapped_arms ^ swapped_legs).all() and 0.4 < swapped_arms.mean() < 0.6
+    np.testing.assert_array_equal(synth.detector_errors(kp, rng, synth.AugmentConfig()), kp)
+    noisy, _ = synth.corrupt_2d(kp, rng, synth.AugmentConfig(noise_rel=(0.02, 0.02), p_noise=0))
+    np.testing.assert_allclose((noisy - kp).std(), 0.02 * height, rtol=0.05)

@@ -124,6 +124,14 @@ class AugmentConfig:
     knee_flex_extra_deg: Tuple[float, float] = (-10.0, 50.0)
     noise_px: Tuple[float, float] = (0.0, 6.0)
     p_noise: float = 0.7
+    # detector-style 2D errors, off by default: Gaussian noise in proportion to the person's
+    # height in the image (a detector works on a crop scaled to the person), gross errors of
+    # single joints (a fraction of the height, any direction), and one limb whose left and
+    # right points are exchanged (a side view's classic confusion)
+    noise_rel: Tuple[float, float] = (0.0, 0.0)
+    p_outlier_joint: float = 0.0
+    outlier_rel: Tuple[float, float] = (0.05, 0.3)
+    p_side_swap: float = 0.0
     p_drop: float = 0.05
     p_detector_layout: float = 0.6  # spine and neck absent (COCO/BlazePose inputs)
     min_height_px: float = 80.0
@@ -713,6 +721,38 @@ def sample_views(
     )
 
 
+_SWAPPABLE = tuple(  # (left joints, right joints) of the arms and of the legs
+    (np.array([J[f"left_{a}"], J[f"left_{b}"]]), np.array([J[f"right_{a}"], J[f"right_{b}"]]))
+    for a, b in (("elbow", "wrist"), ("knee", "ankle"))
+)
+
+
+def detector_errors(
+    keypoints: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig
+) -> np.ndarray:
+    """Detector-style errors on pixels (N, 17, 2), same shape out: noise of sd drawn from
+    `cfg.noise_rel` times the person's height in the image, with probability `p_outlier_joint`
+    per joint a jump of `outlier_rel` times that height in a random direction, and with
+    probability `p_side_swap` per person the left and right elbows and wrists, or knees and
+    ankles, exchanged."""
+    N = len(keypoints)
+    kp = keypoints.copy()
+    height = np.ptp(keypoints[..., 1], axis=1)  # (N,) px
+    sd = rng.uniform(*cfg.noise_rel, N) * height
+    kp += rng.standard_normal(kp.shape) * sd[:, None, None]
+    jump = rng.random(kp.shape[:2]) < cfg.p_outlier_joint
+    angle = rng.uniform(0.0, 2 * np.pi, kp.shape[:2])
+    size = rng.uniform(*cfg.outlier_rel, kp.shape[:2]) * height[:, None]
+    step = np.stack([np.cos(angle), np.sin(angle)], -1) * (size * jump)[..., None]
+    kp += step
+    swap = np.flatnonzero(rng.random(N) < cfg.p_side_swap)
+    limb = rng.integers(0, 2, len(swap))  # 0: the arms, 1: the legs
+    for k, (left, right) in enumerate(_SWAPPABLE):
+        rows = swap[limb == k][:, None]
+        kp[rows, left], kp[rows, right] = kp[rows, right], kp[rows, left]
+    return kp
+
+
 def corrupt_2d(
     keypoints: np.ndarray,
     rng: np.random.Generator,
@@ -732,6 +772,10 @@ def corrupt_2d(
         sigma = np.full(N, float(noise_px))
     kp = keypoints + rng.standard_normal(keypoints.shape) * sigma[:, None, None]
     conf = np.ones(keypoints.shape[:2])
+    if noise_px is None and (
+        cfg.noise_rel[1] > 0 or cfg.p_outlier_joint > 0 or cfg.p_side_swap > 0
+    ):
+        kp = detector_errors(kp, rng, cfg)
     if noise_px is None:
         conf[rng.random(conf.shape) < cfg.p_drop] = 0.0
         det = rng.random(N) < cfg.p_detector_layout
