@@ -125,6 +125,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         p_mirror=args.mirror_fraction,
         p_outlier_joint=args.outlier_joint_fraction,
         p_side_swap=args.side_swap_fraction,
+        p_bend=args.bend_fraction,
     )
     ranges = {  # where the labs and detectors put the joints, and how long they make the trunk
         k: tuple(getattr(args, k))
@@ -1222,6 +1223,13 @@ def _augment_args(s: argparse.ArgumentParser) -> None:
         type=_number_in(float, 0.0, 1.0),
         default=AugmentConfig.p_mirror,
         help="share of bodies mirrored, left and right swapped (default %(default)g)",
+    )
+    s.add_argument(
+        "--bend-fraction",
+        type=_number_in(float, 0.0, 1.0),
+        default=AugmentConfig.p_bend,
+        help="share of bodies whose upper body is bent forward at the hips by 20-100 degrees "
+        "(default %(default)g)",
     )
     s.add_argument(
         "--noise-rel",

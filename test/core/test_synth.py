@@ -257,3 +257,26 @@ def test_detector_errors_jump_single_joints_and_swap_sides():
     np.testing.assert_array_equal(synth.detector_errors(kp, rng, synth.AugmentConfig()), kp)
     noisy, _ = synth.corrupt_2d(kp, rng, synth.AugmentConfig(noise_rel=(0.02, 0.02), p_noise=0))
     np.testing.assert_allclose((noisy - kp).std(), 0.02 * height, rtol=0.05)
+
+
+def test_bending_turns_the_upper_body_forward_within_the_hip_limit():
+    """Standing bodies bent by 80-90 deg: the trunk points forward (+z), lengths are kept, the
+    legs stay; in half of them the hands hang below the elbows and shoulders. Seated bodies
+    (thighs forward) are refused a bend that would fold the trunk onto the thighs."""
+    P = _tpose(400)
+    cfg = synth.AugmentConfig(p_bend=1.0, bend_deg=(80.0, 90.0))
+    out = synth.bend_forward(P, np.random.default_rng(4), cfg)
+    trunk = out[:, J["thorax"]] - out[:, J["pelvis"]]
+    assert (trunk[:, 2] > 0.9 * np.linalg.norm(trunk, axis=-1)).all()
+    np.testing.assert_allclose(_bone_lengths(out), _bone_lengths(P), atol=1e-9)
+    legs = [J[n] for n in ("left_knee", "left_ankle", "right_knee", "right_ankle")]
+    np.testing.assert_allclose(out[:, legs], P[:, legs], atol=1e-9)
+    hanging = (out[:, J["left_wrist"], 1] < out[:, J["left_elbow"], 1] - 0.15) & (
+        out[:, J["left_elbow"], 1] < out[:, J["left_shoulder"], 1] - 0.15
+    )
+    assert 0.35 < hanging.mean() < 0.65
+    seated = synth.augment_pose(
+        P, np.random.default_rng(5), synth.AugmentConfig(p_flex=1.0, hip_flex_deg=(90, 90))
+    )
+    kept = synth.bend_forward(seated, np.random.default_rng(6), cfg)
+    np.testing.assert_array_equal(kept, seated)

@@ -5,7 +5,9 @@ world skeletons into camera-frame 3D + pixel 2D, and the augmentations: body pro
 adult stature prior, where the joints are defined (each lab and each 2D detector puts hips,
 shoulders and head elsewhere), pose diversity (limb recombination, limb perturbation, hip/knee
 flexion, synthetic kneeling and chair sitting, upper bodies recombined with other lower bodies
-within a hip-flexion limit), 2D noise, dropped joints.
+within a hip-flexion limit, upper bodies bent forward, mirrored bodies), 2D noise (pixel, and
+detector-style: in proportion to the person, gross single-joint errors, left and right limbs
+exchanged), dropped joints.
 
 Conventions: world frame of the capture, metres, Y up, the body facing +Z, left = +X.
 Camera frame: optical (x right, y down, z forward). All functions are vectorised over N samples.
@@ -153,6 +155,10 @@ class AugmentConfig:
     # an upper body from another sample on this lower body, if the hip flexion limit allows
     p_recombine: float = 0.3
     min_trunk_thigh_deg: float = 35.0
+    # the upper body bent forward at the hips by `bend_deg` (within the hip flexion limit),
+    # its arms then hanging towards the floor in half the cases; off by default
+    p_bend: float = 0.0
+    bend_deg: Tuple[float, float] = (20.0, 100.0)
     # adult stature prior (m): a two-component mixture, clipped; see docs/CAMERA.md
     stature_means_m: Tuple[float, float] = (1.755, 1.625)
     stature_sds_m: Tuple[float, float] = (0.070, 0.065)
@@ -404,16 +410,55 @@ def recombine_upper_bodies(
     local = np.einsum("nji,nkj->nki", F[donor], B[donor][:, idx])  # donor world -> its frame
     new_upper = np.einsum("nij,nkj->nki", F, _unit(local))  # -> this sample's world
     new_upper *= np.linalg.norm(B[:, idx], axis=-1, keepdims=True)  # with this body's lengths
-    trunk = new_upper[:, 0] + new_upper[:, 1]  # pelvis -> thorax
-    ok = sel.copy()
+    ok = sel & _trunk_thigh_ok(B, new_upper[:, 0] + new_upper[:, 1], cfg)  # pelvis -> thorax
+    B[ok[:, None] & np.isin(np.arange(17), idx)[None]] = new_upper[ok].reshape(-1, 3)
+    return _rebuild(P[:, J["pelvis"]], B)
+
+
+def _trunk_thigh_ok(B: np.ndarray, trunk: np.ndarray, cfg: AugmentConfig) -> np.ndarray:
+    """(N,) whether a trunk direction (N, 3) stays `min_trunk_thigh_deg` away from both
+    thighs of the bones B (N, 17, 3): beyond that, hip flexion is not humanly possible."""
+    ok = np.ones(len(B), bool)
     for thigh in ("left_knee", "right_knee"):
         t = B[:, J[thigh]]
         cos = (trunk * t).sum(-1) / np.maximum(
             np.linalg.norm(trunk, axis=-1) * np.linalg.norm(t, axis=-1), 1e-9
         )
         ok &= np.degrees(np.arccos(np.clip(cos, -1, 1))) >= cfg.min_trunk_thigh_deg
-    B[ok[:, None] & np.isin(np.arange(17), idx)[None]] = new_upper[ok].reshape(-1, 3)
-    return _rebuild(P[:, J["pelvis"]], B)
+    return ok
+
+
+def bend_forward(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Bending, reaching down and (on kneeling legs) all fours, which the captures hold little
+    of: with probability `p_bend` the upper body (N, 17, 3) turns forward about its hips' line
+    by `bend_deg`, refused where the trunk would come within `min_trunk_thigh_deg` of a thigh;
+    in half the bent bodies the arms then hang towards the floor (within 25 deg). Lengths are
+    kept; same shape out."""
+    sel = np.flatnonzero(rng.random(len(P)) < cfg.p_bend)
+    n = len(sel)
+    if n == 0:
+        return P
+    angle = np.radians(rng.uniform(*cfg.bend_deg, n))
+    hang = rng.random(n) < 0.5
+    tilt = np.radians(rng.uniform(0.0, 25.0, (4, n)))
+    az = rng.uniform(0.0, 2 * np.pi, (4, n))
+    B = _bones(P[sel])
+    idx = [J[name] for name in _UPPER]
+    R = rotation_about(gravity_frames(P[sel])[:, :, 0], angle)  # about the hips: up -> forward
+    bent = np.einsum("nij,nkj->nki", R, B[:, idx])
+    ok = _trunk_thigh_ok(B, bent[:, 0] + bent[:, 1], cfg)
+    B[ok[:, None] & np.isin(np.arange(17), idx)[None]] = bent[ok].reshape(-1, 3)
+    arms = ok & hang
+    for k, bone in enumerate(("left_elbow", "left_wrist", "right_elbow", "right_wrist")):
+        down = np.stack(
+            [np.sin(tilt[k]) * np.cos(az[k]), -np.cos(tilt[k]), np.sin(tilt[k]) * np.sin(az[k])],
+            -1,
+        )
+        length = np.linalg.norm(B[:, J[bone]], axis=-1, keepdims=True)
+        B[arms, J[bone]] = (down * length)[arms]
+    P = P.copy()
+    P[sel] = _rebuild(P[sel, J["pelvis"]], B)
+    return P
 
 
 def augment_joint_definitions(
@@ -515,12 +560,14 @@ def mirror_bodies(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -
 
 def augment_all(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """Every 3D augmentation of a training batch (N, 17, 3), in order: proportions, synthetic
-    legs, pose diversity, upper-body recombination, joint definitions, lying down, stature,
-    floor, mirroring."""
+    legs, pose diversity, upper-body recombination, bending, joint definitions, lying down,
+    stature, floor, mirroring."""
     P = augment_proportions(P, rng, cfg)
     P = synthesize_legs(P, rng, cfg)
     P = augment_pose(P, rng, cfg)
     P = recombine_upper_bodies(P, rng, cfg)
+    if cfg.p_bend > 0:
+        P = bend_forward(P, rng, cfg)
     P = augment_joint_definitions(P, rng, cfg)
     P = lie_down(P, rng, cfg)
     P = refloor(apply_stature_prior(P, rng, cfg))
