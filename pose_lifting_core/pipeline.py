@@ -39,6 +39,7 @@ class PipelineConfig:
     checkpoint: Optional[str] = None  # None: the shipped weights
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 | int8 (lifter.resolve_precision)
+    mirror_average: bool = True  # each person also lifted mirrored, the two averaged (Lifter)
     landmark_model: str = "full"  # BlazePose lite | full | heavy
     person_detector: str = "both"  # blazepose | hog | both
     max_people: int = 10
@@ -137,6 +138,7 @@ class PoseEstimator:
     ) -> None:
         self.config = config.validate()
         self.lifter = lifter or Lifter.load(config.checkpoint, config.device, config.precision)
+        self.lifter.mirror_average = config.mirror_average
         self._detector = detector
         self.tracker = Tracker(
             config.tracker_min_iou, config.tracker_max_age, config.tracker_min_hits
@@ -186,6 +188,7 @@ class PoseEstimator:
         if changed:
             raise ValueError(f"cannot change {', '.join(changed)} at run time")
         self.config = config
+        self.lifter.mirror_average = config.mirror_average
         self.tracker.min_iou, self.tracker.max_age = config.tracker_min_iou, config.tracker_max_age
         self.tracker.min_hits = config.tracker_min_hits
         if config.smoothing_alpha >= 1.0:

@@ -54,6 +54,12 @@ PIPELINE_PARAMS: List[Param] = [
         choices=PRECISIONS,
         read_only=True,
     ),
+    Param(
+        "mirror_average",
+        True,
+        "Lift each person also mirrored (left and right swapped) and average the two: 1-2 mm "
+        "more accurate on people never seen, for twice the lifting network's work",
+    ),
     Param("max_people", 10, "Most people lifted per image", range=(1, 50)),
     Param(
         "min_person_score", 0.5, "Minimum person confidence (BlazePose presence)", range=(0.0, 1.0)
@@ -334,6 +340,7 @@ def pipeline_config(v: Dict[str, Any]) -> PipelineConfig:
         checkpoint=v["checkpoint"] or None,
         device=v["device"],
         precision=v["precision"],
+        mirror_average=bool(v["mirror_average"]),
         max_people=int(v["max_people"]),
         min_person_score=float(v["min_person_score"]),
         min_keypoint_score=float(v["min_keypoint_score"]),

@@ -242,6 +242,28 @@ def test_reconfigure_updates_the_detector_in_place_and_refuses_what_it_cannot_ch
         est.reconfigure(dataclasses.replace(est.config, landmark_model="lite", detector_threads=1))
 
 
+def test_the_test_time_mirror_is_a_setting_that_changes_at_run_time(estimator):
+    """mirror_average (a parameter of both nodes) reaches the lifter at start and on
+    reconfigure; off, each person is lifted once and the joints move by millimetres."""
+    import dataclasses
+
+    X, kp = _crowd(3)
+    est = PoseEstimator(estimator.config, lifter=estimator.lifter)
+    assert est.lifter.mirror_average
+    both = est.process_keypoints(kp, None, "h36m17", (1280, 720), K).persons
+    try:
+        est.reconfigure(dataclasses.replace(est.config, mirror_average=False))
+        assert not est.lifter.mirror_average
+        once = est.process_keypoints(kp, None, "h36m17", (1280, 720), K).persons
+        moved = [
+            np.linalg.norm(a.joints_3d - b.joints_3d, axis=-1).mean() for a, b in zip(both, once)
+        ]
+        assert len(once) == 3 and all(0.0005 < m < 0.05 for m in moved), moved
+    finally:
+        est.reconfigure(dataclasses.replace(est.config, mirror_average=True))
+    assert est.lifter.mirror_average
+
+
 def test_implausible_K_and_distortion_fall_back_and_far_people_are_dropped(estimator):
     import dataclasses
 
