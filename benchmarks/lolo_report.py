@@ -24,9 +24,9 @@ from pose_lifting_core.tooling.evaluate import lab_report_markdown  # noqa: E402
 
 EVAL = os.path.join("docs", "eval")
 SHIPPED = (
-    "lolo_r4.json",
+    "lolo_r4_tta.json",
     "round 4, shipped configuration: ACCAD + HDM05 + CMU-sitting (no Bandai), cameras up to 65°, "
-    "hip and shoulder widths from 0.7 and 0.6 of the lab's",
+    "hip and shoulder widths from 0.7 and 0.6 of the lab's, test-time mirror",
 )
 CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo.json", "round 2 (two labs of Bandai, ACCAD, HDM05; cameras up to 45°)"),
@@ -37,6 +37,7 @@ CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo_r3_torso.json", "round 3 with trunks 0.72-1.12, necks and heads 0.6-1.4 as long"),
     ("lolo_r3.json", "round 3 (widths from 0.9 of the lab's), shipped before"),
     ("lolo_r4_narrow.json", "round 4 with widths from 0.5 (hips) and 0.4 (shoulders)"),
+    ("lolo_r4.json", "round 4 without the test-time mirror"),
     SHIPPED,
 ]
 PREVIOUS = {"cmu": "round2_shipped_cmu.json"}
