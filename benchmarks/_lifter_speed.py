@@ -102,14 +102,20 @@ def synthetic_people(n: int, seed: int = 0):
     return project(X, K), np.ones((n, 17)), K
 
 
-def latency(lifter: Lifter, people: int) -> Dict[str, object]:
-    """Seconds for `Lifter.lift` and for `Lifter.estimate` (lift + root solve + scores)."""
+def latency(lifter: Lifter, people: int, mirror_average: bool = True) -> Dict[str, object]:
+    """Seconds for `Lifter.lift` and for `Lifter.estimate` (lift + root solve + scores), with
+    the test-time mirror on or off."""
     kp, conf, K = synthetic_people(people)
-    return {
-        "people": people,
-        "lift_s": _timeit(lambda: lifter.lift(kp, conf, K), lifter.device),
-        "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device),
-    }
+    lifter.mirror_average = mirror_average
+    try:
+        return {
+            "people": people,
+            "mirror_average": mirror_average,
+            "lift_s": _timeit(lambda: lifter.lift(kp, conf, K), lifter.device),
+            "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device),
+        }
+    finally:
+        lifter.mirror_average = True
 
 
 def run(
@@ -138,6 +144,6 @@ def run(
         out["precisions"][prec] = {
             "matmul_flops_per_s": ref,
             "throughput": rows,
-            "latency": [latency(lifter, 1), latency(lifter, 10)],
+            "latency": [latency(lifter, n, m) for m in (True, False) for n in (1, 10)],
         }
     return out

@@ -85,11 +85,13 @@ def _markdown_lines(origin, results: dict) -> list:
             ]
             lines.append("")
         lines += [
-            "| people | format | lift (ms, median) | lift + root solve + scores (ms, median) |",
-            "|---|---|---|---|",
+            "| people | format | test-time mirror | lift (ms, median) "
+            "| lift + root solve + scores (ms, median) |",
+            "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {x['people']} | {prec} | {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |"
+            f"| {x['people']} | {prec} | {'on' if x.get('mirror_average', True) else 'off'} "
+            f"| {x['lift_s'] * 1000:.2f} | {x['estimate_s'] * 1000:.2f} |"
             for prec, p in r["precisions"].items()
             for x in p["latency"]
         ]
