@@ -20,6 +20,8 @@
 #                                   noise in proportion to the person, gross joint errors,
 #                                   left and right limbs exchanged
 #   runs/release/lolo_bend/<lab>   lolo/<lab> with upper bodies bent forward (BEND_FLAGS)
+#   runs/release/lolo_full/<lab>   lolo/<lab> at the shipped model's recipe (EPOCHS, default 26)
+#                                   rather than LOLO_EPOCHS, with FULL_FLAGS (default none)
 #   runs/release/lolo_typicalcam/<lab>  lolo/<lab> with the earlier cameras (up to 45 degrees of
 #                                   elevation): what training on views from above changed
 #
@@ -30,7 +32,7 @@
 #
 # Usage: bash tools/train_release.sh [train|evaluate|both] [MODEL...]
 #   MODEL: all, all_bandai, lolo, lolo_bandai, lolo_w512, lolo_wide, lolo_torso, lolo_width, lolo_mirror,
-#   lolo_detector, lolo_bend, lolo_typicalcam (default: all lolo
+#   lolo_detector, lolo_bend, lolo_full, lolo_typicalcam (default: all lolo
 #   lolo_bandai);
 #   LAB_LIST (accad hdm05 cmu) limits the leave-one-lab-out folds trained
 #   EPOCHS (26) and SAMPLES (300000) set the recipe of `all`; LOLO_EPOCHS (10) that of the
@@ -49,6 +51,7 @@ WIDTH_FLAGS=${WIDTH_FLAGS:---hip-width-scale 0.7 1.9 --shoulder-width-scale 0.6 
 MIRROR_FLAGS=${MIRROR_FLAGS:---mirror-fraction 0.5}
 DETECTOR_FLAGS=${DETECTOR_FLAGS:---noise-rel 0 0.02 --outlier-joint-fraction 0.02 --side-swap-fraction 0.05}
 BEND_FLAGS=${BEND_FLAGS:---bend-fraction 0.1}
+FULL_FLAGS=${FULL_FLAGS:-}
 SAMPLES=${SAMPLES:-300000}
 THREADS=${THREADS:-2}
 DEVICE=${DEVICE:-cpu}
@@ -111,6 +114,9 @@ if [ "$STAGE" != evaluate ]; then
       lolo_bend) for lab in $FOLDS; do
           # shellcheck disable=SC2086
           train "lolo_bend/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" $BEND_FLAGS || exit 1; done ;;
+      lolo_full) for lab in $FOLDS; do
+          # shellcheck disable=SC2086
+          train "lolo_full/$lab" "$(others "$lab" "")" "$EPOCHS" $FULL_FLAGS || exit 1; done ;;
       lolo_typicalcam) for lab in $FOLDS; do
           train "lolo_typicalcam/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" --camera-range typical \
             || exit 1; done ;;
@@ -118,7 +124,7 @@ if [ "$STAGE" != evaluate ]; then
           train "lolo_bandai/$lab" "$(others "$lab" bandai)" "$LOLO_EPOCHS" || exit 1; done ;;
       lolo_w512) for lab in $FOLDS; do  # about the wall time of lolo/<lab> (walltime.tsv)
           train "lolo_w512/$lab" "$(others "$lab" "")" "$W512_EPOCHS" --width 512 || exit 1; done ;;
-      *) echo "unknown model set $m (all, all_bandai, lolo, lolo_bandai, lolo_w512, lolo_wide, lolo_torso, lolo_width, lolo_mirror, lolo_detector, lolo_bend, lolo_typicalcam)" >&2
+      *) echo "unknown model set $m (all, all_bandai, lolo, lolo_bandai, lolo_w512, lolo_wide, lolo_torso, lolo_width, lolo_mirror, lolo_detector, lolo_bend, lolo_full, lolo_typicalcam)" >&2
          exit 2 ;;
     esac
   done
@@ -130,7 +136,7 @@ for set in lolo lolo_w512; do
   [ -f "$R/all/lifter.pt" ] && [ -d "$R/$set" ] && [ ! -e "$R/$set/bandai" ] && \
     [ "$set" = lolo ] && ln -s ../all "$R/$set/bandai"
 done
-for set in lolo lolo_bandai lolo_w512 lolo_wide lolo_torso lolo_width lolo_mirror lolo_detector lolo_bend lolo_typicalcam; do
+for set in lolo lolo_bandai lolo_w512 lolo_wide lolo_torso lolo_width lolo_mirror lolo_detector lolo_bend lolo_full lolo_typicalcam; do
   [ -d "$R/$set" ] && ev --leave-one-lab-out "$R/$set" --json "$R/$set.json" > "$R/$set.md" 2>&1
 done
 for m in all all_bandai; do
