@@ -38,6 +38,10 @@ CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo_r3.json", "round 3 (widths from 0.9 of the lab's), shipped before"),
     ("lolo_r4_narrow.json", "round 4 with widths from 0.5 (hips) and 0.4 (shoulders)"),
     ("lolo_r4.json", "round 4 without the test-time mirror"),
+    ("lolo_r5_mirror.json", "round 4 with half the training bodies mirrored"),
+    ("lolo_r5_detector.json", "round 4 with detector-style 2D errors in training"),
+    ("lolo_r5_bend.json", "round 4 with 10 % of the upper bodies bent forward (two folds)"),
+    ("lolo_r5_full.json", "round 4 at the shipped recipe, 26 epochs (folds as trained)"),
     SHIPPED,
 ]
 PREVIOUS = {"cmu": "round2_shipped_cmu.json"}
