@@ -24,9 +24,10 @@ from pose_lifting_core.tooling.evaluate import lab_report_markdown  # noqa: E402
 
 EVAL = os.path.join("docs", "eval")
 SHIPPED = (
-    "lolo_r4_tta.json",
-    "round 4, shipped configuration: ACCAD + HDM05 + CMU-sitting (no Bandai), cameras up to 65°, "
-    "hip and shoulder widths from 0.7 and 0.6 of the lab's, test-time mirror",
+    "lolo_r5_bend.json",
+    "round 5, shipped configuration: ACCAD + HDM05 + CMU-sitting (no Bandai), cameras up to 65°, "
+    "hip and shoulder widths from 0.7 and 0.6 of the lab's, 10 % of the upper bodies bent "
+    "forward, test-time mirror",
 )
 CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo.json", "round 2 (two labs of Bandai, ACCAD, HDM05; cameras up to 45°)"),
@@ -40,8 +41,8 @@ CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo_r4.json", "round 4 without the test-time mirror"),
     ("lolo_r5_mirror.json", "round 4 with half the training bodies mirrored"),
     ("lolo_r5_detector.json", "round 4 with detector-style 2D errors in training"),
-    ("lolo_r5_bend.json", "round 4 with 10 % of the upper bodies bent forward (two folds)"),
-    ("lolo_r5_full.json", "round 4 at the shipped recipe, 26 epochs (folds as trained)"),
+    ("lolo_r4_tta.json", "round 4 with the test-time mirror, shipped before"),
+    ("lolo_r5_full.json", "round 5 at the shipped recipe, 26 epochs (the folds trained)"),
     SHIPPED,
 ]
 PREVIOUS = {"cmu": "round2_shipped_cmu.json"}
@@ -169,8 +170,12 @@ def main() -> int:
             "tools/train_release.sh train lolo_w512`, `LAB_LIST=cmu bash "
             "tools/train_release.sh train lolo_typicalcam` and `LAB_LIST=cmu bash "
             "tools/train_release.sh train lolo_torso` (single folds: the CPU time of one "
-            "session); round 4 (the widths, now the default): `bash tools/train_release.sh "
-            "train all lolo_width`; then `bash tools/train_release.sh evaluate` "
+            "session); round 4 (the widths): `bash tools/train_release.sh "
+            "train all lolo_width`; round 5 (session 11): `bash tools/train_release.sh train "
+            "lolo_mirror lolo_detector lolo_bend all` and `LAB_LIST=cmu bash "
+            "tools/train_release.sh train lolo_full` (bent upper bodies became the default "
+            "before `all` and the CMU folds of `lolo_bend` and `lolo_full` were trained); then "
+            "`bash tools/train_release.sh evaluate` "
             "(`pose-lifting evaluate --leave-one-lab-out runs/release/<set> --precision fp32 "
             "--json ...`), all on this 2-core CPU, one model at a time: the shipped model 26 "
             "epochs of 300,000 samples, the leave-one-lab-out models 10 epochs (25 at width "
