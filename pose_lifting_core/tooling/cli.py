@@ -1226,19 +1226,31 @@ def _augment_args(s: argparse.ArgumentParser) -> None:
         help="share of samples scaled to a stature from the adult prior (the rest keep "
         "their actor's size)",
     )
-    s.add_argument(
-        "--mirror-fraction",
-        type=_number_in(float, 0.0, 1.0),
-        default=AugmentConfig.p_mirror,
-        help="share of bodies mirrored, left and right swapped (default %(default)g)",
-    )
-    s.add_argument(
-        "--bend-fraction",
-        type=_number_in(float, 0.0, 1.0),
-        default=AugmentConfig.p_bend,
-        help="share of bodies whose upper body is bent forward at the hips by 20-100 degrees "
-        "(default %(default)g)",
-    )
+    for flag, field, what in (
+        ("mirror", "p_mirror", "bodies mirrored, left and right swapped"),
+        (
+            "bend",
+            "p_bend",
+            "bodies whose upper body is bent forward at the hips by 20-100 degrees",
+        ),
+        (
+            "outlier-joint",
+            "p_outlier_joint",
+            "2D joints moved by 5-30 %% of the person's height, as a detector's gross errors",
+        ),
+        (
+            "side-swap",
+            "p_side_swap",
+            "people whose left and right elbows and wrists, or knees and ankles, are exchanged "
+            "in 2D",
+        ),
+    ):
+        s.add_argument(
+            f"--{flag}-fraction",
+            type=_number_in(float, 0.0, 1.0),
+            default=getattr(AugmentConfig, field),
+            help=f"share of {what} (default %(default)g)",
+        )
     s.add_argument(
         "--noise-rel",
         type=_number_in(float, 0.0, 0.5),
@@ -1247,20 +1259,6 @@ def _augment_args(s: argparse.ArgumentParser) -> None:
         default=None,
         help="range of the sd of 2D noise in proportion to the person's height in the image "
         "(default 0 0: off), on top of the pixel noise",
-    )
-    s.add_argument(
-        "--outlier-joint-fraction",
-        type=_number_in(float, 0.0, 1.0),
-        default=AugmentConfig.p_outlier_joint,
-        help="share of 2D joints moved by 5-30 %% of the person's height, as a detector's gross "
-        "errors (default %(default)g)",
-    )
-    s.add_argument(
-        "--side-swap-fraction",
-        type=_number_in(float, 0.0, 1.0),
-        default=AugmentConfig.p_side_swap,
-        help="share of people whose left and right elbows and wrists, or knees and ankles, are "
-        "exchanged in 2D (default %(default)g)",
     )
     s.add_argument(
         "--no-joint-offsets",
