@@ -24,10 +24,9 @@ from pose_lifting_core.tooling.evaluate import lab_report_markdown  # noqa: E402
 
 EVAL = os.path.join("docs", "eval")
 SHIPPED = (
-    "lolo_r5_bend.json",
-    "round 5, shipped configuration: ACCAD + HDM05 + CMU-sitting (no Bandai), cameras up to 65°, "
-    "hip and shoulder widths from 0.7 and 0.6 of the lab's, 10 % of the upper bodies bent "
-    "forward, test-time mirror",
+    "lolo_r4_tta.json",
+    "round 4, shipped configuration: ACCAD + HDM05 + CMU-sitting (no Bandai), cameras up to 65°, "
+    "hip and shoulder widths from 0.7 and 0.6 of the lab's, test-time mirror",
 )
 CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo.json", "round 2 (two labs of Bandai, ACCAD, HDM05; cameras up to 45°)"),
@@ -41,8 +40,9 @@ CONFIGS = [  # (file, what it is), compared side by side; the shipped one last
     ("lolo_r4.json", "round 4 without the test-time mirror"),
     ("lolo_r5_mirror.json", "round 4 with half the training bodies mirrored"),
     ("lolo_r5_detector.json", "round 4 with detector-style 2D errors in training"),
-    ("lolo_r4_tta.json", "round 4 with the test-time mirror, shipped before"),
-    ("lolo_r5_full.json", "round 5 at the shipped recipe, 26 epochs (the folds trained)"),
+    ("lolo_r5_bend.json", "round 4 with 10 % of the upper bodies bent forward"),
+    ("lolo_r5_seed1_bend.json", "the same, seed 1 (CMU fold)"),
+    ("lolo_r5_seed1_nobend.json", "round 4, seed 1 (CMU fold)"),
     SHIPPED,
 ]
 PREVIOUS = {"cmu": "round2_shipped_cmu.json"}
@@ -172,9 +172,10 @@ def main() -> int:
             "tools/train_release.sh train lolo_torso` (single folds: the CPU time of one "
             "session); round 4 (the widths): `bash tools/train_release.sh "
             "train all lolo_width`; round 5 (session 11): `bash tools/train_release.sh train "
-            "lolo_mirror lolo_detector lolo_bend all` and `LAB_LIST=cmu bash "
-            "tools/train_release.sh train lolo_full` (bent upper bodies became the default "
-            "before `all` and the CMU folds of `lolo_bend` and `lolo_full` were trained); then "
+            "lolo_mirror lolo_detector lolo_bend`, the seed-1 CMU folds with `pose-lifting "
+            "train --datasets accad,hdm05 --epochs 10 --seed 1 --bend-fraction 0|0.1`, and "
+            "Bandai's row of `lolo_bend` from the full model with bent bodies (runs/release/"
+            "all_bend, 26 epochs, not shipped); then "
             "`bash tools/train_release.sh evaluate` "
             "(`pose-lifting evaluate --leave-one-lab-out runs/release/<set> --precision fp32 "
             "--json ...`), all on this 2-core CPU, one model at a time: the shipped model 26 "

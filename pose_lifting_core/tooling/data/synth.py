@@ -156,9 +156,9 @@ class AugmentConfig:
     p_recombine: float = 0.3
     min_trunk_thigh_deg: float = 35.0
     # the upper body bent forward at the hips by `bend_deg` (within the hip flexion limit),
-    # its arms then hanging towards the floor in half the cases: bending and reaching down
-    # were 8 mm better on both labs held out that have them, the mean unchanged (round 5)
-    p_bend: float = 0.1
+    # its arms then hanging towards the floor in half the cases; off by default: bending was
+    # 8 mm better on the two labs held out that have it, CMU-sitting 2-5 mm worse (round 5)
+    p_bend: float = 0.0
     bend_deg: Tuple[float, float] = (20.0, 100.0)
     # adult stature prior (m): a two-component mixture, clipped; see docs/CAMERA.md
     stature_means_m: Tuple[float, float] = (1.755, 1.625)
