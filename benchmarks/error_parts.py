@@ -6,7 +6,7 @@ seen through `typical` cameras with exact 2D and the true K, as `pose-lifting ev
 --leave-one-lab-out` does, and scored four ways: MPJPE; after the best uniform scale
 (scale-aligned, so the difference is the size); after the best similarity transform (PA-MPJPE,
 so the difference from scale-aligned is the body's orientation); and the median size read,
-lifted over true (sum of joint distances from the pelvis). Then per joint, the mean error and
+lifted over true (`metrics.size_ratio`). Then per joint, the mean error and
 its depth part (the camera's z), for the `all` frames and for one pose category.
 
 `--proportions LAB` also lifts that lab's frames with one body part made longer or shorter
@@ -65,18 +65,22 @@ def parts(X: np.ndarray, G: np.ndarray) -> dict:
     """MPJPE, scale-aligned MPJPE, PA-MPJPE (mm), the median size read, and per joint the
     mean error and mean |depth error| (mm)."""
     from pose_lifting_core.skeleton import JOINT_NAMES
-    from pose_lifting_core.tooling.metrics import mpjpe_mm, pa_mpjpe_mm
+    from pose_lifting_core.tooling.metrics import (
+        mpjpe_mm,
+        n_mpjpe_mm,
+        pa_mpjpe_mm,
+        per_joint_error,
+        size_ratio,
+    )
 
-    s = (X * G).sum((1, 2)) / np.maximum((X * X).sum((1, 2)), 1e-12)
-    size = np.linalg.norm(X, axis=-1).sum(1) / np.linalg.norm(G, axis=-1).sum(1)
-    err = np.linalg.norm(X - G, axis=-1).mean(0) * 1000
+    err = per_joint_error(X, G).mean(0) * 1000
     depth = np.abs(X - G)[..., 2].mean(0) * 1000
     return {
         "n": int(len(X)),
         "mpjpe_mm": mpjpe_mm(X, G),
-        "scale_aligned_mm": mpjpe_mm(X * s[:, None, None], G),
+        "scale_aligned_mm": n_mpjpe_mm(X, G),
         "pa_mpjpe_mm": pa_mpjpe_mm(X, G),
-        "size_read": float(np.median(size)),
+        "size_read": size_ratio(X, G),
         "joint_mm": dict(zip(JOINT_NAMES, err.round(1).tolist())),
         "joint_depth_mm": dict(zip(JOINT_NAMES, depth.round(1).tolist())),
     }
