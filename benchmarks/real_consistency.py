@@ -62,24 +62,24 @@ def detections(video: str, frames: int) -> list:
     return out
 
 
-def _length(X: np.ndarray, a: str, b: str) -> np.ndarray:
-    from pose_lifting_core.skeleton import JOINT_NAMES
-
-    return np.linalg.norm(X[:, JOINT_NAMES.index(a)] - X[:, JOINT_NAMES.index(b)], axis=-1)
-
-
 def scores(ids: np.ndarray, X: np.ndarray, conf: np.ndarray) -> dict:
     """The three measures for lifted people X (N, 17, 3) metres with track ids (N,) and
-    confidences (N, 17)."""
+    confidences (N, 17). Bone lengths are `selfsup.bone_lengths`, each bone named by its child
+    joint."""
+    import torch
+
     from pose_lifting_core.skeleton import JOINT_NAMES
+    from pose_lifting_core.tooling.selfsup import BONES, bone_lengths
 
     limb_joints = [
         JOINT_NAMES.index(f"{s}_{j}") for s in ("left", "right") for pair in LIMBS for j in pair
     ]
     ok = (conf[:, limb_joints] >= MIN_CONF).all(1)
-    X, ids = X[ok], ids[ok]
-    left = np.stack([_length(X, f"left_{a}", f"left_{b}") for a, b in LIMBS], 1)
-    right = np.stack([_length(X, f"right_{a}", f"right_{b}") for a, b in LIMBS], 1)
+    ids = ids[ok]
+    lengths = bone_lengths(torch.from_numpy(X[ok])).numpy()
+    bone = {JOINT_NAMES[c]: lengths[:, i] for i, (_, c) in enumerate(BONES)}
+    left = np.stack([bone[f"left_{child}"] for _, child in LIMBS], 1)
+    right = np.stack([bone[f"right_{child}"] for _, child in LIMBS], 1)
     asym = np.abs(left - right) / (0.5 * (left + right))
     bones = np.concatenate([left, right], 1)
     cvs = []
@@ -87,24 +87,11 @@ def scores(ids: np.ndarray, X: np.ndarray, conf: np.ndarray) -> dict:
         b = bones[ids == t]
         if len(b) >= MIN_TRACK_FRAMES:
             cvs.append(b.std(0) / b.mean(0))
-    legs = 0.5 * (
-        _length(X, "left_ankle", "left_knee")
-        + _length(X, "left_knee", "left_hip")
-        + _length(X, "right_ankle", "right_knee")
-        + _length(X, "right_knee", "right_hip")
-    )
-    trunk = sum(
-        _length(X, a, b)
-        for a, b in (
-            ("pelvis", "spine"),
-            ("spine", "thorax"),
-            ("thorax", "neck"),
-            ("neck", "head"),
-        )
-    )
-    height = legs + trunk  # the hip-pelvis bones run sideways, so they are left out
+    legs = 0.5 * sum(bone[f"{s}_{j}"] for s in ("left", "right") for j in ("knee", "ankle"))
+    # the hip-pelvis bones run sideways, so they are left out
+    height = legs + sum(bone[j] for j in ("spine", "thorax", "neck", "head"))
     return {
-        "people": int(len(X)),
+        "people": int(len(ids)),
         "tracks": len(cvs),
         "asymmetry_pct": float(np.median(asym) * 100),
         "bone_variation_pct": float(np.median(np.stack(cvs)) * 100) if cvs else float("nan"),
