@@ -412,7 +412,7 @@ def recombine_upper_bodies(
     new_upper = np.einsum("nij,nkj->nki", F, _unit(local))  # -> this sample's world
     new_upper *= np.linalg.norm(B[:, idx], axis=-1, keepdims=True)  # with this body's lengths
     ok = sel & _trunk_thigh_ok(B, new_upper[:, 0] + new_upper[:, 1], cfg)  # pelvis -> thorax
-    B[ok[:, None] & np.isin(np.arange(17), idx)[None]] = new_upper[ok].reshape(-1, 3)
+    B[np.ix_(ok, idx)] = new_upper[ok]
     return _rebuild(P[:, J["pelvis"]], B)
 
 
@@ -448,7 +448,7 @@ def bend_forward(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) ->
     R = rotation_about(gravity_frames(P[sel])[:, :, 0], angle)  # about the hips: up -> forward
     bent = np.einsum("nij,nkj->nki", R, B[:, idx])
     ok = _trunk_thigh_ok(B, bent[:, 0] + bent[:, 1], cfg)
-    B[ok[:, None] & np.isin(np.arange(17), idx)[None]] = bent[ok].reshape(-1, 3)
+    B[np.ix_(ok, idx)] = bent[ok]
     arms = ok & hang
     for k, bone in enumerate(("left_elbow", "left_wrist", "right_elbow", "right_wrist")):
         down = np.stack(
