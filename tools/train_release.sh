@@ -86,6 +86,12 @@ train() {  # $1 = name, $2 = datasets, $3 = epochs, rest = extra flags
   echo "[train_release] $name: exit $rc, $(wall_of "$name") s in all"
   return $rc
 }
+folds() {  # $1 = set, $2 = epochs, $3 = extra lab or "", rest = flags: one model per held-out lab
+  local set=$1 epochs=$2 extra=$3; shift 3
+  for lab in $FOLDS; do
+    train "$set/$lab" "$(others "$lab" "$extra")" "$epochs" "$@" || exit 1
+  done
+}
 STAGE=${1:-both}
 shift || true
 MODELS=("$@")
@@ -95,35 +101,25 @@ if [ "$STAGE" != evaluate ]; then
     case "$m" in
       all) train all "$DEFAULT" "$EPOCHS" || exit 1 ;;
       all_bandai) train all_bandai "$DEFAULT,bandai" "$EPOCHS" || exit 1 ;;
-      lolo) for lab in $FOLDS; do train "lolo/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" || exit 1; done ;;
-      lolo_wide) for lab in $FOLDS; do
-          # shellcheck disable=SC2086
-          train "lolo_wide/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" $WIDE_FLAGS || exit 1; done ;;
-      lolo_torso) for lab in $FOLDS; do
-          # shellcheck disable=SC2086
-          train "lolo_torso/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" $TORSO_FLAGS || exit 1; done ;;
-      lolo_width) for lab in $FOLDS; do
-          # shellcheck disable=SC2086
-          train "lolo_width/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" $WIDTH_FLAGS || exit 1; done ;;
-      lolo_mirror) for lab in $FOLDS; do
-          # shellcheck disable=SC2086
-          train "lolo_mirror/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" $MIRROR_FLAGS || exit 1; done ;;
-      lolo_detector) for lab in $FOLDS; do
-          # shellcheck disable=SC2086
-          train "lolo_detector/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" $DETECTOR_FLAGS || exit 1; done ;;
-      lolo_bend) for lab in $FOLDS; do
-          # shellcheck disable=SC2086
-          train "lolo_bend/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" $BEND_FLAGS || exit 1; done ;;
-      lolo_full) for lab in $FOLDS; do
-          # shellcheck disable=SC2086
-          train "lolo_full/$lab" "$(others "$lab" "")" "$EPOCHS" $FULL_FLAGS || exit 1; done ;;
-      lolo_typicalcam) for lab in $FOLDS; do
-          train "lolo_typicalcam/$lab" "$(others "$lab" "")" "$LOLO_EPOCHS" --camera-range typical \
-            || exit 1; done ;;
-      lolo_bandai) for lab in $FOLDS; do
-          train "lolo_bandai/$lab" "$(others "$lab" bandai)" "$LOLO_EPOCHS" || exit 1; done ;;
-      lolo_w512) for lab in $FOLDS; do  # about the wall time of lolo/<lab> (walltime.tsv)
-          train "lolo_w512/$lab" "$(others "$lab" "")" "$W512_EPOCHS" --width 512 || exit 1; done ;;
+      lolo) folds lolo "$LOLO_EPOCHS" "" ;;
+      # shellcheck disable=SC2086
+      lolo_wide) folds lolo_wide "$LOLO_EPOCHS" "" $WIDE_FLAGS ;;
+      # shellcheck disable=SC2086
+      lolo_torso) folds lolo_torso "$LOLO_EPOCHS" "" $TORSO_FLAGS ;;
+      # shellcheck disable=SC2086
+      lolo_width) folds lolo_width "$LOLO_EPOCHS" "" $WIDTH_FLAGS ;;
+      # shellcheck disable=SC2086
+      lolo_mirror) folds lolo_mirror "$LOLO_EPOCHS" "" $MIRROR_FLAGS ;;
+      # shellcheck disable=SC2086
+      lolo_detector) folds lolo_detector "$LOLO_EPOCHS" "" $DETECTOR_FLAGS ;;
+      # shellcheck disable=SC2086
+      lolo_bend) folds lolo_bend "$LOLO_EPOCHS" "" $BEND_FLAGS ;;
+      # shellcheck disable=SC2086
+      lolo_full) folds lolo_full "$EPOCHS" "" $FULL_FLAGS ;;
+      lolo_typicalcam) folds lolo_typicalcam "$LOLO_EPOCHS" "" --camera-range typical ;;
+      lolo_bandai) folds lolo_bandai "$LOLO_EPOCHS" bandai ;;
+      # about the wall time of lolo/<lab> (walltime.tsv)
+      lolo_w512) folds lolo_w512 "$W512_EPOCHS" "" --width 512 ;;
       *) echo "unknown model set $m (all, all_bandai, lolo, lolo_bandai, lolo_w512, lolo_wide, lolo_torso, lolo_width, lolo_mirror, lolo_detector, lolo_bend, lolo_full, lolo_typicalcam)" >&2
          exit 2 ;;
     esac
