@@ -237,7 +237,8 @@ def _markdown(origin, repeats: int, rows: list, spin: dict, precision: str) -> s
         "|---|---|---|\n"
         + "".join(f"| {p} | {v['1']:.2f} | {v['2']:.2f} |\n" for p, v in spin.items())
         + "\nWith the default policy torch's idle worker threads spin after a multi-threaded call "
-        "and slow the detector; hence batches of up to 16 people lift on one torch thread "
+        "and slow the detector; hence batches of up to 16 rows (people, or 8 with the test-time "
+        "mirror) lift on one torch thread "
         "(`SINGLE_THREAD_MAX` in pose_lifting_core/lifter.py), and the node processes set "
         "`OMP_WAIT_POLICY=PASSIVE` (pose_lifting_ros/__init__.py), which covers larger "
         "batches too.\n"

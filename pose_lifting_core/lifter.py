@@ -59,7 +59,8 @@ AUTO_PRECISION = (
 """What `resolve_precision('auto', ...)` picks, in words: the CLI's help and the nodes' parameter
 description say it (int8 is never picked by auto)."""
 SINGLE_THREAD_MAX = (
-    16  # CPU batches up to this many people are lifted on one thread (Lifter.forward)
+    16  # CPU batches up to this many rows run on one thread (Lifter.forward); a person is
+    # two rows with the test-time mirror
 )
 
 
@@ -189,10 +190,11 @@ class Lifter:
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The network on standardised inputs (N, in_dim), in chunks of `chunk`; computes in
-        `self.dtype` and returns that format. On CPU, batches of up to SINGLE_THREAD_MAX people
-        run on one torch thread: a second thread saves little there, and torch's idle worker
-        threads keep spinning after a multi-threaded call, which slows the detector running next
-        (docs/BENCHMARKS.md, "after the detector")."""
+        `self.dtype` and returns that format. On CPU, batches of up to SINGLE_THREAD_MAX rows
+        (people, or half as many with the test-time mirror) run on one torch thread: a second
+        thread saves little there, and torch's idle worker threads keep spinning after a
+        multi-threaded call, which slows the detector running next (docs/BENCHMARKS.md, "after
+        the detector")."""
         x = x.to(self.dtype)
         if (
             self.device.type == "cpu"
