@@ -106,7 +106,7 @@ def latency(lifter: Lifter, people: int, mirror_average: bool = True) -> Dict[st
     """Seconds for `Lifter.lift` and for `Lifter.estimate` (lift + root solve + scores), with
     the test-time mirror on or off."""
     kp, conf, K = synthetic_people(people)
-    lifter.mirror_average = mirror_average
+    before, lifter.mirror_average = lifter.mirror_average, mirror_average
     try:
         return {
             "people": people,
@@ -115,7 +115,7 @@ def latency(lifter: Lifter, people: int, mirror_average: bool = True) -> Dict[st
             "estimate_s": _timeit(lambda: lifter.estimate(kp, conf, K), lifter.device),
         }
     finally:
-        lifter.mirror_average = True
+        lifter.mirror_average = before
 
 
 def run(

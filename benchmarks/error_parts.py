@@ -40,14 +40,15 @@ PARTS = {  # name: (bones scaled, factor)
 }
 
 
-def _frames(lab: str, category: str, n: int, seed: int = 1234) -> np.ndarray:
-    """Up to n world skeletons (n, 17, 3) of a lab, of one pose category or all."""
-    from pose_lifting_core.tooling.data.poses import CATEGORIES, pose_categories
-    from pose_lifting_core.tooling.train import TrainConfig, load_mocap
+def _frames(
+    P: np.ndarray, cats: np.ndarray, category: str, n: int, seed: int = 1234
+) -> np.ndarray:
+    """Up to n of a lab's world skeletons P (F, 17, 3), of one pose category (cats (F,), from
+    `poses.pose_categories`) or all."""
+    from pose_lifting_core.tooling.data.poses import CATEGORIES
 
-    P = load_mocap(lab, TrainConfig(cache_dir=os.path.join(ROOT, "cache"))).positions
     if category != "all":
-        P = P[pose_categories(P) == CATEGORIES.index(category)]
+        P = P[cats == CATEGORIES.index(category)]
     rng = np.random.default_rng([seed, 7])
     return P[rng.choice(len(P), min(n, len(P)), replace=False)].astype(np.float64)
 
@@ -111,6 +112,8 @@ def main() -> int:
     args = ap.parse_args()
     origin = this_run(__file__)
     from pose_lifting_core.lifter import Lifter
+    from pose_lifting_core.tooling.data.poses import pose_categories
+    from pose_lifting_core.tooling.train import TrainConfig, load_mocap
 
     rows, probe = [], {}
     for lab in LABS:
@@ -118,12 +121,14 @@ def main() -> int:
         if not os.path.isfile(path):
             continue
         lifter = Lifter.load(path, "cpu", "fp32")
+        P_lab = load_mocap(lab, TrainConfig(cache_dir=os.path.join(ROOT, "cache"))).positions
+        cats = pose_categories(P_lab)
         for cat in ("all", "standing", args.category):
-            P = _frames(lab, cat, args.frames)
+            P = _frames(P_lab, cats, cat, args.frames)
             if len(P):
                 rows.append({"lab": lab, "category": cat, **parts(*lift_views(lifter, P))})
         if lab == args.proportions:
-            probe = proportions(lifter, _frames(lab, "all", args.frames))
+            probe = proportions(lifter, _frames(P_lab, cats, "all", args.frames))
     if not rows:
         print(f"error_parts.py: error: no DIR/<lab>/lifter.pt under {args.dir}", file=sys.stderr)
         return 2
