@@ -76,6 +76,10 @@ def scores(ids: np.ndarray, X: np.ndarray, conf: np.ndarray) -> dict:
     ]
     ok = (conf[:, limb_joints] >= MIN_CONF).all(1)
     ids = ids[ok]
+    if not ok.any():  # nobody to score
+        nan = float("nan")
+        keys = ("asymmetry_pct", "bone_variation_pct", "height_m", "height_p10_m", "height_p90_m")
+        return {"people": 0, "tracks": 0, **dict.fromkeys(keys, nan)}
     lengths = bone_lengths(torch.from_numpy(X[ok])).numpy()
     bone = {JOINT_NAMES[c]: lengths[:, i] for i, (_, c) in enumerate(BONES)}
     left = np.stack([bone[f"left_{child}"] for _, child in LIMBS], 1)
