@@ -91,6 +91,20 @@ def test_views_respect_ranges_and_project_exactly():
     np.testing.assert_allclose(
         _bone_lengths(v.joints_cam), _bone_lengths(P[v.extra["kept"]]), atol=1e-9
     )
+    # extra["R"] is that transform's rotation: it maps the world skeleton, pelvis-relative, onto
+    # the camera-frame one, and its middle column is world up (+Y) seen from the camera
+    R, Pk = v.extra["R"], P[v.extra["kept"]]
+    np.testing.assert_allclose(
+        np.einsum("nij,njk->nik", R, R.transpose(0, 2, 1)),
+        np.eye(3)[None].repeat(len(R), 0),
+        atol=1e-9,
+    )
+    rel = Pk - Pk[:, :1]
+    np.testing.assert_allclose(
+        np.einsum("nij,nkj->nki", R, rel), v.joints_cam - v.joints_cam[:, :1], atol=1e-9
+    )
+    # up seen from a camera looking down by the elevation e: its optical-axis part is -sin(e)
+    np.testing.assert_allclose(R[:, 2, 1], -np.sin(np.radians(v.elevation_deg)), atol=1e-9)
 
 
 def test_corrupt_2d_noise_and_layouts():

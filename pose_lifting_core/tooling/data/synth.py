@@ -582,6 +582,9 @@ class Views:
 
     joints_cam: (N, 17, 3) metres, camera optical frame. keypoints: (N, 17, 2) pixels (exact).
     K: (N, 3, 3). image_size: (N, 2) width, height. elevation_deg, distance_m: (N,).
+    extra (from `sample_views`): "kept" (input rows,) bool, the rows that found a camera;
+    "R" (N, 3, 3) the world -> camera rotations (world Y up, so R[:, :, 1] is the camera's view
+    of up).
     """
 
     joints_cam: np.ndarray
@@ -732,7 +735,7 @@ def sample_views(
     N = len(P)
     P = P.copy()
     P[:, :, [0, 2]] -= P[:, J["pelvis"]][:, None, [0, 2]]
-    out = {k: None for k in ("Xc", "uv", "K", "size", "elev", "dist")}
+    out = {k: None for k in ("Xc", "uv", "K", "size", "elev", "dist", "R")}
     todo = np.arange(N)
     for _ in range(max_tries):
         Pi = P[todo]
@@ -749,6 +752,7 @@ def sample_views(
             ("size", size),
             ("elev", elev),
             ("dist", np.linalg.norm(C - pelvis, axis=-1)),
+            ("R", R),
         ):
             if out[key] is None:
                 out[key] = np.zeros((N,) + val.shape[1:])
@@ -765,7 +769,7 @@ def sample_views(
         out["size"][keep],
         out["elev"][keep],
         out["dist"][keep],
-        {"kept": keep},
+        {"kept": keep, "R": out["R"][keep]},
     )
 
 
