@@ -1,5 +1,5 @@
-"""The label-free benchmarks (real_consistency.py, error_parts.py): their measures on bodies with
-known answers, and their refusals in one line."""
+"""The diagnostic benchmarks (real_consistency, error_parts, lab_shift, gravity_probe): their
+measures on bodies with known answers, and their refusals in one line."""
 
 import os
 import subprocess
@@ -53,3 +53,77 @@ def test_error_parts_without_models_is_one_line(tmp_path):
     )
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
     assert "no DIR/<lab>/lifter.pt under" in r.stderr
+
+
+def test_lab_shift_removes_a_fixed_offset_per_joint_in_the_body_frame():
+    """Lifted bodies that differ from the truth only by a fixed offset per joint, fixed in each
+    body's own frame (a lab that puts its joints elsewhere), are the truth once the joint bias
+    is removed, whichever way each body faces; the offsets alone cost their mean length."""
+    import lab_shift
+    from pose_lifting_core.tooling.data import synth
+
+    rng = np.random.default_rng(0)
+    n = 50
+    R = synth.rotation_about(rng.standard_normal((n, 3)), rng.uniform(0, np.pi, n))
+    G = np.einsum("nij,kj->nki", R, T_POSE_WORLD - T_POSE_WORLD[0])
+    offset = rng.normal(0, 0.03, (17, 3))
+    offset[0] = 0.0
+    F = synth.body_frames(G)
+    X = G + np.einsum("nij,kj->nki", F, offset)
+    np.testing.assert_allclose(lab_shift.without_joint_bias(X, G), G, atol=1e-9)
+    expected = np.linalg.norm(offset, axis=-1).mean() * 1000
+    np.testing.assert_allclose(lab_shift.scores(X, G)["mpjpe_mm"], expected, rtol=1e-9)
+
+
+def test_lab_shift_without_models_is_one_line(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "benchmarks", "lab_shift.py"),
+            "--dir",
+            str(tmp_path),
+            "--ensemble",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert "no lab has DIR/<lab>/lifter.pt" in r.stderr
+
+
+def test_gravity_probe_appends_up_seen_from_the_camera():
+    """The probe's sampler gives the training samples three more features: world up in each
+    camera's optical frame, a unit vector whose optical-axis part is -sin(elevation)."""
+    import gravity_probe
+    from pose_lifting_core.tooling.train import TrainConfig, make_samples
+
+    P = np.repeat((T_POSE_WORLD - T_POSE_WORLD[0] * [1, 0, 1])[None], 200, 0)
+    cfg = TrainConfig()
+    raw, _, views, *_ = make_samples(P, np.random.default_rng(1), cfg)
+    raw_up, _, views_up, *_ = gravity_probe._with_up(make_samples)(
+        P, np.random.default_rng(1), cfg
+    )
+    np.testing.assert_array_equal(raw_up[:, :-3], raw)
+    up = raw_up[:, -3:]
+    np.testing.assert_allclose(np.linalg.norm(up, axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose(up[:, 2], -np.sin(np.radians(views_up.elevation_deg)), atol=1e-9)
+
+
+def test_gravity_probe_without_baseline_is_one_line(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "benchmarks", "gravity_probe.py"),
+            "--baseline",
+            str(tmp_path / "none.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert "no baseline model" in r.stderr
