@@ -13,6 +13,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    """benchmarks/<script>.py with args, in the repository root."""
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", f"{script}.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
 def test_consistency_scores_symmetry_and_stable_bones():
     """A T-pose (left and right limbs of equal length) seen 12 times as one track scores 0 %
     asymmetry and 0 % bone variation; every left limb bone 10 % longer gives 0.1 / 1.05 =
@@ -39,18 +50,7 @@ def test_consistency_scores_symmetry_and_stable_bones():
 
 
 def test_error_parts_without_models_is_one_line(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "benchmarks", "error_parts.py"),
-            "--dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    r = _run("error_parts", "--dir", str(tmp_path))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
     assert "no DIR/<lab>/lifter.pt under" in r.stderr
 
@@ -76,20 +76,7 @@ def test_lab_shift_removes_a_fixed_offset_per_joint_in_the_body_frame():
 
 
 def test_lab_shift_without_models_is_one_line(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "benchmarks", "lab_shift.py"),
-            "--dir",
-            str(tmp_path),
-            "--ensemble",
-            "",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    r = _run("lab_shift", "--dir", str(tmp_path), "--ensemble", "")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
     assert "no lab has DIR/<lab>/lifter.pt" in r.stderr
 
@@ -113,17 +100,6 @@ def test_gravity_probe_appends_up_seen_from_the_camera():
 
 
 def test_gravity_probe_without_baseline_is_one_line(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "benchmarks", "gravity_probe.py"),
-            "--baseline",
-            str(tmp_path / "none.pt"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    r = _run("gravity_probe", "--baseline", str(tmp_path / "none.pt"))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
     assert "no baseline model" in r.stderr
