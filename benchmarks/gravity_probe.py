@@ -15,7 +15,7 @@ a finished model in OUT_DIR is reused.
 
 Usage: .venv/bin/python benchmarks/gravity_probe.py [--held-out hdm05] [--epochs 10]
     [--out-dir runs/probe_gravity/hdm05] [--baseline runs/release/lolo_width/hdm05/lifter.pt]
-    [--section]
+    [--json docs/eval/gravity_probe_<held-out>.json] [--section]
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def main() -> int:
     ap.add_argument("--out-dir", default=None, help="default runs/probe_gravity/<held-out>")
     ap.add_argument("--baseline", default=None, help="default runs/release/lolo_width/<held-out>")
     ap.add_argument("--frames", type=int, default=4000)
-    ap.add_argument("--json", default=os.path.join(ROOT, "docs", "eval", "gravity_probe.json"))
+    ap.add_argument("--json", default=None, help="default docs/eval/gravity_probe_<held-out>.json")
     ap.add_argument("--section", action="store_true", help="update docs/BENCHMARKS.md")
     args = ap.parse_args()
     origin = this_run(__file__)
@@ -135,7 +135,8 @@ def main() -> int:
                 "with_up": score(probe, views, True),
             }
         )
-    with open(args.json, "w") as fh:
+    json_path = args.json or os.path.join(ROOT, "docs", "eval", f"gravity_probe_{lab}.json")
+    with open(json_path, "w") as fh:
         json.dump(
             {"run": origin.record(), "baseline": baseline, "probe": probe, "rows": rows},
             fh,
