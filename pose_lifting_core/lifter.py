@@ -129,8 +129,7 @@ class LiftResult:
     reprojection_error_px: np.ndarray
 
 
-_MIRROR = SKELETON.flip_permutation()
-_MIRROR_X = np.array([-1.0, 1.0, 1.0])
+_MIRROR = SKELETON.flip_permutation()  # the 2D keypoints' and confidences' order, mirrored
 
 
 class Lifter:
@@ -230,7 +229,7 @@ class Lifter:
         X = self.codec.decode(self.forward(xt).float().cpu().numpy())
         if not self.mirror_average:
             return X
-        return 0.5 * (X[:n] + X[n:][:, _MIRROR] * _MIRROR_X)
+        return 0.5 * (X[:n] + SKELETON.mirror(X[n:]))
 
     def place(
         self, X_rel: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray

@@ -45,6 +45,11 @@ class Skeleton:
         perm[list(self.right)] = self.left
         return perm
 
+    def mirror(self, joints: np.ndarray) -> np.ndarray:
+        """Joints (..., J, 3) mirrored through the y-z plane (x -> -x) with left and right
+        swapped, so that the result is again a body: what a mirror shows. Its own inverse."""
+        return np.asarray(joints)[..., self.flip_permutation(), :] * np.array([-1.0, 1.0, 1.0])
+
 
 JOINT_NAMES: Tuple[str, ...] = (
     "pelvis",

@@ -52,6 +52,15 @@ def test_left_right_pairs_mirror_names():
     assert perm[SKELETON.index("left_knee")] == SKELETON.index("right_knee")
 
 
+def test_mirror_negates_x_swaps_sides_and_is_its_own_inverse():
+    X = np.random.default_rng(3).normal(size=(4, 2, 17, 3))
+    M = SKELETON.mirror(X)
+    left, right = SKELETON.index("left_wrist"), SKELETON.index("right_wrist")
+    np.testing.assert_array_equal(M[..., right, :], X[..., left, :] * [-1, 1, 1])
+    np.testing.assert_array_equal(M[..., 0, :], X[..., 0, :] * [-1, 1, 1])
+    np.testing.assert_array_equal(SKELETON.mirror(M), X)
+
+
 def test_coco17_derives_pelvis_thorax_head_and_zeroes_spine_neck():
     rng = np.random.default_rng(0)
     kp = rng.uniform(0, 500, (3, 17, 2))

@@ -555,7 +555,7 @@ def mirror_bodies(P: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -
     their left and right joints swapped so that each stays a valid (left-handed) body; same
     shape out. Draws N uniforms from rng."""
     sel = rng.random(len(P)) < cfg.p_mirror
-    mirrored = P[:, SKELETON.flip_permutation()] * np.array([-1.0, 1.0, 1.0])
+    mirrored = SKELETON.mirror(P)
     return np.where(sel[:, None, None], mirrored, P)
 
 
