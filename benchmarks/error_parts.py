@@ -40,6 +40,12 @@ PARTS = {  # name: (bones scaled, factor)
 }
 
 
+def sample_frames(P: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Up to n of the world skeletons P (F, 17, 3), drawn without replacement (float64)."""
+    rng = np.random.default_rng([seed, 7])
+    return P[rng.choice(len(P), min(n, len(P)), replace=False)].astype(np.float64)
+
+
 def _frames(
     P: np.ndarray, cats: np.ndarray, category: str, n: int, seed: int = 1234
 ) -> np.ndarray:
@@ -49,17 +55,22 @@ def _frames(
 
     if category != "all":
         P = P[cats == CATEGORIES.index(category)]
-    rng = np.random.default_rng([seed, 7])
-    return P[rng.choice(len(P), min(n, len(P)), replace=False)].astype(np.float64)
+    return sample_frames(P, n, seed)
+
+
+def typical_views(P: np.ndarray, seed: int):
+    """World skeletons P (n, 17, 3) through `typical` cameras, exact 2D: (views, true
+    root-relative joints (n, 17, 3) metres)."""
+    from pose_lifting_core.tooling.data import synth
+
+    v = synth.sample_views(P, np.random.default_rng(seed), synth.CAMERA_RANGES["typical"])
+    return v, v.joints_cam - v.joints_cam[:, :1]
 
 
 def lift_views(lifter, P: np.ndarray, seed: int = 5):
     """(lifted, true) root-relative joints (n, 17, 3) metres, typical cameras, exact 2D."""
-    from pose_lifting_core.tooling.data import synth
-
-    v = synth.sample_views(P, np.random.default_rng(seed), synth.CAMERA_RANGES["typical"])
-    X = lifter.lift(v.keypoints, np.ones(v.keypoints.shape[:2]), v.K)
-    return X, v.joints_cam - v.joints_cam[:, :1]
+    v, G = typical_views(P, seed)
+    return lifter.lift(v.keypoints, np.ones(v.keypoints.shape[:2]), v.K), G
 
 
 def parts(X: np.ndarray, G: np.ndarray) -> dict:

@@ -26,20 +26,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import replace_section, this_run  # noqa: E402
+from error_parts import sample_frames, typical_views  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABS = ("accad", "hdm05", "cmu")
-
-
-def views_of(P: np.ndarray, seed: int):
-    """World skeletons P (n, 17, 3) through `typical` cameras: (views, true root-relative
-    joints (n, 17, 3) metres)."""
-    from pose_lifting_core.tooling.data import synth
-
-    v = synth.sample_views(P, np.random.default_rng(seed), synth.CAMERA_RANGES["typical"])
-    return v, v.joints_cam - v.joints_cam[:, :1]
 
 
 def lift(lifter, views) -> np.ndarray:
@@ -63,11 +55,6 @@ def without_joint_bias(X: np.ndarray, G: np.ndarray) -> np.ndarray:
     return X - np.einsum("nij,kj->nki", F, bias)
 
 
-def _sample(P: np.ndarray, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng([seed, 7])
-    return P[rng.choice(len(P), min(n, len(P)), replace=False)].astype(np.float64)
-
-
 def fold_row(lab: str, dirs: list, frames: int) -> dict:
     """The scores of one fold (DIRS[0] the model, all of DIRS the ensemble)."""
     from pose_lifting_core.lifter import Lifter
@@ -80,11 +67,13 @@ def fold_row(lab: str, dirs: list, frames: int) -> dict:
         Xs, Gs = [], []
         for other in (x for x in LABS if x != lab):
             data = load_mocap(other, data_cfg)
-            v, G = views_of(_sample(data.positions[data.splits()[split]], frames // 2, 1), 2)
+            v, G = typical_views(
+                sample_frames(data.positions[data.splits()[split]], frames // 2, 1), 2
+            )
             Xs.append(lift(lifters[0], v))
             Gs.append(G)
         row[f"seen_labs_{split}"] = scores(np.concatenate(Xs), np.concatenate(Gs))
-    v, G = views_of(_sample(load_mocap(lab, data_cfg).positions, frames, 3), 4)
+    v, G = typical_views(sample_frames(load_mocap(lab, data_cfg).positions, frames, 3), 4)
     preds = [lift(lf, v) for lf in lifters]
     row["held_out"] = scores(preds[0], G)
     row["held_out_bias_removed"] = scores(without_joint_bias(preds[0], G), G)
